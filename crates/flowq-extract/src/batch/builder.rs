@@ -1,0 +1,221 @@
+//! Finished flows to Arrow record batches, column by column.
+
+use super::schema::{Column, Kind, schema_of};
+use crate::decode::AddrBytes;
+use crate::features::StandardFeatures;
+use crate::flow::FinishedFlow;
+use arrow::array::{
+    ArrayRef, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+
+/// Default rows per record batch.
+pub const DEFAULT_BATCH_ROWS: usize = 8192;
+
+enum ColumnBuilder {
+    I8(Int8Builder),
+    I16(Int16Builder),
+    I32(Int32Builder),
+    I64(Int64Builder),
+    F64(Float64Builder),
+    Text(StringBuilder),
+    TimestampUs(TimestampMicrosecondBuilder),
+}
+
+impl ColumnBuilder {
+    fn new(kind: Kind, rows: usize) -> Self {
+        match kind {
+            Kind::I8 => ColumnBuilder::I8(Int8Builder::with_capacity(rows)),
+            Kind::I16 => ColumnBuilder::I16(Int16Builder::with_capacity(rows)),
+            Kind::I32 => ColumnBuilder::I32(Int32Builder::with_capacity(rows)),
+            Kind::I64 => ColumnBuilder::I64(Int64Builder::with_capacity(rows)),
+            Kind::F64 => ColumnBuilder::F64(Float64Builder::with_capacity(rows)),
+            Kind::Text => ColumnBuilder::Text(StringBuilder::with_capacity(rows, rows * 16)),
+            Kind::TimestampUs => ColumnBuilder::TimestampUs(
+                TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
+            ),
+        }
+    }
+
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::I8(b) => Arc::new(b.finish()),
+            ColumnBuilder::I16(b) => Arc::new(b.finish()),
+            ColumnBuilder::I32(b) => Arc::new(b.finish()),
+            ColumnBuilder::I64(b) => Arc::new(b.finish()),
+            ColumnBuilder::F64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Text(b) => Arc::new(b.finish()),
+            ColumnBuilder::TimestampUs(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+/// A value of one cell, produced per column from a finished flow.
+enum Value<'s> {
+    Int(i64),
+    Float(f64),
+    Text(&'s str),
+    TimestampUs(i64),
+}
+
+/// Accumulates finished flows into record batches of a fixed column list.
+pub struct FlowBatchBuilder {
+    columns: Vec<Column>,
+    schema: SchemaRef,
+    builders: Vec<ColumnBuilder>,
+    rows: usize,
+    batch_rows: usize,
+    next_flow_id: i64,
+    text: String,
+    /// Decimal digits of the capture's timestamp fraction (6 or 9), for the
+    /// `seed` profile's duration text.
+    timestamp_digits: u32,
+}
+
+impl FlowBatchBuilder {
+    /// A builder for `columns`, cutting batches of `batch_rows` rows.
+    pub fn new(columns: &[Column], batch_rows: usize) -> Self {
+        let batch_rows = batch_rows.max(1);
+        FlowBatchBuilder {
+            columns: columns.to_vec(),
+            schema: schema_of(columns),
+            builders: columns
+                .iter()
+                .map(|c| ColumnBuilder::new(c.def().kind, batch_rows))
+                .collect(),
+            rows: 0,
+            batch_rows,
+            next_flow_id: 0,
+            text: String::with_capacity(64),
+            timestamp_digits: 6,
+        }
+    }
+
+    /// The schema of the batches this builder produces.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    /// Sets the timestamp precision of the capture whose flows follow (decimal
+    /// digits of the fraction: 6 for microsecond captures, 9 for nanosecond ones).
+    pub fn set_timestamp_digits(&mut self, digits: u32) {
+        self.timestamp_digits = digits;
+    }
+
+    /// Rows appended since the last batch was cut.
+    pub fn buffered_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Appends one flow; returns a batch when `batch_rows` rows have accumulated.
+    pub fn push(&mut self, flow: &FinishedFlow<StandardFeatures>) -> Option<RecordBatch> {
+        let flow_id = self.next_flow_id;
+        self.next_flow_id += 1;
+        for (column, builder) in self.columns.iter().zip(self.builders.iter_mut()) {
+            let value = cell(
+                *column,
+                flow,
+                flow_id,
+                self.timestamp_digits,
+                &mut self.text,
+            );
+            append(builder, value);
+        }
+        self.rows += 1;
+        (self.rows >= self.batch_rows).then(|| self.cut())
+    }
+
+    /// Cuts a batch of the rows buffered so far (possibly empty).
+    pub fn cut(&mut self) -> RecordBatch {
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .map(ColumnBuilder::finish)
+            .collect();
+        self.rows = 0;
+        // The arrays match the schema by construction (same column list, same kinds).
+        RecordBatch::try_new(self.schema.clone(), arrays)
+            .expect("column builders always match the schema they were made from")
+    }
+}
+
+fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
+    match (builder, value) {
+        (ColumnBuilder::I8(b), Value::Int(v)) => b.append_value(v as i8),
+        (ColumnBuilder::I16(b), Value::Int(v)) => b.append_value(v as i16),
+        (ColumnBuilder::I32(b), Value::Int(v)) => b.append_value(v as i32),
+        (ColumnBuilder::I64(b), Value::Int(v)) => b.append_value(v),
+        (ColumnBuilder::F64(b), Value::Float(v)) => b.append_value(v),
+        (ColumnBuilder::Text(b), Value::Text(v)) => b.append_value(v),
+        (ColumnBuilder::TimestampUs(b), Value::TimestampUs(v)) => b.append_value(v),
+        // Column kinds and cell values come from the same match on `Column`.
+        _ => unreachable!("cell value does not match its column kind"),
+    }
+}
+
+fn cell<'s>(
+    column: Column,
+    flow: &FinishedFlow<StandardFeatures>,
+    flow_id: i64,
+    timestamp_digits: u32,
+    text: &'s mut String,
+) -> Value<'s> {
+    let f = &flow.features;
+    let [fwd, bwd] = f.dir;
+    let total = f.total();
+    let ((src_addr, src_port), (dst_addr, dst_port)) = flow.endpoints();
+    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    match column {
+        Column::FlowId => Value::Int(flow_id),
+        Column::SrcIp => Value::Text(ip_text(text, &src_addr, flow.key.ip_version)),
+        Column::DstIp => Value::Text(ip_text(text, &dst_addr, flow.key.ip_version)),
+        Column::SrcPort => Value::Int(i64::from(src_port)),
+        Column::DstPort => Value::Int(i64::from(dst_port)),
+        Column::Protocol => Value::Int(i64::from(flow.key.protocol)),
+        Column::IpVersion => Value::Int(i64::from(flow.key.ip_version)),
+        Column::VlanId => Value::Int(i64::from(flow.key.vlan_id)),
+        Column::FirstSeen => Value::TimestampUs(flow.first_ns.div_euclid(1_000)),
+        Column::LastSeen => Value::TimestampUs(flow.last_ns.div_euclid(1_000)),
+        Column::Duration => Value::Float(flow.last_ns.saturating_sub(flow.first_ns) as f64 / 1e9),
+        Column::PktCount => int(total.packets),
+        Column::ByteCount => int(total.wire_bytes),
+        Column::FwdPktCount => int(fwd.packets),
+        Column::BwdPktCount => int(bwd.packets),
+        Column::FwdByteCount => int(fwd.wire_bytes),
+        Column::BwdByteCount => int(bwd.wire_bytes),
+        Column::FwdPayloadBytes => int(fwd.payload_bytes),
+        Column::BwdPayloadBytes => int(bwd.payload_bytes),
+        Column::SynCount => int(f.flag_counts[0]),
+        Column::FinCount => int(f.flag_counts[1]),
+        Column::RstCount => int(f.flag_counts[2]),
+        Column::PshCount => int(f.flag_counts[3]),
+        Column::AckCount => int(f.flag_counts[4]),
+        Column::UrgCount => int(f.flag_counts[5]),
+        Column::EceCount => int(f.flag_counts[6]),
+        Column::CwrCount => int(f.flag_counts[7]),
+        Column::EndReason => Value::Text(flow.end_reason.as_str()),
+        Column::SeedDuration => {
+            text.clear();
+            super::seed::duration_text(text, flow.first_ns, flow.last_ns, timestamp_digits);
+            Value::Text(text)
+        }
+        Column::SeedByteCount => int(total.captured_bytes),
+    }
+}
+
+/// Formats an address as text into `buf` (RFC 5952 form for IPv6).
+fn ip_text<'s>(buf: &'s mut String, addr: &AddrBytes, version: u8) -> &'s str {
+    buf.clear();
+    // Writing to a String cannot fail.
+    let _ = if version == 4 {
+        write!(buf, "{}", Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]))
+    } else {
+        write!(buf, "{}", Ipv6Addr::from(*addr))
+    };
+    buf
+}

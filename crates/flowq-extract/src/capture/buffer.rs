@@ -1,0 +1,84 @@
+use std::io::{self, Read};
+
+/// Size of one read from the underlying stream.
+const READ_CHUNK: usize = 1 << 20;
+
+/// A growable read buffer that hands out borrowed views of the bytes it holds.
+///
+/// Records are parsed in place (zero copy); the buffer only moves bytes when the
+/// unread tail must be shifted to the front to make room for the next read.
+pub(crate) struct ReadBuffer {
+    reader: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Stream offset of `buf[start]`.
+    offset: u64,
+    eof: bool,
+}
+
+impl ReadBuffer {
+    pub(crate) fn new(reader: Box<dyn Read + Send>) -> Self {
+        ReadBuffer {
+            reader,
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
+    }
+
+    /// The unread bytes currently buffered.
+    #[inline]
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Stream offset of the first unread byte.
+    #[inline]
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Marks `n` bytes as read.
+    #[inline]
+    pub(crate) fn consume(&mut self, n: usize) {
+        let n = n.min(self.end - self.start);
+        self.start += n;
+        self.offset += n as u64;
+    }
+
+    /// Makes at least `n` unread bytes available if the stream has them; returns
+    /// how many are available (fewer than `n` only at the end of the stream).
+    /// `n` must already be bounded by the caller (records are checked against
+    /// [`super::MAX_BLOCK_LEN`] first), so the buffer never grows without limit.
+    #[inline]
+    pub(crate) fn fill_to(&mut self, n: usize) -> io::Result<usize> {
+        if self.end - self.start >= n {
+            return Ok(self.end - self.start);
+        }
+        self.fill_slow(n)
+    }
+
+    #[cold]
+    fn fill_slow(&mut self, n: usize) -> io::Result<usize> {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.buf.len() < n {
+            self.buf.resize(n.next_multiple_of(READ_CHUNK), 0);
+        }
+        while self.end < n && !self.eof {
+            match self.reader.read(&mut self.buf[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(read) => self.end += read,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(self.end)
+    }
+}

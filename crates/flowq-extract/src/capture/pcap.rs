@@ -1,0 +1,154 @@
+//! Classic libpcap files: both byte orders, micro- and nanosecond magic, and the
+//! "modified" (Kuznetzov) variant with its longer record header.
+
+use super::buffer::ReadBuffer;
+use super::{CaptureError, MAX_RECORD_LEN, RawPacket, ticks_to_ns};
+use pcap_parser::pcap::{
+    LegacyPcapBlock, parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified,
+    parse_pcap_header,
+};
+
+const GLOBAL_HEADER_LEN: usize = 24;
+
+pub(crate) fn is_pcap_magic(magic: [u8; 4]) -> bool {
+    let le = u32::from_le_bytes(magic);
+    matches!(
+        le,
+        0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1
+    )
+}
+
+#[derive(Clone, Copy)]
+enum FrameKind {
+    LittleEndian,
+    BigEndian,
+    Modified,
+}
+
+impl FrameKind {
+    /// Parses one record whose full length is already in `data`.
+    fn parse(self, data: &[u8]) -> Option<LegacyPcapBlock<'_>> {
+        let parsed = match self {
+            FrameKind::LittleEndian => parse_pcap_frame(data),
+            FrameKind::BigEndian => parse_pcap_frame_be(data),
+            FrameKind::Modified => parse_pcap_frame_modified(data),
+        };
+        parsed.ok().map(|(_, block)| block)
+    }
+}
+
+pub(crate) struct PcapState {
+    frame: FrameKind,
+    big_endian: bool,
+    record_header_len: usize,
+    /// Timestamp fraction units per second: 10^6 or 10^9.
+    fraction_units: u64,
+    snaplen: u32,
+    linktype: u32,
+}
+
+impl PcapState {
+    pub(crate) fn open(buf: &mut ReadBuffer) -> Result<Self, CaptureError> {
+        let available = buf.fill_to(GLOBAL_HEADER_LEN).map_err(CaptureError::Io)?;
+        if available < GLOBAL_HEADER_LEN {
+            return Err(CaptureError::Truncated {
+                offset: 0,
+                available,
+                needed: GLOBAL_HEADER_LEN,
+            });
+        }
+        let header = match parse_pcap_header(buf.data()) {
+            Ok((_, header)) => header,
+            Err(_) => return Err(CaptureError::NotACapture),
+        };
+        if header.version_major != 2 {
+            return Err(CaptureError::UnsupportedHeader(format!(
+                "pcap version {}.{} (only 2.x exists)",
+                header.version_major, header.version_minor
+            )));
+        }
+        let (frame, record_header_len) = if header.is_modified_format() {
+            (FrameKind::Modified, 24)
+        } else if header.is_bigendian() {
+            (FrameKind::BigEndian, 16)
+        } else {
+            (FrameKind::LittleEndian, 16)
+        };
+        buf.consume(GLOBAL_HEADER_LEN);
+        Ok(PcapState {
+            frame,
+            big_endian: header.is_bigendian(),
+            record_header_len,
+            fraction_units: if header.is_nanosecond_precision() {
+                1_000_000_000
+            } else {
+                1_000_000
+            },
+            snaplen: header.snaplen,
+            // The upper 6 bits hold the FCS length (LINKTYPE_FCS), not the link type.
+            linktype: (header.network.0 as u32) & 0x03ff_ffff,
+        })
+    }
+
+    /// Returns the next record and its length in the buffer.
+    pub(crate) fn next<'b>(
+        &mut self,
+        buf: &'b mut ReadBuffer,
+    ) -> Result<Option<(usize, RawPacket<'b>)>, CaptureError> {
+        let hlen = self.record_header_len;
+        let available = buf.fill_to(hlen).map_err(CaptureError::Io)?;
+        if available == 0 {
+            return Ok(None);
+        }
+        if available < hlen {
+            return Err(CaptureError::Truncated {
+                offset: buf.offset(),
+                available,
+                needed: hlen,
+            });
+        }
+        let caplen_bytes = [buf.data()[8], buf.data()[9], buf.data()[10], buf.data()[11]];
+        let caplen = if self.big_endian {
+            u32::from_be_bytes(caplen_bytes)
+        } else {
+            u32::from_le_bytes(caplen_bytes)
+        };
+        if caplen > MAX_RECORD_LEN.max(self.snaplen) {
+            return Err(CaptureError::Corrupt {
+                offset: buf.offset(),
+                reason: format!(
+                    "record claims {caplen} captured bytes, more than the snap length ({}) and the {MAX_RECORD_LEN}-byte limit",
+                    self.snaplen
+                ),
+            });
+        }
+        let needed = hlen + caplen as usize;
+        let available = buf.fill_to(needed).map_err(CaptureError::Io)?;
+        if available < needed {
+            return Err(CaptureError::Truncated {
+                offset: buf.offset(),
+                available,
+                needed,
+            });
+        }
+        let offset = buf.offset();
+        let data = &buf.data()[..needed];
+        let block = self
+            .frame
+            .parse(data)
+            .ok_or_else(|| CaptureError::Corrupt {
+                offset,
+                reason: "unparsable record header".to_string(),
+            })?;
+        let ticks =
+            i128::from(block.ts_sec) * i128::from(self.fraction_units) + i128::from(block.ts_usec);
+        let packet = RawPacket {
+            ts_ns: ticks_to_ns(ticks, self.fraction_units),
+            wire_len: block.origlen.max(block.caplen),
+            data: block.data,
+            linktype: self.linktype,
+            interface: 0,
+        };
+        Ok(Some((needed, packet)))
+    }
+}

@@ -1,0 +1,157 @@
+//! Where capture bytes come from: files, directories of files, standard input,
+//! and transparent gzip/zstd decompression recognised by magic bytes.
+
+use super::CaptureError;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// One capture to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InputSource {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input (`-` on the command line).
+    Stdin,
+}
+
+impl fmt::Display for InputSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputSource::File(path) => write!(f, "{}", path.display()),
+            InputSource::Stdin => f.write_str("<stdin>"),
+        }
+    }
+}
+
+impl InputSource {
+    /// Size in bytes when known (files), used for progress reporting.
+    pub fn size(&self) -> Option<u64> {
+        match self {
+            InputSource::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            InputSource::Stdin => None,
+        }
+    }
+
+    /// Opens the raw (possibly compressed) byte stream; every byte read from it
+    /// is added to `counter`, so progress can be shown in bytes of the input.
+    pub fn open(&self, counter: ReadCounter) -> Result<Box<dyn Read + Send>, CaptureError> {
+        let inner: Box<dyn Read + Send> = match self {
+            InputSource::File(path) => Box::new(File::open(path).map_err(CaptureError::Io)?),
+            InputSource::Stdin => Box::new(io::stdin()),
+        };
+        Ok(Box::new(CountingReader { inner, counter }))
+    }
+}
+
+/// A shared count of bytes read from an input, for progress display.
+#[derive(Debug, Clone, Default)]
+pub struct ReadCounter(Arc<AtomicU64>);
+
+impl ReadCounter {
+    /// Bytes read so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
+    counter: ReadCounter,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.0.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Wraps `reader` in a gzip or zstd decoder when it starts with their magic bytes.
+pub(crate) fn decompress(
+    mut reader: Box<dyn Read + Send>,
+) -> Result<Box<dyn Read + Send>, CaptureError> {
+    // Peek the magic by reading it, then put it back in front with a chain; this
+    // works on pipes, where short reads are normal.
+    let mut head = Vec::with_capacity(4);
+    (&mut reader)
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(CaptureError::Io)?;
+    let is_gzip = head.starts_with(&GZIP_MAGIC);
+    let is_zstd = head.starts_with(&ZSTD_MAGIC);
+    let stream = io::Cursor::new(head).chain(reader);
+    if is_gzip {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(
+            stream,
+        ))))
+    } else if is_zstd {
+        let decoder = zstd::stream::read::Decoder::new(stream).map_err(CaptureError::Io)?;
+        Ok(Box::new(decoder))
+    } else {
+        Ok(Box::new(stream))
+    }
+}
+
+/// True when `path` starts with a pcap, pcapng, gzip or zstd magic number.
+pub fn looks_like_capture(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    let Ok(mut file) = File::open(path) else {
+        return false;
+    };
+    if file.read_exact(&mut magic).is_err() {
+        return false;
+    }
+    let le = u32::from_le_bytes(magic);
+    magic == [0x0a, 0x0d, 0x0d, 0x0a]
+        || matches!(
+            le,
+            0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1
+        )
+        || magic[..2] == GZIP_MAGIC
+        || magic == ZSTD_MAGIC
+}
+
+/// Expands command-line inputs: files are kept as given, directories are walked
+/// recursively and every file in them that starts with a capture magic number is
+/// taken, in sorted path order; `-` is standard input.
+pub fn discover_inputs(args: &[PathBuf]) -> io::Result<Vec<InputSource>> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            out.push(InputSource::Stdin);
+        } else if arg.is_dir() {
+            let mut found = Vec::new();
+            walk(arg, &mut found)?;
+            found.sort();
+            out.extend(found.into_iter().map(InputSource::File));
+        } else {
+            out.push(InputSource::File(arg.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&path, found)?;
+        } else if (kind.is_file() || kind.is_symlink())
+            && path.is_file()
+            && looks_like_capture(&path)
+        {
+            found.push(path);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Protocol decoding: one [`RawPacket`] in, one [`PacketView`] (or a
+//! [`SkipReason`]) out, without copying or allocating.
+//!
+//! This module owns every protocol decision: link types, VLAN tags, MPLS and
+//! PPPoE, IPv4 options and IPv6 extension headers (through etherparse's lax
+//! slicing), transport ports and TCP flags, and IP fragments. Per-packet
+//! problems are never errors: a packet is either usable or skipped for a
+//! counted reason.
+
+mod fragment;
+mod link;
+mod transport;
+
+pub use fragment::FragmentTracker;
+pub use link::LinkType;
+
+use crate::capture::RawPacket;
+use etherparse::{LaxIpSlice, err::ip::LaxHeaderSliceError};
+
+/// Why a packet does not take part in any flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// The frame carries no IPv4/IPv6 packet (ARP, LLDP, STP, PPPoE discovery, ...).
+    NotIp,
+    /// The capture's link type is one flowq does not decode.
+    UnsupportedLinkType,
+    /// The frame is cut off before the end of its IP header.
+    Truncated,
+    /// The IP header is invalid (bad version, header length or total length).
+    Malformed,
+}
+
+impl SkipReason {
+    /// Number of reasons, for counter arrays.
+    pub const COUNT: usize = 4;
+    /// All reasons, in counter-array order.
+    pub const ALL: [SkipReason; Self::COUNT] = [
+        SkipReason::NotIp,
+        SkipReason::UnsupportedLinkType,
+        SkipReason::Truncated,
+        SkipReason::Malformed,
+    ];
+
+    /// Index in counter arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Stable snake_case name used in summaries and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            SkipReason::NotIp => "not_ip",
+            SkipReason::UnsupportedLinkType => "unsupported_link_type",
+            SkipReason::Truncated => "truncated",
+            SkipReason::Malformed => "malformed",
+        }
+    }
+}
+
+/// An IP address stored in 16 bytes (IPv4 in the first four, the rest zero),
+/// so that keys of both versions share one fixed-size layout.
+pub type AddrBytes = [u8; 16];
+
+/// What could be read of the transport header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportState {
+    /// The transport header was read in full (or the protocol has no header flowq reads).
+    Complete,
+    /// The header is cut off by the snap length or invalid; what could be read
+    /// (possibly the ports) was used, the rest is zero.
+    Incomplete,
+    /// A non-first IP fragment: it carries no transport header.
+    LaterFragment,
+}
+
+/// An IP fragment's identity, so later fragments can join the first one's flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentInfo {
+    /// IPv4 identification (16 bits) or IPv6 fragment identification (32 bits).
+    pub id: u32,
+    /// Offset of this fragment's data in the original datagram, in 8-byte units.
+    pub offset: u16,
+    /// More-fragments flag.
+    pub more: bool,
+}
+
+/// TCP header fields, present only for TCP packets whose flags byte was captured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// The flags byte: CWR ECE URG ACK PSH RST SYN FIN, from bit 7 to bit 0.
+    pub flags: u8,
+    /// Receive window as sent (not scaled).
+    pub window: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+}
+
+/// TCP flag bits of [`TcpInfo::flags`].
+pub mod tcp_flags {
+    /// FIN
+    pub const FIN: u8 = 0x01;
+    /// SYN
+    pub const SYN: u8 = 0x02;
+    /// RST
+    pub const RST: u8 = 0x04;
+    /// PSH
+    pub const PSH: u8 = 0x08;
+    /// ACK
+    pub const ACK: u8 = 0x10;
+    /// URG
+    pub const URG: u8 = 0x20;
+    /// ECE
+    pub const ECE: u8 = 0x40;
+    /// CWR
+    pub const CWR: u8 = 0x80;
+}
+
+/// A decoded IP packet: everything the flow table and feature accumulators need,
+/// with the transport bytes still borrowed from the capture buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketView<'a> {
+    /// Capture timestamp, ns since the Unix epoch.
+    pub ts_ns: i64,
+    /// Length on the wire (bytes), link layer included.
+    pub wire_len: u32,
+    /// Captured length (bytes), link layer included.
+    pub cap_len: u32,
+    /// 4 or 6.
+    pub ip_version: u8,
+    /// Source address.
+    pub src_addr: AddrBytes,
+    /// Destination address.
+    pub dst_addr: AddrBytes,
+    /// IP protocol number of the transport (after IPv6 extension headers).
+    pub protocol: u8,
+    /// Source port (0 when the protocol has none or it was not captured).
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Outermost 802.1Q/802.1ad VLAN id, 0 when untagged.
+    pub vlan_id: u16,
+    /// TCP fields when this is a TCP packet with its flags captured.
+    pub tcp: Option<TcpInfo>,
+    /// Length of the IP header including IPv4 options / IPv6 extension headers.
+    pub ip_header_len: u32,
+    /// Length of the transport header (0 for protocols without one flowq reads,
+    /// and for later fragments).
+    pub l4_header_len: u32,
+    /// Transport payload length in bytes, from the IP length fields (so it counts
+    /// bytes that the snap length cut off).
+    pub l4_payload_len: u32,
+    /// Time to live / hop limit.
+    pub ttl: u8,
+    /// Differentiated services code point.
+    pub dscp: u8,
+    /// Fragment identity, when the packet is an IP fragment.
+    pub fragment: Option<FragmentInfo>,
+    /// How much of the transport header was read.
+    pub transport_state: TransportState,
+    /// Captured transport bytes (header and payload), for richer feature sets.
+    pub transport: &'a [u8],
+}
+
+impl PacketView<'_> {
+    /// The TCP flags byte, or 0 for non-TCP packets.
+    #[inline]
+    pub fn tcp_flags(&self) -> u8 {
+        self.tcp.map_or(0, |t| t.flags)
+    }
+}
+
+/// Decodes one captured frame down to its transport header.
+pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
+    let l3 = link::network_layer(raw.linktype, raw.data)?;
+    let (ip, _ext_error) = LaxIpSlice::from_slice(l3.bytes).map_err(|e| match e {
+        LaxHeaderSliceError::Len(_) => SkipReason::Truncated,
+        LaxHeaderSliceError::Content(_) => SkipReason::Malformed,
+    })?;
+    let mut view = PacketView {
+        ts_ns: raw.ts_ns,
+        wire_len: raw.wire_len,
+        cap_len: raw.data.len() as u32,
+        ip_version: 4,
+        src_addr: [0; 16],
+        dst_addr: [0; 16],
+        protocol: 0,
+        src_port: 0,
+        dst_port: 0,
+        vlan_id: l3.vlan_id,
+        tcp: None,
+        ip_header_len: 0,
+        l4_header_len: 0,
+        l4_payload_len: 0,
+        ttl: 0,
+        dscp: 0,
+        fragment: None,
+        transport_state: TransportState::Complete,
+        transport: &[],
+    };
+    // Bytes of the IP packet as its header declares them (may exceed what was captured).
+    let declared_ip_len: usize;
+    match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            view.src_addr[..4].copy_from_slice(&h.source());
+            view.dst_addr[..4].copy_from_slice(&h.destination());
+            view.ttl = h.ttl();
+            view.dscp = h.dcp().value();
+            let ihl = usize::from(h.ihl()) * 4;
+            let total = usize::from(h.total_len());
+            // TSO/GRO captures carry total_len 0; fall back to what was captured.
+            declared_ip_len = if total >= ihl { total } else { l3.bytes.len() };
+            if h.more_fragments() || h.fragments_offset().value() != 0 {
+                view.fragment = Some(FragmentInfo {
+                    id: u32::from(h.identification()),
+                    offset: h.fragments_offset().value(),
+                    more: h.more_fragments(),
+                });
+            }
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            view.ip_version = 6;
+            view.src_addr = h.source();
+            view.dst_addr = h.destination();
+            view.ttl = h.hop_limit();
+            view.dscp = h.dscp().value();
+            let payload_len = usize::from(h.payload_length());
+            // Payload length 0 means a jumbogram (or an unset field): use the capture.
+            declared_ip_len = if payload_len > 0 {
+                40 + payload_len
+            } else {
+                l3.bytes.len()
+            };
+            for ext in v6.extensions().clone() {
+                if let etherparse::Ipv6ExtensionSlice::Fragment(frag) = ext {
+                    if frag.is_fragmenting_payload() {
+                        view.fragment = Some(FragmentInfo {
+                            id: frag.identification(),
+                            offset: frag.fragment_offset().value(),
+                            more: frag.more_fragments(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let payload = ip.payload();
+    view.protocol = payload.ip_number.0;
+    let ip_payload_offset = offset_of(l3.bytes, payload.payload);
+    view.ip_header_len = ip_payload_offset as u32;
+    view.transport = payload.payload;
+    let declared_ip_payload = declared_ip_len.saturating_sub(ip_payload_offset);
+
+    if view.fragment.is_some_and(|f| f.offset != 0) {
+        view.transport_state = TransportState::LaterFragment;
+        view.l4_payload_len = declared_ip_payload as u32;
+        return Ok(view);
+    }
+    transport::decode(&mut view, declared_ip_payload);
+    Ok(view)
+}
+
+/// Position of `inner` inside `outer` (both from the same capture buffer).
+#[inline]
+fn offset_of(outer: &[u8], inner: &[u8]) -> usize {
+    (inner.as_ptr() as usize)
+        .saturating_sub(outer.as_ptr() as usize)
+        .min(outer.len())
+}

@@ -1,0 +1,437 @@
+//! The extraction driver: reads inputs one after another, runs every packet
+//! through decode and the flow table, and hands record batches to the caller.
+
+use crate::batch::{Column, DEFAULT_BATCH_ROWS, FlowBatchBuilder, SEED_COLUMNS, STANDARD_COLUMNS};
+use crate::capture::{CaptureError, CaptureFormat, CaptureReader, InputSource, ReadCounter};
+use crate::decode::{self, FragmentTracker, SkipReason, TransportState};
+use crate::features::StandardFeatures;
+use crate::flow::{FinishedFlow, FlowConfig, FlowTable};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// A named set of columns and the flow rules that go with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// flowq's default columns (see docs/features.md).
+    #[default]
+    Standard,
+    /// The original scapy script's CSV: unidirectional flows, no timeouts, captured
+    /// bytes, rows in order of each flow's first packet.
+    Seed,
+}
+
+impl Profile {
+    /// The profile's columns, in order.
+    pub fn columns(self) -> &'static [Column] {
+        match self {
+            Profile::Standard => STANDARD_COLUMNS,
+            Profile::Seed => SEED_COLUMNS,
+        }
+    }
+
+    /// The profile's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Standard => "standard",
+            Profile::Seed => "seed",
+        }
+    }
+}
+
+/// Everything that decides what an extraction produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ExtractOptions {
+    /// Columns and compatibility rules.
+    pub profile: Profile,
+    /// Flow formation and timeouts (the `seed` profile overrides them).
+    pub flow: FlowConfig,
+    /// Rows per record batch.
+    pub batch_rows: usize,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            profile: Profile::Standard,
+            flow: FlowConfig::default(),
+            batch_rows: DEFAULT_BATCH_ROWS,
+        }
+    }
+}
+
+impl ExtractOptions {
+    /// The flow rules actually applied: the `seed` profile reproduces the original
+    /// script, which had no timeouts, no TCP close and one-way flows.
+    pub fn effective_flow_config(&self) -> FlowConfig {
+        match self.profile {
+            Profile::Standard => self.flow,
+            Profile::Seed => FlowConfig {
+                bidirectional: false,
+                idle_timeout_ns: None,
+                active_timeout_ns: None,
+                tcp_close: false,
+                close_grace_ns: 0,
+            },
+        }
+    }
+}
+
+/// How reading one input ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputStatus {
+    /// Read to its end.
+    Complete,
+    /// Read up to a truncated or corrupt record; the packets before it were used.
+    Partial,
+    /// Could not be opened or is not a capture; nothing from it was used.
+    Failed,
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputSummary {
+    /// The input's name (path or `<stdin>`).
+    pub name: String,
+    /// Container format, when recognised.
+    pub format: Option<CaptureFormat>,
+    /// How reading ended.
+    pub status: InputStatus,
+    /// The error or warning that ended reading early, if any.
+    pub message: Option<String>,
+    /// Packet records read.
+    pub packets_read: u64,
+    /// Packets counted in some flow.
+    pub packets_in_flows: u64,
+    /// Packets skipped, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Flows written from this input.
+    pub flows: u64,
+}
+
+/// The report of a whole run, printed at the end and available as JSON.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunSummary {
+    /// Packet records read from all inputs.
+    pub packets_read: u64,
+    /// Packets counted in some flow.
+    pub packets_in_flows: u64,
+    /// Packets skipped, by reason (`packets_read = packets_in_flows + sum(skipped)`).
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Rows written.
+    pub flows_written: u64,
+    /// Packets in flows whose transport header was cut off or invalid (they were
+    /// keyed with the ports that could be read, 0 otherwise).
+    pub transport_incomplete: u64,
+    /// Later IP fragments whose first fragment was never seen (keyed with ports 0).
+    pub orphan_fragments: u64,
+    /// Packets stamped earlier than a packet before them in the same input.
+    pub backward_timestamps: u64,
+    /// Largest number of flows open at once in one input.
+    pub peak_active_flows: u64,
+    /// pcapng packet blocks naming an undescribed interface (not counted as packets).
+    pub unknown_interface_blocks: u64,
+    /// pcapng simple packet blocks (timestamped with the previous packet's time).
+    pub simple_packet_blocks: u64,
+    /// Wall-clock seconds the run took.
+    pub elapsed_seconds: f64,
+    /// Per-input details, in input order.
+    pub inputs: Vec<InputSummary>,
+}
+
+impl RunSummary {
+    /// Inputs that failed to open.
+    pub fn failed_inputs(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter(|i| i.status == InputStatus::Failed)
+            .count()
+    }
+
+    /// Inputs read only partly.
+    pub fn partial_inputs(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter(|i| i.status == InputStatus::Partial)
+            .count()
+    }
+}
+
+/// A snapshot of a running extraction, for progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// Name of the input being read.
+    pub input: &'a str,
+    /// Index of that input (0-based) and the number of inputs.
+    pub input_index: usize,
+    /// Number of inputs.
+    pub input_count: usize,
+    /// Bytes read of the current input (compressed bytes for compressed inputs).
+    pub input_bytes_read: u64,
+    /// Packets read so far in the whole run.
+    pub packets_read: u64,
+    /// Flows open in the current input.
+    pub active_flows: usize,
+    /// Rows written so far.
+    pub flows_written: u64,
+}
+
+/// Receives progress snapshots, about every 64 Ki packets and at input boundaries.
+pub trait ProgressObserver {
+    /// Called with the current state.
+    fn update(&mut self, progress: &Progress<'_>);
+}
+
+impl ProgressObserver for () {
+    fn update(&mut self, _progress: &Progress<'_>) {}
+}
+
+/// Why an extraction stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError<E: std::error::Error + 'static> {
+    /// The batch consumer (usually a sink) failed; the run stopped.
+    #[error(transparent)]
+    Consumer(E),
+}
+
+/// Runs extractions with fixed options.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    options: ExtractOptions,
+}
+
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+impl Extractor {
+    /// An extractor with `options`.
+    pub fn new(options: ExtractOptions) -> Self {
+        Extractor { options }
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ExtractOptions {
+        &self.options
+    }
+
+    /// The schema of the batches [`run`](Self::run) produces.
+    pub fn schema(&self) -> SchemaRef {
+        crate::batch::schema_of(self.options.profile.columns())
+    }
+
+    /// Extracts flows from `inputs` (each one on its own: flows do not continue from
+    /// one file into the next), passing batches to `consume` in output order.
+    pub fn run<E: std::error::Error + 'static>(
+        &self,
+        inputs: &[InputSource],
+        consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+    ) -> Result<RunSummary, ExtractError<E>> {
+        self.run_with_progress(inputs, consume, &mut ())
+    }
+
+    /// Like [`run`](Self::run), reporting progress to `observer`.
+    pub fn run_with_progress<E: std::error::Error + 'static>(
+        &self,
+        inputs: &[InputSource],
+        consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+        observer: &mut dyn ProgressObserver,
+    ) -> Result<RunSummary, ExtractError<E>> {
+        let started = Instant::now();
+        let mut summary = RunSummary::default();
+        for reason in SkipReason::ALL {
+            summary.skipped.insert(reason.name(), 0);
+        }
+        let mut builder =
+            FlowBatchBuilder::new(self.options.profile.columns(), self.options.batch_rows);
+        for (index, input) in inputs.iter().enumerate() {
+            let name = input.to_string();
+            let mut run = InputRun {
+                options: &self.options,
+                builder: &mut builder,
+                consume: &mut *consume,
+                observer: &mut *observer,
+                summary: &mut summary,
+                name: &name,
+                index,
+                count: inputs.len(),
+                failed: None,
+            };
+            let input_summary = run.extract(input);
+            if let Some(e) = run.failed.take() {
+                summary.inputs.push(input_summary);
+                return Err(ExtractError::Consumer(e));
+            }
+            summary.inputs.push(input_summary);
+        }
+        if builder.buffered_rows() > 0 {
+            consume(builder.cut()).map_err(ExtractError::Consumer)?;
+        }
+        summary.elapsed_seconds = started.elapsed().as_secs_f64();
+        Ok(summary)
+    }
+}
+
+/// State of the extraction of one input.
+struct InputRun<'r, E> {
+    options: &'r ExtractOptions,
+    builder: &'r mut FlowBatchBuilder,
+    consume: &'r mut dyn FnMut(RecordBatch) -> Result<(), E>,
+    observer: &'r mut dyn ProgressObserver,
+    summary: &'r mut RunSummary,
+    name: &'r str,
+    index: usize,
+    count: usize,
+    /// The consumer's error, which stops the run.
+    failed: Option<E>,
+}
+
+impl<E> InputRun<'_, E> {
+    fn extract(&mut self, input: &InputSource) -> InputSummary {
+        let mut result = InputSummary {
+            name: self.name.to_string(),
+            format: None,
+            status: InputStatus::Complete,
+            message: None,
+            packets_read: 0,
+            packets_in_flows: 0,
+            skipped: SkipReason::ALL.iter().map(|r| (r.name(), 0)).collect(),
+            flows: 0,
+        };
+        let counter = ReadCounter::default();
+        let opened = input.open(counter.clone()).and_then(CaptureReader::new);
+        let mut reader = match opened {
+            Ok(reader) => reader,
+            Err(e) => {
+                result.status = InputStatus::Failed;
+                result.message = Some(e.to_string());
+                return result;
+            }
+        };
+        result.format = Some(reader.format());
+        self.builder.set_timestamp_digits(6);
+
+        let mut table: FlowTable<StandardFeatures> =
+            FlowTable::new(self.options.effective_flow_config());
+        let mut fragments = FragmentTracker::default();
+        let mut skipped = [0u64; SkipReason::COUNT];
+        let mut ordinal: u64 = 0;
+        let mut in_flows: u64 = 0;
+        let mut incomplete: u64 = 0;
+        let mut flows_before = self.summary.flows_written;
+        let mut clock = i64::MIN;
+        let mut end_error: Option<CaptureError> = None;
+        let mut max_fraction_digits = 6;
+
+        loop {
+            let raw = match reader.next_packet() {
+                Ok(Some(raw)) => raw,
+                Ok(None) => break,
+                Err(e) => {
+                    end_error = Some(e);
+                    break;
+                }
+            };
+            ordinal += 1;
+            if raw.ts_ns % 1_000 != 0 {
+                max_fraction_digits = 9;
+            }
+            match decode::decode(&raw) {
+                Ok(mut view) => {
+                    clock = clock.max(view.ts_ns);
+                    fragments.observe(&mut view, clock);
+                    incomplete += u64::from(view.transport_state == TransportState::Incomplete);
+                    in_flows += 1;
+                    let (builder, consume, failed, summary) = (
+                        &mut *self.builder,
+                        &mut *self.consume,
+                        &mut self.failed,
+                        &mut *self.summary,
+                    );
+                    table.process(&view, ordinal - 1, &mut |flow| {
+                        emit(flow, builder, consume, failed, summary)
+                    });
+                }
+                Err(reason) => skipped[reason.index()] += 1,
+            }
+            if self.failed.is_some() {
+                break;
+            }
+            if ordinal % PROGRESS_EVERY == 0 {
+                self.report(&counter, ordinal, table.active_flows());
+            }
+        }
+        if self.failed.is_none() {
+            let (builder, consume, failed, summary) = (
+                &mut *self.builder,
+                &mut *self.consume,
+                &mut self.failed,
+                &mut *self.summary,
+            );
+            table.finish(None, &mut |flow| {
+                emit(flow, builder, consume, failed, summary)
+            });
+        }
+        let _ = max_fraction_digits;
+
+        if let Some(e) = end_error {
+            result.status = InputStatus::Partial;
+            result.message = Some(e.to_string());
+        }
+        let reader_counters = reader.counters();
+        let table_counters = table.counters();
+        result.packets_read = ordinal;
+        result.packets_in_flows = in_flows;
+        for reason in SkipReason::ALL {
+            result
+                .skipped
+                .insert(reason.name(), skipped[reason.index()]);
+            *self.summary.skipped.entry(reason.name()).or_default() += skipped[reason.index()];
+        }
+        flows_before = self.summary.flows_written - flows_before;
+        result.flows = flows_before;
+
+        let s = &mut *self.summary;
+        s.packets_read += ordinal;
+        s.packets_in_flows += in_flows;
+        s.transport_incomplete += incomplete;
+        s.orphan_fragments += fragments.orphans();
+        s.backward_timestamps += table_counters.backward_timestamps;
+        s.peak_active_flows = s.peak_active_flows.max(table_counters.peak_active_flows);
+        s.unknown_interface_blocks += reader_counters.unknown_interface;
+        s.simple_packet_blocks += reader_counters.simple_packet_blocks;
+        self.report(&counter, ordinal, 0);
+        result
+    }
+
+    fn report(&mut self, counter: &ReadCounter, packets: u64, active_flows: usize) {
+        self.observer.update(&Progress {
+            input: self.name,
+            input_index: self.index,
+            input_count: self.count,
+            input_bytes_read: counter.get(),
+            packets_read: self.summary.packets_read + packets,
+            active_flows,
+            flows_written: self.summary.flows_written,
+        });
+    }
+}
+
+fn emit<E>(
+    flow: FinishedFlow<StandardFeatures>,
+    builder: &mut FlowBatchBuilder,
+    consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+    failed: &mut Option<E>,
+    summary: &mut RunSummary,
+) {
+    if failed.is_some() {
+        return;
+    }
+    summary.flows_written += 1;
+    if let Some(batch) = builder.push(&flow) {
+        if let Err(e) = consume(batch) {
+            *failed = Some(e);
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Feature accumulators: the math of each profile, O(1) memory per flow.
+//!
+//! An accumulator is updated once per packet with the packet's direction relative
+//! to the flow's initiator and is read once when the flow's row is written.
+
+use crate::decode::{PacketView, tcp_flags};
+use crate::flow::{Direction, FlowFeatures};
+
+/// Counters of one direction of a flow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DirCounters {
+    /// Packets.
+    pub packets: u64,
+    /// Bytes on the wire (frame length, link layer included).
+    pub wire_bytes: u64,
+    /// Bytes captured (frame length after the snap length cut).
+    pub captured_bytes: u64,
+    /// Transport payload bytes (from the IP length fields).
+    pub payload_bytes: u64,
+}
+
+/// The TCP flags counted per flow, in column order.
+pub const COUNTED_FLAGS: [u8; 8] = [
+    tcp_flags::SYN,
+    tcp_flags::FIN,
+    tcp_flags::RST,
+    tcp_flags::PSH,
+    tcp_flags::ACK,
+    tcp_flags::URG,
+    tcp_flags::ECE,
+    tcp_flags::CWR,
+];
+
+/// The state of the `standard` (and `seed`) profiles: per-direction counts and
+/// TCP flag counts over both directions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StandardFeatures {
+    /// Indexed by [`Direction::index`].
+    pub dir: [DirCounters; 2],
+    /// Packets with each flag of [`COUNTED_FLAGS`] set, both directions.
+    pub flag_counts: [u64; 8],
+}
+
+impl StandardFeatures {
+    /// Both directions added together.
+    pub fn total(&self) -> DirCounters {
+        let [f, b] = self.dir;
+        DirCounters {
+            packets: f.packets + b.packets,
+            wire_bytes: f.wire_bytes + b.wire_bytes,
+            captured_bytes: f.captured_bytes + b.captured_bytes,
+            payload_bytes: f.payload_bytes + b.payload_bytes,
+        }
+    }
+}
+
+impl FlowFeatures for StandardFeatures {
+    #[inline]
+    fn update(&mut self, packet: &PacketView<'_>, dir: Direction) {
+        let d = &mut self.dir[dir.index()];
+        d.packets += 1;
+        d.wire_bytes += u64::from(packet.wire_len);
+        d.captured_bytes += u64::from(packet.cap_len);
+        d.payload_bytes += u64::from(packet.l4_payload_len);
+        if let Some(tcp) = packet.tcp {
+            for (count, flag) in self.flag_counts.iter_mut().zip(COUNTED_FLAGS) {
+                *count += u64::from(tcp.flags & flag != 0);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+use crate::decode::{AddrBytes, PacketView};
+
+/// Direction of a packet relative to the flow's initiator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the initiator (`src`) to the responder (`dst`): the `fwd_` columns.
+    Forward = 0,
+    /// From the responder to the initiator: the `bwd_` columns.
+    Backward = 1,
+}
+
+impl Direction {
+    /// 0 for forward, 1 for backward, for `[T; 2]` per-direction state.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The identity of a flow: two endpoints, the transport protocol and the VLAN.
+///
+/// Bidirectional keys store the endpoints in canonical (sorted) order, so both
+/// directions of a conversation find the same key; unidirectional keys store
+/// the packet's source first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlowKey {
+    /// Endpoint addresses (IPv4 in the first four bytes).
+    pub addr: [AddrBytes; 2],
+    /// Endpoint ports (0 for protocols without ports).
+    pub port: [u16; 2],
+    /// IP protocol number.
+    pub protocol: u8,
+    /// 4 or 6.
+    pub ip_version: u8,
+    /// Outermost VLAN id, 0 when untagged.
+    pub vlan_id: u16,
+}
+
+impl FlowKey {
+    /// The key of `packet`, and which key endpoint (0 or 1) is its source.
+    #[inline]
+    pub fn of_packet(packet: &PacketView<'_>, bidirectional: bool) -> (FlowKey, u8) {
+        let src = (packet.src_addr, packet.src_port);
+        let dst = (packet.dst_addr, packet.dst_port);
+        let swap = bidirectional && dst < src;
+        let (a, b) = if swap { (dst, src) } else { (src, dst) };
+        let key = FlowKey {
+            addr: [a.0, b.0],
+            port: [a.1, b.1],
+            protocol: packet.protocol,
+            ip_version: packet.ip_version,
+            vlan_id: packet.vlan_id,
+        };
+        (key, u8::from(swap))
+    }
+}

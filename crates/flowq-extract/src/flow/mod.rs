@@ -1,0 +1,87 @@
+//! Flows: keys and direction, the flow table with its timeouts and TCP close
+//! handling, and the records of finished flows.
+//!
+//! The table is generic over the per-flow feature state ([`FlowFeatures`]), so
+//! the hot loop is compiled once per profile with no dynamic dispatch.
+
+mod key;
+mod table;
+
+pub use key::{Direction, FlowKey};
+pub use table::{FlowConfig, FlowTable, TableCounters};
+
+use crate::decode::PacketView;
+
+/// Per-flow feature state, updated once per packet in O(1) time and memory.
+pub trait FlowFeatures: Default + Send + 'static {
+    /// Adds one packet travelling in `dir` (relative to the flow's initiator).
+    fn update(&mut self, packet: &PacketView<'_>, dir: Direction);
+}
+
+/// Why a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EndReason {
+    /// No packet for longer than the idle timeout.
+    IdleTimeout,
+    /// The flow lasted longer than the active timeout; later packets open a new flow.
+    ActiveTimeout,
+    /// Both sides sent FIN (plus any trailing packets within the close grace period).
+    TcpFin,
+    /// A TCP RST was seen (plus any trailing packets within the close grace period).
+    TcpRst,
+    /// The capture ended while the flow was still open.
+    EndOfCapture,
+}
+
+impl EndReason {
+    /// The text written in the `end_reason` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::IdleTimeout => "idle_timeout",
+            EndReason::ActiveTimeout => "active_timeout",
+            EndReason::TcpFin => "tcp_fin",
+            EndReason::TcpRst => "tcp_rst",
+            EndReason::EndOfCapture => "end_of_capture",
+        }
+    }
+}
+
+/// A flow that has ended, with everything needed to write its row.
+#[derive(Debug, Clone)]
+pub struct FinishedFlow<F> {
+    /// The flow key (endpoints in key order, not initiator order).
+    pub key: FlowKey,
+    /// Which key endpoint (0 or 1) initiated the flow: the row's `src`.
+    pub initiator: u8,
+    /// Earliest packet timestamp (ns since the epoch).
+    pub first_ns: i64,
+    /// Latest packet timestamp (ns since the epoch).
+    pub last_ns: i64,
+    /// Ordinal of the flow's first packet in its input (0-based), the tie-breaker
+    /// of the output order.
+    pub first_packet: u64,
+    /// Position in the output order: the capture time at which the flow was known
+    /// to have ended (`i64::MAX` for flows open at the end of the capture).
+    pub end_time: i64,
+    /// Why it ended.
+    pub end_reason: EndReason,
+    /// The accumulated features.
+    pub features: F,
+}
+
+impl<F> FinishedFlow<F> {
+    /// Address and port of the initiator (`src`) and responder (`dst`).
+    pub fn endpoints(
+        &self,
+    ) -> (
+        (crate::decode::AddrBytes, u16),
+        (crate::decode::AddrBytes, u16),
+    ) {
+        let i = usize::from(self.initiator & 1);
+        let r = 1 - i;
+        (
+            (self.key.addr[i], self.key.port[i]),
+            (self.key.addr[r], self.key.port[r]),
+        )
+    }
+}

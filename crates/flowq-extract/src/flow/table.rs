@@ -1,0 +1,487 @@
+//! The flow table: one hash lookup per packet, expiry by timeouts measured on the
+//! capture's own clock, TCP close with a grace period for trailing packets, and a
+//! small reorder heap that releases finished flows in a deterministic order.
+//!
+//! Memory is bounded by the number of active flows: finished flows leave the table
+//! as soon as the capture clock proves they ended, and the reorder heap only holds
+//! flows whose end time is not yet in the past.
+
+use super::{Direction, EndReason, FinishedFlow, FlowFeatures, FlowKey};
+use crate::decode::{PacketView, tcp_flags};
+use hashbrown::HashTable;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hash::BuildHasher;
+
+/// How flows are formed and when they end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FlowConfig {
+    /// Key on the canonical (unordered) endpoint pair; false keys on the ordered pair.
+    pub bidirectional: bool,
+    /// End a flow after this long without packets (ns); `None` never.
+    pub idle_timeout_ns: Option<i64>,
+    /// End a flow once it has lasted this long (ns); `None` never.
+    pub active_timeout_ns: Option<i64>,
+    /// End TCP flows on RST or on FIN from both sides.
+    pub tcp_close: bool,
+    /// After a TCP close, packets other than a new SYN still join the closed flow
+    /// for this long (ns): the final ACK, retransmitted FINs.
+    pub close_grace_ns: i64,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            bidirectional: true,
+            idle_timeout_ns: Some(120_000_000_000),
+            active_timeout_ns: Some(1_800_000_000_000),
+            tcp_close: true,
+            close_grace_ns: 5_000_000_000,
+        }
+    }
+}
+
+/// Counters the table keeps about its own work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableCounters {
+    /// Flows created.
+    pub flows_created: u64,
+    /// Packets whose timestamp was earlier than a packet before them.
+    pub backward_timestamps: u64,
+    /// Largest number of flows open at once.
+    pub peak_active_flows: u64,
+}
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListId {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Links {
+    prev: u32,
+    next: u32,
+}
+
+#[derive(Debug)]
+struct Slot<F> {
+    key: FlowKey,
+    hash: u64,
+    initiator: u8,
+    /// Which key endpoints have sent FIN (bit 0, bit 1).
+    fin_sent: u8,
+    list: ListId,
+    links: Links,
+    first_ns: i64,
+    last_ns: i64,
+    /// Capture clock at the first packet (active timeout is measured from here).
+    first_clock: i64,
+    /// Capture clock at the last packet (idle timeout), or at the close (grace).
+    deadline_base: i64,
+    first_packet: u64,
+    close_reason: EndReason,
+    features: F,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+impl List {
+    const EMPTY: List = List {
+        head: NIL,
+        tail: NIL,
+    };
+}
+
+/// A finished flow waiting in the reorder heap, ordered by (end time, first packet).
+struct Pending<F>(FinishedFlow<F>);
+
+impl<F> PartialEq for Pending<F> {
+    fn eq(&self, other: &Self) -> bool {
+        self.order() == other.order()
+    }
+}
+impl<F> Eq for Pending<F> {}
+impl<F> PartialOrd for Pending<F> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<F> Ord for Pending<F> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&other.order())
+    }
+}
+impl<F> Pending<F> {
+    fn order(&self) -> (i64, u64) {
+        (self.0.end_time, self.0.first_packet)
+    }
+}
+
+/// Groups packets into flows. See the module docs.
+pub struct FlowTable<F> {
+    config: FlowConfig,
+    index: HashTable<u32>,
+    slots: Vec<Slot<F>>,
+    free: Vec<u32>,
+    open: List,
+    closed: List,
+    active: usize,
+    ready: BinaryHeap<Reverse<Pending<F>>>,
+    /// The capture clock: the latest timestamp seen. It never goes back, so a
+    /// packet stamped earlier than its predecessor cannot expire flows wrongly.
+    clock: i64,
+    started: bool,
+    hasher: foldhash::fast::FixedState,
+    counters: TableCounters,
+}
+
+impl<F: FlowFeatures> FlowTable<F> {
+    /// An empty table.
+    pub fn new(config: FlowConfig) -> Self {
+        FlowTable {
+            config,
+            index: HashTable::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            open: List::EMPTY,
+            closed: List::EMPTY,
+            active: 0,
+            ready: BinaryHeap::new(),
+            clock: i64::MIN,
+            started: false,
+            hasher: foldhash::fast::FixedState::with_seed(0x666c_6f77_715f_7631),
+            counters: TableCounters::default(),
+        }
+    }
+
+    /// Flows currently open (including closed TCP flows still in their grace period).
+    pub fn active_flows(&self) -> usize {
+        self.active
+    }
+
+    /// Counters about the table's work.
+    pub fn counters(&self) -> TableCounters {
+        self.counters
+    }
+
+    /// Adds one packet. `ordinal` is its position in the input (0-based), used to
+    /// order flows deterministically. Flows that are known to have ended are
+    /// passed to `emit` in output order.
+    #[inline]
+    pub fn process(
+        &mut self,
+        packet: &PacketView<'_>,
+        ordinal: u64,
+        emit: &mut impl FnMut(FinishedFlow<F>),
+    ) {
+        self.advance_clock(packet.ts_ns);
+        let (key, src_side) = FlowKey::of_packet(packet, self.config.bidirectional);
+        let hash = self.hasher.hash_one(key);
+        let slots = &self.slots;
+        let found = self
+            .index
+            .find(hash, |&i| slots[i as usize].key == key)
+            .copied();
+        match found {
+            Some(i) => self.update_existing(i, packet, src_side, ordinal),
+            None => self.open_flow(key, hash, packet, src_side, ordinal),
+        }
+        self.release_ready(emit);
+    }
+
+    /// Ends every open flow (end of capture) and emits all remaining flows in order.
+    /// `final_clock` is the latest timestamp of the whole input, when the caller
+    /// knows a later one than this table saw (e.g. with several shards).
+    pub fn finish(&mut self, final_clock: Option<i64>, emit: &mut impl FnMut(FinishedFlow<F>)) {
+        if let Some(clock) = final_clock {
+            self.advance_clock(clock);
+        }
+        for list in [ListId::Closed, ListId::Open] {
+            while let Some(i) = self.head(list) {
+                let (reason, end_time) = match list {
+                    ListId::Closed => {
+                        let s = &self.slots[i as usize];
+                        (
+                            s.close_reason,
+                            s.deadline_base.saturating_add(self.config.close_grace_ns),
+                        )
+                    }
+                    ListId::Open => (EndReason::EndOfCapture, i64::MAX),
+                };
+                self.end_flow(i, reason, end_time);
+            }
+        }
+        while let Some(Reverse(Pending(flow))) = self.ready.pop() {
+            emit(flow);
+        }
+    }
+
+    fn advance_clock(&mut self, ts: i64) {
+        if !self.started {
+            self.started = true;
+            self.clock = ts;
+            return;
+        }
+        if ts < self.clock {
+            self.counters.backward_timestamps += 1;
+            return;
+        }
+        if ts == self.clock {
+            return;
+        }
+        self.clock = ts;
+        self.expire();
+    }
+
+    /// Ends flows whose idle timeout or close grace period has passed.
+    fn expire(&mut self) {
+        if let Some(idle) = self.config.idle_timeout_ns {
+            while let Some(i) = self.open.head_index() {
+                let deadline = self.slots[i as usize].deadline_base.saturating_add(idle);
+                if deadline >= self.clock {
+                    break;
+                }
+                self.end_flow(i, EndReason::IdleTimeout, deadline);
+            }
+        }
+        while let Some(i) = self.closed.head_index() {
+            let s = &self.slots[i as usize];
+            let deadline = s.deadline_base.saturating_add(self.config.close_grace_ns);
+            if deadline >= self.clock {
+                break;
+            }
+            self.end_flow(i, s.close_reason, deadline);
+        }
+    }
+
+    fn release_ready(&mut self, emit: &mut impl FnMut(FinishedFlow<F>)) {
+        // Every flow still in the table ends at or after the clock, so anything
+        // earlier is final in order.
+        while let Some(Reverse(top)) = self.ready.peek() {
+            if top.0.end_time >= self.clock {
+                break;
+            }
+            if let Some(Reverse(Pending(flow))) = self.ready.pop() {
+                emit(flow);
+            }
+        }
+    }
+
+    fn update_existing(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8, ordinal: u64) {
+        let clock = self.clock;
+        let flags = packet.tcp_flags();
+        let is_new_syn =
+            packet.tcp.is_some() && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+        let slot = &self.slots[i as usize];
+        match slot.list {
+            ListId::Closed if is_new_syn => {
+                // A new connection on the same 5-tuple after the close.
+                let (key, hash, reason) = (slot.key, slot.hash, slot.close_reason);
+                self.end_flow(i, reason, clock);
+                self.open_flow(key, hash, packet, src_side, ordinal);
+                return;
+            }
+            ListId::Closed => {
+                // A trailing packet (last ACK, retransmitted FIN): it belongs to the
+                // closed flow and does not extend the grace period.
+                self.add_packet(i, packet, src_side);
+                return;
+            }
+            ListId::Open => {}
+        }
+        if let Some(active) = self.config.active_timeout_ns {
+            if clock.saturating_sub(slot.first_clock) > active {
+                let (key, hash) = (slot.key, slot.hash);
+                self.end_flow(i, EndReason::ActiveTimeout, clock);
+                self.open_flow(key, hash, packet, src_side, ordinal);
+                return;
+            }
+        }
+        self.add_packet(i, packet, src_side);
+        self.slots[i as usize].deadline_base = clock;
+        self.unlink(i);
+        self.push_back(ListId::Open, i);
+        self.track_tcp_close(i, packet, src_side);
+    }
+
+    fn add_packet(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
+        let slot = &mut self.slots[i as usize];
+        let dir = if src_side == slot.initiator {
+            Direction::Forward
+        } else {
+            Direction::Backward
+        };
+        slot.first_ns = slot.first_ns.min(packet.ts_ns);
+        slot.last_ns = slot.last_ns.max(packet.ts_ns);
+        slot.features.update(packet, dir);
+    }
+
+    fn track_tcp_close(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
+        if !self.config.tcp_close {
+            return;
+        }
+        let Some(tcp) = packet.tcp else {
+            return;
+        };
+        let slot = &mut self.slots[i as usize];
+        let reason = if tcp.flags & tcp_flags::RST != 0 {
+            EndReason::TcpRst
+        } else if tcp.flags & tcp_flags::FIN != 0 {
+            slot.fin_sent |= 1 << src_side;
+            if slot.fin_sent != 0b11 {
+                return;
+            }
+            EndReason::TcpFin
+        } else {
+            return;
+        };
+        slot.close_reason = reason;
+        slot.deadline_base = self.clock;
+        self.unlink(i);
+        self.push_back(ListId::Closed, i);
+    }
+
+    fn open_flow(
+        &mut self,
+        key: FlowKey,
+        hash: u64,
+        packet: &PacketView<'_>,
+        src_side: u8,
+        ordinal: u64,
+    ) {
+        // A TCP flow first seen with SYN+ACK is the server's answer: the client
+        // (its destination) is the initiator.
+        let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
+        let initiator = if packet.tcp.is_some_and(|t| t.flags & syn_ack == syn_ack) {
+            1 - src_side
+        } else {
+            src_side
+        };
+        let slot = Slot {
+            key,
+            hash,
+            initiator,
+            fin_sent: 0,
+            list: ListId::Open,
+            links: Links {
+                prev: NIL,
+                next: NIL,
+            },
+            first_ns: packet.ts_ns,
+            last_ns: packet.ts_ns,
+            first_clock: self.clock,
+            deadline_base: self.clock,
+            first_packet: ordinal,
+            close_reason: EndReason::EndOfCapture,
+            features: F::default(),
+        };
+        let i = match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = slot;
+                i
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, i, |&j| slots[j as usize].hash);
+        self.active += 1;
+        self.counters.flows_created += 1;
+        self.counters.peak_active_flows = self.counters.peak_active_flows.max(self.active as u64);
+        self.push_back(ListId::Open, i);
+        self.add_packet(i, packet, src_side);
+        self.track_tcp_close(i, packet, src_side);
+    }
+
+    /// Removes slot `i` from the table and queues its flow for output.
+    fn end_flow(&mut self, i: u32, reason: EndReason, end_time: i64) {
+        self.unlink(i);
+        let hash = self.slots[i as usize].hash;
+        if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
+            entry.remove();
+        }
+        self.active -= 1;
+        self.free.push(i);
+        let slot = &mut self.slots[i as usize];
+        let flow = FinishedFlow {
+            key: slot.key,
+            initiator: slot.initiator,
+            first_ns: slot.first_ns,
+            last_ns: slot.last_ns,
+            first_packet: slot.first_packet,
+            end_time,
+            end_reason: reason,
+            features: std::mem::take(&mut slot.features),
+        };
+        self.ready.push(Reverse(Pending(flow)));
+    }
+
+    fn head(&self, list: ListId) -> Option<u32> {
+        match list {
+            ListId::Open => self.open.head_index(),
+            ListId::Closed => self.closed.head_index(),
+        }
+    }
+
+    fn list_mut(&mut self, list: ListId) -> &mut List {
+        match list {
+            ListId::Open => &mut self.open,
+            ListId::Closed => &mut self.closed,
+        }
+    }
+
+    fn push_back(&mut self, list: ListId, i: u32) {
+        let tail = self.list_mut(list).tail;
+        {
+            let slot = &mut self.slots[i as usize];
+            slot.list = list;
+            slot.links = Links {
+                prev: tail,
+                next: NIL,
+            };
+        }
+        if tail == NIL {
+            self.list_mut(list).head = i;
+        } else {
+            self.slots[tail as usize].links.next = i;
+        }
+        self.list_mut(list).tail = i;
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let (list, Links { prev, next }) = {
+            let s = &self.slots[i as usize];
+            (s.list, s.links)
+        };
+        if prev == NIL {
+            self.list_mut(list).head = next;
+        } else {
+            self.slots[prev as usize].links.next = next;
+        }
+        if next == NIL {
+            self.list_mut(list).tail = prev;
+        } else {
+            self.slots[next as usize].links.prev = prev;
+        }
+        self.slots[i as usize].links = Links {
+            prev: NIL,
+            next: NIL,
+        };
+    }
+}
+
+impl List {
+    fn head_index(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+}

@@ -1,0 +1,50 @@
+//! flowq's extraction engine: packet captures in, bidirectional flows out as
+//! Arrow [`RecordBatch`](arrow::record_batch::RecordBatch)es.
+//!
+//! Data flows one way through small modules, each owning one thing:
+//!
+//! ```text
+//! capture bytes --capture--> RawPacket --decode--> PacketView --flow--> FlowTable
+//!     --features--> accumulators --batch--> RecordBatch --sink--> Parquet / CSV / Arrow
+//! ```
+//!
+//! * [`capture`]: pcap and pcapng files (compressed or not) as a stream of [`capture::RawPacket`]s.
+//! * [`decode`]: link layers, IP and transport headers into a [`decode::PacketView`], or a
+//!   counted [`decode::SkipReason`].
+//! * [`flow`]: the [`flow::FlowTable`], with keys, direction, timeouts and TCP close.
+//! * [`features`]: per-flow accumulators.
+//! * [`batch`]: the column catalogue and [`batch::FlowBatchBuilder`].
+//! * [`sink`]: atomic Parquet, CSV and Arrow IPC writers.
+//! * [`extract`]: the [`Extractor`] that drives them all and reports a [`RunSummary`].
+//!
+//! This crate has no async runtime and no query engine, so its tests and
+//! benchmarks build quickly; the `flowq` crate adds the command line and SQL.
+//!
+//! ```no_run
+//! use flowq_extract::{ExtractOptions, Extractor, capture::InputSource};
+//!
+//! let extractor = Extractor::new(ExtractOptions::default());
+//! let inputs = [InputSource::File("capture.pcap".into())];
+//! let summary = extractor
+//!     .run(&inputs, &mut |batch| {
+//!         println!("{} flows", batch.num_rows());
+//!         Ok::<(), std::convert::Infallible>(())
+//!     })
+//!     .unwrap();
+//! println!("{} packets read", summary.packets_read);
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod batch;
+pub mod capture;
+pub mod decode;
+pub mod extract;
+pub mod features;
+pub mod flow;
+pub mod sink;
+
+pub use extract::{
+    ExtractError, ExtractOptions, Extractor, InputStatus, InputSummary, Profile, Progress,
+    ProgressObserver, RunSummary,
+};

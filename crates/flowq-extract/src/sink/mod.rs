@@ -1,0 +1,303 @@
+//! Sinks: where record batches go. Files are written to a temporary name in the
+//! target directory and renamed into place only when complete, so a failed run
+//! never leaves a file that looks finished.
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Rows per Parquet row group: large enough for good compression and fast scans,
+/// small enough that the writer's buffer stays in the tens of megabytes.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 262_144;
+
+/// Output file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// Apache Parquet, zstd-compressed.
+    Parquet,
+    /// Comma-separated values with a header line.
+    Csv,
+    /// Arrow IPC file format.
+    Arrow,
+}
+
+impl OutputFormat {
+    /// The format implied by a file name's extension.
+    pub fn from_path(path: &Path) -> Option<OutputFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "parquet" | "pq" => Some(OutputFormat::Parquet),
+            "csv" => Some(OutputFormat::Csv),
+            "arrow" | "ipc" | "feather" => Some(OutputFormat::Arrow),
+            _ => None,
+        }
+    }
+}
+
+/// Where output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// A file, replaced atomically.
+    File(PathBuf),
+    /// Standard output.
+    Stdout,
+}
+
+/// Why writing the output failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Creating, writing or renaming the output file failed.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The output path (or `<stdout>`).
+        path: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The encoder failed.
+    #[error("cannot encode {path}: {message}")]
+    Encode {
+        /// The output path.
+        path: String,
+        /// The encoder's message.
+        message: String,
+    },
+}
+
+impl SinkError {
+    /// True when the error is a closed pipe on standard output (e.g. `| head`),
+    /// which is not a failure of the run.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, SinkError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// Receives record batches in output order.
+pub trait FlowSink {
+    /// Writes one batch.
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError>;
+    /// Flushes, records `metadata` where the format allows it, and publishes the
+    /// output (renames the temporary file into place).
+    fn finish(self: Box<Self>, metadata: &[(String, String)]) -> Result<(), SinkError>;
+}
+
+/// Opens a sink of `format` on `target`. `metadata` is stored in the file where the
+/// format has room for it (Parquet key-value metadata, Arrow IPC custom metadata).
+pub fn open_sink(
+    target: &OutputTarget,
+    format: OutputFormat,
+    schema: SchemaRef,
+    metadata: &[(String, String)],
+) -> Result<Box<dyn FlowSink>, SinkError> {
+    let (writer, label, pending) = match target {
+        OutputTarget::Stdout => (
+            Box::new(BufWriter::with_capacity(1 << 16, io::stdout())) as Box<dyn Write + Send>,
+            "<stdout>".to_string(),
+            None,
+        ),
+        OutputTarget::File(path) => {
+            let pending = PendingFile::create(path)?;
+            let file = pending.file()?;
+            (
+                Box::new(BufWriter::with_capacity(1 << 20, file)) as Box<dyn Write + Send>,
+                path.display().to_string(),
+                Some(pending),
+            )
+        }
+    };
+    let encode_err = |label: &str, e: &dyn std::fmt::Display| SinkError::Encode {
+        path: label.to_string(),
+        message: e.to_string(),
+    };
+    let encoder = match format {
+        OutputFormat::Parquet => {
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
+                .set_created_by(format!("flowq {}", env!("CARGO_PKG_VERSION")))
+                .set_key_value_metadata(Some(key_values(metadata)))
+                .build();
+            let writer = ArrowWriter::try_new(writer, schema, Some(props))
+                .map_err(|e| encode_err(&label, &e))?;
+            Encoder::Parquet(Box::new(writer))
+        }
+        OutputFormat::Csv => Encoder::Csv(
+            arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6fZ".to_string())
+                .build(writer),
+        ),
+        OutputFormat::Arrow => {
+            let mut writer = arrow::ipc::writer::FileWriter::try_new(writer, &schema)
+                .map_err(|e| encode_err(&label, &e))?;
+            for (k, v) in metadata {
+                writer.write_metadata(k.clone(), v.clone());
+            }
+            Encoder::Arrow(writer)
+        }
+    };
+    Ok(Box::new(FileSink {
+        encoder,
+        label,
+        pending,
+    }))
+}
+
+fn key_values(metadata: &[(String, String)]) -> Vec<KeyValue> {
+    metadata
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+        .collect()
+}
+
+type Out = Box<dyn Write + Send>;
+
+enum Encoder {
+    Parquet(Box<ArrowWriter<Out>>),
+    Csv(arrow::csv::Writer<Out>),
+    Arrow(arrow::ipc::writer::FileWriter<Out>),
+}
+
+struct FileSink {
+    encoder: Encoder,
+    label: String,
+    pending: Option<PendingFile>,
+}
+
+fn find_io_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
+    loop {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        if let Some(arrow::error::ArrowError::IoError(_, io)) = e.downcast_ref() {
+            return Some(io);
+        }
+        e = e.source()?;
+    }
+}
+
+impl FlowSink for FileSink {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
+        match &mut self.encoder {
+            Encoder::Parquet(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Csv(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Arrow(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+        }
+    }
+
+    fn finish(self: Box<Self>, metadata: &[(String, String)]) -> Result<(), SinkError> {
+        let FileSink {
+            encoder,
+            label,
+            pending,
+        } = *self;
+        let mut out = match encoder {
+            Encoder::Parquet(mut w) => {
+                for kv in key_values(metadata) {
+                    w.append_key_value_metadata(kv);
+                }
+                w.into_inner().map_err(|e| self_error(&label, e))?
+            }
+            Encoder::Csv(w) => w.into_inner(),
+            Encoder::Arrow(mut w) => {
+                for (k, v) in metadata {
+                    w.write_metadata(k.clone(), v.clone());
+                }
+                w.finish().map_err(|e| self_error(&label, e))?;
+                w.into_inner().map_err(|e| self_error(&label, e))?
+            }
+        };
+        out.flush().map_err(|source| SinkError::Io {
+            path: label.clone(),
+            source,
+        })?;
+        drop(out);
+        if let Some(pending) = pending {
+            pending.publish()?;
+        }
+        Ok(())
+    }
+}
+
+fn self_error<E>(label: &str, e: E) -> SinkError
+where
+    E: std::error::Error + 'static,
+{
+    if let Some(io) = find_io_error(&e) {
+        return SinkError::Io {
+            path: label.to_string(),
+            source: io::Error::new(io.kind(), e.to_string()),
+        };
+    }
+    SinkError::Encode {
+        path: label.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// A temporary file beside the final path, renamed into place by `publish` and
+/// deleted if dropped before that.
+struct PendingFile {
+    temp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl PendingFile {
+    fn create(path: &Path) -> Result<Self, SinkError> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "output".into());
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Temporary files are private by default; the output should be readable
+        // like any file the user creates.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let temp = builder.tempfile_in(&dir).map_err(|source| SinkError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Ok(PendingFile {
+            temp,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn file(&self) -> Result<File, SinkError> {
+        self.temp.reopen().map_err(|source| SinkError::Io {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
+
+    fn publish(self) -> Result<(), SinkError> {
+        let path = self.path;
+        let file = self.temp.as_file();
+        file.sync_all().map_err(|source| SinkError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        self.temp.persist(&path).map_err(|e| SinkError::Io {
+            path: path.display().to_string(),
+            source: e.error,
+        })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,245 @@
+//! `flowq extract` and `flowq columns`.
+
+use super::args::{ColumnsArgs, ExtractArgs, FormatArg, ProfileArg};
+use super::exit;
+use super::progress::ProgressBar;
+use anyhow::{Context, bail};
+use arrow::record_batch::RecordBatch;
+use flowq_extract::capture::{InputSource, discover_inputs};
+use flowq_extract::flow::FlowConfig;
+use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink};
+use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary};
+use std::io::IsTerminal;
+use std::path::Path;
+
+fn profile_of(arg: ProfileArg) -> Profile {
+    match arg {
+        ProfileArg::Standard => Profile::Standard,
+        ProfileArg::Seed => Profile::Seed,
+    }
+}
+
+fn seconds_to_ns(seconds: f64) -> Option<i64> {
+    (seconds > 0.0).then(|| (seconds * 1e9).round() as i64)
+}
+
+pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
+    let options = ExtractOptions {
+        profile: profile_of(args.profile),
+        flow: FlowConfig {
+            bidirectional: !args.unidirectional,
+            idle_timeout_ns: seconds_to_ns(args.idle_timeout),
+            active_timeout_ns: seconds_to_ns(args.active_timeout),
+            tcp_close: true,
+            close_grace_ns: seconds_to_ns(args.tcp_close_grace).unwrap_or(0),
+        },
+        ..ExtractOptions::default()
+    };
+    let (target, format) = output_of(&args.output, args.format)?;
+    let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
+    if inputs.is_empty() {
+        bail!("no capture files found in the given directories");
+    }
+    if inputs.iter().filter(|i| **i == InputSource::Stdin).count() > 1 {
+        bail!("standard input (`-`) can be read only once");
+    }
+    let extractor = Extractor::new(options);
+    let metadata = vec![
+        (
+            "flowq.version".to_string(),
+            env!("CARGO_PKG_VERSION").to_string(),
+        ),
+        (
+            "flowq.profile".to_string(),
+            options.profile.name().to_string(),
+        ),
+        (
+            "flowq.options".to_string(),
+            serde_json::to_string(&options.effective_flow_config())?,
+        ),
+        (
+            "flowq.inputs".to_string(),
+            serde_json::to_string(&inputs.iter().map(|i| i.to_string()).collect::<Vec<_>>())?,
+        ),
+    ];
+    let schema = extractor.schema();
+    let mut sink = open_sink(&target, format, schema.clone(), &metadata)?;
+
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    let mut progress = ProgressBar::new(show_progress, &inputs);
+    let mut wrote_batch = false;
+    let result = extractor.run_with_progress(
+        &inputs,
+        &mut |batch: RecordBatch| {
+            wrote_batch = true;
+            sink.write(&batch)
+        },
+        &mut progress,
+    );
+    progress.finish();
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(ExtractError::Consumer(e)) if e.is_broken_pipe() => return Ok(exit::OK),
+        Err(ExtractError::Consumer(e)) => return Err(e.into()),
+    };
+    report_inputs(&summary);
+    if summary.failed_inputs() == inputs.len() {
+        // Nothing could be read: leave no output behind (the temporary file is
+        // removed when the sink is dropped).
+        bail!("no input could be read");
+    }
+    if !wrote_batch {
+        // An output with no flows still carries its header / schema.
+        if let Err(e) = sink.write(&RecordBatch::new_empty(schema)) {
+            return finish_error(e);
+        }
+    }
+    let mut final_metadata = metadata;
+    final_metadata.push((
+        "flowq.summary".to_string(),
+        serde_json::to_string(&summary)?,
+    ));
+    if let Err(e) = sink.finish(&final_metadata) {
+        return finish_error(e);
+    }
+    if let Some(path) = &args.stats_json {
+        write_stats(path, &summary)?;
+    }
+    if !args.quiet {
+        print_summary(&summary, &target);
+    }
+    let degraded = summary.failed_inputs() + summary.partial_inputs() > 0;
+    Ok(if degraded { exit::PARTIAL } else { exit::OK })
+}
+
+fn finish_error(e: SinkError) -> anyhow::Result<u8> {
+    if e.is_broken_pipe() {
+        Ok(exit::OK)
+    } else {
+        Err(e.into())
+    }
+}
+
+fn output_of(
+    path: &Path,
+    format: Option<FormatArg>,
+) -> anyhow::Result<(OutputTarget, OutputFormat)> {
+    let explicit = format.map(|f| match f {
+        FormatArg::Parquet => OutputFormat::Parquet,
+        FormatArg::Csv => OutputFormat::Csv,
+        FormatArg::Arrow => OutputFormat::Arrow,
+    });
+    if path.as_os_str() == "-" {
+        return Ok((OutputTarget::Stdout, explicit.unwrap_or(OutputFormat::Csv)));
+    }
+    if path.is_dir() {
+        bail!(
+            "{} is a directory; give an output file name",
+            path.display()
+        );
+    }
+    let format = match (explicit, OutputFormat::from_path(path)) {
+        (Some(f), _) | (None, Some(f)) => f,
+        (None, None) => bail!(
+            "cannot tell the output format of {} from its extension; use .parquet, .csv or .arrow, or --format",
+            path.display()
+        ),
+    };
+    Ok((OutputTarget::File(path.to_path_buf()), format))
+}
+
+fn report_inputs(summary: &RunSummary) {
+    for input in &summary.inputs {
+        match (input.status, &input.message) {
+            (InputStatus::Failed, Some(m)) => eprintln!("flowq: error: {}: {m}", input.name),
+            (InputStatus::Partial, Some(m)) => eprintln!(
+                "flowq: warning: {}: {m}; the {} packets before it were used",
+                input.name, input.packets_read
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn write_stats(path: &Path, summary: &RunSummary) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(summary)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn print_summary(summary: &RunSummary, target: &OutputTarget) {
+    let skipped: u64 = summary.skipped.values().sum();
+    let reasons = summary
+        .skipped
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(r, n)| format!("{r} {}", thousands(*n)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let dest = match target {
+        OutputTarget::File(p) => p.display().to_string(),
+        OutputTarget::Stdout => "standard output".to_string(),
+    };
+    let rate = if summary.elapsed_seconds > 0.0 {
+        summary.packets_read as f64 / summary.elapsed_seconds
+    } else {
+        0.0
+    };
+    eprintln!(
+        "flowq: {} packets read from {} input(s) in {:.2} s ({} packets/s)",
+        thousands(summary.packets_read),
+        summary.inputs.len(),
+        summary.elapsed_seconds,
+        thousands(rate as u64)
+    );
+    eprintln!(
+        "  packets in flows   {}",
+        thousands(summary.packets_in_flows)
+    );
+    if reasons.is_empty() {
+        eprintln!("  packets skipped    0");
+    } else {
+        eprintln!("  packets skipped    {} ({reasons})", thousands(skipped));
+    }
+    eprintln!(
+        "  flows written      {} to {dest}",
+        thousands(summary.flows_written)
+    );
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn columns(args: ColumnsArgs) -> anyhow::Result<u8> {
+    for column in profile_of(args.profile).columns() {
+        let d = column.def();
+        println!(
+            "{:<20} {:<26} {}",
+            d.name,
+            format!("{}", d.kind.data_type()),
+            d.doc
+        );
+    }
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::thousands;
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
