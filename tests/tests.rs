@@ -1,1 +1,8 @@
+//! flowq's integration tests, compiled as one binary (each extra test binary
+//! would link the whole dependency tree again).
 
+mod cli;
+mod extract;
+mod oracle;
+mod seed;
+mod util;

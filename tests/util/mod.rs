@@ -1,0 +1,29 @@
+//! Shared helpers for the integration tests.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// Path of the `flowq` binary built for these tests.
+pub fn flowq_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_flowq"))
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared capture corpus (`../shared/pcaps` beside the repository), if present.
+pub fn shared_pcaps() -> Option<PathBuf> {
+    let dir = repo_root().join("../shared/pcaps");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "note: {} is absent; corpus tests are skipped on this machine",
+            dir.display()
+        );
+        None
+    }
+}
