@@ -19,6 +19,8 @@ pub fn shared_pcaps() -> Option<PathBuf> {
     let dir = repo_root().join("../shared/pcaps");
     if dir.is_dir() {
         Some(dir)
+    } else if std::env::var_os("CI").is_some() {
+        panic!("{} is missing, but CI must have the capture corpus", dir.display());
     } else {
         eprintln!(
             "note: {} is absent; corpus tests are skipped on this machine",
