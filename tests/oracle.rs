@@ -1,1 +1,500 @@
-//! (to be written)
+//! Cross-checks against the shared capture corpus (`../shared/pcaps`).
+//!
+//! * Every capture listed in `MANIFEST.tsv` is extracted without a panic or a hang,
+//!   and every packet read is either in a flow or skipped for a counted reason.
+//! * For every capture with a TShark view (`oracle/<path>.tsv[.gz]`), the packets
+//!   and bytes over all flows equal the oracle's IP packets (rows with an `ip.src`
+//!   or `ipv6.src`) and the sum of their `frame.len`. Files that legitimately
+//!   differ are listed with a reason in `testdata/oracle-exceptions.tsv`; a listed
+//!   file that matches fails the test too, so the list stays honest.
+//!
+//! Both tests share one extraction of the corpus.
+
+use crate::util::{repo_root, shared_pcaps};
+use arrow::array::{Array, Int64Array};
+use arrow::record_batch::RecordBatch;
+use flowq_extract::capture::InputSource;
+use flowq_extract::{ExtractOptions, Extractor, InputStatus};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+/// A single capture taking longer than this fails the first test (a hang guard:
+/// the largest corpus file takes well under a second in a release build).
+const SLOW_FILE: Duration = Duration::from_secs(10);
+/// A capture still running after this is abandoned and reported as hung.
+const HUNG_FILE: Duration = Duration::from_secs(120);
+
+const EXCEPTIONS_FILE: &str = "testdata/oracle-exceptions.tsv";
+
+/// One row of `MANIFEST.tsv`.
+#[derive(Debug, Clone)]
+struct ManifestEntry {
+    path: String,
+    format: String,
+    linktypes: String,
+    /// Path of the oracle table relative to the corpus, if TShark could read the file.
+    oracle: Option<String>,
+}
+
+/// What flowq made of one capture.
+#[derive(Debug, Clone, Default)]
+struct Extracted {
+    status: Option<InputStatus>,
+    message: Option<String>,
+    packets_read: u64,
+    packets_in_flows: u64,
+    skipped: BTreeMap<&'static str, u64>,
+    flows_written: u64,
+    rows: u64,
+    pkt_sum: i64,
+    byte_sum: i64,
+    /// Rows whose `pkt_count` is below 1.
+    empty_flows: u64,
+}
+
+impl Extracted {
+    fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    fn skipped_text(&self) -> String {
+        let parts: Vec<String> = self
+            .skipped
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(reason, n)| format!("{reason}={n}"))
+            .collect();
+        if parts.is_empty() {
+            "-".to_string()
+        } else {
+            parts.join(",")
+        }
+    }
+}
+
+/// The result of extracting one capture.
+#[derive(Debug, Clone)]
+struct Outcome {
+    entry: ManifestEntry,
+    elapsed: Duration,
+    /// `Err` holds a panic message or a hang report.
+    result: Result<Extracted, String>,
+}
+
+/// The corpus extracted once, shared by both tests; `None` when the corpus is absent.
+fn corpus() -> Option<&'static (PathBuf, Vec<Outcome>)> {
+    static CORPUS: OnceLock<Option<(PathBuf, Vec<Outcome>)>> = OnceLock::new();
+    CORPUS
+        .get_or_init(|| {
+            let dir = shared_pcaps()?;
+            let entries = read_manifest(&dir);
+            let outcomes = entries
+                .into_iter()
+                .map(|entry| extract_guarded(&dir, entry))
+                .collect();
+            Some((dir, outcomes))
+        })
+        .as_ref()
+}
+
+fn read_manifest(dir: &Path) -> Vec<ManifestEntry> {
+    let path = dir.join("MANIFEST.tsv");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("MANIFEST.tsv is empty").split('\t').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("MANIFEST.tsv has no `{name}` column"))
+    };
+    let (path_col, format_col, link_col, oracle_col) =
+        (col("path"), col("format"), col("linktypes"), col("oracle"));
+    let entries: Vec<ManifestEntry> = lines
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let field = |i: usize| fields.get(i).copied().unwrap_or("").to_string();
+            let oracle = field(oracle_col);
+            ManifestEntry {
+                path: field(path_col),
+                format: field(format_col),
+                linktypes: field(link_col),
+                oracle: (!oracle.is_empty() && oracle != "none").then_some(oracle),
+            }
+        })
+        .collect();
+    assert!(!entries.is_empty(), "MANIFEST.tsv lists no captures");
+    entries
+}
+
+/// Extracts one capture on its own thread, so that a panic or a hang is reported
+/// with the file's name instead of taking the whole test down.
+fn extract_guarded(dir: &Path, entry: ManifestEntry) -> Outcome {
+    let path = dir.join(&entry.path);
+    let (tx, rx) = mpsc::channel();
+    let started = Instant::now();
+    let spawned = std::thread::Builder::new()
+        .name(format!("extract {}", entry.path))
+        .spawn(move || {
+            let result = std::panic::catch_unwind(|| extract(&path)).map_err(|payload| {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "non-string panic payload".to_string());
+                format!("panicked: {message}")
+            });
+            let _ = tx.send(result);
+        });
+    let result = match spawned {
+        Err(e) => Err(format!("could not start a thread: {e}")),
+        Ok(_) => match rx.recv_timeout(HUNG_FILE) {
+            Ok(result) => result,
+            // The thread is left running; the test fails on this file anyway.
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                Err(format!("hung: no result after {HUNG_FILE:?}"))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                Err("extraction thread ended without a result".to_string())
+            }
+        },
+    };
+    Outcome {
+        entry,
+        elapsed: started.elapsed(),
+        result,
+    }
+}
+
+fn extract(path: &Path) -> Extracted {
+    let mut out = Extracted::default();
+    let extractor = Extractor::new(ExtractOptions::default());
+    let summary = extractor
+        .run(&[InputSource::File(path.to_path_buf())], &mut |batch| {
+            add_batch(&mut out, &batch);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .expect("an infallible consumer cannot stop the run");
+    let input = summary.inputs.first().expect("one input, one input summary");
+    out.status = Some(input.status);
+    out.message = input.message.clone();
+    out.packets_read = summary.packets_read;
+    out.packets_in_flows = summary.packets_in_flows;
+    out.skipped = summary.skipped.clone();
+    out.flows_written = summary.flows_written;
+    out
+}
+
+fn add_batch(out: &mut Extracted, batch: &RecordBatch) {
+    let column = |name: &str| {
+        batch
+            .column_by_name(name)
+            .unwrap_or_else(|| panic!("batch has no `{name}` column"))
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap_or_else(|| panic!("`{name}` is not Int64"))
+            .clone()
+    };
+    let packets = column("pkt_count");
+    let bytes = column("byte_count");
+    assert_eq!(packets.null_count(), 0, "pkt_count has nulls");
+    assert_eq!(bytes.null_count(), 0, "byte_count has nulls");
+    out.rows += batch.num_rows() as u64;
+    for (p, b) in packets.values().iter().zip(bytes.values().iter()) {
+        out.pkt_sum += p;
+        out.byte_sum += b;
+        out.empty_flows += u64::from(*p < 1);
+    }
+}
+
+#[test]
+fn corpus_extracts_without_panic_and_accounts_for_every_packet() {
+    let Some((_, outcomes)) = corpus() else {
+        return;
+    };
+    let mut failures = Vec::new();
+    let mut times: Vec<(Duration, &str)> = Vec::new();
+    let (mut complete, mut partial, mut failed) = (0, 0, 0);
+    for outcome in outcomes {
+        let path = outcome.entry.path.as_str();
+        times.push((outcome.elapsed, path));
+        if outcome.elapsed > SLOW_FILE {
+            failures.push(format!(
+                "{path}: took {:.1} s (limit {} s)",
+                outcome.elapsed.as_secs_f64(),
+                SLOW_FILE.as_secs()
+            ));
+        }
+        let x = match &outcome.result {
+            Ok(x) => x,
+            Err(message) => {
+                failures.push(format!("{path}: {message}"));
+                continue;
+            }
+        };
+        match x.status {
+            Some(InputStatus::Complete) => complete += 1,
+            Some(InputStatus::Partial) => partial += 1,
+            _ => failed += 1,
+        }
+        if x.packets_read != x.packets_in_flows + x.skipped_total() {
+            failures.push(format!(
+                "{path}: packets_read {} != packets_in_flows {} + skipped {} ({})",
+                x.packets_read,
+                x.packets_in_flows,
+                x.skipped_total(),
+                x.skipped_text()
+            ));
+        }
+        if x.pkt_sum < 0 || x.pkt_sum as u64 != x.packets_in_flows {
+            failures.push(format!(
+                "{path}: pkt_count sums to {} over all flows, but {} packets are in flows",
+                x.pkt_sum, x.packets_in_flows
+            ));
+        }
+        if x.rows != x.flows_written {
+            failures.push(format!(
+                "{path}: {} rows delivered, summary says {} flows written",
+                x.rows, x.flows_written
+            ));
+        }
+        if x.empty_flows > 0 {
+            failures.push(format!(
+                "{path}: {} flows with pkt_count < 1",
+                x.empty_flows
+            ));
+        }
+    }
+
+    times.sort_by(|a, b| b.0.cmp(&a.0));
+    let total: Duration = times.iter().map(|t| t.0).sum();
+    eprintln!(
+        "corpus: {} captures in {:.2} s ({complete} complete, {partial} partial, {failed} failed to open); slowest:",
+        outcomes.len(),
+        total.as_secs_f64()
+    );
+    for (elapsed, path) in times.iter().take(8) {
+        eprintln!("  {:>8.3} s  {path}", elapsed.as_secs_f64());
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} captures failed:\n  {}",
+        failures.len(),
+        outcomes.len(),
+        failures.join("\n  ")
+    );
+}
+
+/// The oracle's view of one capture: IP packet records and their wire bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct OracleTotals {
+    rows: u64,
+    ip_packets: u64,
+    ip_bytes: u64,
+}
+
+fn read_oracle(dir: &Path, entry: &ManifestEntry, oracle: &str) -> OracleTotals {
+    let path = dir.join(oracle);
+    let text = if oracle.ends_with(".gz") {
+        // flate2 is not a dependency of this crate; gzip is on every machine.
+        let output = Command::new("gzip")
+            .arg("-dc")
+            .arg(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run gzip -dc {}: {e}", path.display()));
+        assert!(
+            output.status.success(),
+            "gzip -dc {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()))
+    } else {
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    };
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_else(|| panic!("{} is empty", path.display()))
+        .split('\t')
+        .collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{} has no `{name}` column", path.display()))
+    };
+    let (len_col, ip_col, ip6_col, iface_col) = (
+        col("frame.len"),
+        col("ip.src"),
+        col("ipv6.src"),
+        col("frame.interface_id"),
+    );
+    let pcapng = entry.format == "pcapng";
+    let mut totals = OracleTotals::default();
+    for line in lines.filter(|l| !l.is_empty()) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let field = |i: usize| fields.get(i).copied().unwrap_or("");
+        totals.rows += 1;
+        // pcapng custom blocks appear as rows without an interface; they are not packets.
+        if pcapng && field(iface_col).is_empty() {
+            continue;
+        }
+        if field(ip_col).is_empty() && field(ip6_col).is_empty() {
+            continue;
+        }
+        let len: u64 = field(len_col).parse().unwrap_or_else(|e| {
+            panic!("{}: bad frame.len {:?}: {e}", path.display(), field(len_col))
+        });
+        totals.ip_packets += 1;
+        totals.ip_bytes += len;
+    }
+    totals
+}
+
+/// `path -> reason` from the exceptions file.
+fn read_exceptions() -> BTreeMap<String, String> {
+    let path = repo_root().join(EXCEPTIONS_FILE);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut exceptions = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (file, reason) = line.split_once('\t').unwrap_or_else(|| {
+            panic!(
+                "{EXCEPTIONS_FILE}:{}: expected `path<TAB>reason`",
+                number + 1
+            )
+        });
+        assert!(
+            !reason.trim().is_empty(),
+            "{EXCEPTIONS_FILE}:{}: {file} has no reason",
+            number + 1
+        );
+        let previous = exceptions.insert(file.trim().to_string(), reason.trim().to_string());
+        assert!(
+            previous.is_none(),
+            "{EXCEPTIONS_FILE}:{}: {file} is listed twice",
+            number + 1
+        );
+    }
+    exceptions
+}
+
+#[test]
+fn corpus_totals_match_tshark_oracle() {
+    let Some((dir, outcomes)) = corpus() else {
+        return;
+    };
+    let exceptions = read_exceptions();
+    let mut checked = 0;
+    let mut matching = 0;
+    let mut excepted = 0;
+    let mut table = String::new();
+    let mut unexpected = Vec::new();
+    let mut stale = Vec::new();
+    let mut seen = BTreeSet::new();
+    let _ = writeln!(
+        table,
+        "{:<58} {:>7} {:>10} {:>7} {:>10}  {:<8} {:<22} linktypes / reason",
+        "capture", "o.pkts", "o.bytes", "f.pkts", "f.bytes", "status", "skipped"
+    );
+    for outcome in outcomes {
+        let entry = &outcome.entry;
+        let Some(oracle) = entry.oracle.as_deref() else {
+            continue;
+        };
+        checked += 1;
+        seen.insert(entry.path.as_str());
+        let expected = read_oracle(dir, entry, oracle);
+        let exception = exceptions.get(&entry.path);
+        let (actual, status, skipped) = match &outcome.result {
+            Ok(x) => (
+                Some((x.pkt_sum as u64, x.byte_sum as u64)),
+                match x.status {
+                    Some(InputStatus::Complete) => "complete",
+                    Some(InputStatus::Partial) => "partial",
+                    _ => "failed",
+                },
+                x.skipped_text(),
+            ),
+            Err(_) => (None, "panic", "-".to_string()),
+        };
+        let matches = actual == Some((expected.ip_packets, expected.ip_bytes));
+        match (matches, exception) {
+            (true, None) => {
+                matching += 1;
+                continue;
+            }
+            (true, Some(_)) => stale.push(entry.path.clone()),
+            (false, Some(_)) => excepted += 1,
+            (false, None) => unexpected.push(entry.path.clone()),
+        }
+        let (f_pkts, f_bytes) = actual.map_or(("-".to_string(), "-".to_string()), |(p, b)| {
+            (p.to_string(), b.to_string())
+        });
+        let marker = match (matches, exception) {
+            (false, None) => "MISMATCH",
+            (true, _) => "STALE EXCEPTION (matches now)",
+            (false, Some(reason)) => reason.as_str(),
+        };
+        let _ = writeln!(
+            table,
+            "{:<58} {:>7} {:>10} {:>7} {:>10}  {:<8} {:<22} {} / {}",
+            entry.path,
+            expected.ip_packets,
+            expected.ip_bytes,
+            f_pkts,
+            f_bytes,
+            status,
+            skipped,
+            entry.linktypes,
+            marker
+        );
+    }
+    let unknown: Vec<&String> = exceptions
+        .keys()
+        .filter(|path| !seen.contains(path.as_str()))
+        .collect();
+
+    eprintln!(
+        "oracle: {checked} captures with a TShark view: {matching} match, {excepted} excepted, \
+         {} unexpected mismatches, {} stale exceptions\n{table}",
+        unexpected.len(),
+        stale.len()
+    );
+    let mut problems = Vec::new();
+    if !unexpected.is_empty() {
+        problems.push(format!(
+            "totals differ from the oracle, and the file is not in {EXCEPTIONS_FILE}:\n  {}",
+            unexpected.join("\n  ")
+        ));
+    }
+    if !stale.is_empty() {
+        problems.push(format!(
+            "listed in {EXCEPTIONS_FILE} but matching the oracle now (remove them):\n  {}",
+            stale.join("\n  ")
+        ));
+    }
+    if !unknown.is_empty() {
+        problems.push(format!(
+            "listed in {EXCEPTIONS_FILE} but not a capture with an oracle:\n  {}",
+            unknown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        ));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
