@@ -95,10 +95,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         }
     }
     let mut final_metadata = metadata;
-    final_metadata.push((
-        "flowq.summary".to_string(),
-        serde_json::to_string(&summary)?,
-    ));
+    // The wall-clock time stays out of the file so that the same input and options
+    // always give byte-identical output.
+    let mut recorded = serde_json::to_value(&summary)?;
+    if let Some(fields) = recorded.as_object_mut() {
+        fields.remove("elapsed_seconds");
+    }
+    final_metadata.push(("flowq.summary".to_string(), recorded.to_string()));
     if let Err(e) = sink.finish(&final_metadata) {
         return finish_error(e);
     }
@@ -210,7 +213,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -194,6 +194,9 @@ def quirks():
     recs.append((T0 + 12, 100, eth(False) / IP(src="10.0.0.6", dst="10.0.0.5", id=8) / ICMP(type=3, code=1) / bytes(syn)))
     # 5. ICMP time-exceeded quoting only 8 bytes of the TCP header
     recs.append((T0 + 12, 200, eth(False) / IP(src="10.0.0.7", dst="10.0.0.5", id=9) / ICMP(type=11, code=0) / bytes(syn)[:28]))
+    # 5b. ... quoting 12 bytes of the TCP header: scapy's TCPerror may end after
+    #     8 bytes or be complete (20); 9..19 bytes fail -> Raw -> ports 0
+    recs.append((T0 + 12, 250, eth(False) / IP(src="10.0.0.7", dst="10.0.0.5", id=26) / ICMP(type=11, code=0) / bytes(syn)[:32]))
     # 6. ICMP time-exceeded quoting an ICMP echo request (no ports anywhere)
     echo = IP(src="10.0.0.5", dst="10.0.0.6", id=10) / ICMP(type=8, id=3, seq=4)
     recs.append((T0 + 12, 300, eth(False) / IP(src="10.0.0.7", dst="10.0.0.5", id=11) / ICMP(type=11, code=0) / bytes(echo)))
@@ -340,6 +343,34 @@ def raw_ip():
     ]
 
 
+def icmp_ext():
+    """ICMP errors around scapy's RFC 4884 extension heuristic (types 3, 11, 12
+    with an ICMP message of >= 144 bytes): bytes after the IPv4 total length
+    (Ethernet trailer) are then missing from len(pkt)."""
+    recs = []
+
+    def err(n, typ, code, qlen, trailer, usec):
+        quoted = bytes(IP(src="10.4.0.1", dst="10.4.%d.2" % n, id=n) /
+                       UDP(sport=1000 + n, dport=2000 + n) / (b"Q" * (qlen - 28)))
+        frame = bytes(eth(False) / IP(src="10.4.%d.2" % n, dst="10.4.0.1", id=100 + n) /
+                      ICMP(type=typ, code=code) / quoted) + b"\x00" * trailer
+        recs.append((T0 + 30, usec, frame))
+
+    err(1, 3, 3, 135, 4, 1)   # ICMP message 143 bytes: no extension parsing, len == caplen
+    err(2, 3, 3, 136, 4, 2)   # 144 bytes: extension parsed, 4 trailer bytes lost
+    err(3, 11, 0, 192, 6, 3)  # time-exceeded, 200 bytes, 6 trailer bytes lost
+    err(4, 12, 0, 192, 2, 4)  # parameter-problem, 200 bytes, 2 trailer bytes lost
+    err(5, 3, 1, 192, 0, 5)   # 200 bytes, no trailer: len == caplen
+    err(6, 4, 0, 192, 4, 6)   # source-quench (type 4): no extension field, len == caplen
+    return recs
+
+
+def unknown_linktype():
+    """Link type 147 (USER0) is unknown to scapy: every record becomes Raw, no flows."""
+    return [(T0, 1, eth(True) / IP(src="10.3.0.1", dst="10.3.0.2", id=1) / UDP(sport=1, dport=2)),
+            (T0, 2, IP(src="10.3.0.1", dst="10.3.0.2", id=2) / UDP(sport=1, dport=2))]
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     write_pcap(os.path.join(out, "tcp_session.pcap"), tcp_session())
@@ -350,6 +381,8 @@ def main():
     write_pcap(os.path.join(out, "tcp_session_be.pcap"), tcp_session(), endian=">")
     write_pcap(os.path.join(out, "raw_ip.pcap"), raw_ip(), linktype=101)
     write_pcap(os.path.join(out, "no_ip.pcap"), no_ip())
+    write_pcap(os.path.join(out, "icmp_ext.pcap"), icmp_ext())
+    write_pcap(os.path.join(out, "unknown_linktype.pcap"), unknown_linktype(), linktype=147)
     write_pcapng(os.path.join(out, "mixed.pcapng"), [(1, None), (1, 9), (101, 3)], pcapng_records())
 
 

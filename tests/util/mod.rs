@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod capture;
+
 use std::path::PathBuf;
 
 /// Path of the `flowq` binary built for these tests.
@@ -20,7 +22,10 @@ pub fn shared_pcaps() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else if std::env::var_os("CI").is_some() {
-        panic!("{} is missing, but CI must have the capture corpus", dir.display());
+        panic!(
+            "{} is missing, but CI must have the capture corpus",
+            dir.display()
+        );
     } else {
         eprintln!(
             "note: {} is absent; corpus tests are skipped on this machine",

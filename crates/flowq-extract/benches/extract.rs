@@ -91,7 +91,8 @@ fn bare_loop(path: &Path) -> u64 {
     use pcap_parser::{PcapBlockOwned, PcapError};
     let file = std::fs::File::open(path).unwrap();
     let mut reader = pcap_parser::LegacyPcapReader::new(1 << 20, file).unwrap();
-    let mut table: HashMap<([u8; 16], [u8; 16], u16, u16, u8), u64, foldhash::fast::FixedState> =
+    type Key = ([u8; 16], [u8; 16], u16, u16, u8);
+    let mut table: HashMap<Key, u64, foldhash::fast::FixedState> =
         HashMap::with_hasher(Default::default());
     let mut packets = 0;
     loop {
@@ -153,9 +154,7 @@ fn input() -> (PathBuf, Option<tempfile::TempDir>) {
 fn write_synthetic(path: &Path, packets: u32, flows: u32) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     let mut header = Vec::new();
-    for v in [0xa1b2c3d4u32] {
-        header.extend_from_slice(&v.to_le_bytes());
-    }
+    header.extend_from_slice(&0xa1b2_c3d4_u32.to_le_bytes());
     header.extend_from_slice(&2u16.to_le_bytes());
     header.extend_from_slice(&4u16.to_le_bytes());
     header.extend_from_slice(&[0; 8]);

@@ -358,7 +358,7 @@ impl<E> InputRun<'_, E> {
             if self.failed.is_some() {
                 break;
             }
-            if ordinal % PROGRESS_EVERY == 0 {
+            if ordinal.is_multiple_of(PROGRESS_EVERY) {
                 self.report(&counter, ordinal, table.active_flows());
             }
         }
@@ -429,9 +429,9 @@ fn emit<E>(
         return;
     }
     summary.flows_written += 1;
-    if let Some(batch) = builder.push(&flow) {
-        if let Err(e) = consume(batch) {
-            *failed = Some(e);
-        }
+    if let Some(batch) = builder.push(&flow)
+        && let Err(e) = consume(batch)
+    {
+        *failed = Some(e);
     }
 }

@@ -14,6 +14,19 @@ const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
 /// Smallest possible block: type, length, trailing length.
 const MIN_BLOCK_LEN: u32 = 12;
 const DEFAULT_RESOLUTION: u64 = 1_000_000;
+const IF_TSRESOL: u16 = 9;
+const IF_TSOFFSET: u16 = 14;
+
+/// Ticks per second of an `if_tsresol` value: 10^n, or 2^n when the top bit is set.
+/// `None` for resolutions that do not fit in 64 bits.
+fn resolution(tsresol: u8) -> Option<u64> {
+    let exponent = u32::from(tsresol & 0x7f);
+    if tsresol & 0x80 == 0 {
+        10u64.checked_pow(exponent)
+    } else {
+        1u64.checked_shl(exponent).filter(|_| exponent < 64)
+    }
+}
 
 /// A packet found in a block, with its data as a range of the block's bytes (so the
 /// block can be consumed or returned without holding a borrow across both paths).
@@ -69,13 +82,30 @@ impl PcapngState {
                 needed: MIN_BLOCK_LEN as usize,
             });
         }
-        match byte_order(&buf.data()[8..12]) {
-            Some(big_endian) => Ok(PcapngState {
-                big_endian,
-                interfaces: Vec::new(),
-                last_ts_ns: 0,
-            }),
-            None => Err(CaptureError::NotACapture),
+        let Some(big_endian) = byte_order(&buf.data()[8..12]) else {
+            return Err(CaptureError::NotACapture);
+        };
+        let mut state = PcapngState {
+            big_endian,
+            interfaces: Vec::new(),
+            last_ts_ns: 0,
+        };
+        // A file whose very first block is unusable is not a capture we can read
+        // (rather than a capture that ends early).
+        match state.frame_next_block(buf) {
+            Ok(Some(len)) => {
+                let data = &buf.data()[..len];
+                state.start_section(data, 0).map_err(|e| match e {
+                    CaptureError::Corrupt { reason, .. } => CaptureError::UnsupportedHeader(reason),
+                    other => other,
+                })?;
+                Ok(state)
+            }
+            Ok(None) => Err(CaptureError::Empty),
+            Err(CaptureError::Corrupt { reason, .. }) => {
+                Err(CaptureError::UnsupportedHeader(reason))
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -232,10 +262,32 @@ impl PcapngState {
         };
         match block {
             Block::InterfaceDescription(idb) => {
+                // pcap-parser 0.17 rejects every power-of-two `if_tsresol` and reads
+                // `if_tsoffset` little-endian in big-endian sections, so both options
+                // are decoded here from the raw option values.
+                let mut units_per_second = DEFAULT_RESOLUTION;
+                let mut offset_s = 0;
+                for option in &idb.options {
+                    let value = option.value();
+                    match option.code.0 {
+                        IF_TSRESOL if !value.is_empty() => {
+                            units_per_second = resolution(value[0]).unwrap_or(DEFAULT_RESOLUTION);
+                        }
+                        IF_TSOFFSET if value.len() >= 8 => {
+                            let bytes: [u8; 8] = value[..8].try_into().unwrap_or_default();
+                            offset_s = if self.big_endian {
+                                i64::from_be_bytes(bytes)
+                            } else {
+                                i64::from_le_bytes(bytes)
+                            };
+                        }
+                        _ => {}
+                    }
+                }
                 self.interfaces.push(Interface {
                     linktype: (idb.linktype.0 as u32) & 0xffff,
-                    units_per_second: idb.ts_resolution().unwrap_or(DEFAULT_RESOLUTION),
-                    offset_s: idb.ts_offset(),
+                    units_per_second,
+                    offset_s,
                 });
                 Ok(None)
             }
@@ -333,5 +385,20 @@ fn byte_order(magic: &[u8]) -> Option<bool> {
         [0x1a, 0x2b, 0x3c, 0x4d] => Some(true),
         [0x4d, 0x3c, 0x2b, 0x1a] => Some(false),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolution;
+
+    #[test]
+    fn resolution_decodes_both_bases() {
+        assert_eq!(resolution(6), Some(1_000_000));
+        assert_eq!(resolution(9), Some(1_000_000_000));
+        assert_eq!(resolution(0x80 | 10), Some(1024));
+        assert_eq!(resolution(0x80 | 63), Some(1 << 63));
+        assert_eq!(resolution(0x80 | 64), None);
+        assert_eq!(resolution(20), None);
     }
 }

@@ -61,10 +61,10 @@ impl FragmentTracker {
             ip_version: view.ip_version,
         };
         if frag.offset == 0 {
-            if self.datagrams.len() >= FRAGMENT_CAPACITY {
-                if let Some((old, _)) = self.arrival.pop_front() {
-                    self.datagrams.remove(&old);
-                }
+            if self.datagrams.len() >= FRAGMENT_CAPACITY
+                && let Some((old, _)) = self.arrival.pop_front()
+            {
+                self.datagrams.remove(&old);
             }
             let ports = Ports {
                 src: view.src_port,

@@ -234,17 +234,7 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
             } else {
                 l3.bytes.len()
             };
-            for ext in v6.extensions().clone() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(frag) = ext {
-                    if frag.is_fragmenting_payload() {
-                        view.fragment = Some(FragmentInfo {
-                            id: frag.identification(),
-                            offset: frag.fragment_offset().value(),
-                            more: frag.more_fragments(),
-                        });
-                    }
-                }
-            }
+            view.fragment = ipv6_fragment(h.next_header().0, v6.extensions().slice());
         }
     }
     let payload = ip.payload();
@@ -269,4 +259,64 @@ fn offset_of(outer: &[u8], inner: &[u8]) -> usize {
     (inner.as_ptr() as usize)
         .saturating_sub(outer.as_ptr() as usize)
         .min(outer.len())
+}
+
+/// Finds the fragment header among the IPv6 extension headers that etherparse
+/// parsed. The walk is done here, bounded by the parsed bytes, because iterating
+/// etherparse's extension slice after its lax parse stopped early reads past the
+/// headers it validated.
+fn ipv6_fragment(first: u8, mut exts: &[u8]) -> Option<FragmentInfo> {
+    const HOP_BY_HOP: u8 = 0;
+    const ROUTING: u8 = 43;
+    const FRAGMENT: u8 = 44;
+    const AUTH: u8 = 51;
+    const DEST_OPTS: u8 = 60;
+    let mut next = first;
+    loop {
+        let len = match next {
+            FRAGMENT => 8,
+            HOP_BY_HOP | ROUTING | DEST_OPTS => (usize::from(*exts.get(1)?) + 1) * 8,
+            AUTH => (usize::from(*exts.get(1)?) + 2) * 4,
+            _ => return None,
+        };
+        let header = exts.get(..len)?;
+        if next == FRAGMENT {
+            let offset_flags = u16::from_be_bytes([header[2], header[3]]);
+            let info = FragmentInfo {
+                id: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+                offset: offset_flags >> 3,
+                more: offset_flags & 1 == 1,
+            };
+            // An atomic fragment (offset 0, no more fragments) is a whole datagram.
+            return (info.offset != 0 || info.more).then_some(info);
+        }
+        next = header[0];
+        exts = &exts[len..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_fragment_walks_options_then_fragment_header() {
+        // Hop-by-hop (8 bytes, next = fragment), fragment: next UDP, offset 185, M=1, id 0x01020304.
+        let exts = [
+            44, 0, 1, 4, 0, 0, 0, 0, //
+            17, 0, 0x05, 0xc9, 1, 2, 3, 4,
+        ];
+        let f = ipv6_fragment(0, &exts).unwrap();
+        assert_eq!((f.id, f.offset, f.more), (0x0102_0304, 185, true));
+    }
+
+    #[test]
+    fn ipv6_fragment_stops_at_missing_bytes() {
+        // Hop-by-hop says the next header is routing, but nothing follows.
+        assert_eq!(ipv6_fragment(0, &[43, 0, 1, 4, 0, 0, 0, 0]), None);
+        // A length byte pointing past the end.
+        assert_eq!(ipv6_fragment(60, &[17, 9, 0, 0]), None);
+        // Atomic fragment.
+        assert_eq!(ipv6_fragment(44, &[17, 0, 0, 0, 0, 0, 0, 9]), None);
+    }
 }

@@ -296,13 +296,13 @@ impl<F: FlowFeatures> FlowTable<F> {
             }
             ListId::Open => {}
         }
-        if let Some(active) = self.config.active_timeout_ns {
-            if clock.saturating_sub(slot.first_clock) > active {
-                let (key, hash) = (slot.key, slot.hash);
-                self.end_flow(i, EndReason::ActiveTimeout, clock);
-                self.open_flow(key, hash, packet, src_side, ordinal);
-                return;
-            }
+        if let Some(active) = self.config.active_timeout_ns
+            && clock.saturating_sub(slot.first_clock) > active
+        {
+            let (key, hash) = (slot.key, slot.hash);
+            self.end_flow(i, EndReason::ActiveTimeout, clock);
+            self.open_flow(key, hash, packet, src_side, ordinal);
+            return;
         }
         self.add_packet(i, packet, src_side);
         self.slots[i as usize].deadline_base = clock;
@@ -335,7 +335,13 @@ impl<F: FlowFeatures> FlowTable<F> {
             EndReason::TcpRst
         } else if tcp.flags & tcp_flags::FIN != 0 {
             slot.fin_sent |= 1 << src_side;
-            if slot.fin_sent != 0b11 {
+            // A one-way flow has only one side to close.
+            let closed = if self.config.bidirectional {
+                0b11
+            } else {
+                0b01
+            };
+            if slot.fin_sent != closed {
                 return;
             }
             EndReason::TcpFin
@@ -359,7 +365,9 @@ impl<F: FlowFeatures> FlowTable<F> {
         // A TCP flow first seen with SYN+ACK is the server's answer: the client
         // (its destination) is the initiator.
         let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
-        let initiator = if packet.tcp.is_some_and(|t| t.flags & syn_ack == syn_ack) {
+        let initiator = if self.config.bidirectional
+            && packet.tcp.is_some_and(|t| t.flags & syn_ack == syn_ack)
+        {
             1 - src_side
         } else {
             src_side
