@@ -310,19 +310,19 @@ impl<E> InputRun<'_, E> {
             }
         };
         result.format = Some(reader.format());
-        self.builder.set_timestamp_digits(6);
+        self.builder.set_timestamp_style(reader.timestamp_style());
 
         let mut table: FlowTable<StandardFeatures> =
             FlowTable::new(self.options.effective_flow_config());
         let mut fragments = FragmentTracker::default();
         let mut skipped = [0u64; SkipReason::COUNT];
         let mut ordinal: u64 = 0;
+        let seed = self.options.profile == Profile::Seed;
         let mut in_flows: u64 = 0;
         let mut incomplete: u64 = 0;
         let mut flows_before = self.summary.flows_written;
         let mut clock = i64::MIN;
         let mut end_error: Option<CaptureError> = None;
-        let mut max_fraction_digits = 6;
 
         loop {
             let raw = match reader.next_packet() {
@@ -334,13 +334,14 @@ impl<E> InputRun<'_, E> {
                 }
             };
             ordinal += 1;
-            if raw.ts_ns % 1_000 != 0 {
-                max_fraction_digits = 9;
-            }
             match decode::decode(&raw) {
                 Ok(mut view) => {
                     clock = clock.max(view.ts_ns);
-                    fragments.observe(&mut view, clock);
+                    if seed {
+                        decode::scapy::apply(&mut view);
+                    } else {
+                        fragments.observe(&mut view, clock);
+                    }
                     incomplete += u64::from(view.transport_state == TransportState::Incomplete);
                     in_flows += 1;
                     let (builder, consume, failed, summary) = (
@@ -373,7 +374,6 @@ impl<E> InputRun<'_, E> {
                 emit(flow, builder, consume, failed, summary)
             });
         }
-        let _ = max_fraction_digits;
 
         if let Some(e) = end_error {
             result.status = InputStatus::Partial;

@@ -1,6 +1,7 @@
 //! Finished flows to Arrow record batches, column by column.
 
 use super::schema::{Column, Kind, schema_of};
+use crate::capture::TimestampStyle;
 use crate::decode::AddrBytes;
 use crate::features::StandardFeatures;
 use crate::flow::FinishedFlow;
@@ -72,9 +73,9 @@ pub struct FlowBatchBuilder {
     batch_rows: usize,
     next_flow_id: i64,
     text: String,
-    /// Decimal digits of the capture's timestamp fraction (6 or 9), for the
-    /// `seed` profile's duration text.
-    timestamp_digits: u32,
+    /// How the current capture stores timestamps, for the `seed` profile's
+    /// duration text.
+    timestamp_style: TimestampStyle,
 }
 
 impl FlowBatchBuilder {
@@ -92,7 +93,7 @@ impl FlowBatchBuilder {
             batch_rows,
             next_flow_id: 0,
             text: String::with_capacity(64),
-            timestamp_digits: 6,
+            timestamp_style: TimestampStyle::FixedDigits(6),
         }
     }
 
@@ -101,10 +102,9 @@ impl FlowBatchBuilder {
         self.schema.clone()
     }
 
-    /// Sets the timestamp precision of the capture whose flows follow (decimal
-    /// digits of the fraction: 6 for microsecond captures, 9 for nanosecond ones).
-    pub fn set_timestamp_digits(&mut self, digits: u32) {
-        self.timestamp_digits = digits;
+    /// Sets how the capture whose flows follow stores timestamps.
+    pub fn set_timestamp_style(&mut self, style: TimestampStyle) {
+        self.timestamp_style = style;
     }
 
     /// Rows appended since the last batch was cut.
@@ -117,13 +117,7 @@ impl FlowBatchBuilder {
         let flow_id = self.next_flow_id;
         self.next_flow_id += 1;
         for (column, builder) in self.columns.iter().zip(self.builders.iter_mut()) {
-            let value = cell(
-                *column,
-                flow,
-                flow_id,
-                self.timestamp_digits,
-                &mut self.text,
-            );
+            let value = cell(*column, flow, flow_id, self.timestamp_style, &mut self.text);
             append(builder, value);
         }
         self.rows += 1;
@@ -162,7 +156,7 @@ fn cell<'s>(
     column: Column,
     flow: &FinishedFlow<StandardFeatures>,
     flow_id: i64,
-    timestamp_digits: u32,
+    timestamp_style: TimestampStyle,
     text: &'s mut String,
 ) -> Value<'s> {
     let f = &flow.features;
@@ -201,7 +195,8 @@ fn cell<'s>(
         Column::EndReason => Value::Text(flow.end_reason.as_str()),
         Column::SeedDuration => {
             text.clear();
-            super::seed::duration_text(text, flow.first_ns, flow.last_ns, timestamp_digits);
+            let [first, last] = flow.arrival_ns;
+            super::seed::duration_text(text, first, last, timestamp_style);
             Value::Text(text)
         }
         Column::SeedByteCount => int(total.captured_bytes),

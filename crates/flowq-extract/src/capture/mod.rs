@@ -48,6 +48,18 @@ pub struct RawPacket<'a> {
     pub interface: u32,
 }
 
+/// How the capture stores timestamps, which the `seed` profile needs to print
+/// durations exactly as the original script did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampStyle {
+    /// Classic pcap: seconds plus a fraction of exactly this many decimal digits
+    /// (6 for microsecond files, 9 for nanosecond files).
+    FixedDigits(u32),
+    /// pcapng: ticks divided by the interface resolution, an exact decimal with
+    /// trailing fractional zeros dropped.
+    Normalized,
+}
+
 /// Which container format a capture uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -119,6 +131,14 @@ impl CaptureReader {
         match self.format {
             Format::Pcap(_) => CaptureFormat::Pcap,
             Format::Pcapng(_) => CaptureFormat::Pcapng,
+        }
+    }
+
+    /// How this capture stores timestamps.
+    pub fn timestamp_style(&self) -> TimestampStyle {
+        match &self.format {
+            Format::Pcap(state) => state.timestamp_style(),
+            Format::Pcapng(_) => TimestampStyle::Normalized,
         }
     }
 

@@ -90,6 +90,14 @@ impl PcapState {
         })
     }
 
+    pub(crate) fn timestamp_style(&self) -> super::TimestampStyle {
+        super::TimestampStyle::FixedDigits(if self.fraction_units == 1_000_000_000 {
+            9
+        } else {
+            6
+        })
+    }
+
     /// Returns the next record and its length in the buffer.
     pub(crate) fn next<'b>(
         &mut self,

@@ -9,6 +9,7 @@
 
 mod fragment;
 mod link;
+pub mod scapy;
 mod transport;
 
 pub use fragment::FragmentTracker;

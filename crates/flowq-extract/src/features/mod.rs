@@ -13,11 +13,16 @@ pub struct DirCounters {
     pub packets: u64,
     /// Bytes on the wire (frame length, link layer included).
     pub wire_bytes: u64,
-    /// Bytes captured (frame length after the snap length cut).
+    /// Bytes captured (frame length after the snap length cut), each frame counted
+    /// up to 65 535 bytes as the original script's reader (scapy) did; used only
+    /// by the `seed` profile.
     pub captured_bytes: u64,
     /// Transport payload bytes (from the IP length fields).
     pub payload_bytes: u64,
 }
+
+/// scapy's pcap reader cuts records at this length.
+const SCAPY_MAX_RECORD: u32 = 65_535;
 
 /// The TCP flags counted per flow, in column order.
 pub const COUNTED_FLAGS: [u8; 8] = [
@@ -60,7 +65,7 @@ impl FlowFeatures for StandardFeatures {
         let d = &mut self.dir[dir.index()];
         d.packets += 1;
         d.wire_bytes += u64::from(packet.wire_len);
-        d.captured_bytes += u64::from(packet.cap_len);
+        d.captured_bytes += u64::from(packet.cap_len.min(SCAPY_MAX_RECORD));
         d.payload_bytes += u64::from(packet.l4_payload_len);
         if let Some(tcp) = packet.tcp {
             for (count, flag) in self.flag_counts.iter_mut().zip(COUNTED_FLAGS) {

@@ -57,6 +57,9 @@ pub struct FinishedFlow<F> {
     pub first_ns: i64,
     /// Latest packet timestamp (ns since the epoch).
     pub last_ns: i64,
+    /// Timestamps of the first and the last packet in arrival order (they differ
+    /// from `first_ns`/`last_ns` only when timestamps go backwards).
+    pub arrival_ns: [i64; 2],
     /// Ordinal of the flow's first packet in its input (0-based), the tie-breaker
     /// of the output order.
     pub first_packet: u64,

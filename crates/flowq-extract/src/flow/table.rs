@@ -77,6 +77,9 @@ struct Slot<F> {
     links: Links,
     first_ns: i64,
     last_ns: i64,
+    /// Timestamp of the last packet in arrival order (the first one's is `arrival_first_ns`).
+    arrival_last_ns: i64,
+    arrival_first_ns: i64,
     /// Capture clock at the first packet (active timeout is measured from here).
     first_clock: i64,
     /// Capture clock at the last packet (idle timeout), or at the close (grace).
@@ -320,6 +323,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         };
         slot.first_ns = slot.first_ns.min(packet.ts_ns);
         slot.last_ns = slot.last_ns.max(packet.ts_ns);
+        slot.arrival_last_ns = packet.ts_ns;
         slot.features.update(packet, dir);
     }
 
@@ -384,6 +388,8 @@ impl<F: FlowFeatures> FlowTable<F> {
             },
             first_ns: packet.ts_ns,
             last_ns: packet.ts_ns,
+            arrival_first_ns: packet.ts_ns,
+            arrival_last_ns: packet.ts_ns,
             first_clock: self.clock,
             deadline_base: self.clock,
             first_packet: ordinal,
@@ -426,6 +432,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             initiator: slot.initiator,
             first_ns: slot.first_ns,
             last_ns: slot.last_ns,
+            arrival_ns: [slot.arrival_first_ns, slot.arrival_last_ns],
             first_packet: slot.first_packet,
             end_time,
             end_reason: reason,
