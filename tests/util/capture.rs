@@ -40,24 +40,7 @@ pub const MAC_B: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0b];
 pub const T0_US: i64 = 1_700_000_000_000_000;
 
 /// TCP flag bits, as in the TCP header's flags byte.
-pub mod flags {
-    /// FIN
-    pub const FIN: u8 = 0x01;
-    /// SYN
-    pub const SYN: u8 = 0x02;
-    /// RST
-    pub const RST: u8 = 0x04;
-    /// PSH
-    pub const PSH: u8 = 0x08;
-    /// ACK
-    pub const ACK: u8 = 0x10;
-    /// URG
-    pub const URG: u8 = 0x20;
-    /// ECE
-    pub const ECE: u8 = 0x40;
-    /// CWR
-    pub const CWR: u8 = 0x80;
-}
+pub use flowq_extract::decode::tcp_flags as flags;
 
 /// An IPv4 endpoint: address and port.
 pub type Ep4 = ([u8; 4], u16);
