@@ -163,3 +163,27 @@ fn output_is_deterministic() {
     }
     assert_eq!(outputs[0], outputs[1]);
 }
+
+/// A zstd-compressed capture is recognised by its magic bytes, whatever its name,
+/// and gives the same flows as the plain file.
+#[test]
+fn zstd_capture_is_read_by_magic() {
+    let root = repo_root();
+    let plain = root.join("testdata/sample.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let packed = dir.path().join("sample.bin");
+    let bytes = std::fs::read(&plain).unwrap();
+    std::fs::write(&packed, zstd::encode_all(&bytes[..], 3).unwrap()).unwrap();
+    let run = |input: &std::path::Path| {
+        let out = flowq(&["extract", input.to_str().unwrap(), "-o", "-", "-q"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let expected = run(&plain);
+    assert!(expected.len() > 1000);
+    assert_eq!(run(&packed), expected);
+}
