@@ -28,7 +28,9 @@ fn main() {
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("input: {} ({:.1} MB)", path.display(), size as f64 / 1e6);
 
-    let read = best_of(|| black_box(read_through(&path)));
+    let read = best_of(|| {
+        black_box(read_through(&path));
+    });
     let mut packets = 0;
     let bare = best_of(|| packets = bare_loop(&path));
     let extractor = Extractor::new(ExtractOptions::default());
