@@ -337,10 +337,12 @@ impl<E> InputRun<'_, E> {
             match decode::decode(&raw) {
                 Ok(mut view) => {
                     clock = clock.max(view.ts_ns);
-                    if seed {
-                        decode::scapy::apply(&mut view);
-                    } else {
+                    if !seed {
                         fragments.observe(&mut view, clock);
+                    } else if !decode::scapy::apply(&mut view) {
+                        // The original script never saw this packet as IPv4.
+                        skipped[SkipReason::NotIp.index()] += 1;
+                        continue;
                     }
                     incomplete += u64::from(view.transport_state == TransportState::Incomplete);
                     in_flows += 1;

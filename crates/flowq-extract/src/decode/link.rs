@@ -46,6 +46,8 @@ impl LinkType {
 pub(super) struct NetworkLayer<'a> {
     pub bytes: &'a [u8],
     pub vlan_id: u16,
+    /// The packet came through an MPLS label stack.
+    pub mpls: bool,
 }
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -67,16 +69,17 @@ pub(super) fn network_layer(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<
         return Err(SkipReason::UnsupportedLinkType);
     };
     let mut vlan_id = 0;
+    let mut mpls = false;
     let bytes = match link {
-        LinkType::Ethernet => ethernet(frame, &mut vlan_id, 0)?,
+        LinkType::Ethernet => ethernet(frame, &mut vlan_id, &mut mpls, 0)?,
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => frame,
         LinkType::LinuxSll => {
             let rest = frame.get(16..).ok_or(SkipReason::Truncated)?;
-            by_ethertype(be16(frame, 14), rest, &mut vlan_id, 0)?
+            by_ethertype(be16(frame, 14), rest, &mut vlan_id, &mut mpls, 0)?
         }
         LinkType::LinuxSll2 => {
             let rest = frame.get(20..).ok_or(SkipReason::Truncated)?;
-            by_ethertype(be16(frame, 0), rest, &mut vlan_id, 0)?
+            by_ethertype(be16(frame, 0), rest, &mut vlan_id, &mut mpls, 0)?
         }
         LinkType::Null | LinkType::Loop => {
             let header: [u8; 4] = frame
@@ -104,18 +107,28 @@ pub(super) fn network_layer(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<
     if bytes.is_empty() {
         return Err(SkipReason::Truncated);
     }
-    Ok(NetworkLayer { bytes, vlan_id })
+    Ok(NetworkLayer {
+        bytes,
+        vlan_id,
+        mpls,
+    })
 }
 
-fn ethernet<'a>(frame: &'a [u8], vlan_id: &mut u16, depth: usize) -> Result<&'a [u8], SkipReason> {
+fn ethernet<'a>(
+    frame: &'a [u8],
+    vlan_id: &mut u16,
+    mpls: &mut bool,
+    depth: usize,
+) -> Result<&'a [u8], SkipReason> {
     let rest = frame.get(14..).ok_or(SkipReason::Truncated)?;
-    by_ethertype(be16(frame, 12), rest, vlan_id, depth)
+    by_ethertype(be16(frame, 12), rest, vlan_id, mpls, depth)
 }
 
 fn by_ethertype<'a>(
     mut ethertype: u16,
     mut rest: &'a [u8],
     vlan_id: &mut u16,
+    mpls: &mut bool,
     mut depth: usize,
 ) -> Result<&'a [u8], SkipReason> {
     loop {
@@ -133,7 +146,10 @@ fn by_ethertype<'a>(
                 ethertype = be16(tag, 2);
                 rest = &rest[4..];
             }
-            ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => return mpls(rest, vlan_id, depth),
+            ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => {
+                *mpls = true;
+                return mpls_stack(rest, vlan_id, mpls, depth);
+            }
             ETHERTYPE_PPPOE_SESSION => {
                 let header = rest.get(..8).ok_or(SkipReason::Truncated)?;
                 return match be16(header, 6) {
@@ -157,9 +173,10 @@ fn by_ethertype<'a>(
 
 /// Pops an MPLS label stack; the payload is IP (by its version nibble) or, with a
 /// zero nibble, an Ethernet pseudowire behind a 4-byte control word.
-fn mpls<'a>(
+fn mpls_stack<'a>(
     mut rest: &'a [u8],
     vlan_id: &mut u16,
+    mpls: &mut bool,
     mut depth: usize,
 ) -> Result<&'a [u8], SkipReason> {
     loop {
@@ -177,7 +194,7 @@ fn mpls<'a>(
         Some(4 | 6) => Ok(rest),
         Some(0) => {
             let frame = rest.get(4..).ok_or(SkipReason::Truncated)?;
-            ethernet(frame, vlan_id, depth)
+            ethernet(frame, vlan_id, mpls, depth)
         }
         Some(_) => Err(SkipReason::NotIp),
         None => Err(SkipReason::Truncated),

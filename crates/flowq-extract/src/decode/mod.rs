@@ -162,6 +162,10 @@ pub struct PacketView<'a> {
     pub transport_state: TransportState,
     /// Captured transport bytes (header and payload), for richer feature sets.
     pub transport: &'a [u8],
+    /// Captured bytes after the end of the IP packet (Ethernet padding, trailers).
+    pub trailer_len: u32,
+    /// The packet was carried in an MPLS label stack.
+    pub mpls: bool,
 }
 
 impl PacketView<'_> {
@@ -199,6 +203,8 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
         fragment: None,
         transport_state: TransportState::Complete,
         transport: &[],
+        trailer_len: 0,
+        mpls: l3.mpls,
     };
     // Bytes of the IP packet as its header declares them (may exceed what was captured).
     let declared_ip_len: usize;
@@ -244,6 +250,8 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
     view.ip_header_len = ip_payload_offset as u32;
     view.transport = payload.payload;
     let declared_ip_payload = declared_ip_len.saturating_sub(ip_payload_offset);
+    let ip_end = offset_of(raw.data, l3.bytes).saturating_add(declared_ip_len);
+    view.trailer_len = raw.data.len().saturating_sub(ip_end) as u32;
 
     if view.fragment.is_some_and(|f| f.offset != 0) {
         view.transport_state = TransportState::LaterFragment;
