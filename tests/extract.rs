@@ -326,7 +326,8 @@ fn rst_ends_a_flow_and_trailing_packets_join_it_within_the_grace_period() {
     check(
         &flows[1],
         &[
-            ("flow_id", "1"),
+            // flow_id = number of its first packet: #3 (after the 3 packets of flow 0)
+            ("flow_id", "3"),
             ("src_ip", "10.0.0.1"),
             ("src_port", "40001"),
             ("pkt_count", "1"),
@@ -386,7 +387,8 @@ fn new_syn_after_fin_close_opens_a_new_flow() {
     check(
         &flows[1],
         &[
-            ("flow_id", "1"),
+            // flow_id = number of its first packet: #6 (the first connection had 6)
+            ("flow_id", "6"),
             ("src_ip", "10.0.0.1"),
             ("src_port", "50000"),
             ("pkt_count", "3"),
@@ -620,7 +622,8 @@ fn active_timeout_splits_a_long_flow() {
     check(
         &flows[1],
         &[
-            ("flow_id", "1"),
+            // flow_id = number of its first packet: the one at t = 11 (#11)
+            ("flow_id", "11"),
             ("src_ip", "10.0.0.1"),
             ("src_port", "9000"),
             // t = 11 ..= 21
@@ -635,7 +638,8 @@ fn active_timeout_splits_a_long_flow() {
     check(
         &flows[2],
         &[
-            ("flow_id", "2"),
+            // first packet at t = 22 (#22)
+            ("flow_id", "22"),
             // t = 22 ..= 24: 3 x 52 = 156
             ("pkt_count", "3"),
             ("byte_count", "156"),
@@ -1391,12 +1395,13 @@ fn rows_are_ordered_by_flow_end_then_first_packet() {
     assert_eq!(
         got,
         [
-            ("0", "10.0.0.3", "tcp_rst"),
-            ("1", "10.0.0.5", "idle_timeout"),
-            ("2", "10.0.0.1", "idle_timeout"),
-            ("3", "10.0.0.7", "idle_timeout"),
-            ("4", "10.0.0.9", "end_of_capture"),
-            ("5", "10.0.0.11", "end_of_capture"),
+            // flow_id is the number of each flow's first packet (#1, #3, ...).
+            ("1", "10.0.0.3", "tcp_rst"),
+            ("3", "10.0.0.5", "idle_timeout"),
+            ("0", "10.0.0.1", "idle_timeout"),
+            ("5", "10.0.0.7", "idle_timeout"),
+            ("6", "10.0.0.9", "end_of_capture"),
+            ("7", "10.0.0.11", "end_of_capture"),
         ]
     );
     check(&flows[2], &[("pkt_count", "2"), ("duration", "50")]);

@@ -1,7 +1,10 @@
 //! The extraction driver: reads inputs one after another, runs every packet
 //! through decode and the flow table, and hands record batches to the caller.
 
-use crate::batch::{Column, DEFAULT_BATCH_ROWS, FlowBatchBuilder, SEED_COLUMNS, STANDARD_COLUMNS};
+use crate::batch::{
+    Column, DEFAULT_BATCH_ROWS, FlowBatchBuilder, PacketBatchBuilder, PacketColumn, SEED_COLUMNS,
+    STANDARD_COLUMNS,
+};
 use crate::capture::{CaptureError, CaptureFormat, CaptureReader, InputSource, ReadCounter};
 use crate::decode::{self, FragmentTracker, SkipReason, TransportState};
 use crate::features::StandardFeatures;
@@ -201,6 +204,23 @@ pub enum ExtractError<E: std::error::Error + 'static> {
 #[derive(Debug, Clone)]
 pub struct Extractor {
     options: ExtractOptions,
+    /// The flow columns to build (a subset of the profile's, for projections).
+    columns: Vec<Column>,
+}
+
+/// The rows an extraction produces.
+enum Rows<'a> {
+    Flows(&'a mut FlowBatchBuilder),
+    Packets(&'a mut PacketBatchBuilder),
+}
+
+impl Rows<'_> {
+    fn cut_if_buffered(&mut self) -> Option<RecordBatch> {
+        match self {
+            Rows::Flows(b) => (b.buffered_rows() > 0).then(|| b.cut()),
+            Rows::Packets(b) => (b.buffered_rows() > 0).then(|| b.cut()),
+        }
+    }
 }
 
 const PROGRESS_EVERY: u64 = 1 << 16;
@@ -208,7 +228,17 @@ const PROGRESS_EVERY: u64 = 1 << 16;
 impl Extractor {
     /// An extractor with `options`.
     pub fn new(options: ExtractOptions) -> Self {
-        Extractor { options }
+        Extractor {
+            options,
+            columns: options.profile.columns().to_vec(),
+        }
+    }
+
+    /// Builds only `columns` (in this order) instead of all of the profile's: the
+    /// flow table still runs in full, but unused columns cost nothing to build.
+    pub fn with_columns(mut self, columns: Vec<Column>) -> Self {
+        self.columns = columns;
+        self
     }
 
     /// The options in use.
@@ -218,7 +248,7 @@ impl Extractor {
 
     /// The schema of the batches [`run`](Self::run) produces.
     pub fn schema(&self) -> SchemaRef {
-        crate::batch::schema_of(self.options.profile.columns())
+        crate::batch::schema_of(&self.columns)
     }
 
     /// Extracts flows from `inputs` (each one on its own: flows do not continue from
@@ -238,18 +268,39 @@ impl Extractor {
         consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
         observer: &mut dyn ProgressObserver,
     ) -> Result<RunSummary, ExtractError<E>> {
+        let mut builder = FlowBatchBuilder::new(&self.columns, self.options.batch_rows);
+        self.drive(inputs, Rows::Flows(&mut builder), consume, observer)
+    }
+
+    /// Extracts packets instead of flows: one row per IP packet, with the
+    /// `flow_id` of the flow it is counted in. Only `columns` are built.
+    pub fn run_packets<E: std::error::Error + 'static>(
+        &self,
+        inputs: &[InputSource],
+        columns: &[PacketColumn],
+        consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+    ) -> Result<RunSummary, ExtractError<E>> {
+        let mut builder = PacketBatchBuilder::new(columns, self.options.batch_rows);
+        self.drive(inputs, Rows::Packets(&mut builder), consume, &mut ())
+    }
+
+    fn drive<E: std::error::Error + 'static>(
+        &self,
+        inputs: &[InputSource],
+        mut rows: Rows<'_>,
+        consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+        observer: &mut dyn ProgressObserver,
+    ) -> Result<RunSummary, ExtractError<E>> {
         let started = Instant::now();
         let mut summary = RunSummary::default();
         for reason in SkipReason::ALL {
             summary.skipped.insert(reason.name(), 0);
         }
-        let mut builder =
-            FlowBatchBuilder::new(self.options.profile.columns(), self.options.batch_rows);
         for (index, input) in inputs.iter().enumerate() {
             let name = input.to_string();
             let mut run = InputRun {
                 options: &self.options,
-                builder: &mut builder,
+                rows: &mut rows,
                 consume: &mut *consume,
                 observer: &mut *observer,
                 summary: &mut summary,
@@ -265,8 +316,8 @@ impl Extractor {
             }
             summary.inputs.push(input_summary);
         }
-        if builder.buffered_rows() > 0 {
-            consume(builder.cut()).map_err(ExtractError::Consumer)?;
+        if let Some(batch) = rows.cut_if_buffered() {
+            consume(batch).map_err(ExtractError::Consumer)?;
         }
         summary.elapsed_seconds = started.elapsed().as_secs_f64();
         Ok(summary)
@@ -274,9 +325,9 @@ impl Extractor {
 }
 
 /// State of the extraction of one input.
-struct InputRun<'r, E> {
+struct InputRun<'r, 'b, E> {
     options: &'r ExtractOptions,
-    builder: &'r mut FlowBatchBuilder,
+    rows: &'r mut Rows<'b>,
     consume: &'r mut dyn FnMut(RecordBatch) -> Result<(), E>,
     observer: &'r mut dyn ProgressObserver,
     summary: &'r mut RunSummary,
@@ -287,7 +338,7 @@ struct InputRun<'r, E> {
     failed: Option<E>,
 }
 
-impl<E> InputRun<'_, E> {
+impl<E> InputRun<'_, '_, E> {
     fn extract(&mut self, input: &InputSource) -> InputSummary {
         let mut result = InputSummary {
             name: self.name.to_string(),
@@ -310,7 +361,12 @@ impl<E> InputRun<'_, E> {
             }
         };
         result.format = Some(reader.format());
-        self.builder.set_timestamp_style(reader.timestamp_style());
+        // Flow and packet ids count packets across the inputs of one run.
+        let id_offset = self.summary.packets_read;
+        if let Rows::Flows(builder) = self.rows {
+            builder.set_timestamp_style(reader.timestamp_style());
+            builder.set_id_offset(id_offset);
+        }
 
         let mut table: FlowTable<StandardFeatures> =
             FlowTable::new(self.options.effective_flow_config());
@@ -346,15 +402,21 @@ impl<E> InputRun<'_, E> {
                     }
                     incomplete += u64::from(view.transport_state == TransportState::Incomplete);
                     in_flows += 1;
-                    let (builder, consume, failed, summary) = (
-                        &mut *self.builder,
+                    let (rows, consume, failed, summary) = (
+                        &mut *self.rows,
                         &mut *self.consume,
                         &mut self.failed,
                         &mut *self.summary,
                     );
-                    table.process(&view, ordinal - 1, &mut |flow| {
-                        emit(flow, builder, consume, failed, summary)
+                    let placement = table.process(&view, ordinal - 1, &mut |flow| {
+                        emit(flow, rows, consume, failed, summary)
                     });
+                    if let Rows::Packets(builder) = rows
+                        && let Some(batch) = builder.push(&view, ordinal - 1, placement, id_offset)
+                        && let Err(e) = consume(batch)
+                    {
+                        *failed = Some(e);
+                    }
                 }
                 Err(reason) => skipped[reason.index()] += 1,
             }
@@ -366,15 +428,13 @@ impl<E> InputRun<'_, E> {
             }
         }
         if self.failed.is_none() {
-            let (builder, consume, failed, summary) = (
-                &mut *self.builder,
+            let (rows, consume, failed, summary) = (
+                &mut *self.rows,
                 &mut *self.consume,
                 &mut self.failed,
                 &mut *self.summary,
             );
-            table.finish(None, &mut |flow| {
-                emit(flow, builder, consume, failed, summary)
-            });
+            table.finish(None, &mut |flow| emit(flow, rows, consume, failed, summary));
         }
 
         if let Some(e) = end_error {
@@ -422,7 +482,7 @@ impl<E> InputRun<'_, E> {
 
 fn emit<E>(
     flow: FinishedFlow<StandardFeatures>,
-    builder: &mut FlowBatchBuilder,
+    rows: &mut Rows<'_>,
     consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
     failed: &mut Option<E>,
     summary: &mut RunSummary,
@@ -431,7 +491,8 @@ fn emit<E>(
         return;
     }
     summary.flows_written += 1;
-    if let Some(batch) = builder.push(&flow)
+    if let Rows::Flows(builder) = rows
+        && let Some(batch) = builder.push(&flow)
         && let Err(e) = consume(batch)
     {
         *failed = Some(e);

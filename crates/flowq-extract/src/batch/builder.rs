@@ -71,11 +71,13 @@ pub struct FlowBatchBuilder {
     builders: Vec<ColumnBuilder>,
     rows: usize,
     batch_rows: usize,
-    next_flow_id: i64,
     text: String,
     /// How the current capture stores timestamps, for the `seed` profile's
     /// duration text.
     timestamp_style: TimestampStyle,
+    /// Added to each flow's first-packet ordinal to make its `flow_id`: the number
+    /// of packets of the inputs before the current one.
+    id_offset: u64,
 }
 
 impl FlowBatchBuilder {
@@ -91,15 +93,20 @@ impl FlowBatchBuilder {
                 .collect(),
             rows: 0,
             batch_rows,
-            next_flow_id: 0,
             text: String::with_capacity(64),
             timestamp_style: TimestampStyle::FixedDigits(6),
+            id_offset: 0,
         }
     }
 
     /// The schema of the batches this builder produces.
     pub fn schema(&self) -> SchemaRef {
         self.schema.clone()
+    }
+
+    /// Sets the number of packets read before the input whose flows follow.
+    pub fn set_id_offset(&mut self, offset: u64) {
+        self.id_offset = offset;
     }
 
     /// Sets how the capture whose flows follow stores timestamps.
@@ -114,8 +121,7 @@ impl FlowBatchBuilder {
 
     /// Appends one flow; returns a batch when `batch_rows` rows have accumulated.
     pub fn push(&mut self, flow: &FinishedFlow<StandardFeatures>) -> Option<RecordBatch> {
-        let flow_id = self.next_flow_id;
-        self.next_flow_id += 1;
+        let flow_id = i64::try_from(flow.first_packet + self.id_offset).unwrap_or(i64::MAX);
         for (column, builder) in self.columns.iter().zip(self.builders.iter_mut()) {
             let value = cell(*column, flow, flow_id, self.timestamp_style, &mut self.text);
             append(builder, value);
@@ -204,7 +210,7 @@ fn cell<'s>(
 }
 
 /// Formats an address as text into `buf` (RFC 5952 form for IPv6).
-fn ip_text<'s>(buf: &'s mut String, addr: &AddrBytes, version: u8) -> &'s str {
+pub(crate) fn ip_text<'s>(buf: &'s mut String, addr: &AddrBytes, version: u8) -> &'s str {
     buf.clear();
     // Writing to a String cannot fail.
     let _ = if version == 4 {

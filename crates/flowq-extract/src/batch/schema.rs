@@ -107,7 +107,7 @@ impl Column {
             Column::FlowId => def(
                 "flow_id",
                 I64,
-                "row number of the flow in this output, from 0, in output order",
+                "number of the flow's first packet in the input, from 0: a stable, unique id",
             ),
             Column::SrcIp => def("src_ip", Text, "initiator's IP address (text)"),
             Column::DstIp => def("dst_ip", Text, "responder's IP address (text)"),

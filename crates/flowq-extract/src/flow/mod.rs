@@ -8,7 +8,7 @@ mod key;
 mod table;
 
 pub use key::{Direction, FlowKey};
-pub use table::{FlowConfig, FlowTable, TableCounters};
+pub use table::{FlowConfig, FlowTable, Placement, TableCounters};
 
 use crate::decode::PacketView;
 

@@ -41,6 +41,15 @@ impl Default for FlowConfig {
     }
 }
 
+/// Where a packet was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// Ordinal (in the input) of the first packet of the packet's flow.
+    pub flow_first_packet: u64,
+    /// The packet's direction in that flow.
+    pub direction: Direction,
+}
+
 /// Counters the table keeps about its own work.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TableCounters {
@@ -177,13 +186,16 @@ impl<F: FlowFeatures> FlowTable<F> {
     /// Adds one packet. `ordinal` is its position in the input (0-based), used to
     /// order flows deterministically. Flows that are known to have ended are
     /// passed to `emit` in output order.
+    ///
+    /// Returns where the packet was counted: its flow's first packet ordinal
+    /// (the flow's identity) and the packet's direction in that flow.
     #[inline]
     pub fn process(
         &mut self,
         packet: &PacketView<'_>,
         ordinal: u64,
         emit: &mut impl FnMut(FinishedFlow<F>),
-    ) {
+    ) -> Placement {
         self.advance_clock(packet.ts_ns);
         let (key, src_side) = FlowKey::of_packet(packet, self.config.bidirectional);
         let hash = self.hasher.hash_one(key);
@@ -192,11 +204,21 @@ impl<F: FlowFeatures> FlowTable<F> {
             .index
             .find(hash, |&i| slots[i as usize].key == key)
             .copied();
-        match found {
+        let i = match found {
             Some(i) => self.update_existing(i, packet, src_side, ordinal),
             None => self.open_flow(key, hash, packet, src_side, ordinal),
-        }
+        };
+        let slot = &self.slots[i as usize];
+        let placement = Placement {
+            flow_first_packet: slot.first_packet,
+            direction: if src_side == slot.initiator {
+                Direction::Forward
+            } else {
+                Direction::Backward
+            },
+        };
         self.release_ready(emit);
+        placement
     }
 
     /// Ends every open flow (end of capture) and emits all remaining flows in order.
@@ -277,7 +299,13 @@ impl<F: FlowFeatures> FlowTable<F> {
         }
     }
 
-    fn update_existing(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8, ordinal: u64) {
+    fn update_existing(
+        &mut self,
+        i: u32,
+        packet: &PacketView<'_>,
+        src_side: u8,
+        ordinal: u64,
+    ) -> u32 {
         let clock = self.clock;
         let flags = packet.tcp_flags();
         let is_new_syn =
@@ -288,14 +316,13 @@ impl<F: FlowFeatures> FlowTable<F> {
                 // A new connection on the same 5-tuple after the close.
                 let (key, hash, reason) = (slot.key, slot.hash, slot.close_reason);
                 self.end_flow(i, reason, clock);
-                self.open_flow(key, hash, packet, src_side, ordinal);
-                return;
+                return self.open_flow(key, hash, packet, src_side, ordinal);
             }
             ListId::Closed => {
                 // A trailing packet (last ACK, retransmitted FIN): it belongs to the
                 // closed flow and does not extend the grace period.
                 self.add_packet(i, packet, src_side);
-                return;
+                return i;
             }
             ListId::Open => {}
         }
@@ -304,14 +331,14 @@ impl<F: FlowFeatures> FlowTable<F> {
         {
             let (key, hash) = (slot.key, slot.hash);
             self.end_flow(i, EndReason::ActiveTimeout, clock);
-            self.open_flow(key, hash, packet, src_side, ordinal);
-            return;
+            return self.open_flow(key, hash, packet, src_side, ordinal);
         }
         self.add_packet(i, packet, src_side);
         self.slots[i as usize].deadline_base = clock;
         self.unlink(i);
         self.push_back(ListId::Open, i);
         self.track_tcp_close(i, packet, src_side);
+        i
     }
 
     fn add_packet(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
@@ -365,7 +392,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         packet: &PacketView<'_>,
         src_side: u8,
         ordinal: u64,
-    ) {
+    ) -> u32 {
         // A TCP flow first seen with SYN+ACK is the server's answer: the client
         // (its destination) is the initiator.
         let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
@@ -415,6 +442,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         self.push_back(ListId::Open, i);
         self.add_packet(i, packet, src_side);
         self.track_tcp_close(i, packet, src_side);
+        i
     }
 
     /// Removes slot `i` from the table and queues its flow for output.
