@@ -1,6 +1,7 @@
 //! The `flowq` command line. See `flowq --help`.
 
 mod cli;
+mod sql;
 
 use std::process::ExitCode;
 

@@ -31,12 +31,42 @@ Exit status: 0 all inputs read completely; 1 output written but some input was
 unreadable or truncated (see the summary); 2 nothing written (usage error, no
 readable input, output failure).";
 
+const TOP_AFTER_HELP: &str = "\
+Examples:
+  flowq extract capture.pcap -o flows.parquet
+  flowq \"select src_ip, sum(byte_count) b from flows group by 1 order by b desc limit 10\" --data flows.parquet
+  flowq query -f queries/port_scan.sql --pcap capture.pcap
+  flowq shell --pcap captures/";
+
+const QUERY_AFTER_HELP: &str = "\
+Tables: `flows` (from --data, --pcap, $FLOWQ_DATA, ./flows.parquet or ./flows/),
+`packets` (with --pcap), any --table NAME=PATH, and file paths in quotes:
+  select * from 'capture.pcap'      select * from 'labels.csv'
+Functions: cidr_match(ip, cidr), is_private(ip), ip_version(ip), ip_to_int(ip),
+service_name(port, protocol); see docs/sql.md.
+
+Examples:
+  flowq \"select * from flows where syn_count > 10\" --data flows.parquet
+  flowq query \"select dst_port, count(*) from flows group by 1\" --pcap capture.pcap --format csv
+  flowq query -f queries/top_talkers.sql --data flows/ -o top.parquet";
+
 /// flowq: packet captures to flow datasets.
 #[derive(Debug, Parser)]
-#[command(name = "flowq", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(
+    name = "flowq",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = TOP_AFTER_HELP,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// `flowq "SQL"` is `flowq query "SQL"`.
+    #[command(flatten)]
+    pub query: QueryArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -44,6 +74,11 @@ pub enum Command {
     /// Extract flows from captures into a Parquet, CSV or Arrow file.
     #[command(after_long_help = EXTRACT_AFTER_HELP)]
     Extract(ExtractArgs),
+    /// Run SQL over flows (`flowq "SQL"` for short).
+    #[command(after_long_help = QUERY_AFTER_HELP)]
+    Query(QueryArgs),
+    /// An interactive SQL prompt with history, multi-line statements and `\d` help.
+    Shell(ShellArgs),
     /// List the columns of a profile with their types and meaning.
     Columns(ColumnsArgs),
 }
@@ -82,6 +117,21 @@ pub struct ExtractArgs {
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
 
+    #[command(flatten)]
+    pub flow: FlowArgs,
+
+    /// Write the run summary (packets, skips by reason, flows, per input) as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub stats_json: Option<PathBuf>,
+
+    /// No progress bar and no summary on standard error (warnings and errors stay).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// How packets are grouped into flows (shared by `extract` and SQL over captures).
+#[derive(Debug, Clone, Args)]
+pub struct FlowArgs {
     /// Column set and compatibility rules.
     #[arg(long, value_enum, default_value = "standard")]
     pub profile: ProfileArg,
@@ -103,14 +153,102 @@ pub struct ExtractArgs {
     /// Key flows on the ordered 5-tuple: each direction is its own flow.
     #[arg(long)]
     pub unidirectional: bool,
+}
 
-    /// Write the run summary (packets, skips by reason, flows, per input) as JSON.
-    #[arg(long, value_name = "FILE")]
-    pub stats_json: Option<PathBuf>,
+/// Where SQL tables come from.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// Parquet, CSV or Arrow file, or a directory of them (hive-style `key=value`
+    /// directories become columns), registered as the table `flows`. Repeatable:
+    /// several paths form one table. Default: $FLOWQ_DATA, then ./flows.parquet,
+    /// then ./flows/.
+    #[arg(long, value_name = "PATH")]
+    pub data: Vec<PathBuf>,
 
-    /// No progress bar and no summary on standard error (warnings and errors stay).
+    /// Register another table for joins, e.g. `--table labels=labels.csv`. Repeatable.
+    #[arg(long, value_name = "NAME=PATH", value_parser = parse_table)]
+    pub table: Vec<(String, PathBuf)>,
+
+    /// Capture file or directory: its flows become the table `flows` and its
+    /// packets the table `packets`, extracted while the query runs (one partition
+    /// per file, read in parallel). Repeatable.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub pcap: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub flow: FlowArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResultFormatArg {
+    /// Aligned text table (default on a terminal).
+    Table,
+    /// CSV with a header line (default when standard output is not a terminal).
+    Csv,
+    /// A JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet (needs -o FILE).
+    Parquet,
+    /// Arrow IPC file (needs -o FILE).
+    Arrow,
+}
+
+/// Running SQL.
+#[derive(Debug, Clone, Args)]
+pub struct QueryArgs {
+    /// The SQL statement(s) to run.
+    #[arg(value_name = "SQL")]
+    pub sql: Option<String>,
+
+    /// Run the statements of a .sql file (e.g. one of queries/).
+    #[arg(short, long, value_name = "FILE", conflicts_with = "sql")]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    /// Result format.
+    #[arg(long, value_enum)]
+    pub format: Option<ResultFormatArg>,
+
+    /// Write the result to FILE instead of standard output (the format follows
+    /// the extension unless --format is given).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Rows shown by the table format (0 = all). Other formats stream every row.
+    #[arg(long, value_name = "N", default_value = "40")]
+    pub maxrows: usize,
+
+    /// Print nothing but results and errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// The interactive shell.
+#[derive(Debug, Clone, Args)]
+pub struct ShellArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+
+    /// Rows shown per result (0 = all).
+    #[arg(long, value_name = "N", default_value = "40")]
+    pub maxrows: usize,
+}
+
+fn parse_table(text: &str) -> Result<(String, PathBuf), String> {
+    let (name, path) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not NAME=PATH"))?;
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(format!("`{name}` is not a table name (letters, digits, _)"));
+    }
+    Ok((name.to_ascii_lowercase(), PathBuf::from(path)))
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! `flowq extract` and `flowq columns`.
 
-use super::args::{ColumnsArgs, ExtractArgs, FormatArg, ProfileArg};
+use super::args::{ColumnsArgs, ExtractArgs, FlowArgs, FormatArg, ProfileArg};
 use super::exit;
 use super::progress::ProgressBar;
 use anyhow::{Context, bail};
@@ -23,18 +23,23 @@ fn seconds_to_ns(seconds: f64) -> Option<i64> {
     (seconds > 0.0).then(|| (seconds * 1e9).round() as i64)
 }
 
-pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
-    let options = ExtractOptions {
-        profile: profile_of(args.profile),
+/// The extraction options chosen by the shared flow arguments.
+pub fn extract_options(flow: &FlowArgs) -> ExtractOptions {
+    ExtractOptions {
+        profile: profile_of(flow.profile),
         flow: FlowConfig {
-            bidirectional: !args.unidirectional,
-            idle_timeout_ns: seconds_to_ns(args.idle_timeout),
-            active_timeout_ns: seconds_to_ns(args.active_timeout),
+            bidirectional: !flow.unidirectional,
+            idle_timeout_ns: seconds_to_ns(flow.idle_timeout),
+            active_timeout_ns: seconds_to_ns(flow.active_timeout),
             tcp_close: true,
-            close_grace_ns: seconds_to_ns(args.tcp_close_grace).unwrap_or(0),
+            close_grace_ns: seconds_to_ns(flow.tcp_close_grace).unwrap_or(0),
         },
         ..ExtractOptions::default()
-    };
+    }
+}
+
+pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
+    let options = extract_options(&args.flow);
     let (target, format) = output_of(&args.output, args.format)?;
     let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
     if inputs.is_empty() {
@@ -144,7 +149,7 @@ fn output_of(
     let format = match (explicit, OutputFormat::from_path(path)) {
         (Some(f), _) | (None, Some(f)) => f,
         (None, None) => bail!(
-            "cannot tell the output format of {} from its extension; use .parquet, .csv or .arrow, or --format",
+            "cannot tell the output format of {} from its extension; use .parquet, .csv, .arrow, .json or .ndjson, or --format",
             path.display()
         ),
     };

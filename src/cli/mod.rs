@@ -3,6 +3,8 @@
 mod args;
 mod extract;
 mod progress;
+mod query;
+mod shell;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -22,8 +24,16 @@ pub mod exit {
 pub fn run() -> ExitCode {
     let cli = args::Cli::parse();
     let result = match cli.command {
-        args::Command::Extract(a) => extract::run(a),
-        args::Command::Columns(a) => extract::columns(a),
+        Some(args::Command::Extract(a)) => extract::run(a),
+        Some(args::Command::Query(a)) => query::run(a),
+        Some(args::Command::Shell(a)) => shell::run(a),
+        Some(args::Command::Columns(a)) => extract::columns(a),
+        None if cli.query.sql.is_some() || cli.query.file.is_some() => query::run(cli.query),
+        None => {
+            // No command and no SQL: teach rather than fail.
+            let _ = <args::Cli as clap::CommandFactory>::command().print_help();
+            return ExitCode::from(exit::FATAL);
+        }
     };
     match result {
         Ok(code) => ExitCode::from(code),

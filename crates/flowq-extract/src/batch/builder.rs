@@ -137,10 +137,15 @@ impl FlowBatchBuilder {
             .iter_mut()
             .map(ColumnBuilder::finish)
             .collect();
-        self.rows = 0;
+        let rows = std::mem::take(&mut self.rows);
         // The arrays match the schema by construction (same column list, same kinds).
-        RecordBatch::try_new(self.schema.clone(), arrays)
-            .expect("column builders always match the schema they were made from")
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            // The row count matters when no column is projected (`count(*)`).
+            &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .expect("column builders always match the schema they were made from")
     }
 }
 

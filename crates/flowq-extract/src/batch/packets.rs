@@ -289,8 +289,13 @@ impl PacketBatchBuilder {
                 }
             })
             .collect();
-        self.rows = 0;
-        RecordBatch::try_new(self.schema.clone(), arrays)
-            .expect("packet builders always match the schema they were made from")
+        let rows = std::mem::take(&mut self.rows);
+        RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            arrays,
+            // The row count matters when no column is projected (`count(*)`).
+            &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+        )
+        .expect("packet builders always match the schema they were made from")
     }
 }

@@ -26,6 +26,10 @@ pub enum OutputFormat {
     Csv,
     /// Arrow IPC file format.
     Arrow,
+    /// A JSON array of objects, one per row.
+    Json,
+    /// Newline-delimited JSON: one object per line.
+    NdJson,
 }
 
 impl OutputFormat {
@@ -36,6 +40,8 @@ impl OutputFormat {
             "parquet" | "pq" => Some(OutputFormat::Parquet),
             "csv" => Some(OutputFormat::Csv),
             "arrow" | "ipc" | "feather" => Some(OutputFormat::Arrow),
+            "json" => Some(OutputFormat::Json),
+            "ndjson" | "jsonl" => Some(OutputFormat::NdJson),
             _ => None,
         }
     }
@@ -143,6 +149,8 @@ pub fn open_sink(
             }
             Encoder::Arrow(writer)
         }
+        OutputFormat::Json => Encoder::Json(arrow::json::ArrayWriter::new(writer)),
+        OutputFormat::NdJson => Encoder::NdJson(arrow::json::LineDelimitedWriter::new(writer)),
     };
     Ok(Box::new(FileSink {
         encoder,
@@ -164,6 +172,8 @@ enum Encoder {
     Parquet(Box<ArrowWriter<Out>>),
     Csv(arrow::csv::Writer<Out>),
     Arrow(arrow::ipc::writer::FileWriter<Out>),
+    Json(arrow::json::ArrayWriter<Out>),
+    NdJson(arrow::json::LineDelimitedWriter<Out>),
 }
 
 struct FileSink {
@@ -190,6 +200,8 @@ impl FlowSink for FileSink {
             Encoder::Parquet(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
             Encoder::Csv(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
             Encoder::Arrow(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Json(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::NdJson(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
         }
     }
 
@@ -213,6 +225,14 @@ impl FlowSink for FileSink {
                 }
                 w.finish().map_err(|e| self_error(&label, e))?;
                 w.into_inner().map_err(|e| self_error(&label, e))?
+            }
+            Encoder::Json(mut w) => {
+                w.finish().map_err(|e| self_error(&label, e))?;
+                w.into_inner()
+            }
+            Encoder::NdJson(mut w) => {
+                w.finish().map_err(|e| self_error(&label, e))?;
+                w.into_inner()
             }
         };
         out.flush().map_err(|source| SinkError::Io {
