@@ -4,5 +4,7 @@
 mod cli;
 mod extract;
 mod oracle;
+mod queries;
 mod seed;
+mod sql;
 mod util;
