@@ -4,6 +4,7 @@
 mod cli;
 mod extract;
 mod oracle;
+mod parallel;
 mod queries;
 mod seed;
 mod sql;

@@ -120,6 +120,11 @@ pub struct ExtractArgs {
     #[command(flatten)]
     pub flow: FlowArgs,
 
+    /// Threads per capture: a reader and N flow-table shards (1 = one thread).
+    /// The output is identical whatever N.
+    #[arg(short = 'j', long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: u16,
+
     /// Write the run summary (packets, skips by reason, flows, per input) as JSON.
     #[arg(long, value_name = "FILE")]
     pub stats_json: Option<PathBuf>,

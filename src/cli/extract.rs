@@ -39,7 +39,10 @@ pub fn extract_options(flow: &FlowArgs) -> ExtractOptions {
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
-    let options = extract_options(&args.flow);
+    let options = ExtractOptions {
+        threads: usize::from(args.threads),
+        ..extract_options(&args.flow)
+    };
     let (target, format) = output_of(&args.output, args.format)?;
     let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
     if inputs.is_empty() {

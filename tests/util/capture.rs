@@ -517,6 +517,16 @@ pub fn ip6_udp_with_ext(src: Ep6, dst: Ep6, ext: Ip6Ext, payload: &[u8]) -> Vec<
     out
 }
 
+/// An IPv6/UDP packet without extension headers: 40 + 8 + payload bytes.
+pub fn ip6_udp(src: Ep6, dst: Ep6, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    PacketBuilder::ipv6(src.0, dst.0, 64)
+        .udp(src.1, dst.1)
+        .write(&mut out, payload)
+        .expect("build udp");
+    out
+}
+
 // ---------------------------------------------------------------------------
 // Link layers
 // ---------------------------------------------------------------------------

@@ -5,10 +5,11 @@ use crate::batch::{
     Column, DEFAULT_BATCH_ROWS, FlowBatchBuilder, PacketBatchBuilder, PacketColumn, SEED_COLUMNS,
     STANDARD_COLUMNS,
 };
-use crate::capture::{CaptureError, CaptureFormat, CaptureReader, InputSource, ReadCounter};
-use crate::decode::{self, FragmentTracker, SkipReason, TransportState};
+use crate::capture::{CaptureFormat, CaptureReader, InputSource, ReadCounter};
+use crate::decode::SkipReason;
 use crate::features::StandardFeatures;
-use crate::flow::{FinishedFlow, FlowConfig, FlowTable};
+use crate::flow::{FinishedFlow, FlowConfig, FlowTable, TableCounters};
+use crate::stream::{PacketStream, Step};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
@@ -53,6 +54,9 @@ pub struct ExtractOptions {
     pub flow: FlowConfig,
     /// Rows per record batch.
     pub batch_rows: usize,
+    /// Flow-table shards per capture (1 = everything on the calling thread). The
+    /// output is identical whatever the number.
+    pub threads: usize,
 }
 
 impl Default for ExtractOptions {
@@ -61,6 +65,7 @@ impl Default for ExtractOptions {
             profile: Profile::Standard,
             flow: FlowConfig::default(),
             batch_rows: DEFAULT_BATCH_ROWS,
+            threads: 1,
         }
     }
 }
@@ -368,63 +373,91 @@ impl<E> InputRun<'_, '_, E> {
             builder.set_id_offset(id_offset);
         }
 
+        let seed = self.options.profile == Profile::Seed;
+        let flows_before = self.summary.flows_written;
+        let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
+        let (stream, table_counters) = if sharded {
+            self.extract_sharded(&mut reader, seed, &counter)
+        } else {
+            self.extract_single(&mut reader, seed, id_offset, &counter)
+        };
+        let ordinal = stream.records;
+        let in_flows = stream.in_flows;
+        let skipped = stream.skipped;
+        let end_error = stream.end_error.as_ref().map(ToString::to_string);
+        let reader_counters = stream.reader().counters();
+        let orphans = stream.orphan_fragments();
+        let incomplete = stream.incomplete;
+        drop(stream);
+
+        if let Some(e) = end_error {
+            result.status = InputStatus::Partial;
+            result.message = Some(e);
+        }
+        result.packets_read = ordinal;
+        result.packets_in_flows = in_flows;
+        for reason in SkipReason::ALL {
+            result
+                .skipped
+                .insert(reason.name(), skipped[reason.index()]);
+            *self.summary.skipped.entry(reason.name()).or_default() += skipped[reason.index()];
+        }
+        result.flows = self.summary.flows_written - flows_before;
+
+        let s = &mut *self.summary;
+        s.packets_read += ordinal;
+        s.packets_in_flows += in_flows;
+        s.transport_incomplete += incomplete;
+        s.orphan_fragments += orphans;
+        s.backward_timestamps += table_counters.backward_timestamps;
+        s.peak_active_flows = s.peak_active_flows.max(table_counters.peak_active_flows);
+        s.unknown_interface_blocks += reader_counters.unknown_interface;
+        s.simple_packet_blocks += reader_counters.simple_packet_blocks;
+        self.report(&counter, ordinal, 0);
+        result
+    }
+
+    /// One table on this thread; also the path for the `packets` rows, which need
+    /// each packet's placement as it is counted.
+    fn extract_single<'c>(
+        &mut self,
+        reader: &'c mut CaptureReader,
+        seed: bool,
+        id_offset: u64,
+        counter: &ReadCounter,
+    ) -> (PacketStream<'c>, TableCounters) {
         let mut table: FlowTable<StandardFeatures> =
             FlowTable::new(self.options.effective_flow_config());
-        let mut fragments = FragmentTracker::default();
-        let mut skipped = [0u64; SkipReason::COUNT];
-        let mut ordinal: u64 = 0;
-        let seed = self.options.profile == Profile::Seed;
-        let mut in_flows: u64 = 0;
-        let mut incomplete: u64 = 0;
-        let mut flows_before = self.summary.flows_written;
-        let mut clock = i64::MIN;
-        let mut end_error: Option<CaptureError> = None;
-
+        let mut stream = PacketStream::new(reader, seed);
         loop {
-            let raw = match reader.next_packet() {
-                Ok(Some(raw)) => raw,
-                Ok(None) => break,
-                Err(e) => {
-                    end_error = Some(e);
-                    break;
-                }
+            let decoded = match stream.step() {
+                Step::Packet(d) => d,
+                Step::Skipped => continue,
+                Step::End => break,
             };
-            ordinal += 1;
-            match decode::decode(&raw) {
-                Ok(mut view) => {
-                    clock = clock.max(view.ts_ns);
-                    if !seed {
-                        fragments.observe(&mut view, clock);
-                    } else if !decode::scapy::apply(&mut view) {
-                        // The original script never saw this packet as IPv4.
-                        skipped[SkipReason::NotIp.index()] += 1;
-                        continue;
-                    }
-                    incomplete += u64::from(view.transport_state == TransportState::Incomplete);
-                    in_flows += 1;
-                    let (rows, consume, failed, summary) = (
-                        &mut *self.rows,
-                        &mut *self.consume,
-                        &mut self.failed,
-                        &mut *self.summary,
-                    );
-                    let placement = table.process(&view, ordinal - 1, &mut |flow| {
-                        emit(flow, rows, consume, failed, summary)
-                    });
-                    if let Rows::Packets(builder) = rows
-                        && let Some(batch) = builder.push(&view, ordinal - 1, placement, id_offset)
-                        && let Err(e) = consume(batch)
-                    {
-                        *failed = Some(e);
-                    }
-                }
-                Err(reason) => skipped[reason.index()] += 1,
+            let (rows, consume, failed, summary) = (
+                &mut *self.rows,
+                &mut *self.consume,
+                &mut self.failed,
+                &mut *self.summary,
+            );
+            let placement =
+                table.process_at(&decoded.view, decoded.ordinal, decoded.clock, &mut |flow| {
+                    emit(flow, rows, consume, failed, summary)
+                });
+            if let Rows::Packets(builder) = rows
+                && let Some(batch) =
+                    builder.push(&decoded.view, decoded.ordinal, placement, id_offset)
+                && let Err(e) = consume(batch)
+            {
+                *failed = Some(e);
             }
             if self.failed.is_some() {
                 break;
             }
-            if ordinal.is_multiple_of(PROGRESS_EVERY) {
-                self.report(&counter, ordinal, table.active_flows());
+            if stream.records.is_multiple_of(PROGRESS_EVERY) {
+                let records = stream.records;
+                self.report(counter, records, table.active_flows());
             }
         }
         if self.failed.is_none() {
@@ -436,35 +469,48 @@ impl<E> InputRun<'_, '_, E> {
             );
             table.finish(None, &mut |flow| emit(flow, rows, consume, failed, summary));
         }
+        (stream, table.counters())
+    }
 
-        if let Some(e) = end_error {
-            result.status = InputStatus::Partial;
-            result.message = Some(e.to_string());
-        }
-        let reader_counters = reader.counters();
-        let table_counters = table.counters();
-        result.packets_read = ordinal;
-        result.packets_in_flows = in_flows;
-        for reason in SkipReason::ALL {
-            result
-                .skipped
-                .insert(reason.name(), skipped[reason.index()]);
-            *self.summary.skipped.entry(reason.name()).or_default() += skipped[reason.index()];
-        }
-        flows_before = self.summary.flows_written - flows_before;
-        result.flows = flows_before;
-
-        let s = &mut *self.summary;
-        s.packets_read += ordinal;
-        s.packets_in_flows += in_flows;
-        s.transport_incomplete += incomplete;
-        s.orphan_fragments += fragments.orphans();
-        s.backward_timestamps += table_counters.backward_timestamps;
-        s.peak_active_flows = s.peak_active_flows.max(table_counters.peak_active_flows);
-        s.unknown_interface_blocks += reader_counters.unknown_interface;
-        s.simple_packet_blocks += reader_counters.simple_packet_blocks;
-        self.report(&counter, ordinal, 0);
-        result
+    /// A reader thread and `threads` flow-table shards; flows merged here.
+    fn extract_sharded<'c>(
+        &mut self,
+        reader: &'c mut CaptureReader,
+        seed: bool,
+        counter: &ReadCounter,
+    ) -> (PacketStream<'c>, TableCounters) {
+        let config = self.options.effective_flow_config();
+        let threads = self.options.threads;
+        let (rows, consume, failed, summary, observer) = (
+            &mut *self.rows,
+            &mut *self.consume,
+            &mut self.failed,
+            &mut *self.summary,
+            &mut *self.observer,
+        );
+        let (name, index, count) = (self.name, self.index, self.count);
+        let flows_before = summary.flows_written;
+        crate::shard::run(
+            reader,
+            seed,
+            config,
+            threads,
+            &mut |flow| {
+                emit(flow, rows, consume, failed, summary);
+                failed.is_none()
+            },
+            &mut |flows_done| {
+                observer.update(&Progress {
+                    input: name,
+                    input_index: index,
+                    input_count: count,
+                    input_bytes_read: counter.get(),
+                    packets_read: 0,
+                    active_flows: 0,
+                    flows_written: flows_before + flows_done,
+                })
+            },
+        )
     }
 
     fn report(&mut self, counter: &ReadCounter, packets: u64, active_flows: usize) {

@@ -42,7 +42,9 @@ pub mod decode;
 pub mod extract;
 pub mod features;
 pub mod flow;
+mod shard;
 pub mod sink;
+mod stream;
 
 pub use extract::{
     ExtractError, ExtractOptions, Extractor, InputStatus, InputSummary, Profile, Progress,

@@ -169,6 +169,34 @@ pub struct PacketView<'a> {
 }
 
 impl PacketView<'_> {
+    /// A copy that no longer borrows the capture buffer (the transport bytes are
+    /// dropped), to hand the packet to another thread.
+    pub fn detached(&self) -> PacketView<'static> {
+        PacketView {
+            ts_ns: self.ts_ns,
+            wire_len: self.wire_len,
+            cap_len: self.cap_len,
+            ip_version: self.ip_version,
+            src_addr: self.src_addr,
+            dst_addr: self.dst_addr,
+            protocol: self.protocol,
+            src_port: self.src_port,
+            dst_port: self.dst_port,
+            vlan_id: self.vlan_id,
+            tcp: self.tcp,
+            ip_header_len: self.ip_header_len,
+            l4_header_len: self.l4_header_len,
+            l4_payload_len: self.l4_payload_len,
+            ttl: self.ttl,
+            dscp: self.dscp,
+            fragment: self.fragment,
+            transport_state: self.transport_state,
+            transport: &[],
+            trailer_len: self.trailer_len,
+            mpls: self.mpls,
+        }
+    }
+
     /// The TCP flags byte, or 0 for non-TCP packets.
     #[inline]
     pub fn tcp_flags(&self) -> u8 {

@@ -196,7 +196,25 @@ impl<F: FlowFeatures> FlowTable<F> {
         ordinal: u64,
         emit: &mut impl FnMut(FinishedFlow<F>),
     ) -> Placement {
-        self.advance_clock(packet.ts_ns);
+        self.process_at(packet, ordinal, packet.ts_ns, emit)
+    }
+
+    /// Like [`process`](Self::process), with the capture clock given by the caller
+    /// (the latest timestamp of the whole input so far). A table that sees only
+    /// some of the packets (a shard) then expires flows exactly as a table that
+    /// sees them all.
+    #[inline]
+    pub fn process_at(
+        &mut self,
+        packet: &PacketView<'_>,
+        ordinal: u64,
+        clock: i64,
+        emit: &mut impl FnMut(FinishedFlow<F>),
+    ) -> Placement {
+        self.advance_clock(clock);
+        if packet.ts_ns < self.clock {
+            self.counters.backward_timestamps += 1;
+        }
         let (key, src_side) = FlowKey::of_packet(packet, self.config.bidirectional);
         let hash = self.hasher.hash_one(key);
         let slots = &self.slots;
@@ -248,17 +266,25 @@ impl<F: FlowFeatures> FlowTable<F> {
         }
     }
 
+    /// Moves the capture clock forward to `clock` (without a packet) and emits the
+    /// flows that are then known to have ended.
+    pub fn advance(&mut self, clock: i64, emit: &mut impl FnMut(FinishedFlow<F>)) {
+        self.advance_clock(clock);
+        self.release_ready(emit);
+    }
+
+    /// The capture clock: every flow emitted from now on ends at or after it.
+    pub fn clock(&self) -> i64 {
+        self.clock
+    }
+
     fn advance_clock(&mut self, ts: i64) {
         if !self.started {
             self.started = true;
             self.clock = ts;
             return;
         }
-        if ts < self.clock {
-            self.counters.backward_timestamps += 1;
-            return;
-        }
-        if ts == self.clock {
+        if ts <= self.clock {
             return;
         }
         self.clock = ts;
