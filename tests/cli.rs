@@ -143,13 +143,13 @@ fn sample_capture_matches_generator_truth() {
     assert_eq!(stats["flows_written"], n("distinct_biflows"));
 }
 
-/// The same input and options give byte-identical output.
+/// The same input and options give byte-identical output, whatever `-j`.
 #[test]
 fn output_is_deterministic() {
     let root = repo_root();
     let dir = tempfile::tempdir().unwrap();
     let mut outputs = Vec::new();
-    for name in ["a.parquet", "b.parquet"] {
+    for (name, threads) in [("a.parquet", "1"), ("b.parquet", "1"), ("c.parquet", "3")] {
         let path = dir.path().join(name);
         let out = flowq(&[
             "extract",
@@ -157,11 +157,14 @@ fn output_is_deterministic() {
             "-o",
             path.to_str().unwrap(),
             "-q",
+            "-j",
+            threads,
         ]);
         assert!(out.status.success());
         outputs.push(std::fs::read(&path).unwrap());
     }
     assert_eq!(outputs[0], outputs[1]);
+    assert_eq!(outputs[0], outputs[2]);
 }
 
 /// A zstd-compressed capture is recognised by its magic bytes, whatever its name,

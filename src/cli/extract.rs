@@ -103,11 +103,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         }
     }
     let mut final_metadata = metadata;
-    // The wall-clock time stays out of the file so that the same input and options
-    // always give byte-identical output.
+    // The wall-clock time and the peak of open flows (which depends on -j) stay
+    // out of the file, so that the same input and flow options always give
+    // byte-identical output.
     let mut recorded = serde_json::to_value(&summary)?;
     if let Some(fields) = recorded.as_object_mut() {
         fields.remove("elapsed_seconds");
+        fields.remove("peak_active_flows");
     }
     final_metadata.push(("flowq.summary".to_string(), recorded.to_string()));
     if let Err(e) = sink.finish(&final_metadata) {
