@@ -18,7 +18,8 @@ use std::sync::Arc;
 /// Default rows per record batch.
 pub const DEFAULT_BATCH_ROWS: usize = 8192;
 
-enum ColumnBuilder {
+/// A typed Arrow builder for one column (shared by the flow and packet builders).
+pub(super) enum ColumnBuilder {
     I8(Int8Builder),
     I16(Int16Builder),
     I32(Int32Builder),
@@ -29,7 +30,7 @@ enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    fn new(kind: Kind, rows: usize) -> Self {
+    pub(super) fn new(kind: Kind, rows: usize) -> Self {
         match kind {
             Kind::I8 => ColumnBuilder::I8(Int8Builder::with_capacity(rows)),
             Kind::I16 => ColumnBuilder::I16(Int16Builder::with_capacity(rows)),
@@ -43,7 +44,7 @@ impl ColumnBuilder {
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    pub(super) fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuilder::I8(b) => Arc::new(b.finish()),
             ColumnBuilder::I16(b) => Arc::new(b.finish()),
@@ -56,8 +57,9 @@ impl ColumnBuilder {
     }
 }
 
-/// A value of one cell, produced per column from a finished flow.
-enum Value<'s> {
+/// A value of one cell.
+pub(super) enum Value<'s> {
+    Null,
     Int(i64),
     Float(f64),
     Text(&'s str),
@@ -132,25 +134,37 @@ impl FlowBatchBuilder {
 
     /// Cuts a batch of the rows buffered so far (possibly empty).
     pub fn cut(&mut self) -> RecordBatch {
-        let arrays: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .map(ColumnBuilder::finish)
-            .collect();
         let rows = std::mem::take(&mut self.rows);
-        // The arrays match the schema by construction (same column list, same kinds).
-        RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            arrays,
-            // The row count matters when no column is projected (`count(*)`).
-            &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
-        )
-        .expect("column builders always match the schema they were made from")
+        finish_batch(&self.schema, &mut self.builders, rows)
     }
 }
 
-fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
+/// Finishes every builder into a batch of `rows` rows.
+pub(super) fn finish_batch(
+    schema: &SchemaRef,
+    builders: &mut [ColumnBuilder],
+    rows: usize,
+) -> RecordBatch {
+    let arrays: Vec<ArrayRef> = builders.iter_mut().map(ColumnBuilder::finish).collect();
+    // The arrays match the schema by construction (same column list, same kinds).
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        // The row count matters when no column is projected (`count(*)`).
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .expect("column builders always match the schema they were made from")
+}
+
+pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
     match (builder, value) {
+        (ColumnBuilder::I8(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::I16(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::I32(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::I64(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::F64(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::Text(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::TimestampUs(b), Value::Null) => b.append_null(),
         (ColumnBuilder::I8(b), Value::Int(v)) => b.append_value(v as i8),
         (ColumnBuilder::I16(b), Value::Int(v)) => b.append_value(v as i16),
         (ColumnBuilder::I32(b), Value::Int(v)) => b.append_value(v as i32),
