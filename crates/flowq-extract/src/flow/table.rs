@@ -136,11 +136,62 @@ impl<F> Pending<F> {
     }
 }
 
+/// Slots live in fixed-size chunks that are never reallocated: growing the table
+/// never copies it, and unused capacity is at most one chunk (a growing `Vec`
+/// would hold up to twice the flows' memory, three times while it moves).
+struct Slab<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+const CHUNK: usize = 4096;
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    fn push(&mut self, value: T) {
+        if self.len == self.chunks.len() * CHUNK {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        // The last chunk has room: len < chunks.len() * CHUNK.
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.push(value);
+        }
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+}
+
+impl<T> std::ops::Index<usize> for Slab<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, i: usize) -> &T {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl<T> std::ops::IndexMut<usize> for Slab<T> {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut T {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
 /// Groups packets into flows. See the module docs.
 pub struct FlowTable<F> {
     config: FlowConfig,
     index: HashTable<u32>,
-    slots: Vec<Slot<F>>,
+    slots: Slab<Slot<F>>,
     free: Vec<u32>,
     open: List,
     closed: List,
@@ -160,7 +211,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         FlowTable {
             config,
             index: HashTable::new(),
-            slots: Vec::new(),
+            slots: Slab::default(),
             free: Vec::new(),
             open: List::EMPTY,
             closed: List::EMPTY,
@@ -246,23 +297,28 @@ impl<F: FlowFeatures> FlowTable<F> {
         if let Some(clock) = final_clock {
             self.advance_clock(clock);
         }
-        for list in [ListId::Closed, ListId::Open] {
-            while let Some(i) = self.head(list) {
-                let (reason, end_time) = match list {
-                    ListId::Closed => {
-                        let s = &self.slots[i as usize];
-                        (
-                            s.close_reason,
-                            s.deadline_base.saturating_add(self.config.close_grace_ns),
-                        )
-                    }
-                    ListId::Open => (EndReason::EndOfCapture, i64::MAX),
-                };
-                self.end_flow(i, reason, end_time);
-            }
+        // Closed flows end at their grace deadline, before every open flow.
+        while let Some(i) = self.closed.head_index() {
+            let s = &self.slots[i as usize];
+            let end_time = s.deadline_base.saturating_add(self.config.close_grace_ns);
+            self.end_flow(i, s.close_reason, end_time);
         }
         while let Some(Reverse(Pending(flow))) = self.ready.pop() {
             emit(flow);
+        }
+        // Open flows all end with the capture, in order of their first packet.
+        // They are taken from their slots one by one rather than through the
+        // heap, which would hold a second copy of every open flow.
+        let mut open = Vec::with_capacity(self.active);
+        let mut next = self.open.head_index();
+        while let Some(i) = next {
+            let slot = &self.slots[i as usize];
+            open.push((slot.first_packet, i));
+            next = (slot.links.next != NIL).then_some(slot.links.next);
+        }
+        open.sort_unstable();
+        for (_, i) in open {
+            emit(self.take_flow(i, EndReason::EndOfCapture, i64::MAX));
         }
     }
 
@@ -471,8 +527,14 @@ impl<F: FlowFeatures> FlowTable<F> {
         i
     }
 
-    /// Removes slot `i` from the table and queues its flow for output.
+    /// Ends the flow of slot `i` and queues it for output.
     fn end_flow(&mut self, i: u32, reason: EndReason, end_time: i64) {
+        let flow = self.take_flow(i, reason, end_time);
+        self.ready.push(Reverse(Pending(flow)));
+    }
+
+    /// Removes slot `i` from the table and returns its flow.
+    fn take_flow(&mut self, i: u32, reason: EndReason, end_time: i64) -> FinishedFlow<F> {
         self.unlink(i);
         let hash = self.slots[i as usize].hash;
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
@@ -481,7 +543,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         self.active -= 1;
         self.free.push(i);
         let slot = &mut self.slots[i as usize];
-        let flow = FinishedFlow {
+        FinishedFlow {
             key: slot.key,
             initiator: slot.initiator,
             first_ns: slot.first_ns,
@@ -491,14 +553,6 @@ impl<F: FlowFeatures> FlowTable<F> {
             end_time,
             end_reason: reason,
             features: std::mem::take(&mut slot.features),
-        };
-        self.ready.push(Reverse(Pending(flow)));
-    }
-
-    fn head(&self, list: ListId) -> Option<u32> {
-        match list {
-            ListId::Open => self.open.head_index(),
-            ListId::Closed => self.closed.head_index(),
         }
     }
 
@@ -552,5 +606,32 @@ impl<F: FlowFeatures> FlowTable<F> {
 impl List {
     fn head_index(&self) -> Option<u32> {
         (self.head != NIL).then_some(self.head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::StandardFeatures;
+
+    /// The documented memory budget per open flow (docs/flows.md): the slot plus
+    /// about 6 bytes of hash-table entry must stay under 300 bytes.
+    #[test]
+    fn flow_state_fits_the_memory_budget() {
+        assert!(std::mem::size_of::<Slot<StandardFeatures>>() + 6 <= 300);
+    }
+
+    #[test]
+    fn slab_indexes_across_chunks() {
+        let mut slab = Slab::default();
+        for i in 0..(2 * CHUNK + 3) {
+            slab.push(i);
+        }
+        assert_eq!(slab.len(), 2 * CHUNK + 3);
+        assert_eq!(slab[CHUNK - 1], CHUNK - 1);
+        assert_eq!(slab[CHUNK], CHUNK);
+        assert_eq!(slab[2 * CHUNK + 2], 2 * CHUNK + 2);
+        slab[5] = 50;
+        assert_eq!(slab[5], 50);
     }
 }
