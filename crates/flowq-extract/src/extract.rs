@@ -356,7 +356,7 @@ impl<E> InputRun<'_, '_, E> {
             flows: 0,
         };
         let counter = ReadCounter::default();
-        let opened = input.open(counter.clone()).and_then(CaptureReader::new);
+        let opened = input.open_capture(counter.clone());
         let mut reader = match opened {
             Ok(reader) => reader,
             Err(e) => {

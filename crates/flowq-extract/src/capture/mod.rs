@@ -101,7 +101,10 @@ impl CaptureReader {
     /// stream starts with their magic bytes.
     pub fn new(reader: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let reader = source::decompress(reader)?;
-        let mut buf = ReadBuffer::new(reader);
+        Self::from_buffer(ReadBuffer::new(reader))
+    }
+
+    fn from_buffer(mut buf: ReadBuffer) -> Result<Self, CaptureError> {
         let available = buf.fill_to(4).map_err(CaptureError::Io)?;
         if available < 4 {
             return Err(if available == 0 {
