@@ -137,34 +137,31 @@ fn result_target(
         ResultFormatArg::Parquet => ResultFormat::File(OutputFormat::Parquet),
         ResultFormatArg::Arrow => ResultFormat::File(OutputFormat::Arrow),
     });
-    match output {
-        None | Some(_) if output.is_none_or(|p| p.as_os_str() == "-") => {
-            let format = explicit.unwrap_or(if std::io::stdout().is_terminal() {
-                ResultFormat::Table
-            } else {
-                ResultFormat::File(OutputFormat::Csv)
-            });
-            if matches!(
+    let Some(path) = output.filter(|p| p.as_os_str() != "-") else {
+        let on_terminal = std::io::stdout().is_terminal();
+        let format = explicit.unwrap_or(if on_terminal {
+            ResultFormat::Table
+        } else {
+            ResultFormat::File(OutputFormat::Csv)
+        });
+        if on_terminal
+            && matches!(
                 format,
                 ResultFormat::File(OutputFormat::Parquet | OutputFormat::Arrow)
-            ) && std::io::stdout().is_terminal()
-            {
-                bail!("binary formats go to a file (-o FILE) or a pipe, not a terminal");
-            }
-            Ok((OutputTarget::Stdout, format))
+            )
+        {
+            bail!("binary formats go to a file (-o FILE) or a pipe, not a terminal");
         }
-        Some(path) => {
-            let format = match explicit {
-                Some(f) => f,
-                None => ResultFormat::File(OutputFormat::from_path(path).with_context(|| {
-                    format!(
-                        "cannot tell the format of {} from its extension; use --format",
-                        path.display()
-                    )
-                })?),
-            };
-            Ok((OutputTarget::File(path.to_path_buf()), format))
-        }
-        None => unreachable!("handled by the first arm"),
-    }
+        return Ok((OutputTarget::Stdout, format));
+    };
+    let format = match explicit {
+        Some(f) => f,
+        None => ResultFormat::File(OutputFormat::from_path(path).with_context(|| {
+            format!(
+                "cannot tell the format of {} from its extension; use --format",
+                path.display()
+            )
+        })?),
+    };
+    Ok((OutputTarget::File(path.to_path_buf()), format))
 }
