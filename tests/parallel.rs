@@ -92,3 +92,47 @@ fn shards_give_identical_output_on_the_corpus() {
         assert_same_output(file, short);
     }
 }
+
+/// Several inputs read in parallel are written in input order with the flow ids
+/// of a sequential run, in the same batches.
+#[test]
+fn inputs_read_in_parallel_give_the_sequential_output() {
+    let mut files = vec![repo_root().join("testdata/sample.pcap")];
+    if let Some(corpus) = shared_pcaps() {
+        for name in [
+            "zeek/echo-connections.pcap",
+            "nfstream/instagram.pcap",
+            "retina/quic.pcap",
+            "tcpdump/tcp-handshake-nano.pcap",
+            "not-a-capture-at-all.pcap",
+        ] {
+            files.push(corpus.join(name));
+        }
+        files.push(repo_root().join("testdata/sample.pcap"));
+    }
+    let inputs: Vec<InputSource> = files.into_iter().map(InputSource::File).collect();
+    let run = |threads: usize| {
+        let mut batches = Vec::new();
+        let summary = Extractor::new(ExtractOptions {
+            threads,
+            ..ExtractOptions::default()
+        })
+        .run(&inputs, &mut |b| {
+            batches.push(b);
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap();
+        (batches, summary)
+    };
+    let (one, one_summary) = run(1);
+    for threads in [2, 4] {
+        let (many, many_summary) = run(threads);
+        assert_eq!(one, many, "{threads} threads");
+        assert_eq!(one_summary.packets_read, many_summary.packets_read);
+        assert_eq!(one_summary.flows_written, many_summary.flows_written);
+        assert_eq!(one_summary.inputs.len(), many_summary.inputs.len());
+        for (a, b) in one_summary.inputs.iter().zip(&many_summary.inputs) {
+            assert_eq!((&a.name, a.status, a.flows), (&b.name, b.status, b.flows));
+        }
+    }
+}

@@ -151,6 +151,23 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
+    /// Adds the summary of a run over later inputs to this one.
+    fn absorb(&mut self, other: RunSummary) {
+        self.packets_read += other.packets_read;
+        self.packets_in_flows += other.packets_in_flows;
+        for (reason, n) in other.skipped {
+            *self.skipped.entry(reason).or_default() += n;
+        }
+        self.flows_written += other.flows_written;
+        self.transport_incomplete += other.transport_incomplete;
+        self.orphan_fragments += other.orphan_fragments;
+        self.backward_timestamps += other.backward_timestamps;
+        self.peak_active_flows = self.peak_active_flows.max(other.peak_active_flows);
+        self.unknown_interface_blocks += other.unknown_interface_blocks;
+        self.simple_packet_blocks += other.simple_packet_blocks;
+        self.inputs.extend(other.inputs);
+    }
+
     /// Inputs that failed to open.
     pub fn failed_inputs(&self) -> usize {
         self.inputs
@@ -273,8 +290,105 @@ impl Extractor {
         consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
         observer: &mut dyn ProgressObserver,
     ) -> Result<RunSummary, ExtractError<E>> {
+        if self.options.threads > 1 && inputs.len() > 1 {
+            return self.run_inputs_in_parallel(inputs, consume, observer);
+        }
         let mut builder = FlowBatchBuilder::new(&self.columns, self.options.batch_rows);
         self.drive(inputs, Rows::Flows(&mut builder), consume, observer)
+    }
+
+    /// Several inputs at once, one per thread (each single-threaded), written in
+    /// input order with the `flow_id`s they would have had when read one after
+    /// another. At most `threads` inputs are in flight, each holding at most two
+    /// batches waiting to be written.
+    fn run_inputs_in_parallel<E: std::error::Error + 'static>(
+        &self,
+        inputs: &[InputSource],
+        consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
+        observer: &mut dyn ProgressObserver,
+    ) -> Result<RunSummary, ExtractError<E>> {
+        enum Message {
+            Batch(RecordBatch),
+            Done(Box<RunSummary>),
+        }
+        let started = Instant::now();
+        let one = Extractor {
+            options: ExtractOptions {
+                threads: 1,
+                ..self.options
+            },
+            columns: self.columns.clone(),
+        };
+        let flow_id_column = self.columns.iter().position(|c| *c == Column::FlowId);
+        let mut receivers = Vec::with_capacity(inputs.len());
+        let mut senders = Vec::with_capacity(inputs.len());
+        for _ in inputs {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(2);
+            senders.push(Some(tx));
+            receivers.push(rx);
+        }
+        let senders = std::sync::Mutex::new(senders);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = self.options.threads.min(inputs.len());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(input) = inputs.get(i) else {
+                            return;
+                        };
+                        let Some(tx) = senders.lock().ok().and_then(|mut s| s[i].take()) else {
+                            return;
+                        };
+                        let result = one.run(std::slice::from_ref(input), &mut |batch| {
+                            tx.send(Message::Batch(batch)).map_err(|_| Stopped)
+                        });
+                        match result {
+                            Ok(summary) => {
+                                if tx.send(Message::Done(Box::new(summary))).is_err() {
+                                    return;
+                                }
+                            }
+                            // The writer stopped: nothing more is wanted.
+                            Err(ExtractError::Consumer(Stopped)) => return,
+                        }
+                    }
+                });
+            }
+            let mut summary = RunSummary::default();
+            for reason in SkipReason::ALL {
+                summary.skipped.insert(reason.name(), 0);
+            }
+            for (index, receiver) in receivers.into_iter().enumerate() {
+                // Ids continue across inputs exactly as in a sequential run.
+                let offset = summary.packets_read;
+                let name = inputs[index].to_string();
+                for message in receiver.iter() {
+                    match message {
+                        Message::Batch(batch) => {
+                            let batch = shift_ids(batch, flow_id_column, offset);
+                            consume(batch).map_err(ExtractError::Consumer)?;
+                            observer.update(&Progress {
+                                input: &name,
+                                input_index: index,
+                                input_count: inputs.len(),
+                                input_bytes_read: 0,
+                                packets_read: summary.packets_read,
+                                active_flows: 0,
+                                flows_written: summary.flows_written,
+                            });
+                        }
+                        Message::Done(part) => {
+                            summary.absorb(*part);
+                            break;
+                        }
+                    }
+                }
+            }
+            summary.elapsed_seconds = started.elapsed().as_secs_f64();
+            Ok(summary)
+        })
     }
 
     /// Extracts packets instead of flows: one row per IP packet, with the
@@ -320,9 +434,11 @@ impl Extractor {
                 return Err(ExtractError::Consumer(e));
             }
             summary.inputs.push(input_summary);
-        }
-        if let Some(batch) = rows.cut_if_buffered() {
-            consume(batch).map_err(ExtractError::Consumer)?;
+            // Batches never span inputs, so that reading inputs in parallel gives
+            // the same batches (and byte-identical files).
+            if let Some(batch) = rows.cut_if_buffered() {
+                consume(batch).map_err(ExtractError::Consumer)?;
+            }
         }
         summary.elapsed_seconds = started.elapsed().as_secs_f64();
         Ok(summary)
@@ -543,4 +659,35 @@ fn emit<E>(
     {
         *failed = Some(e);
     }
+}
+
+/// The consumer of a worker's batches went away.
+#[derive(Debug)]
+struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the writer stopped")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Adds `offset` to the `flow_id` column (at `column`, when projected).
+fn shift_ids(batch: RecordBatch, column: Option<usize>, offset: u64) -> RecordBatch {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int64Type;
+    let (Some(column), Ok(offset)) = (column, i64::try_from(offset)) else {
+        return batch;
+    };
+    if offset == 0 {
+        return batch;
+    }
+    let Some(ids) = batch.column(column).as_primitive_opt::<Int64Type>() else {
+        return batch;
+    };
+    let shifted: arrow::array::Int64Array = ids.unary(|id| id.saturating_add(offset));
+    let mut columns = batch.columns().to_vec();
+    columns[column] = std::sync::Arc::new(shifted) as std::sync::Arc<dyn Array>;
+    RecordBatch::try_new(batch.schema(), columns).unwrap_or(batch)
 }
