@@ -56,18 +56,86 @@ fn output_format_must_be_known() {
 /// that starts with the column name in backticks.
 #[test]
 fn every_column_is_documented() {
+    use flowq_extract::{ExtractOptions, Profile};
     let doc = std::fs::read_to_string(repo_root().join("docs/features.md")).unwrap();
     for profile in [
-        flowq_extract::Profile::Standard,
-        flowq_extract::Profile::Seed,
+        Profile::Standard,
+        Profile::Seed,
+        Profile::Full,
+        Profile::Nfstream,
     ] {
-        for column in profile.columns() {
+        let options = ExtractOptions {
+            profile,
+            splt_len: 10,
+            nfstream_stats: true,
+            ..ExtractOptions::default()
+        };
+        for column in options.columns() {
             let name = column.def().name;
             let documented = doc
                 .lines()
                 .any(|l| l.starts_with('|') && l.contains(&format!("`{name}`")));
             assert!(documented, "docs/features.md does not define `{name}`");
         }
+    }
+}
+
+/// The column names of a profile are unique (Parquet readers reject or rename
+/// duplicates) and the nfstream profile has NFStream 6.6's exact header.
+#[test]
+fn profile_headers_are_unique_and_nfstream_matches_its_reference() {
+    use flowq_extract::{ExtractOptions, Profile};
+    for profile in [Profile::Standard, Profile::Full, Profile::Nfstream] {
+        let options = ExtractOptions {
+            profile,
+            splt_len: 10,
+            nfstream_stats: true,
+            ..ExtractOptions::default()
+        };
+        let names: Vec<String> = options.columns().iter().map(|c| c.def().name).collect();
+        let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(
+            unique.len(),
+            names.len(),
+            "{profile:?} repeats a column name"
+        );
+    }
+    // NFStream 6.6's header with statistical_analysis=True, as in its CSVs
+    // (`../shared/pcaps/nfstream-ref/`), then its SPLT columns.
+    let reference = "id,expiration_id,src_ip,src_mac,src_oui,src_port,dst_ip,dst_mac,dst_oui,\
+dst_port,protocol,ip_version,vlan_id,tunnel_id,bidirectional_first_seen_ms,\
+bidirectional_last_seen_ms,bidirectional_duration_ms,bidirectional_packets,bidirectional_bytes,\
+src2dst_first_seen_ms,src2dst_last_seen_ms,src2dst_duration_ms,src2dst_packets,src2dst_bytes,\
+dst2src_first_seen_ms,dst2src_last_seen_ms,dst2src_duration_ms,dst2src_packets,dst2src_bytes,\
+bidirectional_min_ps,bidirectional_mean_ps,bidirectional_stddev_ps,bidirectional_max_ps,\
+src2dst_min_ps,src2dst_mean_ps,src2dst_stddev_ps,src2dst_max_ps,dst2src_min_ps,dst2src_mean_ps,\
+dst2src_stddev_ps,dst2src_max_ps,bidirectional_min_piat_ms,bidirectional_mean_piat_ms,\
+bidirectional_stddev_piat_ms,bidirectional_max_piat_ms,src2dst_min_piat_ms,src2dst_mean_piat_ms,\
+src2dst_stddev_piat_ms,src2dst_max_piat_ms,dst2src_min_piat_ms,dst2src_mean_piat_ms,\
+dst2src_stddev_piat_ms,dst2src_max_piat_ms,bidirectional_syn_packets,bidirectional_cwr_packets,\
+bidirectional_ece_packets,bidirectional_urg_packets,bidirectional_ack_packets,\
+bidirectional_psh_packets,bidirectional_rst_packets,bidirectional_fin_packets,\
+src2dst_syn_packets,src2dst_cwr_packets,src2dst_ece_packets,src2dst_urg_packets,\
+src2dst_ack_packets,src2dst_psh_packets,src2dst_rst_packets,src2dst_fin_packets,\
+dst2src_syn_packets,dst2src_cwr_packets,dst2src_ece_packets,dst2src_urg_packets,\
+dst2src_ack_packets,dst2src_psh_packets,dst2src_rst_packets,dst2src_fin_packets,\
+splt_direction,splt_ps,splt_piat_ms";
+    let options = ExtractOptions {
+        profile: Profile::Nfstream,
+        splt_len: 10,
+        nfstream_stats: true,
+        ..ExtractOptions::default()
+    };
+    let header: Vec<String> = options.columns().iter().map(|c| c.def().name).collect();
+    assert_eq!(header.join(","), reference);
+    if let Some(pcaps) = crate::util::shared_pcaps() {
+        let csv = pcaps.join("nfstream-ref/nfstream/instagram.pcap.csv");
+        let first = std::fs::read_to_string(csv).unwrap();
+        let first = first.lines().next().unwrap();
+        assert!(
+            reference.starts_with(first),
+            "NFStream's own header: {first}"
+        );
     }
 }
 

@@ -89,6 +89,13 @@ pub enum ProfileArg {
     Standard,
     /// The original flowq script's CSV, reproduced exactly (one-way flows, no timeouts).
     Seed,
+    /// Standard plus statistics per direction: packet sizes, inter-arrival times,
+    /// TCP flags, windows, handshake RTT, retransmissions, active/idle periods, TTLs
+    /// and the first packets' sequence (--splt).
+    Full,
+    /// NFStream 6.6's columns, names, order and units (--stats adds its 48
+    /// statistical columns, --splt N its early-flow sequence).
+    Nfstream,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -158,6 +165,16 @@ pub struct FlowArgs {
     /// Key flows on the ordered 5-tuple: each direction is its own flow.
     #[arg(long)]
     pub unidirectional: bool,
+
+    /// Packets kept in the early-flow sequence columns (full: default 10; nfstream:
+    /// default 0 = no sequence columns, like NFStream's splt_analysis).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub splt: Option<u16>,
+
+    /// nfstream profile: add NFStream's 48 statistical columns (its
+    /// statistical_analysis=True).
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// Where SQL tables come from.
@@ -258,9 +275,9 @@ fn parse_table(text: &str) -> Result<(String, PathBuf), String> {
 
 #[derive(Debug, Args)]
 pub struct ColumnsArgs {
-    /// Profile whose columns to list.
-    #[arg(long, value_enum, default_value = "standard")]
-    pub profile: ProfileArg,
+    /// The profile (and --splt, --stats) whose columns to list.
+    #[command(flatten)]
+    pub flow: FlowArgs,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {

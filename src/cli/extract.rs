@@ -8,7 +8,9 @@ use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::flow::FlowConfig;
 use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink};
-use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary};
+use flowq_extract::{
+    DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
+};
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -16,6 +18,8 @@ fn profile_of(arg: ProfileArg) -> Profile {
     match arg {
         ProfileArg::Standard => Profile::Standard,
         ProfileArg::Seed => Profile::Seed,
+        ProfileArg::Full => Profile::Full,
+        ProfileArg::Nfstream => Profile::Nfstream,
     }
 }
 
@@ -24,24 +28,43 @@ fn seconds_to_ns(seconds: f64) -> Option<i64> {
 }
 
 /// The extraction options chosen by the shared flow arguments.
-pub fn extract_options(flow: &FlowArgs) -> ExtractOptions {
-    ExtractOptions {
-        profile: profile_of(flow.profile),
+pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
+    let profile = profile_of(flow.profile);
+    let splt_len = match (profile, flow.splt) {
+        (Profile::Full, splt) => splt.unwrap_or(DEFAULT_SPLT_LEN),
+        (Profile::Nfstream, splt) => splt.unwrap_or(0),
+        (_, None) => 0,
+        (other, Some(_)) => bail!(
+            "--splt needs --profile full or nfstream (the {} profile has no sequence columns)",
+            other.name()
+        ),
+    };
+    if flow.stats && profile != Profile::Nfstream {
+        bail!(
+            "--stats adds NFStream's statistical columns to --profile nfstream; the full \
+             profile always has its statistics"
+        );
+    }
+    Ok(ExtractOptions {
+        profile,
         flow: FlowConfig {
             bidirectional: !flow.unidirectional,
             idle_timeout_ns: seconds_to_ns(flow.idle_timeout),
             active_timeout_ns: seconds_to_ns(flow.active_timeout),
             tcp_close: true,
             close_grace_ns: seconds_to_ns(flow.tcp_close_grace).unwrap_or(0),
+            syn_ack_reverses: true,
         },
+        splt_len,
+        nfstream_stats: flow.stats,
         ..ExtractOptions::default()
-    }
+    })
 }
 
 pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let options = ExtractOptions {
         threads: usize::from(args.threads),
-        ..extract_options(&args.flow)
+        ..extract_options(&args.flow)?
     };
     let (target, format) = output_of(&args.output, args.format)?;
     let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
@@ -64,6 +87,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         (
             "flowq.options".to_string(),
             serde_json::to_string(&options.effective_flow_config())?,
+        ),
+        (
+            "flowq.features".to_string(),
+            serde_json::json!({
+                "splt": options.splt_len,
+                "nfstream_stats": options.nfstream_stats,
+            })
+            .to_string(),
         ),
         (
             "flowq.inputs".to_string(),
@@ -232,10 +263,10 @@ fn thousands(n: u64) -> String {
 }
 
 pub fn columns(args: ColumnsArgs) -> anyhow::Result<u8> {
-    for column in profile_of(args.profile).columns() {
+    for column in extract_options(&args.flow)?.columns() {
         let d = column.def();
         println!(
-            "{:<20} {:<26} {}",
+            "{:<28} {:<26} {}",
             d.name,
             format!("{}", d.kind.data_type()),
             d.doc

@@ -25,13 +25,13 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// The table sources chosen on the command line.
-pub fn sources_of(args: &SourceArgs) -> Sources {
-    Sources {
+pub fn sources_of(args: &SourceArgs) -> anyhow::Result<Sources> {
+    Ok(Sources {
         data: args.data.clone(),
         tables: args.table.clone(),
         pcap: args.pcap.clone(),
-        extract: super::extract::extract_options(&args.flow),
-    }
+        extract: super::extract::extract_options(&args.flow)?,
+    })
 }
 
 async fn run_async(args: QueryArgs) -> anyhow::Result<u8> {
@@ -42,7 +42,7 @@ async fn run_async(args: QueryArgs) -> anyhow::Result<u8> {
         (None, None) => bail!("give a SQL statement or -f FILE.sql"),
     };
     let (target, format) = result_target(args.output.as_deref(), args.format)?;
-    let (ctx, registered) = sql::session(&sources_of(&args.sources)).await?;
+    let (ctx, registered) = sql::session(&sources_of(&args.sources)?).await?;
     let statements = parse(&text)?;
     if statements.is_empty() {
         bail!("no SQL statement found");

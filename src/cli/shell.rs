@@ -38,7 +38,7 @@ struct Shell {
 
 pub fn run(args: ShellArgs) -> anyhow::Result<u8> {
     let runtime = runtime()?;
-    let (ctx, registered) = runtime.block_on(sql::session(&sources_of(&args.sources)))?;
+    let (ctx, registered) = runtime.block_on(sql::session(&sources_of(&args.sources)?))?;
     let interactive = std::io::stdin().is_terminal();
     let mut shell = Shell {
         ctx,

@@ -60,10 +60,9 @@ impl PcapTable {
     pub fn new(rows: Rows, files: Vec<PathBuf>, options: ExtractOptions) -> Self {
         let mut columns: Vec<TableColumn> = match rows {
             Rows::Flows => options
-                .profile
                 .columns()
-                .iter()
-                .map(|c| TableColumn::Flow(*c))
+                .into_iter()
+                .map(TableColumn::Flow)
                 .collect(),
             Rows::Packets => PACKET_COLUMNS
                 .iter()

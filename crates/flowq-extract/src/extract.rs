@@ -3,12 +3,12 @@
 
 use crate::batch::{
     Column, DEFAULT_BATCH_ROWS, FlowBatchBuilder, PacketBatchBuilder, PacketColumn, SEED_COLUMNS,
-    STANDARD_COLUMNS,
+    STANDARD_COLUMNS, full_extra_columns, nfstream_columns,
 };
 use crate::capture::{CaptureFormat, CaptureReader, InputSource, ReadCounter};
 use crate::decode::SkipReason;
-use crate::features::StandardFeatures;
-use crate::flow::{FinishedFlow, FlowConfig, FlowTable, TableCounters};
+use crate::features::{FullConfig, FullFeatures, StandardFeatures};
+use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowTable, TableCounters};
 use crate::stream::{PacketStream, Step};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -25,25 +25,32 @@ pub enum Profile {
     /// The original scapy script's CSV: unidirectional flows, no timeouts, captured
     /// bytes, rows in order of each flow's first packet.
     Seed,
+    /// The standard columns plus per-direction statistics, TCP details, activity
+    /// periods and the early-flow sequence.
+    Full,
+    /// NFStream 6.6's column names, order and units.
+    Nfstream,
 }
 
 impl Profile {
-    /// The profile's columns, in order.
-    pub fn columns(self) -> &'static [Column] {
-        match self {
-            Profile::Standard => STANDARD_COLUMNS,
-            Profile::Seed => SEED_COLUMNS,
-        }
-    }
-
     /// The profile's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Standard => "standard",
             Profile::Seed => "seed",
+            Profile::Full => "full",
+            Profile::Nfstream => "nfstream",
         }
     }
+
+    /// Whether flows keep the statistical state ([`FullFeatures`]).
+    fn keeps_statistics(self) -> bool {
+        matches!(self, Profile::Full | Profile::Nfstream)
+    }
 }
+
+/// Packets the `full` profile's early-flow sequence keeps unless told otherwise.
+pub const DEFAULT_SPLT_LEN: u16 = 10;
 
 /// Everything that decides what an extraction produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -57,6 +64,11 @@ pub struct ExtractOptions {
     /// Flow-table shards per capture (1 = everything on the calling thread). The
     /// output is identical whatever the number.
     pub threads: usize,
+    /// Packets of the early-flow sequence (`full` and `nfstream` profiles; 0 = no
+    /// sequence columns).
+    pub splt_len: u16,
+    /// `nfstream` profile: add NFStream's 48 statistical columns.
+    pub nfstream_stats: bool,
 }
 
 impl Default for ExtractOptions {
@@ -66,22 +78,55 @@ impl Default for ExtractOptions {
             flow: FlowConfig::default(),
             batch_rows: DEFAULT_BATCH_ROWS,
             threads: 1,
+            splt_len: DEFAULT_SPLT_LEN,
+            nfstream_stats: false,
         }
     }
 }
 
 impl ExtractOptions {
+    /// The profile's columns with these options, in order.
+    pub fn columns(&self) -> Vec<Column> {
+        match self.profile {
+            Profile::Standard => STANDARD_COLUMNS.to_vec(),
+            Profile::Seed => SEED_COLUMNS.to_vec(),
+            Profile::Full => {
+                let mut columns = STANDARD_COLUMNS.to_vec();
+                columns.extend(full_extra_columns(self.splt_len > 0));
+                columns
+            }
+            Profile::Nfstream => nfstream_columns(self.nfstream_stats, self.splt_len > 0),
+        }
+    }
+
+    /// Settings of the statistical state.
+    fn full_config(&self) -> FullConfig {
+        FullConfig {
+            splt_len: self.splt_len,
+        }
+    }
+
     /// The flow rules actually applied: the `seed` profile reproduces the original
     /// script, which had no timeouts, no TCP close and one-way flows.
     pub fn effective_flow_config(&self) -> FlowConfig {
         match self.profile {
-            Profile::Standard => self.flow,
+            Profile::Standard | Profile::Full => self.flow,
             Profile::Seed => FlowConfig {
                 bidirectional: false,
                 idle_timeout_ns: None,
                 active_timeout_ns: None,
                 tcp_close: false,
                 close_grace_ns: 0,
+                syn_ack_reverses: false,
+            },
+            // NFStream ends flows by timeouts only, and its src is always the
+            // first packet's source.
+            Profile::Nfstream => FlowConfig {
+                bidirectional: true,
+                tcp_close: false,
+                close_grace_ns: 0,
+                syn_ack_reverses: false,
+                ..self.flow
             },
         }
     }
@@ -252,7 +297,7 @@ impl Extractor {
     pub fn new(options: ExtractOptions) -> Self {
         Extractor {
             options,
-            columns: options.profile.columns().to_vec(),
+            columns: options.columns(),
         }
     }
 
@@ -492,10 +537,18 @@ impl<E> InputRun<'_, '_, E> {
         let seed = self.options.profile == Profile::Seed;
         let flows_before = self.summary.flows_written;
         let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
-        let (stream, table_counters) = if sharded {
-            self.extract_sharded(&mut reader, seed, &counter)
-        } else {
-            self.extract_single(&mut reader, seed, id_offset, &counter)
+        let full = self.options.full_config();
+        let (stream, table_counters) = match (self.options.profile.keeps_statistics(), sharded) {
+            (false, false) => {
+                self.extract_single::<StandardFeatures>(&mut reader, seed, id_offset, &counter, ())
+            }
+            (false, true) => {
+                self.extract_sharded::<StandardFeatures>(&mut reader, seed, &counter, ())
+            }
+            (true, false) => {
+                self.extract_single::<FullFeatures>(&mut reader, seed, id_offset, &counter, full)
+            }
+            (true, true) => self.extract_sharded::<FullFeatures>(&mut reader, seed, &counter, full),
         };
         let ordinal = stream.records;
         let in_flows = stream.in_flows;
@@ -535,15 +588,16 @@ impl<E> InputRun<'_, '_, E> {
 
     /// One table on this thread; also the path for the `packets` rows, which need
     /// each packet's placement as it is counted.
-    fn extract_single<'c>(
+    fn extract_single<'c, F: FlowFeatures>(
         &mut self,
         reader: &'c mut CaptureReader,
         seed: bool,
         id_offset: u64,
         counter: &ReadCounter,
+        features: F::Config,
     ) -> (PacketStream<'c>, TableCounters) {
-        let mut table: FlowTable<StandardFeatures> =
-            FlowTable::new(self.options.effective_flow_config());
+        let mut table: FlowTable<F> =
+            FlowTable::new(self.options.effective_flow_config(), features);
         let mut stream = PacketStream::new(reader, seed);
         loop {
             let decoded = match stream.step() {
@@ -589,11 +643,12 @@ impl<E> InputRun<'_, '_, E> {
     }
 
     /// A reader thread and `threads` flow-table shards; flows merged here.
-    fn extract_sharded<'c>(
+    fn extract_sharded<'c, F: FlowFeatures>(
         &mut self,
         reader: &'c mut CaptureReader,
         seed: bool,
         counter: &ReadCounter,
+        features: F::Config,
     ) -> (PacketStream<'c>, TableCounters) {
         let config = self.options.effective_flow_config();
         let threads = self.options.threads;
@@ -606,10 +661,11 @@ impl<E> InputRun<'_, '_, E> {
         );
         let (name, index, count) = (self.name, self.index, self.count);
         let flows_before = summary.flows_written;
-        crate::shard::run(
+        crate::shard::run::<F>(
             reader,
             seed,
             config,
+            features,
             threads,
             &mut |flow| {
                 emit(flow, rows, consume, failed, summary);
@@ -642,8 +698,8 @@ impl<E> InputRun<'_, '_, E> {
     }
 }
 
-fn emit<E>(
-    flow: FinishedFlow<StandardFeatures>,
+fn emit<E, F: FlowFeatures>(
+    flow: FinishedFlow<F>,
     rows: &mut Rows<'_>,
     consume: &mut dyn FnMut(RecordBatch) -> Result<(), E>,
     failed: &mut Option<E>,

@@ -47,6 +47,6 @@ pub mod sink;
 mod stream;
 
 pub use extract::{
-    ExtractError, ExtractOptions, Extractor, InputStatus, InputSummary, Profile, Progress,
-    ProgressObserver, RunSummary,
+    DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, InputSummary, Profile,
+    Progress, ProgressObserver, RunSummary,
 };

@@ -11,8 +11,7 @@
 
 use crate::capture::CaptureReader;
 use crate::decode::PacketView;
-use crate::features::StandardFeatures;
-use crate::flow::{FinishedFlow, FlowConfig, FlowKey, FlowTable, TableCounters};
+use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters};
 use crate::stream::{PacketStream, Step};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -24,17 +23,15 @@ const BATCH: usize = 1024;
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
 
-type Flow = FinishedFlow<StandardFeatures>;
-
 enum ToShard {
     Packets(Vec<(PacketView<'static>, u64, i64)>),
     Tick(i64),
     End(i64),
 }
 
-struct FromShard {
+struct FromShard<F> {
     shard: usize,
-    flows: Vec<Flow>,
+    flows: Vec<FinishedFlow<F>>,
     /// The shard will emit no flow that ends before this capture time.
     watermark: i64,
     /// Final message, with the shard's counters.
@@ -44,22 +41,23 @@ struct FromShard {
 /// Runs the sharded pipeline over one capture. `emit` receives flows in output
 /// order and returns false to stop. Returns the decode stage's state (counters,
 /// end error) and the shards' summed counters.
-pub(crate) fn run<'r>(
+pub(crate) fn run<'r, F: FlowFeatures>(
     reader: &'r mut CaptureReader,
     seed: bool,
     config: FlowConfig,
+    features: F::Config,
     shards: usize,
-    emit: &mut dyn FnMut(Flow) -> bool,
+    emit: &mut dyn FnMut(FinishedFlow<F>) -> bool,
     progress: &mut dyn FnMut(u64),
 ) -> (PacketStream<'r>, TableCounters) {
     let shards = shards.max(1);
     std::thread::scope(|scope| {
-        let (out_tx, out_rx) = sync_channel::<FromShard>(shards * 4);
+        let (out_tx, out_rx) = sync_channel::<FromShard<F>>(shards * 4);
         let mut inputs = Vec::with_capacity(shards);
         for shard in 0..shards {
             let (tx, rx) = sync_channel::<ToShard>(4);
             let out = out_tx.clone();
-            scope.spawn(move || shard_worker(shard, config, rx, out));
+            scope.spawn(move || shard_worker::<F>(shard, config, features, rx, out));
             inputs.push(tx);
         }
         drop(out_tx);
@@ -135,13 +133,14 @@ fn flush(
     true
 }
 
-fn shard_worker(
+fn shard_worker<F: FlowFeatures>(
     shard: usize,
     config: FlowConfig,
+    features: F::Config,
     input: Receiver<ToShard>,
-    output: SyncSender<FromShard>,
+    output: SyncSender<FromShard<F>>,
 ) {
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config);
+    let mut table: FlowTable<F> = FlowTable::new(config, features);
     for message in input {
         let mut flows = Vec::new();
         let mut push = |flow| flows.push(flow);
@@ -175,13 +174,13 @@ fn shard_worker(
 }
 
 /// Merges the shards' ordered flow streams into one ordered stream.
-fn merge(
-    input: Receiver<FromShard>,
+fn merge<F>(
+    input: Receiver<FromShard<F>>,
     shards: usize,
-    emit: &mut dyn FnMut(Flow) -> bool,
+    emit: &mut dyn FnMut(FinishedFlow<F>) -> bool,
     progress: &mut dyn FnMut(u64),
 ) -> TableCounters {
-    let mut queues: Vec<VecDeque<Flow>> = (0..shards).map(|_| VecDeque::new()).collect();
+    let mut queues: Vec<VecDeque<FinishedFlow<F>>> = (0..shards).map(|_| VecDeque::new()).collect();
     let mut watermark = vec![i64::MIN; shards];
     let mut finished = vec![false; shards];
     let mut counters = TableCounters::default();
@@ -228,6 +227,6 @@ fn merge(
     counters
 }
 
-fn order(flow: &Flow) -> (i64, u64) {
+fn order<F>(flow: &FinishedFlow<F>) -> (i64, u64) {
     (flow.end_time, flow.first_packet)
 }

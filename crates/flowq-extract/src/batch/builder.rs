@@ -3,11 +3,10 @@
 use super::schema::{Column, Kind, schema_of};
 use crate::capture::TimestampStyle;
 use crate::decode::AddrBytes;
-use crate::features::StandardFeatures;
-use crate::flow::FinishedFlow;
+use crate::flow::{FinishedFlow, FlowFeatures};
 use arrow::array::{
-    ArrayRef, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
-    TimestampMicrosecondBuilder,
+    ArrayRef, Float64Builder, Int8Builder, Int16Builder, Int32Builder, Int64Builder, ListBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
@@ -27,6 +26,10 @@ pub(super) enum ColumnBuilder {
     F64(Float64Builder),
     Text(StringBuilder),
     TimestampUs(TimestampMicrosecondBuilder),
+    ListI8(ListBuilder<Int8Builder>),
+    ListI32(ListBuilder<Int32Builder>),
+    ListI64(ListBuilder<Int64Builder>),
+    ListF64(ListBuilder<Float64Builder>),
 }
 
 impl ColumnBuilder {
@@ -41,6 +44,18 @@ impl ColumnBuilder {
             Kind::TimestampUs => ColumnBuilder::TimestampUs(
                 TimestampMicrosecondBuilder::with_capacity(rows).with_timezone("UTC"),
             ),
+            Kind::ListI8 => {
+                ColumnBuilder::ListI8(ListBuilder::with_capacity(Int8Builder::new(), rows))
+            }
+            Kind::ListI32 => {
+                ColumnBuilder::ListI32(ListBuilder::with_capacity(Int32Builder::new(), rows))
+            }
+            Kind::ListI64 => {
+                ColumnBuilder::ListI64(ListBuilder::with_capacity(Int64Builder::new(), rows))
+            }
+            Kind::ListF64 => {
+                ColumnBuilder::ListF64(ListBuilder::with_capacity(Float64Builder::new(), rows))
+            }
         }
     }
 
@@ -53,6 +68,10 @@ impl ColumnBuilder {
             ColumnBuilder::F64(b) => Arc::new(b.finish()),
             ColumnBuilder::Text(b) => Arc::new(b.finish()),
             ColumnBuilder::TimestampUs(b) => Arc::new(b.finish()),
+            ColumnBuilder::ListI8(b) => Arc::new(b.finish()),
+            ColumnBuilder::ListI32(b) => Arc::new(b.finish()),
+            ColumnBuilder::ListI64(b) => Arc::new(b.finish()),
+            ColumnBuilder::ListF64(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -64,6 +83,16 @@ pub(super) enum Value<'s> {
     Float(f64),
     Text(&'s str),
     TimestampUs(i64),
+    Ints(&'s [i64]),
+    Floats(&'s [f64]),
+}
+
+/// Reused buffers that cells borrow from, so building a row allocates nothing.
+#[derive(Default)]
+pub(super) struct Scratch {
+    pub text: String,
+    pub ints: Vec<i64>,
+    pub floats: Vec<f64>,
 }
 
 /// Accumulates finished flows into record batches of a fixed column list.
@@ -73,7 +102,7 @@ pub struct FlowBatchBuilder {
     builders: Vec<ColumnBuilder>,
     rows: usize,
     batch_rows: usize,
-    text: String,
+    scratch: Scratch,
     /// How the current capture stores timestamps, for the `seed` profile's
     /// duration text.
     timestamp_style: TimestampStyle,
@@ -95,7 +124,7 @@ impl FlowBatchBuilder {
                 .collect(),
             rows: 0,
             batch_rows,
-            text: String::with_capacity(64),
+            scratch: Scratch::default(),
             timestamp_style: TimestampStyle::FixedDigits(6),
             id_offset: 0,
         }
@@ -122,10 +151,16 @@ impl FlowBatchBuilder {
     }
 
     /// Appends one flow; returns a batch when `batch_rows` rows have accumulated.
-    pub fn push(&mut self, flow: &FinishedFlow<StandardFeatures>) -> Option<RecordBatch> {
+    pub fn push<F: FlowFeatures>(&mut self, flow: &FinishedFlow<F>) -> Option<RecordBatch> {
         let flow_id = i64::try_from(flow.first_packet + self.id_offset).unwrap_or(i64::MAX);
         for (column, builder) in self.columns.iter().zip(self.builders.iter_mut()) {
-            let value = cell(*column, flow, flow_id, self.timestamp_style, &mut self.text);
+            let value = cell(
+                *column,
+                flow,
+                flow_id,
+                self.timestamp_style,
+                &mut self.scratch,
+            );
             append(builder, value);
         }
         self.rows += 1;
@@ -165,6 +200,26 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
         (ColumnBuilder::F64(b), Value::Null) => b.append_null(),
         (ColumnBuilder::Text(b), Value::Null) => b.append_null(),
         (ColumnBuilder::TimestampUs(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListI8(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListI32(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListI64(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListF64(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListI8(b), Value::Ints(v)) => {
+            b.values().extend(v.iter().map(|&x| Some(x as i8)));
+            b.append(true);
+        }
+        (ColumnBuilder::ListI32(b), Value::Ints(v)) => {
+            b.values().extend(v.iter().map(|&x| Some(x as i32)));
+            b.append(true);
+        }
+        (ColumnBuilder::ListI64(b), Value::Ints(v)) => {
+            b.values().extend(v.iter().map(|&x| Some(x)));
+            b.append(true);
+        }
+        (ColumnBuilder::ListF64(b), Value::Floats(v)) => {
+            b.values().extend(v.iter().map(|&x| Some(x)));
+            b.append(true);
+        }
         (ColumnBuilder::I8(b), Value::Int(v)) => b.append_value(v as i8),
         (ColumnBuilder::I16(b), Value::Int(v)) => b.append_value(v as i16),
         (ColumnBuilder::I32(b), Value::Int(v)) => b.append_value(v as i32),
@@ -177,22 +232,22 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
     }
 }
 
-fn cell<'s>(
+fn cell<'s, F: FlowFeatures>(
     column: Column,
-    flow: &FinishedFlow<StandardFeatures>,
+    flow: &FinishedFlow<F>,
     flow_id: i64,
     timestamp_style: TimestampStyle,
-    text: &'s mut String,
+    scratch: &'s mut Scratch,
 ) -> Value<'s> {
-    let f = &flow.features;
+    let f = flow.features.standard();
     let [fwd, bwd] = f.dir;
     let total = f.total();
     let ((src_addr, src_port), (dst_addr, dst_port)) = flow.endpoints();
     let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
     match column {
         Column::FlowId => Value::Int(flow_id),
-        Column::SrcIp => Value::Text(ip_text(text, &src_addr, flow.key.ip_version)),
-        Column::DstIp => Value::Text(ip_text(text, &dst_addr, flow.key.ip_version)),
+        Column::SrcIp => Value::Text(ip_text(&mut scratch.text, &src_addr, flow.key.ip_version)),
+        Column::DstIp => Value::Text(ip_text(&mut scratch.text, &dst_addr, flow.key.ip_version)),
         Column::SrcPort => Value::Int(i64::from(src_port)),
         Column::DstPort => Value::Int(i64::from(dst_port)),
         Column::Protocol => Value::Int(i64::from(flow.key.protocol)),
@@ -219,12 +274,17 @@ fn cell<'s>(
         Column::CwrCount => int(f.flag_counts[7]),
         Column::EndReason => Value::Text(flow.end_reason.as_str()),
         Column::SeedDuration => {
-            text.clear();
+            scratch.text.clear();
             let [first, last] = flow.arrival_ns;
-            super::seed::duration_text(text, first, last, timestamp_style);
-            Value::Text(text)
+            super::seed::duration_text(&mut scratch.text, first, last, timestamp_style);
+            Value::Text(&scratch.text)
         }
         Column::SeedByteCount => int(total.captured_bytes),
+        _ => match flow.features.full() {
+            Some(full) => super::stats::cell(column, flow, full, flow_id, scratch),
+            // Profiles only list the columns their state can fill.
+            None => Value::Null,
+        },
     }
 }
 

@@ -4,7 +4,11 @@ mod builder;
 mod packets;
 pub mod schema;
 mod seed;
+mod stats;
 
 pub use builder::{DEFAULT_BATCH_ROWS, FlowBatchBuilder};
 pub use packets::{PACKET_COLUMNS, PacketBatchBuilder, PacketColumn, packet_schema};
-pub use schema::{Column, ColumnDef, Kind, SEED_COLUMNS, STANDARD_COLUMNS, schema_of};
+pub use schema::{
+    Column, ColumnDef, Kind, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS, Scope, Side, Stat,
+    full_extra_columns, nfstream_columns, schema_of,
+};

@@ -40,19 +40,216 @@ pub enum Column {
     SeedDuration,
     /// `seed` profile: bytes captured (the script's `len(pkt)`).
     SeedByteCount,
+
+    // The `full` profile (docs/features.md, "The full profile").
+    /// Wire length of packets (bytes).
+    PktLen(Scope, Stat),
+    /// Inter-arrival time of packets (microseconds).
+    IatUs(Scope, Stat),
+    /// Packets of one direction with a TCP flag set (index into `COUNTED_FLAGS`).
+    DirFlagCount(Side, usize),
+    /// IP plus transport header bytes of one direction.
+    HeaderBytes(Side),
+    /// Packets of one direction carrying transport payload.
+    PayloadPkts(Side),
+    /// TCP window of a direction's first TCP packet.
+    InitWin(Side),
+    /// Smallest TCP window of a direction.
+    WinMin(Side),
+    /// Largest TCP window of a direction.
+    WinMax(Side),
+    /// MSS option of a direction's SYN.
+    Mss(Side),
+    /// Window scale option of a direction's SYN.
+    WinScale(Side),
+    /// SYN to SYN+ACK (microseconds).
+    SynToSynAckUs,
+    /// SYN+ACK to ACK (microseconds).
+    SynAckToAckUs,
+    /// TCP retransmissions of a direction.
+    RetransPkts(Side),
+    /// Packets stamped earlier than the flow's previous packet.
+    OutOfOrderPkts,
+    /// Active periods (microseconds).
+    ActiveUs(Stat),
+    /// Idle periods (microseconds).
+    IdleUs(Stat),
+    /// Smallest TTL / hop limit of a direction.
+    TtlMin(Side),
+    /// Largest TTL / hop limit of a direction.
+    TtlMax(Side),
+    /// DSCP of the first packet.
+    Dscp,
+    /// Wire bytes per second of duration.
+    BytesPerSec,
+    /// Packets per second of duration.
+    PktsPerSec,
+    /// Early-flow sequence: direction of each of the first packets.
+    SpltDirection,
+    /// Early-flow sequence: wire length of each of the first packets.
+    SpltPktLen,
+    /// Early-flow sequence: inter-arrival time of each of the first packets (µs).
+    SpltIatUs,
+
+    /// A column of the `nfstream` profile.
+    Nf(NfColumn),
 }
 
-/// Static description of a column.
-#[derive(Debug, Clone, Copy)]
+/// Which packets of a flow a statistic covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Scope {
+    Fwd,
+    Bwd,
+    Both,
+}
+
+/// One direction of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum Side {
+    Fwd,
+    Bwd,
+}
+
+/// A summary statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stat {
+    /// Minimum.
+    Min,
+    /// Maximum.
+    Max,
+    /// Arithmetic mean.
+    Mean,
+    /// Sample standard deviation (n − 1).
+    Std,
+}
+
+/// The columns of the `nfstream` profile that flowq's own profiles do not have
+/// under the same name (addresses, ports, protocol and VLAN are shared).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum NfColumn {
+    Id,
+    ExpirationId,
+    SrcMac,
+    SrcOui,
+    DstMac,
+    DstOui,
+    TunnelId,
+    FirstSeenMs(Scope),
+    LastSeenMs(Scope),
+    DurationMs(Scope),
+    Packets(Scope),
+    Bytes(Scope),
+    Ps(Scope, Stat),
+    PiatMs(Scope, Stat),
+    /// Packets with a TCP flag set (index into `COUNTED_FLAGS`).
+    FlagPackets(Scope, usize),
+    SpltDirection,
+    SpltPs,
+    SpltPiatMs,
+}
+
+impl Scope {
+    /// All scopes in flowq's column order (both directions first).
+    pub const ALL: [Scope; 3] = [Scope::Both, Scope::Fwd, Scope::Bwd];
+
+    /// Index into `[fwd, bwd, both]` arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Scope::Fwd => 0,
+            Scope::Bwd => 1,
+            Scope::Both => 2,
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Scope::Fwd => "fwd_",
+            Scope::Bwd => "bwd_",
+            Scope::Both => "",
+        }
+    }
+
+    fn nf_name(self) -> &'static str {
+        match self {
+            Scope::Fwd => "src2dst",
+            Scope::Bwd => "dst2src",
+            Scope::Both => "bidirectional",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Scope::Fwd => "from src to dst",
+            Scope::Bwd => "from dst to src",
+            Scope::Both => "in both directions",
+        }
+    }
+}
+
+impl Side {
+    /// Both sides, forward first.
+    pub const ALL: [Side; 2] = [Side::Fwd, Side::Bwd];
+
+    /// Index into `[fwd, bwd]` arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Side::Fwd => "fwd_",
+            Side::Bwd => "bwd_",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Side::Fwd => "from src to dst",
+            Side::Bwd => "from dst to src",
+        }
+    }
+}
+
+impl Stat {
+    /// In column order.
+    pub const ALL: [Stat; 4] = [Stat::Min, Stat::Max, Stat::Mean, Stat::Std];
+
+    fn name(self) -> &'static str {
+        match self {
+            Stat::Min => "min",
+            Stat::Max => "max",
+            Stat::Mean => "mean",
+            Stat::Std => "std",
+        }
+    }
+
+    fn words(self) -> &'static str {
+        match self {
+            Stat::Min => "minimum",
+            Stat::Max => "maximum",
+            Stat::Mean => "mean",
+            Stat::Std => "sample standard deviation",
+        }
+    }
+}
+
+/// Names of the flags of `COUNTED_FLAGS`, in order.
+pub const FLAG_NAMES: [&str; 8] = ["syn", "fin", "rst", "psh", "ack", "urg", "ece", "cwr"];
+
+/// Description of a column.
+#[derive(Debug, Clone)]
 pub struct ColumnDef {
     /// Column name (lower snake_case).
-    pub name: &'static str,
+    pub name: String,
     /// Arrow type.
     pub kind: Kind,
     /// Whether the column can be null.
     pub nullable: bool,
     /// One-line definition (the full one is in docs/features.md).
-    pub doc: &'static str,
+    pub doc: String,
 }
 
 /// The Arrow types flowq uses, chosen so pandas, polars, DuckDB and Spark all read
@@ -73,6 +270,14 @@ pub enum Kind {
     Text,
     /// Timestamp(Microsecond, "UTC")
     TimestampUs,
+    /// List of Int8
+    ListI8,
+    /// List of Int32
+    ListI32,
+    /// List of Int64
+    ListI64,
+    /// List of Float64
+    ListF64,
 }
 
 impl Kind {
@@ -86,11 +291,34 @@ impl Kind {
             Kind::F64 => DataType::Float64,
             Kind::Text => DataType::Utf8,
             Kind::TimestampUs => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            Kind::ListI8 => DataType::new_list(DataType::Int8, true),
+            Kind::ListI32 => DataType::new_list(DataType::Int32, true),
+            Kind::ListI64 => DataType::new_list(DataType::Int64, true),
+            Kind::ListF64 => DataType::new_list(DataType::Float64, true),
         }
     }
 }
 
-const fn def(name: &'static str, kind: Kind, doc: &'static str) -> ColumnDef {
+fn def(name: &str, kind: Kind, doc: &str) -> ColumnDef {
+    ColumnDef {
+        name: name.to_string(),
+        kind,
+        nullable: false,
+        doc: doc.to_string(),
+    }
+}
+
+/// A column that is null when its statistic is undefined (docs/features.md).
+fn nullable(name: String, kind: Kind, doc: String) -> ColumnDef {
+    ColumnDef {
+        name,
+        kind,
+        nullable: true,
+        doc,
+    }
+}
+
+fn counted(name: String, kind: Kind, doc: String) -> ColumnDef {
     ColumnDef {
         name,
         kind,
@@ -222,6 +450,154 @@ impl Column {
                 I64,
                 "seed profile: captured bytes of the flow's frames (the script's len(pkt))",
             ),
+            Column::PktLen(scope, stat) => nullable(
+                format!("{}pkt_len_{}", scope.prefix(), stat.name()),
+                if matches!(stat, Stat::Min | Stat::Max) {
+                    I64
+                } else {
+                    F64
+                },
+                format!(
+                    "{} wire length of the packets {} (bytes)",
+                    stat.words(),
+                    scope.words()
+                ),
+            ),
+            Column::IatUs(scope, stat) => nullable(
+                format!("{}iat_{}_us", scope.prefix(), stat.name()),
+                F64,
+                format!(
+                    "{} time between consecutive packets {} (microseconds)",
+                    stat.words(),
+                    scope.words()
+                ),
+            ),
+            Column::DirFlagCount(side, flag) => counted(
+                format!("{}{}_count", side.prefix(), FLAG_NAMES[flag]),
+                I64,
+                format!(
+                    "TCP packets {} with {} set",
+                    side.words(),
+                    FLAG_NAMES[flag].to_ascii_uppercase()
+                ),
+            ),
+            Column::HeaderBytes(side) => counted(
+                format!("{}header_bytes", side.prefix()),
+                I64,
+                format!(
+                    "IP plus transport header bytes of the packets {}",
+                    side.words()
+                ),
+            ),
+            Column::PayloadPkts(side) => counted(
+                format!("{}payload_pkts", side.prefix()),
+                I64,
+                format!(
+                    "packets {} with at least one byte of transport payload",
+                    side.words()
+                ),
+            ),
+            Column::InitWin(side) => nullable(
+                format!("{}init_win", side.prefix()),
+                I32,
+                format!(
+                    "TCP window field of the first TCP packet {} (unscaled)",
+                    side.words()
+                ),
+            ),
+            Column::WinMin(side) => nullable(
+                format!("{}win_min", side.prefix()),
+                I32,
+                format!("smallest TCP window field {} (unscaled)", side.words()),
+            ),
+            Column::WinMax(side) => nullable(
+                format!("{}win_max", side.prefix()),
+                I32,
+                format!("largest TCP window field {} (unscaled)", side.words()),
+            ),
+            Column::Mss(side) => nullable(
+                format!("{}mss", side.prefix()),
+                I32,
+                format!("MSS option of the first SYN {} (bytes)", side.words()),
+            ),
+            Column::WinScale(side) => nullable(
+                format!("{}win_scale", side.prefix()),
+                I16,
+                format!("window scale shift of the first SYN {}", side.words()),
+            ),
+            Column::SynToSynAckUs => nullable(
+                "syn_to_synack_us".into(),
+                F64,
+                "time from src's SYN to dst's SYN+ACK (microseconds)".into(),
+            ),
+            Column::SynAckToAckUs => nullable(
+                "synack_to_ack_us".into(),
+                F64,
+                "time from dst's SYN+ACK to src's ACK (microseconds)".into(),
+            ),
+            Column::RetransPkts(side) => counted(
+                format!("{}retrans_pkts", side.prefix()),
+                I64,
+                format!(
+                    "TCP packets {} with payload that add no new sequence numbers",
+                    side.words()
+                ),
+            ),
+            Column::OutOfOrderPkts => def(
+                "out_of_order_pkts",
+                I64,
+                "packets stamped earlier than the flow's previous packet",
+            ),
+            Column::ActiveUs(stat) => nullable(
+                format!("active_{}_us", stat.name()),
+                F64,
+                format!(
+                    "{} length of the active periods (microseconds)",
+                    stat.words()
+                ),
+            ),
+            Column::IdleUs(stat) => nullable(
+                format!("idle_{}_us", stat.name()),
+                F64,
+                format!("{} length of the idle periods (microseconds)", stat.words()),
+            ),
+            Column::TtlMin(side) => nullable(
+                format!("{}ttl_min", side.prefix()),
+                I16,
+                format!("smallest IP TTL / hop limit {}", side.words()),
+            ),
+            Column::TtlMax(side) => nullable(
+                format!("{}ttl_max", side.prefix()),
+                I16,
+                format!("largest IP TTL / hop limit {}", side.words()),
+            ),
+            Column::Dscp => def("dscp", I8, "DSCP of the flow's first packet"),
+            Column::BytesPerSec => nullable(
+                "bytes_per_sec".into(),
+                F64,
+                "byte_count / duration (null when duration is 0)".into(),
+            ),
+            Column::PktsPerSec => nullable(
+                "pkts_per_sec".into(),
+                F64,
+                "pkt_count / duration (null when duration is 0)".into(),
+            ),
+            Column::SpltDirection => def(
+                "splt_direction",
+                ListI8,
+                "direction of each of the first packets (0 src to dst, 1 dst to src)",
+            ),
+            Column::SpltPktLen => def(
+                "splt_pkt_len",
+                ListI32,
+                "wire length of each of the first packets (bytes)",
+            ),
+            Column::SpltIatUs => def(
+                "splt_iat_us",
+                ListF64,
+                "time since the flow's previous packet for each of the first packets (microseconds, 0 first)",
+            ),
+            Column::Nf(column) => column.def(),
         }
     }
 
@@ -280,6 +656,209 @@ pub const SEED_COLUMNS: &[Column] = &[
     Column::PshCount,
     Column::AckCount,
 ];
+
+impl NfColumn {
+    fn def(self) -> ColumnDef {
+        use Kind::*;
+        let text = |name: &str, kind: Kind, doc: String| counted(name.to_string(), kind, doc);
+        match self {
+            NfColumn::Id => text(
+                "id",
+                I64,
+                "flow_id: number of the flow's first packet".into(),
+            ),
+            NfColumn::ExpirationId => text(
+                "expiration_id",
+                I8,
+                "0 idle timeout or end of capture, 1 active timeout".into(),
+            ),
+            NfColumn::SrcMac => text("src_mac", Text, "source MAC of the first packet".into()),
+            NfColumn::SrcOui => text("src_oui", Text, "first three bytes of src_mac".into()),
+            NfColumn::DstMac => text(
+                "dst_mac",
+                Text,
+                "destination MAC of the first packet".into(),
+            ),
+            NfColumn::DstOui => text("dst_oui", Text, "first three bytes of dst_mac".into()),
+            NfColumn::TunnelId => text("tunnel_id", I64, "0: tunnels are not decoded".into()),
+            NfColumn::FirstSeenMs(scope) => counted(
+                format!("{}_first_seen_ms", scope.nf_name()),
+                I64,
+                format!(
+                    "first packet {} (ms since the epoch, 0 if none)",
+                    scope.words()
+                ),
+            ),
+            NfColumn::LastSeenMs(scope) => counted(
+                format!("{}_last_seen_ms", scope.nf_name()),
+                I64,
+                format!(
+                    "last packet {} (ms since the epoch, 0 if none)",
+                    scope.words()
+                ),
+            ),
+            NfColumn::DurationMs(scope) => counted(
+                format!("{}_duration_ms", scope.nf_name()),
+                I64,
+                format!("last_seen_ms - first_seen_ms {}", scope.words()),
+            ),
+            NfColumn::Packets(scope) => counted(
+                format!("{}_packets", scope.nf_name()),
+                I64,
+                format!("packets {}", scope.words()),
+            ),
+            NfColumn::Bytes(scope) => counted(
+                format!("{}_bytes", scope.nf_name()),
+                I64,
+                format!("wire bytes {}", scope.words()),
+            ),
+            NfColumn::Ps(scope, stat) => counted(
+                format!("{}_{}_ps", scope.nf_name(), nf_stat(stat)),
+                if matches!(stat, Stat::Min | Stat::Max) {
+                    I64
+                } else {
+                    F64
+                },
+                format!("{} wire length {} (0 if none)", stat.words(), scope.words()),
+            ),
+            NfColumn::PiatMs(scope, stat) => counted(
+                format!("{}_{}_piat_ms", scope.nf_name(), nf_stat(stat)),
+                if matches!(stat, Stat::Min | Stat::Max) {
+                    I64
+                } else {
+                    F64
+                },
+                format!(
+                    "{} packet inter-arrival time {} (ms, 0 if none)",
+                    stat.words(),
+                    scope.words()
+                ),
+            ),
+            NfColumn::FlagPackets(scope, flag) => counted(
+                format!("{}_{}_packets", scope.nf_name(), FLAG_NAMES[flag]),
+                I64,
+                format!(
+                    "TCP packets {} with {} set",
+                    scope.words(),
+                    FLAG_NAMES[flag].to_ascii_uppercase()
+                ),
+            ),
+            NfColumn::SpltDirection => text(
+                "splt_direction",
+                ListI8,
+                "direction of the first packets (0 src2dst, 1 dst2src, -1 padding)".into(),
+            ),
+            NfColumn::SpltPs => text(
+                "splt_ps",
+                ListI32,
+                "wire length of the first packets (-1 padding)".into(),
+            ),
+            NfColumn::SpltPiatMs => text(
+                "splt_piat_ms",
+                ListI64,
+                "inter-arrival time of the first packets (ms, 0 first, -1 padding)".into(),
+            ),
+        }
+    }
+}
+
+fn nf_stat(stat: Stat) -> &'static str {
+    match stat {
+        Stat::Min => "min",
+        Stat::Max => "max",
+        Stat::Mean => "mean",
+        Stat::Std => "stddev",
+    }
+}
+
+/// The columns added by the `full` profile to the standard ones, in order;
+/// the early-flow sequence is included when `splt` is true.
+pub fn full_extra_columns(splt: bool) -> Vec<Column> {
+    let mut c = Vec::with_capacity(96);
+    for scope in Scope::ALL {
+        c.extend(Stat::ALL.map(|stat| Column::PktLen(scope, stat)));
+    }
+    for scope in Scope::ALL {
+        c.extend(Stat::ALL.map(|stat| Column::IatUs(scope, stat)));
+    }
+    for side in Side::ALL {
+        c.extend((0..FLAG_NAMES.len()).map(|flag| Column::DirFlagCount(side, flag)));
+    }
+    c.extend(Side::ALL.map(Column::HeaderBytes));
+    c.extend(Side::ALL.map(Column::PayloadPkts));
+    c.extend(Side::ALL.map(Column::InitWin));
+    for side in Side::ALL {
+        c.extend([Column::WinMin(side), Column::WinMax(side)]);
+    }
+    c.extend(Side::ALL.map(Column::Mss));
+    c.extend(Side::ALL.map(Column::WinScale));
+    c.extend([Column::SynToSynAckUs, Column::SynAckToAckUs]);
+    c.extend(Side::ALL.map(Column::RetransPkts));
+    c.push(Column::OutOfOrderPkts);
+    c.extend(Stat::ALL.map(Column::ActiveUs));
+    c.extend(Stat::ALL.map(Column::IdleUs));
+    for side in Side::ALL {
+        c.extend([Column::TtlMin(side), Column::TtlMax(side)]);
+    }
+    c.extend([Column::Dscp, Column::BytesPerSec, Column::PktsPerSec]);
+    if splt {
+        c.extend([Column::SpltDirection, Column::SpltPktLen, Column::SpltIatUs]);
+    }
+    c
+}
+
+/// The `nfstream` profile's columns: NFStream 6.6's core columns, its 48
+/// statistical columns with `stats`, and its early-flow sequence with `splt`.
+pub fn nfstream_columns(stats: bool, splt: bool) -> Vec<Column> {
+    use NfColumn as N;
+    let mut c = vec![
+        Column::Nf(N::Id),
+        Column::Nf(N::ExpirationId),
+        Column::SrcIp,
+        Column::Nf(N::SrcMac),
+        Column::Nf(N::SrcOui),
+        Column::SrcPort,
+        Column::DstIp,
+        Column::Nf(N::DstMac),
+        Column::Nf(N::DstOui),
+        Column::DstPort,
+        Column::Protocol,
+        Column::IpVersion,
+        Column::VlanId,
+        Column::Nf(N::TunnelId),
+    ];
+    for scope in Scope::ALL {
+        c.extend([
+            Column::Nf(N::FirstSeenMs(scope)),
+            Column::Nf(N::LastSeenMs(scope)),
+            Column::Nf(N::DurationMs(scope)),
+            Column::Nf(N::Packets(scope)),
+            Column::Nf(N::Bytes(scope)),
+        ]);
+    }
+    if stats {
+        let order = [Stat::Min, Stat::Mean, Stat::Std, Stat::Max];
+        for scope in Scope::ALL {
+            c.extend(order.map(|stat| Column::Nf(N::Ps(scope, stat))));
+        }
+        for scope in Scope::ALL {
+            c.extend(order.map(|stat| Column::Nf(N::PiatMs(scope, stat))));
+        }
+        // NFStream's flag order: syn, cwr, ece, urg, ack, psh, rst, fin.
+        let flags = [0, 7, 6, 5, 4, 3, 2, 1];
+        for scope in Scope::ALL {
+            c.extend(flags.map(|flag| Column::Nf(N::FlagPackets(scope, flag))));
+        }
+    }
+    if splt {
+        c.extend([
+            Column::Nf(N::SpltDirection),
+            Column::Nf(N::SpltPs),
+            Column::Nf(N::SpltPiatMs),
+        ]);
+    }
+    c
+}
 
 /// An Arrow schema of the given columns.
 pub fn schema_of(columns: &[Column]) -> SchemaRef {

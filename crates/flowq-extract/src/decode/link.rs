@@ -48,6 +48,8 @@ pub(super) struct NetworkLayer<'a> {
     pub vlan_id: u16,
     /// The packet came through an MPLS label stack.
     pub mpls: bool,
+    /// Source and destination MAC of the outermost Ethernet header (zero without one).
+    pub mac: [[u8; 6]; 2],
 }
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -70,8 +72,15 @@ pub(super) fn network_layer(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<
     };
     let mut vlan_id = 0;
     let mut mpls = false;
+    let mut mac = [[0u8; 6]; 2];
     let bytes = match link {
-        LinkType::Ethernet => ethernet(frame, &mut vlan_id, &mut mpls, 0)?,
+        LinkType::Ethernet => {
+            if let Some(header) = frame.get(..12) {
+                mac[1].copy_from_slice(&header[..6]);
+                mac[0].copy_from_slice(&header[6..12]);
+            }
+            ethernet(frame, &mut vlan_id, &mut mpls, 0)?
+        }
         LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => frame,
         LinkType::LinuxSll => {
             let rest = frame.get(16..).ok_or(SkipReason::Truncated)?;
@@ -111,6 +120,7 @@ pub(super) fn network_layer(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<
         bytes,
         vlan_id,
         mpls,
+        mac,
     })
 }
 

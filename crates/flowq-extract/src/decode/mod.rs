@@ -86,7 +86,7 @@ pub struct FragmentInfo {
 }
 
 /// TCP header fields, present only for TCP packets whose flags byte was captured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpInfo {
     /// The flags byte: CWR ECE URG ACK PSH RST SYN FIN, from bit 7 to bit 0.
     pub flags: u8,
@@ -96,6 +96,26 @@ pub struct TcpInfo {
     pub seq: u32,
     /// Acknowledgement number.
     pub ack: u32,
+    /// Maximum segment size option (SYN packets only; 0 when absent).
+    pub mss: u16,
+    /// Window scale option's shift count (SYN packets only; [`NO_WINDOW_SCALE`] when absent).
+    pub window_scale: u8,
+}
+
+/// [`TcpInfo::window_scale`] of a packet without the option.
+pub const NO_WINDOW_SCALE: u8 = u8::MAX;
+
+impl Default for TcpInfo {
+    fn default() -> Self {
+        TcpInfo {
+            flags: 0,
+            window: 0,
+            seq: 0,
+            ack: 0,
+            mss: 0,
+            window_scale: NO_WINDOW_SCALE,
+        }
+    }
 }
 
 /// TCP flag bits of [`TcpInfo::flags`].
@@ -166,6 +186,8 @@ pub struct PacketView<'a> {
     pub trailer_len: u32,
     /// The packet was carried in an MPLS label stack.
     pub mpls: bool,
+    /// Source and destination MAC of the outermost Ethernet header (zero without one).
+    pub mac: [[u8; 6]; 2],
 }
 
 impl PacketView<'_> {
@@ -194,6 +216,7 @@ impl PacketView<'_> {
             transport: &[],
             trailer_len: self.trailer_len,
             mpls: self.mpls,
+            mac: self.mac,
         }
     }
 
@@ -233,6 +256,7 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
         transport: &[],
         trailer_len: 0,
         mpls: l3.mpls,
+        mac: l3.mac,
     };
     // Bytes of the IP packet as its header declares them (may exceed what was captured).
     let declared_ip_len: usize;

@@ -3,6 +3,14 @@
 //! An accumulator is updated once per packet with the packet's direction relative
 //! to the flow's initiator and is read once when the flow's row is written.
 
+mod full;
+mod stats;
+
+pub use full::{
+    ACTIVITY_THRESHOLD_NS, Activity, FullConfig, FullFeatures, Handshake, SpltEntry, TcpWindows,
+};
+pub use stats::Summary;
+
 use crate::decode::{PacketView, tcp_flags};
 use crate::flow::{Direction, FlowFeatures};
 
@@ -60,6 +68,16 @@ impl StandardFeatures {
 }
 
 impl FlowFeatures for StandardFeatures {
+    type Config = ();
+
+    fn new(_config: &()) -> Self {
+        StandardFeatures::default()
+    }
+
+    fn standard(&self) -> &StandardFeatures {
+        self
+    }
+
     #[inline]
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction) {
         let d = &mut self.dir[dir.index()];

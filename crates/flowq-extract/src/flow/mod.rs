@@ -13,9 +13,23 @@ pub use table::{FlowConfig, FlowTable, Placement, TableCounters};
 use crate::decode::PacketView;
 
 /// Per-flow feature state, updated once per packet in O(1) time and memory.
+///
+/// Each profile's state also says how its rows read it: every state holds the
+/// [`StandardFeatures`](crate::features::StandardFeatures) counters, and the
+/// statistical profiles add [`FullFeatures`](crate::features::FullFeatures).
 pub trait FlowFeatures: Default + Send + 'static {
+    /// Settings fixed for a run (e.g. how many packets the early-flow sequence keeps).
+    type Config: Copy + Send + Sync + std::fmt::Debug + 'static;
+    /// The state of a new flow.
+    fn new(config: &Self::Config) -> Self;
     /// Adds one packet travelling in `dir` (relative to the flow's initiator).
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction);
+    /// The counters every profile writes.
+    fn standard(&self) -> &crate::features::StandardFeatures;
+    /// The statistical state, for profiles that keep it.
+    fn full(&self) -> Option<&crate::features::FullFeatures> {
+        None
+    }
 }
 
 /// Why a flow ended.

@@ -27,6 +27,9 @@ pub struct FlowConfig {
     /// After a TCP close, packets other than a new SYN still join the closed flow
     /// for this long (ns): the final ACK, retransmitted FINs.
     pub close_grace_ns: i64,
+    /// A TCP flow first seen with SYN+ACK is oriented from the client (the packet's
+    /// destination); false takes the first packet's source as `src` always.
+    pub syn_ack_reverses: bool,
 }
 
 impl Default for FlowConfig {
@@ -37,6 +40,7 @@ impl Default for FlowConfig {
             active_timeout_ns: Some(1_800_000_000_000),
             tcp_close: true,
             close_grace_ns: 5_000_000_000,
+            syn_ack_reverses: true,
         }
     }
 }
@@ -188,8 +192,9 @@ impl<T> std::ops::IndexMut<usize> for Slab<T> {
 }
 
 /// Groups packets into flows. See the module docs.
-pub struct FlowTable<F> {
+pub struct FlowTable<F: FlowFeatures> {
     config: FlowConfig,
+    features: F::Config,
     index: HashTable<u32>,
     slots: Slab<Slot<F>>,
     free: Vec<u32>,
@@ -206,10 +211,11 @@ pub struct FlowTable<F> {
 }
 
 impl<F: FlowFeatures> FlowTable<F> {
-    /// An empty table.
-    pub fn new(config: FlowConfig) -> Self {
+    /// An empty table whose flows start their feature state from `features`.
+    pub fn new(config: FlowConfig, features: F::Config) -> Self {
         FlowTable {
             config,
+            features,
             index: HashTable::new(),
             slots: Slab::default(),
             free: Vec::new(),
@@ -479,6 +485,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         // (its destination) is the initiator.
         let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
         let initiator = if self.config.bidirectional
+            && self.config.syn_ack_reverses
             && packet.tcp.is_some_and(|t| t.flags & syn_ack == syn_ack)
         {
             1 - src_side
@@ -503,7 +510,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             deadline_base: self.clock,
             first_packet: ordinal,
             close_reason: EndReason::EndOfCapture,
-            features: F::default(),
+            features: F::new(&self.features),
         };
         let i = match self.free.pop() {
             Some(i) => {

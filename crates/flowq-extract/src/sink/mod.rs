@@ -198,7 +198,9 @@ impl FlowSink for FileSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
         match &mut self.encoder {
             Encoder::Parquet(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
-            Encoder::Csv(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Csv(w) => w
+                .write(&lists_as_text(batch))
+                .map_err(|e| self_error(&self.label, e)),
             Encoder::Arrow(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
             Encoder::Json(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
             Encoder::NdJson(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
@@ -320,4 +322,51 @@ impl PendingFile {
         })?;
         Ok(())
     }
+}
+
+/// CSV has no list type: list columns (the early-flow sequences) are written as
+/// bracketed text, `[0, 1, 1]`, which Python's `ast.literal_eval` and JSON
+/// parsers read back. Other columns pass through untouched.
+pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
+    use arrow::array::{Array, ArrayRef, StringBuilder};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    use std::sync::Arc;
+    let is_list = |t: &DataType| matches!(t, DataType::List(_) | DataType::LargeList(_));
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| is_list(f.data_type()))
+    {
+        return batch.clone();
+    }
+    let options = FormatOptions::default();
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let formatter = is_list(field.data_type())
+            .then(|| ArrayFormatter::try_new(column.as_ref(), &options).ok())
+            .flatten();
+        let Some(formatter) = formatter else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        };
+        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 32);
+        for row in 0..column.len() {
+            if column.is_null(row) {
+                text.append_null();
+            } else {
+                text.append_value(formatter.value(row).to_string());
+            }
+        }
+        fields.push(Field::new(
+            field.name(),
+            DataType::Utf8,
+            field.is_nullable(),
+        ));
+        columns.push(Arc::new(text.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap_or_else(|_| batch.clone())
 }
