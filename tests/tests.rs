@@ -3,6 +3,7 @@
 
 mod cli;
 mod extract;
+mod nfstream;
 mod oracle;
 mod parallel;
 mod queries;
