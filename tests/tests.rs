@@ -3,6 +3,7 @@
 
 mod cli;
 mod extract;
+mod full_profile;
 mod nfstream;
 mod oracle;
 mod parallel;

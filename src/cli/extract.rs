@@ -263,14 +263,23 @@ fn thousands(n: u64) -> String {
 }
 
 pub fn columns(args: ColumnsArgs) -> anyhow::Result<u8> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     for column in extract_options(&args.flow)?.columns() {
         let d = column.def();
-        println!(
+        let line = writeln!(
+            out,
             "{:<28} {:<26} {}",
             d.name,
             format!("{}", d.kind.data_type()),
             d.doc
         );
+        match line {
+            Ok(()) => {}
+            // `flowq columns | head`: the reader has what it wanted.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(exit::OK),
+            Err(e) => return Err(e).context("cannot write to standard output"),
+        }
     }
     Ok(exit::OK)
 }

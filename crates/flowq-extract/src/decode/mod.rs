@@ -90,8 +90,8 @@ pub struct FragmentInfo {
 pub struct TcpInfo {
     /// The flags byte: CWR ECE URG ACK PSH RST SYN FIN, from bit 7 to bit 0.
     pub flags: u8,
-    /// Receive window as sent (not scaled).
-    pub window: u16,
+    /// Receive window as sent (not scaled); `None` when the snap length cut it off.
+    pub window: Option<u16>,
     /// Sequence number.
     pub seq: u32,
     /// Acknowledgement number.
@@ -109,7 +109,7 @@ impl Default for TcpInfo {
     fn default() -> Self {
         TcpInfo {
             flags: 0,
-            window: 0,
+            window: None,
             seq: 0,
             ack: 0,
             mss: 0,

@@ -28,11 +28,7 @@ pub(super) fn decode(view: &mut PacketView<'_>, declared_len: usize) {
             let flags = bytes[13];
             let mut tcp = TcpInfo {
                 flags,
-                window: if bytes.len() >= 16 {
-                    u16::from_be_bytes([bytes[14], bytes[15]])
-                } else {
-                    0
-                },
+                window: bytes.get(14..16).map(|w| u16::from_be_bytes([w[0], w[1]])),
                 seq: u32::from_be_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]),
                 ack: u32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]),
                 ..TcpInfo::default()

@@ -37,7 +37,7 @@ pub struct SpltEntry {
 /// TCP windows and SYN options of each direction (`[fwd, bwd]`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TcpWindows {
-    /// Window field of the direction's first TCP packet (unscaled).
+    /// Window field of the direction's first TCP packet whose window was captured (unscaled).
     pub initial: [Option<u16>; 2],
     /// Smallest and largest window field of the direction (unscaled); meaningful
     /// when `initial` is set.
@@ -272,13 +272,17 @@ impl FlowFeatures for FullFeatures {
                 *count += u64::from(tcp.flags & flag != 0);
             }
             let w = &mut self.windows;
-            if w.initial[d].is_none() {
-                w.initial[d] = Some(tcp.window);
-                w.min[d] = tcp.window;
-                w.max[d] = tcp.window;
-            } else {
-                w.min[d] = w.min[d].min(tcp.window);
-                w.max[d] = w.max[d].max(tcp.window);
+            match (tcp.window, w.initial[d]) {
+                (Some(window), None) => {
+                    w.initial[d] = Some(window);
+                    w.min[d] = window;
+                    w.max[d] = window;
+                }
+                (Some(window), Some(_)) => {
+                    w.min[d] = w.min[d].min(window);
+                    w.max[d] = w.max[d].max(window);
+                }
+                (None, _) => {}
             }
             if tcp.flags & tcp_flags::SYN != 0 {
                 if w.mss[d].is_none() && tcp.mss != 0 {
