@@ -628,6 +628,16 @@ mod tests {
         assert!(std::mem::size_of::<Slot<StandardFeatures>>() + 6 <= 300);
     }
 
+    /// The `full` profile's state is bounded too (docs/flows.md): slot plus the
+    /// early-flow sequence of the default 10 packets.
+    #[test]
+    fn full_flow_state_is_bounded() {
+        use crate::features::{FullFeatures, SpltEntry};
+        let slot = std::mem::size_of::<Slot<FullFeatures>>();
+        let splt = 10 * std::mem::size_of::<SpltEntry>();
+        assert!(slot + splt + 6 <= 1200, "{slot} + {splt}");
+    }
+
     #[test]
     fn slab_indexes_across_chunks() {
         let mut slab = Slab::default();
