@@ -96,6 +96,30 @@ pub enum ProfileArg {
     /// NFStream 6.6's columns, names, order and units (--stats adds its 48
     /// statistical columns, --splt N its early-flow sequence).
     Nfstream,
+    /// CICFlowMeter's features under the published CIC-IDS2017 header (85 columns).
+    Cic2017,
+    /// CICFlowMeter's features under the CSE-CIC-IDS2018 names.
+    Cic2018,
+    /// CICFlowMeter's features under its current names, plus the corrected fork's
+    /// columns (per-direction RST, ICMP type/code, retransmissions).
+    Cic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CicCompatArg {
+    /// CICFlowMeter's definitions with its known bugs fixed (docs/cic.md).
+    Fixed,
+    /// CICFlowMeter's original arithmetic, bugs included, to compare with
+    /// published numbers.
+    Bugs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CicTimestampArg {
+    /// A UTC timestamp with microseconds.
+    Utc,
+    /// CICFlowMeter's text, dd/MM/yyyy hh:mm:ss AM/PM (in UTC).
+    Original,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -153,9 +177,10 @@ pub struct FlowArgs {
     pub idle_timeout: f64,
 
     /// End a flow after it has lasted this many seconds; later packets start a new
-    /// flow (0 = never).
-    #[arg(long, value_name = "SECONDS", default_value = "1800", value_parser = parse_seconds)]
-    pub active_timeout: f64,
+    /// flow (0 = never). Default 1800, or 120 (CICFlowMeter's flow timeout) for the
+    /// cic profiles.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub active_timeout: Option<f64>,
 
     /// After a TCP close (RST, or FIN from both sides), packets other than a new SYN
     /// that arrive within this many seconds still belong to the closed flow.
@@ -175,6 +200,15 @@ pub struct FlowArgs {
     /// statistical_analysis=True).
     #[arg(long)]
     pub stats: bool,
+
+    /// cic profiles: CICFlowMeter's definitions with its bugs fixed, or its
+    /// original arithmetic (docs/cic.md lists each bug).
+    #[arg(long, value_enum, default_value = "fixed")]
+    pub cic_compat: CicCompatArg,
+
+    /// cic profiles: how the Timestamp column is written.
+    #[arg(long, value_enum, default_value = "utc")]
+    pub cic_timestamp: CicTimestampArg,
 }
 
 /// Where SQL tables come from.

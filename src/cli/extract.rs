@@ -1,13 +1,15 @@
 //! `flowq extract` and `flowq columns`.
 
-use super::args::{ColumnsArgs, ExtractArgs, FlowArgs, FormatArg, ProfileArg};
+use super::args::{
+    CicCompatArg, CicTimestampArg, ColumnsArgs, ExtractArgs, FlowArgs, FormatArg, ProfileArg,
+};
 use super::exit;
 use super::progress::ProgressBar;
 use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::flow::FlowConfig;
-use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink};
+use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink_with_csv_header};
 use flowq_extract::{
     DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
 };
@@ -20,6 +22,9 @@ fn profile_of(arg: ProfileArg) -> Profile {
         ProfileArg::Seed => Profile::Seed,
         ProfileArg::Full => Profile::Full,
         ProfileArg::Nfstream => Profile::Nfstream,
+        ProfileArg::Cic2017 => Profile::Cic2017,
+        ProfileArg::Cic2018 => Profile::Cic2018,
+        ProfileArg::Cic => Profile::Cic,
     }
 }
 
@@ -39,6 +44,17 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
             other.name()
         ),
     };
+    let cic = profile.cic_vocab().is_some();
+    let cic_bugs = flow.cic_compat == CicCompatArg::Bugs;
+    let cic_original_timestamp = flow.cic_timestamp == CicTimestampArg::Original;
+    if (cic_bugs || cic_original_timestamp) && !cic {
+        bail!("--cic-compat and --cic-timestamp apply to --profile cic2017, cic2018 or cic");
+    }
+    if cic && flow.splt.is_some() {
+        bail!(
+            "--splt needs --profile full or nfstream (the CIC profiles have no sequence columns)"
+        );
+    }
     if flow.stats && profile != Profile::Nfstream {
         bail!(
             "--stats adds NFStream's statistical columns to --profile nfstream; the full \
@@ -50,13 +66,18 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         flow: FlowConfig {
             bidirectional: !flow.unidirectional,
             idle_timeout_ns: seconds_to_ns(flow.idle_timeout),
-            active_timeout_ns: seconds_to_ns(flow.active_timeout),
+            active_timeout_ns: match flow.active_timeout {
+                Some(seconds) => seconds_to_ns(seconds),
+                None => profile.default_active_timeout_ns(),
+            },
             tcp_close: true,
             close_grace_ns: seconds_to_ns(flow.tcp_close_grace).unwrap_or(0),
             syn_ack_reverses: true,
         },
         splt_len,
         nfstream_stats: flow.stats,
+        cic_bugs,
+        cic_original_timestamp,
         ..ExtractOptions::default()
     })
 }
@@ -93,6 +114,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
             serde_json::json!({
                 "splt": options.splt_len,
                 "nfstream_stats": options.nfstream_stats,
+                "cic_bugs": options.cic_bugs,
+                "cic_original_timestamp": options.cic_original_timestamp,
             })
             .to_string(),
         ),
@@ -102,7 +125,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         ),
     ];
     let schema = extractor.schema();
-    let mut sink = open_sink(&target, format, schema.clone(), &metadata)?;
+    let csv_header = options.csv_header();
+    let mut sink = open_sink_with_csv_header(
+        &target,
+        format,
+        schema.clone(),
+        &metadata,
+        csv_header.as_deref(),
+    )?;
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut progress = ProgressBar::new(show_progress, &inputs);

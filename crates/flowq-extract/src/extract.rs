@@ -1,13 +1,14 @@
 //! The extraction driver: reads inputs one after another, runs every packet
 //! through decode and the flow table, and hands record batches to the caller.
 
+use crate::batch::cic::{CicVocab, cic_profile_columns};
 use crate::batch::{
     Column, DEFAULT_BATCH_ROWS, FlowBatchBuilder, PacketBatchBuilder, PacketColumn, SEED_COLUMNS,
     STANDARD_COLUMNS, full_extra_columns, nfstream_columns,
 };
 use crate::capture::{CaptureFormat, CaptureReader, InputSource, ReadCounter};
 use crate::decode::SkipReason;
-use crate::features::{FullConfig, FullFeatures, StandardFeatures};
+use crate::features::{CicConfig, CicFeatures, FullConfig, FullFeatures, StandardFeatures};
 use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowTable, TableCounters};
 use crate::stream::{PacketStream, Step};
 use arrow::datatypes::SchemaRef;
@@ -30,6 +31,13 @@ pub enum Profile {
     Full,
     /// NFStream 6.6's column names, order and units.
     Nfstream,
+    /// CICFlowMeter's features under the CIC-IDS2017 header.
+    Cic2017,
+    /// CICFlowMeter's features under the CSE-CIC-IDS2018 names.
+    Cic2018,
+    /// CICFlowMeter's features under its current names, with the corrected
+    /// fork's columns.
+    Cic,
 }
 
 impl Profile {
@@ -40,13 +48,48 @@ impl Profile {
             Profile::Seed => "seed",
             Profile::Full => "full",
             Profile::Nfstream => "nfstream",
+            Profile::Cic2017 => "cic2017",
+            Profile::Cic2018 => "cic2018",
+            Profile::Cic => "cic",
         }
     }
 
-    /// Whether flows keep the statistical state ([`FullFeatures`]).
-    fn keeps_statistics(self) -> bool {
-        matches!(self, Profile::Full | Profile::Nfstream)
+    /// The CICFlowMeter vocabulary of a CIC profile.
+    pub fn cic_vocab(self) -> Option<CicVocab> {
+        match self {
+            Profile::Cic2017 => Some(CicVocab::Cic2017),
+            Profile::Cic2018 => Some(CicVocab::Cic2018),
+            Profile::Cic => Some(CicVocab::Cic),
+            _ => None,
+        }
     }
+
+    /// Which per-flow state the profile needs.
+    fn state(self) -> State {
+        match self {
+            Profile::Standard | Profile::Seed => State::Standard,
+            Profile::Full | Profile::Nfstream => State::Full,
+            Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => State::Cic,
+        }
+    }
+
+    /// The active timeout the profile uses unless told otherwise (ns): the CIC
+    /// profiles use CICFlowMeter's 120 s flow timeout.
+    pub fn default_active_timeout_ns(self) -> Option<i64> {
+        match self {
+            Profile::Seed => None,
+            Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => Some(120_000_000_000),
+            _ => Some(1_800_000_000_000),
+        }
+    }
+}
+
+/// The per-flow state types, one per family of profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Standard,
+    Full,
+    Cic,
 }
 
 /// Packets the `full` profile's early-flow sequence keeps unless told otherwise.
@@ -69,6 +112,10 @@ pub struct ExtractOptions {
     pub splt_len: u16,
     /// `nfstream` profile: add NFStream's 48 statistical columns.
     pub nfstream_stats: bool,
+    /// CIC profiles: reproduce CICFlowMeter's arithmetic bugs.
+    pub cic_bugs: bool,
+    /// CIC profiles: write `Timestamp` as CICFlowMeter's text.
+    pub cic_original_timestamp: bool,
 }
 
 impl Default for ExtractOptions {
@@ -80,6 +127,8 @@ impl Default for ExtractOptions {
             threads: 1,
             splt_len: DEFAULT_SPLT_LEN,
             nfstream_stats: false,
+            cic_bugs: false,
+            cic_original_timestamp: false,
         }
     }
 }
@@ -96,7 +145,17 @@ impl ExtractOptions {
                 columns
             }
             Profile::Nfstream => nfstream_columns(self.nfstream_stats, self.splt_len > 0),
+            Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => {
+                let vocab = self.profile.cic_vocab().unwrap_or(CicVocab::Cic);
+                cic_profile_columns(vocab, self.cic_original_timestamp)
+            }
         }
+    }
+
+    /// The CSV header line to write instead of the schema's names (the CIC
+    /// profiles' published headers, with cic2017's duplicated column).
+    pub fn csv_header(&self) -> Option<String> {
+        self.profile.cic_vocab().map(crate::batch::cic::cic_header)
     }
 
     /// Settings of the statistical state.
@@ -106,11 +165,22 @@ impl ExtractOptions {
         }
     }
 
+    fn cic_config(&self) -> CicConfig {
+        CicConfig {
+            full: FullConfig { splt_len: 0 },
+            bugs: self.cic_bugs,
+        }
+    }
+
     /// The flow rules actually applied: the `seed` profile reproduces the original
     /// script, which had no timeouts, no TCP close and one-way flows.
     pub fn effective_flow_config(&self) -> FlowConfig {
         match self.profile {
-            Profile::Standard | Profile::Full => self.flow,
+            Profile::Standard
+            | Profile::Full
+            | Profile::Cic2017
+            | Profile::Cic2018
+            | Profile::Cic => self.flow,
             Profile::Seed => FlowConfig {
                 bidirectional: false,
                 idle_timeout_ns: None,
@@ -176,6 +246,9 @@ pub struct RunSummary {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Rows written.
     pub flows_written: u64,
+    /// Flows the profile leaves out (`--cic-compat bugs` drops single-packet
+    /// flows, as CICFlowMeter did).
+    pub flows_not_written: u64,
     /// Packets in flows whose transport header was cut off or invalid (they were
     /// keyed with the ports that could be read, 0 otherwise).
     pub transport_incomplete: u64,
@@ -204,6 +277,7 @@ impl RunSummary {
             *self.skipped.entry(reason).or_default() += n;
         }
         self.flows_written += other.flows_written;
+        self.flows_not_written += other.flows_not_written;
         self.transport_incomplete += other.transport_incomplete;
         self.orphan_fragments += other.orphan_fragments;
         self.backward_timestamps += other.backward_timestamps;
@@ -339,6 +413,7 @@ impl Extractor {
             return self.run_inputs_in_parallel(inputs, consume, observer);
         }
         let mut builder = FlowBatchBuilder::new(&self.columns, self.options.batch_rows);
+        builder.set_flow_timeout(self.options.effective_flow_config().active_timeout_ns);
         self.drive(inputs, Rows::Flows(&mut builder), consume, observer)
     }
 
@@ -537,18 +612,23 @@ impl<E> InputRun<'_, '_, E> {
         let seed = self.options.profile == Profile::Seed;
         let flows_before = self.summary.flows_written;
         let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
-        let full = self.options.full_config();
-        let (stream, table_counters) = match (self.options.profile.keeps_statistics(), sharded) {
-            (false, false) => {
-                self.extract_single::<StandardFeatures>(&mut reader, seed, id_offset, &counter, ())
+        let (full, cic) = (self.options.full_config(), self.options.cic_config());
+        let r = &mut reader;
+        let (stream, table_counters) = match (self.options.profile.state(), sharded) {
+            (State::Standard, false) => {
+                self.extract_single::<StandardFeatures>(r, seed, id_offset, &counter, ())
             }
-            (false, true) => {
-                self.extract_sharded::<StandardFeatures>(&mut reader, seed, &counter, ())
+            (State::Standard, true) => {
+                self.extract_sharded::<StandardFeatures>(r, seed, &counter, ())
             }
-            (true, false) => {
-                self.extract_single::<FullFeatures>(&mut reader, seed, id_offset, &counter, full)
+            (State::Full, false) => {
+                self.extract_single::<FullFeatures>(r, seed, id_offset, &counter, full)
             }
-            (true, true) => self.extract_sharded::<FullFeatures>(&mut reader, seed, &counter, full),
+            (State::Full, true) => self.extract_sharded::<FullFeatures>(r, seed, &counter, full),
+            (State::Cic, false) => {
+                self.extract_single::<CicFeatures>(r, seed, id_offset, &counter, cic)
+            }
+            (State::Cic, true) => self.extract_sharded::<CicFeatures>(r, seed, &counter, cic),
         };
         let ordinal = stream.records;
         let in_flows = stream.in_flows;
@@ -706,6 +786,10 @@ fn emit<E, F: FlowFeatures>(
     summary: &mut RunSummary,
 ) {
     if failed.is_some() {
+        return;
+    }
+    if !flow.features.written() {
+        summary.flows_not_written += 1;
         return;
     }
     summary.flows_written += 1;

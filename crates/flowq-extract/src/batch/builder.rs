@@ -109,6 +109,7 @@ pub struct FlowBatchBuilder {
     /// Added to each flow's first-packet ordinal to make its `flow_id`: the number
     /// of packets of the inputs before the current one.
     id_offset: u64,
+    cic: super::cic::CicContext,
 }
 
 impl FlowBatchBuilder {
@@ -127,7 +128,15 @@ impl FlowBatchBuilder {
             scratch: Scratch::default(),
             timestamp_style: TimestampStyle::FixedDigits(6),
             id_offset: 0,
+            cic: super::cic::CicContext {
+                flow_timeout_ns: None,
+            },
         }
+    }
+
+    /// Sets the active timeout, which the CIC profiles' reproduced idle bug uses.
+    pub fn set_flow_timeout(&mut self, timeout_ns: Option<i64>) {
+        self.cic.flow_timeout_ns = timeout_ns;
     }
 
     /// The schema of the batches this builder produces.
@@ -154,13 +163,18 @@ impl FlowBatchBuilder {
     pub fn push<F: FlowFeatures>(&mut self, flow: &FinishedFlow<F>) -> Option<RecordBatch> {
         let flow_id = i64::try_from(flow.first_packet + self.id_offset).unwrap_or(i64::MAX);
         for (column, builder) in self.columns.iter().zip(self.builders.iter_mut()) {
-            let value = cell(
-                *column,
-                flow,
-                flow_id,
-                self.timestamp_style,
-                &mut self.scratch,
-            );
+            let value = match (*column, flow.features.full(), flow.features.cic()) {
+                (Column::Cic(_, c), Some(full), Some(cic)) => {
+                    super::cic::cell(c, flow, full, cic, self.cic, &mut self.scratch)
+                }
+                _ => cell(
+                    *column,
+                    flow,
+                    flow_id,
+                    self.timestamp_style,
+                    &mut self.scratch,
+                ),
+            };
             append(builder, value);
         }
         self.rows += 1;

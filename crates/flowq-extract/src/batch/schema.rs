@@ -93,6 +93,8 @@ pub enum Column {
 
     /// A column of the `nfstream` profile.
     Nf(NfColumn),
+    /// A column of a CICFlowMeter profile, named in its vocabulary.
+    Cic(super::cic::CicVocab, super::cic::CicColumn),
 }
 
 /// Which packets of a flow a statistic covers.
@@ -598,6 +600,7 @@ impl Column {
                 "time since the flow's previous packet for each of the first packets (microseconds, 0 first)",
             ),
             Column::Nf(column) => column.def(),
+            Column::Cic(vocab, column) => super::cic::def(vocab, column),
         }
     }
 

@@ -188,6 +188,8 @@ pub struct PacketView<'a> {
     pub mpls: bool,
     /// Source and destination MAC of the outermost Ethernet header (zero without one).
     pub mac: [[u8; 6]; 2],
+    /// ICMP / ICMPv6 type and code, when captured.
+    pub icmp: Option<[u8; 2]>,
 }
 
 impl PacketView<'_> {
@@ -217,6 +219,7 @@ impl PacketView<'_> {
             trailer_len: self.trailer_len,
             mpls: self.mpls,
             mac: self.mac,
+            icmp: self.icmp,
         }
     }
 
@@ -257,6 +260,7 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
         trailer_len: 0,
         mpls: l3.mpls,
         mac: l3.mac,
+        icmp: None,
     };
     // Bytes of the IP packet as its header declares them (may exceed what was captured).
     let declared_ip_len: usize;

@@ -71,6 +71,7 @@ pub(super) fn decode(view: &mut PacketView<'_>, declared_len: usize) {
             }
         }
         ICMP | ICMPV6 => {
+            view.icmp = bytes.get(..2).map(|t| [t[0], t[1]]);
             if bytes.len() < 8 {
                 view.transport_state = TransportState::Incomplete;
             }

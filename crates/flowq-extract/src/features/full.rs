@@ -142,6 +142,11 @@ impl Activity {
     pub fn idle_ns(&self) -> Summary {
         self.idle
     }
+
+    /// Time of the last packet of the current active period (ns).
+    pub fn active_end_ns(&self) -> Option<i64> {
+        self.started.then_some(self.end_ns)
+    }
 }
 
 /// Per-flow statistical state. Arrays indexed `[fwd, bwd]` or, where three long,

@@ -3,9 +3,11 @@
 //! An accumulator is updated once per packet with the packet's direction relative
 //! to the flow's initiator and is read once when the flow's row is written.
 
+mod cic;
 mod full;
 mod stats;
 
+pub use cic::{Bulk, CicConfig, CicFeatures, CicState};
 pub use full::{
     ACTIVITY_THRESHOLD_NS, Activity, FullConfig, FullFeatures, Handshake, SpltEntry, TcpWindows,
 };

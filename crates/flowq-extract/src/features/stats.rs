@@ -11,6 +11,7 @@ pub struct Summary {
     mean: f64,
     /// Sum of squared deviations from the running mean.
     m2: f64,
+    sum: f64,
 }
 
 impl Summary {
@@ -18,6 +19,7 @@ impl Summary {
     #[inline]
     pub fn add(&mut self, x: f64) {
         self.count += 1;
+        self.sum += x;
         if self.count == 1 {
             self.min = x;
             self.max = x;
@@ -47,6 +49,11 @@ impl Summary {
         (self.count > 0).then_some(self.max)
     }
 
+    /// Sum of the values (0 for none).
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
     /// Arithmetic mean.
     pub fn mean(&self) -> Option<f64> {
         (self.count > 0).then_some(self.mean)
@@ -55,6 +62,11 @@ impl Summary {
     /// Sample standard deviation (divisor n − 1); needs two values.
     pub fn sample_std(&self) -> Option<f64> {
         (self.count > 1).then(|| (self.m2.max(0.0) / (self.count - 1) as f64).sqrt())
+    }
+
+    /// Sample variance (divisor n − 1); needs two values.
+    pub fn sample_variance(&self) -> Option<f64> {
+        (self.count > 1).then(|| self.m2.max(0.0) / (self.count - 1) as f64)
     }
 
     /// Population standard deviation (divisor n); needs one value.

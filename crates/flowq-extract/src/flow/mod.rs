@@ -30,6 +30,15 @@ pub trait FlowFeatures: Default + Send + 'static {
     fn full(&self) -> Option<&crate::features::FullFeatures> {
         None
     }
+    /// The CICFlowMeter state, for the CIC profiles.
+    fn cic(&self) -> Option<&crate::features::CicState> {
+        None
+    }
+    /// Whether the profile writes this flow at all (the reproduced CICFlowMeter
+    /// drops single-packet flows).
+    fn written(&self) -> bool {
+        true
+    }
 }
 
 /// Why a flow ended.

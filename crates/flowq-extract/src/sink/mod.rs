@@ -103,7 +103,20 @@ pub fn open_sink(
     schema: SchemaRef,
     metadata: &[(String, String)],
 ) -> Result<Box<dyn FlowSink>, SinkError> {
-    let (writer, label, pending) = match target {
+    open_sink_with_csv_header(target, format, schema, metadata, None)
+}
+
+/// Like [`open_sink`]; a CSV output starts with `csv_header` instead of the
+/// schema's names (the CIC profiles' published headers, which repeat a name a
+/// schema cannot hold twice).
+pub fn open_sink_with_csv_header(
+    target: &OutputTarget,
+    format: OutputFormat,
+    schema: SchemaRef,
+    metadata: &[(String, String)],
+    csv_header: Option<&str>,
+) -> Result<Box<dyn FlowSink>, SinkError> {
+    let (mut writer, label, pending) = match target {
         OutputTarget::Stdout => (
             Box::new(BufWriter::with_capacity(1 << 16, io::stdout())) as Box<dyn Write + Send>,
             "<stdout>".to_string(),
@@ -135,12 +148,23 @@ pub fn open_sink(
                 .map_err(|e| encode_err(&label, &e))?;
             Encoder::Parquet(Box::new(writer))
         }
-        OutputFormat::Csv => Encoder::Csv(
-            arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6fZ".to_string())
-                .build(writer),
-        ),
+        OutputFormat::Csv => {
+            if let Some(header) = csv_header {
+                writer
+                    .write_all(header.as_bytes())
+                    .and_then(|()| writer.write_all(b"\n"))
+                    .map_err(|source| SinkError::Io {
+                        path: label.clone(),
+                        source,
+                    })?;
+            }
+            Encoder::Csv(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(csv_header.is_none())
+                    .with_timestamp_tz_format("%Y-%m-%dT%H:%M:%S%.6fZ".to_string())
+                    .build(writer),
+            )
+        }
         OutputFormat::Arrow => {
             let mut writer = arrow::ipc::writer::FileWriter::try_new(writer, &schema)
                 .map_err(|e| encode_err(&label, &e))?;

@@ -1,0 +1,558 @@
+//! The CICFlowMeter profiles' columns: their three published vocabularies and
+//! their cells. Definitions and the bugs reproduced: docs/cic.md.
+
+use super::builder::{Scratch, Value};
+use super::schema::{Column, ColumnDef, Kind, Stat};
+use crate::features::{CicState, FullFeatures, Summary};
+use crate::flow::{Direction, EndReason, FinishedFlow};
+use std::fmt::Write as _;
+
+/// Which CICFlowMeter header a profile writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CicVocab {
+    /// The CIC-IDS2017 published CSV header.
+    Cic2017,
+    /// CICFlowMeter-4.0 / CSE-CIC-IDS2018 abbreviations.
+    Cic2018,
+    /// Current CICFlowMeter names plus the corrected fork's columns.
+    Cic,
+}
+
+/// A CICFlowMeter feature, independent of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum CicColumn {
+    FlowId,
+    SrcIp,
+    SrcPort,
+    DstIp,
+    DstPort,
+    Protocol,
+    Timestamp,
+    /// `Timestamp` as CICFlowMeter's text (`--cic-timestamp original`).
+    TimestampText,
+    FlowDuration,
+    TotFwdPkts,
+    TotBwdPkts,
+    TotLenFwd,
+    TotLenBwd,
+    FwdPktLen(Stat),
+    BwdPktLen(Stat),
+    FlowBytesPerSec,
+    FlowPktsPerSec,
+    FlowIat(Stat),
+    /// Sum of the direction's IATs.
+    FwdIatTotal,
+    FwdIat(Stat),
+    BwdIatTotal,
+    BwdIat(Stat),
+    FwdPsh,
+    BwdPsh,
+    FwdUrg,
+    BwdUrg,
+    FwdRst,
+    BwdRst,
+    FwdHeaderLen,
+    BwdHeaderLen,
+    FwdPktsPerSec,
+    BwdPktsPerSec,
+    PktLen(Stat),
+    PktLenVar,
+    /// Both-direction flag count (index into `COUNTED_FLAGS`).
+    Flag(usize),
+    DownUp,
+    AvgPktSize,
+    FwdSegAvg,
+    BwdSegAvg,
+    /// cic2017's second `Fwd Header Length`.
+    FwdHeaderLenAgain,
+    FwdBulkBytes,
+    FwdBulkPkts,
+    FwdBulkRate,
+    BwdBulkBytes,
+    BwdBulkPkts,
+    BwdBulkRate,
+    SubflowFwdPkts,
+    SubflowFwdBytes,
+    SubflowBwdPkts,
+    SubflowBwdBytes,
+    InitWinFwd,
+    InitWinBwd,
+    ActDataFwd,
+    ActDataBwd,
+    MinSegFwd,
+    MinSegBwd,
+    Active(Stat),
+    Idle(Stat),
+    IcmpCode,
+    IcmpType,
+    FwdRetrans,
+    BwdRetrans,
+    TotalRetrans,
+    Label,
+}
+
+/// The CIC-IDS2017 header exactly as published (leading spaces, `CWE`, the
+/// duplicated `Fwd Header Length`).
+pub const CIC2017_HEADER: &str = "Flow ID, Source IP, Source Port, Destination IP, Destination Port, Protocol, Timestamp, Flow Duration, Total Fwd Packets, Total Backward Packets,Total Length of Fwd Packets, Total Length of Bwd Packets, Fwd Packet Length Max, Fwd Packet Length Min, Fwd Packet Length Mean, Fwd Packet Length Std,Bwd Packet Length Max, Bwd Packet Length Min, Bwd Packet Length Mean, Bwd Packet Length Std,Flow Bytes/s, Flow Packets/s, Flow IAT Mean, Flow IAT Std, Flow IAT Max, Flow IAT Min,Fwd IAT Total, Fwd IAT Mean, Fwd IAT Std, Fwd IAT Max, Fwd IAT Min,Bwd IAT Total, Bwd IAT Mean, Bwd IAT Std, Bwd IAT Max, Bwd IAT Min,Fwd PSH Flags, Bwd PSH Flags, Fwd URG Flags, Bwd URG Flags, Fwd Header Length, Bwd Header Length,Fwd Packets/s, Bwd Packets/s, Min Packet Length, Max Packet Length, Packet Length Mean, Packet Length Std, Packet Length Variance,FIN Flag Count, SYN Flag Count, RST Flag Count, PSH Flag Count, ACK Flag Count, URG Flag Count, CWE Flag Count, ECE Flag Count, Down/Up Ratio, Average Packet Size, Avg Fwd Segment Size, Avg Bwd Segment Size, Fwd Header Length,Fwd Avg Bytes/Bulk, Fwd Avg Packets/Bulk, Fwd Avg Bulk Rate, Bwd Avg Bytes/Bulk, Bwd Avg Packets/Bulk,Bwd Avg Bulk Rate,Subflow Fwd Packets, Subflow Fwd Bytes, Subflow Bwd Packets, Subflow Bwd Bytes,Init_Win_bytes_forward, Init_Win_bytes_backward, act_data_pkt_fwd, min_seg_size_forward,Active Mean, Active Std, Active Max, Active Min,Idle Mean, Idle Std, Idle Max, Idle Min, Label";
+
+const CIC2018_NAMES: &str = "Flow ID, Src IP, Src Port, Dst IP, Dst Port, Protocol, Timestamp, Flow Duration, Tot Fwd Pkts, Tot Bwd Pkts, TotLen Fwd Pkts, TotLen Bwd Pkts, Fwd Pkt Len Max, Fwd Pkt Len Min, Fwd Pkt Len Mean, Fwd Pkt Len Std, Bwd Pkt Len Max, Bwd Pkt Len Min, Bwd Pkt Len Mean, Bwd Pkt Len Std, Flow Byts/s, Flow Pkts/s, Flow IAT Mean, Flow IAT Std, Flow IAT Max, Flow IAT Min, Fwd IAT Tot, Fwd IAT Mean, Fwd IAT Std, Fwd IAT Max, Fwd IAT Min, Bwd IAT Tot, Bwd IAT Mean, Bwd IAT Std, Bwd IAT Max, Bwd IAT Min, Fwd PSH Flags, Bwd PSH Flags, Fwd URG Flags, Bwd URG Flags, Fwd Header Len, Bwd Header Len, Fwd Pkts/s, Bwd Pkts/s, Pkt Len Min, Pkt Len Max, Pkt Len Mean, Pkt Len Std, Pkt Len Var, FIN Flag Cnt, SYN Flag Cnt, RST Flag Cnt, PSH Flag Cnt, ACK Flag Cnt, URG Flag Cnt, CWE Flag Count, ECE Flag Cnt, Down/Up Ratio, Pkt Size Avg, Fwd Seg Size Avg, Bwd Seg Size Avg, Fwd Byts/b Avg, Fwd Pkts/b Avg, Fwd Blk Rate Avg, Bwd Byts/b Avg, Bwd Pkts/b Avg, Bwd Blk Rate Avg, Subflow Fwd Pkts, Subflow Fwd Byts, Subflow Bwd Pkts, Subflow Bwd Byts, Init Fwd Win Byts, Init Bwd Win Byts, Fwd Act Data Pkts, Fwd Seg Size Min, Active Mean, Active Std, Active Max, Active Min, Idle Mean, Idle Std, Idle Max, Idle Min, Label";
+
+const CIC_NAMES: &str = "Flow ID, Src IP, Src Port, Dst IP, Dst Port, Protocol, Timestamp, Flow Duration, Total Fwd Packet, Total Bwd packets, Total Length of Fwd Packet, Total Length of Bwd Packet, Fwd Packet Length Max, Fwd Packet Length Min, Fwd Packet Length Mean, Fwd Packet Length Std, Bwd Packet Length Max, Bwd Packet Length Min, Bwd Packet Length Mean, Bwd Packet Length Std, Flow Bytes/s, Flow Packets/s, Flow IAT Mean, Flow IAT Std, Flow IAT Max, Flow IAT Min, Fwd IAT Total, Fwd IAT Mean, Fwd IAT Std, Fwd IAT Max, Fwd IAT Min, Bwd IAT Total, Bwd IAT Mean, Bwd IAT Std, Bwd IAT Max, Bwd IAT Min, Fwd PSH Flags, Bwd PSH Flags, Fwd URG Flags, Bwd URG Flags, Fwd RST Flags, Bwd RST Flags, Fwd Header Length, Bwd Header Length, Fwd Packets/s, Bwd Packets/s, Packet Length Min, Packet Length Max, Packet Length Mean, Packet Length Std, Packet Length Variance, FIN Flag Count, SYN Flag Count, RST Flag Count, PSH Flag Count, ACK Flag Count, URG Flag Count, CWR Flag Count, ECE Flag Count, Down/Up Ratio, Average Packet Size, Fwd Segment Size Avg, Bwd Segment Size Avg, Fwd Bytes/Bulk Avg, Fwd Packet/Bulk Avg, Fwd Bulk Rate Avg, Bwd Bytes/Bulk Avg, Bwd Packet/Bulk Avg, Bwd Bulk Rate Avg, Subflow Fwd Packets, Subflow Fwd Bytes, Subflow Bwd Packets, Subflow Bwd Bytes, FWD Init Win Bytes, Bwd Init Win Bytes, Fwd Act Data Pkts, Bwd Act Data Pkts, Fwd Seg Size Min, Bwd Seg Size Min, Active Mean, Active Std, Active Max, Active Min, Idle Mean, Idle Std, Idle Max, Idle Min, ICMP Code, ICMP Type, Fwd TCP Retrans. Count, Bwd TCP Retrans. Count, Total TCP Retrans. Count, Label";
+
+/// The features of a vocabulary, in its column order.
+pub fn cic_columns(vocab: CicVocab, original_timestamp: bool) -> Vec<CicColumn> {
+    use CicColumn as C;
+    let stats = |f: fn(Stat) -> CicColumn| [Stat::Max, Stat::Min, Stat::Mean, Stat::Std].map(f);
+    let iat = |f: fn(Stat) -> CicColumn| [Stat::Mean, Stat::Std, Stat::Max, Stat::Min].map(f);
+    let timestamp = if original_timestamp {
+        C::TimestampText
+    } else {
+        C::Timestamp
+    };
+    let mut c = vec![
+        C::FlowId,
+        C::SrcIp,
+        C::SrcPort,
+        C::DstIp,
+        C::DstPort,
+        C::Protocol,
+        timestamp,
+        C::FlowDuration,
+        C::TotFwdPkts,
+        C::TotBwdPkts,
+        C::TotLenFwd,
+        C::TotLenBwd,
+    ];
+    c.extend(stats(C::FwdPktLen));
+    c.extend(stats(C::BwdPktLen));
+    c.extend([C::FlowBytesPerSec, C::FlowPktsPerSec]);
+    c.extend(iat(C::FlowIat));
+    c.push(C::FwdIatTotal);
+    c.extend(iat(C::FwdIat));
+    c.push(C::BwdIatTotal);
+    c.extend(iat(C::BwdIat));
+    c.extend([C::FwdPsh, C::BwdPsh, C::FwdUrg, C::BwdUrg]);
+    if vocab == CicVocab::Cic {
+        c.extend([C::FwdRst, C::BwdRst]);
+    }
+    c.extend([
+        C::FwdHeaderLen,
+        C::BwdHeaderLen,
+        C::FwdPktsPerSec,
+        C::BwdPktsPerSec,
+        C::PktLen(Stat::Min),
+        C::PktLen(Stat::Max),
+        C::PktLen(Stat::Mean),
+        C::PktLen(Stat::Std),
+        C::PktLenVar,
+    ]);
+    // FIN SYN RST PSH ACK URG CWR ECE, as indices into COUNTED_FLAGS.
+    c.extend([1, 0, 2, 3, 4, 5, 7, 6].map(C::Flag));
+    c.extend([C::DownUp, C::AvgPktSize, C::FwdSegAvg, C::BwdSegAvg]);
+    if vocab == CicVocab::Cic2017 {
+        c.push(C::FwdHeaderLenAgain);
+    }
+    c.extend([
+        C::FwdBulkBytes,
+        C::FwdBulkPkts,
+        C::FwdBulkRate,
+        C::BwdBulkBytes,
+        C::BwdBulkPkts,
+        C::BwdBulkRate,
+        C::SubflowFwdPkts,
+        C::SubflowFwdBytes,
+        C::SubflowBwdPkts,
+        C::SubflowBwdBytes,
+        C::InitWinFwd,
+        C::InitWinBwd,
+        C::ActDataFwd,
+    ]);
+    if vocab == CicVocab::Cic {
+        c.push(C::ActDataBwd);
+    }
+    c.push(C::MinSegFwd);
+    if vocab == CicVocab::Cic {
+        c.push(C::MinSegBwd);
+    }
+    c.extend(iat(C::Active));
+    c.extend(iat(C::Idle));
+    if vocab == CicVocab::Cic {
+        c.extend([
+            C::IcmpCode,
+            C::IcmpType,
+            C::FwdRetrans,
+            C::BwdRetrans,
+            C::TotalRetrans,
+        ]);
+    }
+    c.push(C::Label);
+    c
+}
+
+/// The published header line of a vocabulary (for CSV).
+pub fn cic_header(vocab: CicVocab) -> String {
+    match vocab {
+        CicVocab::Cic2017 => CIC2017_HEADER.to_string(),
+        CicVocab::Cic2018 => CIC2018_NAMES.split(", ").collect::<Vec<_>>().join(","),
+        CicVocab::Cic => CIC_NAMES.split(", ").collect::<Vec<_>>().join(","),
+    }
+}
+
+/// Column names of a vocabulary as the Arrow schema holds them (the second
+/// `Fwd Header Length` of cic2017 renamed as pandas renames it).
+fn names(vocab: CicVocab) -> Vec<String> {
+    match vocab {
+        CicVocab::Cic2017 => {
+            let mut seen = std::collections::HashSet::new();
+            CIC2017_HEADER
+                .split(',')
+                .map(|name| {
+                    if seen.insert(name) {
+                        name.to_string()
+                    } else {
+                        format!("{name}.1")
+                    }
+                })
+                .collect()
+        }
+        CicVocab::Cic2018 => CIC2018_NAMES.split(", ").map(str::to_string).collect(),
+        CicVocab::Cic => CIC_NAMES.split(", ").map(str::to_string).collect(),
+    }
+}
+
+/// The definition of `column` in `vocab`.
+pub(super) fn def(vocab: CicVocab, column: CicColumn) -> ColumnDef {
+    use CicColumn as C;
+    let position = cic_columns(vocab, column == C::TimestampText)
+        .iter()
+        .position(|c| *c == column);
+    let name = position
+        .and_then(|p| names(vocab).get(p).cloned())
+        .unwrap_or_else(|| format!("{column:?}"));
+    let (kind, nullable) = match column {
+        C::FlowId | C::SrcIp | C::DstIp | C::Label | C::TimestampText => (Kind::Text, false),
+        C::SrcPort | C::DstPort | C::InitWinFwd | C::InitWinBwd | C::MinSegFwd | C::MinSegBwd => {
+            (Kind::I32, false)
+        }
+        C::IcmpCode | C::IcmpType | C::Protocol => (Kind::I16, false),
+        C::Timestamp => (Kind::TimestampUs, false),
+        C::FlowDuration
+        | C::TotFwdPkts
+        | C::TotBwdPkts
+        | C::TotLenFwd
+        | C::TotLenBwd
+        | C::FwdPsh
+        | C::BwdPsh
+        | C::FwdUrg
+        | C::BwdUrg
+        | C::FwdRst
+        | C::BwdRst
+        | C::FwdHeaderLen
+        | C::BwdHeaderLen
+        | C::FwdHeaderLenAgain
+        | C::Flag(_)
+        | C::ActDataFwd
+        | C::ActDataBwd
+        | C::FwdRetrans
+        | C::BwdRetrans
+        | C::TotalRetrans => (Kind::I64, false),
+        C::FlowBytesPerSec
+        | C::FlowPktsPerSec
+        | C::FwdPktsPerSec
+        | C::BwdPktsPerSec
+        | C::DownUp => (Kind::F64, true),
+        _ => (Kind::F64, false),
+    };
+    ColumnDef {
+        name,
+        kind,
+        nullable,
+        doc: "CICFlowMeter feature (docs/cic.md)".to_string(),
+    }
+}
+
+/// Everything a CIC cell needs besides the flow.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CicContext {
+    /// The active timeout, CICFlowMeter's "flow timeout" (for the idle bug).
+    pub flow_timeout_ns: Option<i64>,
+}
+
+const NS_PER_US: f64 = 1e3;
+
+pub(super) fn cell<'s, F>(
+    column: CicColumn,
+    flow: &FinishedFlow<F>,
+    full: &FullFeatures,
+    cic: &CicState,
+    context: CicContext,
+    scratch: &'s mut Scratch,
+) -> Value<'s> {
+    use CicColumn as C;
+    let std = &full.standard;
+    let [fwd, bwd] = std.dir;
+    let bugs = cic.bugs;
+    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let float = Value::Float;
+    let duration_ns = flow.last_ns.saturating_sub(flow.first_ns);
+    let duration_s = duration_ns as f64 / 1e9;
+    // Packets or bytes per second; CICFlowMeter divides by 0 (bugs) where
+    // flowq writes null.
+    let rate = |amount: f64, zero_bug: Value<'static>| {
+        if duration_ns > 0 {
+            Value::Float(amount / duration_s)
+        } else if bugs {
+            zero_bug
+        } else {
+            Value::Null
+        }
+    };
+    let stat = |s: &Summary, stat: Stat, scale: f64| {
+        let v = match stat {
+            Stat::Min => s.min(),
+            Stat::Max => s.max(),
+            Stat::Mean => s.mean(),
+            // Commons Math gives 0 for one value.
+            Stat::Std => s.sample_std().or(s.min().map(|_| 0.0)),
+        };
+        Value::Float(v.map_or(0.0, |v| v / scale))
+    };
+    let subflows = |amount: u64| -> Value<'static> {
+        if bugs {
+            Value::Float(amount.checked_div(cic.subflow_gaps).unwrap_or(0) as f64)
+        } else {
+            Value::Float(amount as f64 / (cic.subflow_gaps + 1) as f64)
+        }
+    };
+    let bulk_avg = |total: u64, count: u64| -> Value<'static> {
+        Value::Float(match (count, bugs) {
+            (0, _) => 0.0,
+            (n, true) => (total / n) as f64,
+            (n, false) => total as f64 / n as f64,
+        })
+    };
+    let bulk_rate = |b: &crate::features::Bulk| -> Value<'static> {
+        if b.duration_ns <= 0 {
+            return Value::Float(0.0);
+        }
+        let rate = b.bytes as f64 / (b.duration_ns as f64 / 1e9);
+        Value::Float(if bugs { rate.trunc() } else { rate })
+    };
+    let psh_urg = |dir: Direction, flag: u8, side: usize, index: usize| {
+        if bugs {
+            int(cic.first_packet_flag(dir, flag))
+        } else {
+            int(full.dir_flags[side][index])
+        }
+    };
+    let ((src_addr, src_port), (dst_addr, dst_port)) = flow.endpoints();
+    match column {
+        C::FlowId => {
+            let text = &mut scratch.text;
+            text.clear();
+            let mut ip = String::with_capacity(40);
+            let _ = write!(
+                text,
+                "{}-",
+                super::builder::ip_text(&mut ip, &src_addr, flow.key.ip_version)
+            );
+            let _ = write!(
+                text,
+                "{}-{src_port}-{dst_port}-{}",
+                super::builder::ip_text(&mut ip, &dst_addr, flow.key.ip_version),
+                flow.key.protocol
+            );
+            Value::Text(&scratch.text)
+        }
+        C::SrcIp => Value::Text(super::builder::ip_text(
+            &mut scratch.text,
+            &src_addr,
+            flow.key.ip_version,
+        )),
+        C::DstIp => Value::Text(super::builder::ip_text(
+            &mut scratch.text,
+            &dst_addr,
+            flow.key.ip_version,
+        )),
+        C::SrcPort => Value::Int(i64::from(src_port)),
+        C::DstPort => Value::Int(i64::from(dst_port)),
+        C::Protocol => Value::Int(i64::from(flow.key.protocol)),
+        C::Timestamp => Value::TimestampUs(flow.first_ns.div_euclid(1_000)),
+        C::TimestampText => {
+            scratch.text.clear();
+            original_timestamp(&mut scratch.text, flow.first_ns);
+            Value::Text(&scratch.text)
+        }
+        C::FlowDuration => Value::Int(duration_ns.div_euclid(1_000)),
+        C::TotFwdPkts => int(fwd.packets),
+        C::TotBwdPkts => int(bwd.packets),
+        C::TotLenFwd => int(fwd.payload_bytes),
+        C::TotLenBwd => int(bwd.payload_bytes),
+        C::FwdPktLen(s) => stat(&cic.payload[0], s, 1.0),
+        C::BwdPktLen(s) => stat(&cic.payload[1], s, 1.0),
+        C::FlowBytesPerSec => rate(
+            (fwd.payload_bytes + bwd.payload_bytes) as f64,
+            if fwd.payload_bytes + bwd.payload_bytes == 0 {
+                Value::Float(f64::NAN)
+            } else {
+                Value::Float(f64::INFINITY)
+            },
+        ),
+        C::FlowPktsPerSec => rate(std.total().packets as f64, Value::Float(f64::INFINITY)),
+        C::FlowIat(s) => stat(&full.iat[2], s, NS_PER_US),
+        C::FwdIatTotal => float(full.iat[0].sum() / NS_PER_US),
+        C::FwdIat(s) => stat(&full.iat[0], s, NS_PER_US),
+        C::BwdIatTotal => float(full.iat[1].sum() / NS_PER_US),
+        C::BwdIat(s) => stat(&full.iat[1], s, NS_PER_US),
+        C::FwdPsh => psh_urg(Direction::Forward, CicState::PSH, 0, 3),
+        C::BwdPsh => psh_urg(Direction::Backward, CicState::PSH, 1, 3),
+        C::FwdUrg => psh_urg(Direction::Forward, CicState::URG, 0, 5),
+        C::BwdUrg => psh_urg(Direction::Backward, CicState::URG, 1, 5),
+        C::FwdRst => int(full.dir_flags[0][2]),
+        C::BwdRst => int(full.dir_flags[1][2]),
+        C::FwdHeaderLen | C::FwdHeaderLenAgain => int(full.l4_header_bytes[0]),
+        C::BwdHeaderLen => int(full.l4_header_bytes[1]),
+        C::FwdPktsPerSec => rate(fwd.packets as f64, Value::Float(0.0)),
+        C::BwdPktsPerSec => rate(bwd.packets as f64, Value::Float(0.0)),
+        C::PktLen(s) => stat(&cic.payload[2], s, 1.0),
+        C::PktLenVar => float(cic.payload[2].sample_variance().unwrap_or(0.0)),
+        C::Flag(i) => int(std.flag_counts[i]),
+        C::DownUp => match (fwd.packets, bugs) {
+            (0, _) => Value::Null,
+            (f, true) => float((bwd.packets / f) as f64),
+            (f, false) => float(bwd.packets as f64 / f as f64),
+        },
+        C::AvgPktSize => {
+            let packets = std.total().packets;
+            float(if packets == 0 {
+                0.0
+            } else {
+                cic.payload[2].sum() / packets as f64
+            })
+        }
+        C::FwdSegAvg => float(cic.payload[0].mean().unwrap_or(0.0)),
+        C::BwdSegAvg => float(cic.payload[1].mean().unwrap_or(0.0)),
+        C::FwdBulkBytes => bulk_avg(cic.bulk[0].bytes, cic.bulk[0].count),
+        C::FwdBulkPkts => bulk_avg(cic.bulk[0].packets, cic.bulk[0].count),
+        C::FwdBulkRate => bulk_rate(&cic.bulk[0]),
+        C::BwdBulkBytes => bulk_avg(cic.bulk[1].bytes, cic.bulk[1].count),
+        C::BwdBulkPkts => bulk_avg(cic.bulk[1].packets, cic.bulk[1].count),
+        C::BwdBulkRate => bulk_rate(&cic.bulk[1]),
+        C::SubflowFwdPkts => subflows(fwd.packets),
+        C::SubflowFwdBytes => subflows(fwd.payload_bytes),
+        C::SubflowBwdPkts => subflows(bwd.packets),
+        C::SubflowBwdBytes => subflows(bwd.payload_bytes),
+        C::InitWinFwd => Value::Int(full.windows.initial[0].map_or(-1, i64::from)),
+        C::InitWinBwd => {
+            let window = if bugs {
+                cic.last_bwd_window
+            } else {
+                full.windows.initial[1]
+            };
+            Value::Int(window.map_or(-1, i64::from))
+        }
+        C::ActDataFwd => int(full.payload_packets[0]),
+        C::ActDataBwd => int(full.payload_packets[1]),
+        C::MinSegFwd => Value::Int(cic.min_l4_header[0].map_or(0, i64::from)),
+        C::MinSegBwd => Value::Int(cic.min_l4_header[1].map_or(0, i64::from)),
+        C::Active(s) => stat(&full.activity.active_ns(), s, NS_PER_US),
+        C::Idle(s) => {
+            let mut idle = full.activity.idle_ns();
+            if bugs
+                && !matches!(flow.end_reason, EndReason::TcpFin | EndReason::TcpRst)
+                && let (Some(timeout), Some(end)) =
+                    (context.flow_timeout_ns, full.activity.active_end_ns())
+            {
+                let extra = timeout - (end - flow.first_ns);
+                if extra > 0 {
+                    idle.add(extra as f64);
+                }
+            }
+            stat(&idle, s, NS_PER_US)
+        }
+        C::IcmpCode => Value::Int(cic.icmp.map_or(-1, |t| i64::from(t[1]))),
+        C::IcmpType => Value::Int(cic.icmp.map_or(-1, |t| i64::from(t[0]))),
+        C::FwdRetrans => int(full.retransmissions[0]),
+        C::BwdRetrans => int(full.retransmissions[1]),
+        C::TotalRetrans => int(full.retransmissions[0] + full.retransmissions[1]),
+        C::Label => Value::Text("NeedManualLabel"),
+    }
+}
+
+/// `dd/MM/yyyy hh:mm:ss a` (12-hour clock, AM/PM), in UTC.
+fn original_timestamp(out: &mut String, ns: i64) {
+    let seconds = ns.div_euclid(1_000_000_000);
+    let days = seconds.div_euclid(86_400);
+    let of_day = seconds.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let (hour, minute, second) = (of_day / 3600, of_day / 60 % 60, of_day % 60);
+    let (hour12, half) = match hour {
+        0 => (12, "AM"),
+        1..=11 => (hour, "AM"),
+        12 => (12, "PM"),
+        _ => (hour - 12, "PM"),
+    };
+    let _ = write!(
+        out,
+        "{day:02}/{month:02}/{year:04} {hour12:02}:{minute:02}:{second:02} {half}"
+    );
+}
+
+/// Proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// civil-from-days algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The CIC columns of a vocabulary wrapped as flowq columns.
+pub fn cic_profile_columns(vocab: CicVocab, original_timestamp: bool) -> Vec<Column> {
+    cic_columns(vocab, original_timestamp)
+        .into_iter()
+        .map(|c| Column::Cic(vocab, c))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_vocabulary_names_every_column() {
+        for vocab in [CicVocab::Cic2017, CicVocab::Cic2018, CicVocab::Cic] {
+            assert_eq!(
+                cic_columns(vocab, false).len(),
+                names(vocab).len(),
+                "{vocab:?}"
+            );
+        }
+        assert_eq!(names(CicVocab::Cic2017).len(), 85);
+        assert_eq!(names(CicVocab::Cic2018).len(), 84);
+        assert_eq!(names(CicVocab::Cic).len(), 93);
+        assert_eq!(names(CicVocab::Cic2017)[61], " Fwd Header Length.1");
+    }
+
+    #[test]
+    fn original_timestamps() {
+        let mut s = String::new();
+        // 2023-11-14T22:13:20Z
+        original_timestamp(&mut s, 1_700_000_000_000_000_000);
+        assert_eq!(s, "14/11/2023 10:13:20 PM");
+        s.clear();
+        original_timestamp(&mut s, 0);
+        assert_eq!(s, "01/01/1970 12:00:00 AM");
+        s.clear();
+        // 2000-02-29T12:00:00Z
+        original_timestamp(&mut s, 951_825_600_000_000_000);
+        assert_eq!(s, "29/02/2000 12:00:00 PM");
+    }
+}
