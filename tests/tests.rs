@@ -1,6 +1,7 @@
 //! flowq's integration tests, compiled as one binary (each extra test binary
 //! would link the whole dependency tree again).
 
+mod cic;
 mod cli;
 mod extract;
 mod full_profile;
@@ -8,6 +9,7 @@ mod nfstream;
 mod oracle;
 mod parallel;
 mod queries;
+mod robustness;
 mod seed;
 mod sql;
 mod util;

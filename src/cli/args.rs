@@ -191,6 +191,13 @@ pub struct FlowArgs {
     #[arg(long)]
     pub unidirectional: bool,
 
+    /// Most flows open at once; beyond it the least recently active flow is ended
+    /// with end reason `evicted` (a SYN flood or scan cannot exhaust memory).
+    /// Default: as many as fit in 4 GiB of flow state (about 16 million for the
+    /// standard profile, 3 million for full). With -j N each shard gets 1/N.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_flows: Option<u64>,
+
     /// Packets kept in the early-flow sequence columns (full: default 10; nfstream:
     /// default 0 = no sequence columns, like NFStream's splt_analysis).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=1024))]

@@ -15,6 +15,8 @@ use flowq_extract::{
 };
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn profile_of(arg: ProfileArg) -> Profile {
     match arg {
@@ -73,6 +75,9 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
             tcp_close: true,
             close_grace_ns: seconds_to_ns(flow.tcp_close_grace).unwrap_or(0),
             syn_ack_reverses: true,
+            max_flows: flow
+                .max_flows
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         },
         splt_len,
         nfstream_stats: flow.stats,
@@ -95,7 +100,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     if inputs.iter().filter(|i| **i == InputSource::Stdin).count() > 1 {
         bail!("standard input (`-`) can be read only once");
     }
-    let extractor = Extractor::new(options);
+    let interrupted = interrupt_flag();
+    let extractor = Extractor::new(options).with_cancel(interrupted);
     let metadata = vec![
         (
             "flowq.version".to_string(),
@@ -173,6 +179,9 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         fields.remove("peak_active_flows");
     }
     final_metadata.push(("flowq.summary".to_string(), recorded.to_string()));
+    if summary.interrupted {
+        final_metadata.push(("flowq.partial".to_string(), "interrupted".to_string()));
+    }
     if let Err(e) = sink.finish(&final_metadata) {
         return finish_error(e);
     }
@@ -182,8 +191,50 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     if !args.quiet {
         print_summary(&summary, &target);
     }
+    if summary.interrupted {
+        eprintln!(
+            "flowq: interrupted: {} holds the flows of the packets read until then and is marked partial",
+            target_name(&target)
+        );
+        return Ok(exit::INTERRUPTED);
+    }
     let degraded = summary.failed_inputs() + summary.partial_inputs() > 0;
     Ok(if degraded { exit::PARTIAL } else { exit::OK })
+}
+
+fn target_name(target: &OutputTarget) -> String {
+    match target {
+        OutputTarget::Stdout => "standard output".to_string(),
+        OutputTarget::File(path) => path.display().to_string(),
+    }
+}
+
+/// A flag set by the first Ctrl-C (the extraction then stops reading and
+/// writes what it has); a second Ctrl-C exits at once, leaving no output file
+/// (only the hidden temporary file of a killed run).
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                set.store(true, Ordering::Relaxed);
+                eprintln!(
+                    "flowq: interrupted: writing the flows read so far (Ctrl-C again to stop at once)"
+                );
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            }
+        });
+    });
+    flag
 }
 
 fn finish_error(e: SinkError) -> anyhow::Result<u8> {
@@ -278,6 +329,24 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
         "  flows written      {} to {dest}",
         thousands(summary.flows_written)
     );
+    if summary.flows_not_written > 0 {
+        eprintln!(
+            "  flows left out     {} (single-packet flows, as CICFlowMeter did)",
+            thousands(summary.flows_not_written)
+        );
+    }
+    if summary.evicted_flows > 0 {
+        eprintln!(
+            "  flows evicted      {} (the flow table was full: --max-flows; end_reason evicted)",
+            thousands(summary.evicted_flows)
+        );
+    }
+    if summary.timestamp_outliers > 0 {
+        eprintln!(
+            "  time outliers      {} (timestamps over an hour ahead, not confirmed by the next packet)",
+            thousands(summary.timestamp_outliers)
+        );
+    }
 }
 
 fn thousands(n: u64) -> String {

@@ -18,6 +18,9 @@ pub mod exit {
     pub const PARTIAL: u8 = 1;
     /// Nothing was written: bad usage, no readable input, or the output failed.
     pub const FATAL: u8 = 2;
+    /// Ctrl-C: the output holds the flows read until then and is marked partial
+    /// (128 + SIGINT, as shells report it).
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// Parses the command line and runs the chosen command.

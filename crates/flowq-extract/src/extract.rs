@@ -14,6 +14,8 @@ use crate::stream::{PacketStream, Step};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// A named set of columns and the flow rules that go with it.
@@ -188,6 +190,7 @@ impl ExtractOptions {
                 tcp_close: false,
                 close_grace_ns: 0,
                 syn_ack_reverses: false,
+                max_flows: self.flow.max_flows,
             },
             // NFStream ends flows by timeouts only, and its src is always the
             // first packet's source.
@@ -258,10 +261,20 @@ pub struct RunSummary {
     pub backward_timestamps: u64,
     /// Largest number of flows open at once in one input.
     pub peak_active_flows: u64,
+    /// Flows ended early because the flow table was full (`--max-flows`),
+    /// written with end reason `evicted`.
+    pub evicted_flows: u64,
+    /// Packets whose timestamp jumped more than an hour past the capture clock
+    /// without the next packet confirming the jump: they were counted in their
+    /// flows but did not move the clock (docs/robustness.md).
+    pub timestamp_outliers: u64,
     /// pcapng packet blocks naming an undescribed interface (not counted as packets).
     pub unknown_interface_blocks: u64,
     /// pcapng simple packet blocks (timestamped with the previous packet's time).
     pub simple_packet_blocks: u64,
+    /// The run was stopped early (Ctrl-C): inputs end where reading stopped,
+    /// and later inputs were not read.
+    pub interrupted: bool,
     /// Wall-clock seconds the run took.
     pub elapsed_seconds: f64,
     /// Per-input details, in input order.
@@ -282,6 +295,9 @@ impl RunSummary {
         self.orphan_fragments += other.orphan_fragments;
         self.backward_timestamps += other.backward_timestamps;
         self.peak_active_flows = self.peak_active_flows.max(other.peak_active_flows);
+        self.evicted_flows += other.evicted_flows;
+        self.timestamp_outliers += other.timestamp_outliers;
+        self.interrupted |= other.interrupted;
         self.unknown_interface_blocks += other.unknown_interface_blocks;
         self.simple_packet_blocks += other.simple_packet_blocks;
         self.inputs.extend(other.inputs);
@@ -347,6 +363,10 @@ pub struct Extractor {
     options: ExtractOptions,
     /// The flow columns to build (a subset of the profile's, for projections).
     columns: Vec<Column>,
+    /// Set from elsewhere (a Ctrl-C handler) to stop reading: the inputs end
+    /// where they are, open flows are written, and the summary says
+    /// `interrupted`.
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 /// The rows an extraction produces.
@@ -372,6 +392,7 @@ impl Extractor {
         Extractor {
             options,
             columns: options.columns(),
+            cancel: None,
         }
     }
 
@@ -379,6 +400,12 @@ impl Extractor {
     /// flow table still runs in full, but unused columns cost nothing to build.
     pub fn with_columns(mut self, columns: Vec<Column>) -> Self {
         self.columns = columns;
+        self
+    }
+
+    /// Stops the run soon after `cancel` becomes true (checked every 1024 records).
+    pub fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(cancel);
         self
     }
 
@@ -438,6 +465,7 @@ impl Extractor {
                 ..self.options
             },
             columns: self.columns.clone(),
+            cancel: self.cancel.clone(),
         };
         let flow_id_column = self.columns.iter().position(|c| *c == Column::FlowId);
         let mut receivers = Vec::with_capacity(inputs.len());
@@ -547,6 +575,7 @@ impl Extractor {
                 index,
                 count: inputs.len(),
                 failed: None,
+                cancel: self.cancel.clone(),
             };
             let input_summary = run.extract(input);
             if let Some(e) = run.failed.take() {
@@ -558,6 +587,9 @@ impl Extractor {
             // the same batches (and byte-identical files).
             if let Some(batch) = rows.cut_if_buffered() {
                 consume(batch).map_err(ExtractError::Consumer)?;
+            }
+            if summary.interrupted {
+                break;
             }
         }
         summary.elapsed_seconds = started.elapsed().as_secs_f64();
@@ -577,6 +609,7 @@ struct InputRun<'r, 'b, E> {
     count: usize,
     /// The consumer's error, which stops the run.
     failed: Option<E>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl<E> InputRun<'_, '_, E> {
@@ -636,6 +669,8 @@ impl<E> InputRun<'_, '_, E> {
         let end_error = stream.end_error.as_ref().map(ToString::to_string);
         let reader_counters = stream.reader().counters();
         let orphans = stream.orphan_fragments();
+        let outliers = stream.timestamp_outliers();
+        let interrupted = stream.interrupted;
         let incomplete = stream.incomplete;
         drop(stream);
 
@@ -660,6 +695,13 @@ impl<E> InputRun<'_, '_, E> {
         s.orphan_fragments += orphans;
         s.backward_timestamps += table_counters.backward_timestamps;
         s.peak_active_flows = s.peak_active_flows.max(table_counters.peak_active_flows);
+        s.evicted_flows += table_counters.evicted_flows;
+        s.timestamp_outliers += outliers;
+        if interrupted {
+            s.interrupted = true;
+            result.status = InputStatus::Partial;
+            result.message = Some("interrupted".to_string());
+        }
         s.unknown_interface_blocks += reader_counters.unknown_interface;
         s.simple_packet_blocks += reader_counters.simple_packet_blocks;
         self.report(&counter, ordinal, 0);
@@ -678,7 +720,7 @@ impl<E> InputRun<'_, '_, E> {
     ) -> (PacketStream<'c>, TableCounters) {
         let mut table: FlowTable<F> =
             FlowTable::new(self.options.effective_flow_config(), features);
-        let mut stream = PacketStream::new(reader, seed);
+        let mut stream = PacketStream::new(reader, seed, self.cancel.clone());
         loop {
             let decoded = match stream.step() {
                 Step::Packet(d) => d,
@@ -742,8 +784,7 @@ impl<E> InputRun<'_, '_, E> {
         let (name, index, count) = (self.name, self.index, self.count);
         let flows_before = summary.flows_written;
         crate::shard::run::<F>(
-            reader,
-            seed,
+            PacketStream::new(reader, seed, self.cancel.clone()),
             config,
             features,
             threads,

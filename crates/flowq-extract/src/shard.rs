@@ -9,7 +9,6 @@
 //! still produce one that sorts before it (each shard emits in order and reports
 //! its clock, below which it will emit nothing more).
 
-use crate::capture::CaptureReader;
 use crate::decode::PacketView;
 use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters};
 use crate::stream::{PacketStream, Step};
@@ -42,8 +41,7 @@ struct FromShard<F> {
 /// order and returns false to stop. Returns the decode stage's state (counters,
 /// end error) and the shards' summed counters.
 pub(crate) fn run<'r, F: FlowFeatures>(
-    reader: &'r mut CaptureReader,
-    seed: bool,
+    stream: PacketStream<'r>,
     config: FlowConfig,
     features: F::Config,
     shards: usize,
@@ -51,17 +49,25 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     progress: &mut dyn FnMut(u64),
 ) -> (PacketStream<'r>, TableCounters) {
     let shards = shards.max(1);
+    // The flow limit is shared out: each shard holds 1/N of it.
+    let total = config
+        .max_flows
+        .unwrap_or_else(FlowTable::<F>::default_max_flows);
+    let shard_config = FlowConfig {
+        max_flows: Some((total / shards).max(1)),
+        ..config
+    };
     std::thread::scope(|scope| {
         let (out_tx, out_rx) = sync_channel::<FromShard<F>>(shards * 4);
         let mut inputs = Vec::with_capacity(shards);
         for shard in 0..shards {
             let (tx, rx) = sync_channel::<ToShard>(4);
             let out = out_tx.clone();
-            scope.spawn(move || shard_worker::<F>(shard, config, features, rx, out));
+            scope.spawn(move || shard_worker::<F>(shard, shard_config, features, rx, out));
             inputs.push(tx);
         }
         drop(out_tx);
-        let reader_thread = scope.spawn(move || read_and_deal(reader, seed, config, inputs));
+        let reader_thread = scope.spawn(move || read_and_deal(stream, config, inputs));
         let counters = merge(out_rx, shards, emit, progress);
         let stream = reader_thread
             .join()
@@ -70,17 +76,15 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     })
 }
 
-fn read_and_deal(
-    reader: &mut CaptureReader,
-    seed: bool,
+fn read_and_deal<'r>(
+    mut stream: PacketStream<'r>,
     config: FlowConfig,
     shards: Vec<SyncSender<ToShard>>,
-) -> PacketStream<'_> {
+) -> PacketStream<'r> {
     let n = shards.len();
     let hasher = foldhash::fast::FixedState::with_seed(0x7368_6172_645f_6b65);
     let mut batches: Vec<Vec<(PacketView<'static>, u64, i64)>> =
         (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
-    let mut stream = PacketStream::new(reader, seed);
     let mut stopped = false;
     loop {
         let decoded = match stream.step() {
@@ -194,6 +198,8 @@ fn merge<F>(
             counters.flows_created += c.flows_created;
             counters.backward_timestamps += c.backward_timestamps;
             counters.peak_active_flows += c.peak_active_flows;
+            counters.evicted_flows += c.evicted_flows;
+            counters.idle_by_packet_time += c.idle_by_packet_time;
         }
         while let Some(best) = (0..shards)
             .filter(|&i| !queues[i].is_empty())

@@ -4,6 +4,8 @@
 
 use crate::capture::{CaptureError, CaptureReader};
 use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// A decoded packet with its place in the input.
 #[derive(Debug, Clone, Copy)]
@@ -31,10 +33,23 @@ pub(crate) struct PacketStream<'r> {
     pub clock: i64,
     /// The error that ended the capture early, if any.
     pub end_error: Option<CaptureError>,
+    jumps: JumpGuard,
+    cancel: Option<Arc<AtomicBool>>,
+    /// Reading stopped because `cancel` was set.
+    pub interrupted: bool,
 }
 
+/// A timestamp more than this ahead of the capture clock moves the clock only
+/// when the next packet is that far ahead too: one corrupt timestamp must not
+/// expire every open flow and then freeze the clock in the future.
+pub(crate) const CLOCK_JUMP_NS: i64 = 3_600_000_000_000;
+
 impl<'r> PacketStream<'r> {
-    pub(crate) fn new(reader: &'r mut CaptureReader, seed: bool) -> Self {
+    pub(crate) fn new(
+        reader: &'r mut CaptureReader,
+        seed: bool,
+        cancel: Option<Arc<AtomicBool>>,
+    ) -> Self {
         PacketStream {
             reader,
             fragments: FragmentTracker::default(),
@@ -45,7 +60,16 @@ impl<'r> PacketStream<'r> {
             incomplete: 0,
             clock: i64::MIN,
             end_error: None,
+            jumps: JumpGuard::default(),
+            cancel,
+            interrupted: false,
         }
+    }
+
+    /// Packets whose forward time jump was not confirmed by the next packet
+    /// (a jump still pending at the end of the capture counts too).
+    pub(crate) fn timestamp_outliers(&self) -> u64 {
+        self.jumps.outliers + u64::from(self.jumps.pending.is_some())
     }
 
     /// Later fragments that found no first fragment.
@@ -62,6 +86,13 @@ impl<'r> PacketStream<'r> {
     /// of the capture (or the error that ended it, kept in `end_error`).
     #[inline]
     pub(crate) fn step(&mut self) -> Step<'_> {
+        if self.records.is_multiple_of(1024)
+            && let Some(cancel) = &self.cancel
+            && cancel.load(Ordering::Relaxed)
+        {
+            self.interrupted = true;
+            return Step::End;
+        }
         let raw = match self.reader.next_packet() {
             Ok(Some(raw)) => raw,
             Ok(None) => return Step::End,
@@ -79,7 +110,7 @@ impl<'r> PacketStream<'r> {
                 return Step::Skipped;
             }
         };
-        self.clock = self.clock.max(view.ts_ns);
+        self.clock = self.jumps.advance(self.clock, view.ts_ns);
         if !self.seed {
             self.fragments.observe(&mut view, self.clock);
         } else if !decode::scapy::apply(&mut view) {
@@ -97,6 +128,40 @@ impl<'r> PacketStream<'r> {
     }
 }
 
+/// The capture clock follows the latest timestamp, except that a jump of more
+/// than [`CLOCK_JUMP_NS`] needs a second packet beyond the old clock by that
+/// much; the clock then moves to the earlier of the two. A lone outlier is
+/// counted and leaves the clock where it was.
+#[derive(Debug, Default)]
+struct JumpGuard {
+    /// A forward jump waiting for the next packet to confirm it.
+    pending: Option<i64>,
+    /// Jumps the next packet did not confirm.
+    outliers: u64,
+}
+
+impl JumpGuard {
+    /// The clock after a packet stamped `ts`.
+    fn advance(&mut self, clock: i64, ts: i64) -> i64 {
+        if clock == i64::MIN {
+            return ts;
+        }
+        if ts.saturating_sub(clock) <= CLOCK_JUMP_NS {
+            if self.pending.take().is_some() {
+                self.outliers += 1;
+            }
+            return clock.max(ts);
+        }
+        match self.pending.take() {
+            None => {
+                self.pending = Some(ts);
+                clock
+            }
+            Some(first) => first.min(ts),
+        }
+    }
+}
+
 /// The outcome of reading one record.
 pub(crate) enum Step<'a> {
     /// A packet for the flow table.
@@ -105,4 +170,33 @@ pub(crate) enum Step<'a> {
     Skipped,
     /// The end of the capture.
     End,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3_600_000_000_000;
+
+    #[test]
+    fn a_lone_jump_is_an_outlier_and_a_confirmed_one_moves_the_clock() {
+        let mut g = JumpGuard::default();
+        let mut clock = g.advance(i64::MIN, 0);
+        clock = g.advance(clock, 10);
+        // One packet a year ahead, then back to normal: the clock stays.
+        clock = g.advance(clock, 365 * 24 * HOUR);
+        assert_eq!(clock, 10);
+        clock = g.advance(clock, 20);
+        assert_eq!((clock, g.outliers), (20, 1));
+        // A real gap of two hours: confirmed by the second packet after it.
+        clock = g.advance(clock, 2 * HOUR + 100);
+        assert_eq!(clock, 20);
+        clock = g.advance(clock, 2 * HOUR + 50);
+        assert_eq!((clock, g.outliers), (2 * HOUR + 50, 1));
+        // Jumps up to an hour move the clock at once.
+        clock = g.advance(clock, 3 * HOUR + 50);
+        assert_eq!(clock, 3 * HOUR + 50);
+        // Backwards never moves it.
+        assert_eq!(g.advance(clock, 0), 3 * HOUR + 50);
+    }
 }

@@ -54,6 +54,9 @@ pub enum EndReason {
     TcpRst,
     /// The capture ended while the flow was still open.
     EndOfCapture,
+    /// The flow table was full (`--max-flows`): the least recently active flow
+    /// was ended to make room for a new one.
+    Evicted,
 }
 
 impl EndReason {
@@ -65,6 +68,7 @@ impl EndReason {
             EndReason::TcpFin => "tcp_fin",
             EndReason::TcpRst => "tcp_rst",
             EndReason::EndOfCapture => "end_of_capture",
+            EndReason::Evicted => "evicted",
         }
     }
 }

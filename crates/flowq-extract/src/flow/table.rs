@@ -30,7 +30,14 @@ pub struct FlowConfig {
     /// A TCP flow first seen with SYN+ACK is oriented from the client (the packet's
     /// destination); false takes the first packet's source as `src` always.
     pub syn_ack_reverses: bool,
+    /// Most flows open at once; a new flow beyond it evicts the least recently
+    /// active one (`None`: the default budget, see [`FlowTable::max_flows`]).
+    pub max_flows: Option<usize>,
 }
+
+/// Memory the default flow limit allows for flow state: the table evicts flows
+/// before their slots would take more than this.
+pub const DEFAULT_FLOW_STATE_BUDGET: usize = 4 << 30;
 
 impl Default for FlowConfig {
     fn default() -> Self {
@@ -41,6 +48,7 @@ impl Default for FlowConfig {
             tcp_close: true,
             close_grace_ns: 5_000_000_000,
             syn_ack_reverses: true,
+            max_flows: None,
         }
     }
 }
@@ -63,6 +71,12 @@ pub struct TableCounters {
     pub backward_timestamps: u64,
     /// Largest number of flows open at once.
     pub peak_active_flows: u64,
+    /// Flows ended early because the table was full.
+    pub evicted_flows: u64,
+    /// Flows ended because a packet came more than the idle timeout after the
+    /// flow's latest one while the capture clock had not yet moved (the first
+    /// packet after a forward time jump that still awaited confirmation).
+    pub idle_by_packet_time: u64,
 }
 
 const NIL: u32 = u32::MAX;
@@ -195,6 +209,7 @@ impl<T> std::ops::IndexMut<usize> for Slab<T> {
 pub struct FlowTable<F: FlowFeatures> {
     config: FlowConfig,
     features: F::Config,
+    max_flows: usize,
     index: HashTable<u32>,
     slots: Slab<Slot<F>>,
     free: Vec<u32>,
@@ -213,9 +228,14 @@ pub struct FlowTable<F: FlowFeatures> {
 impl<F: FlowFeatures> FlowTable<F> {
     /// An empty table whose flows start their feature state from `features`.
     pub fn new(config: FlowConfig, features: F::Config) -> Self {
+        let max_flows = config
+            .max_flows
+            .unwrap_or_else(Self::default_max_flows)
+            .max(1);
         FlowTable {
             config,
             features,
+            max_flows,
             index: HashTable::new(),
             slots: Slab::default(),
             free: Vec::new(),
@@ -228,6 +248,19 @@ impl<F: FlowFeatures> FlowTable<F> {
             hasher: foldhash::fast::FixedState::with_seed(0x666c_6f77_715f_7631),
             counters: TableCounters::default(),
         }
+    }
+
+    /// The default limit on open flows: as many as fit in
+    /// [`DEFAULT_FLOW_STATE_BUDGET`] (about 16 million for the standard profile,
+    /// 4 million for the full one). A fixed number, so outputs do not depend on
+    /// the machine.
+    pub fn default_max_flows() -> usize {
+        DEFAULT_FLOW_STATE_BUDGET / (std::mem::size_of::<Slot<F>>() + 16)
+    }
+
+    /// The limit on open flows in force.
+    pub fn max_flows(&self) -> usize {
+        self.max_flows
     }
 
     /// Flows currently open (including closed TCP flows still in their grace period).
@@ -357,9 +390,20 @@ impl<F: FlowFeatures> FlowTable<F> {
     fn expire(&mut self) {
         if let Some(idle) = self.config.idle_timeout_ns {
             while let Some(i) = self.open.head_index() {
-                let deadline = self.slots[i as usize].deadline_base.saturating_add(idle);
+                let slot = &mut self.slots[i as usize];
+                let deadline = slot.deadline_base.saturating_add(idle);
                 if deadline >= self.clock {
                     break;
+                }
+                if slot.last_ns.saturating_add(idle) >= self.clock {
+                    // Its latest packet was stamped ahead of the clock of its
+                    // arrival (a forward jump awaiting confirmation): by packet
+                    // time it is not idle. Re-based on the clock, the open list
+                    // stays in deadline order.
+                    slot.deadline_base = self.clock;
+                    self.unlink(i);
+                    self.push_back(ListId::Open, i);
+                    continue;
                 }
                 self.end_flow(i, EndReason::IdleTimeout, deadline);
             }
@@ -413,6 +457,16 @@ impl<F: FlowFeatures> FlowTable<F> {
                 return i;
             }
             ListId::Open => {}
+        }
+        if let Some(idle) = self.config.idle_timeout_ns
+            && packet.ts_ns.saturating_sub(slot.last_ns) > idle
+        {
+            // The clock has not caught up with this packet (a forward jump not
+            // yet confirmed), but the flow has been idle for longer than allowed.
+            let (key, hash) = (slot.key, slot.hash);
+            self.counters.idle_by_packet_time += 1;
+            self.end_flow(i, EndReason::IdleTimeout, clock);
+            return self.open_flow(key, hash, packet, src_side, ordinal);
         }
         if let Some(active) = self.config.active_timeout_ns
             && clock.saturating_sub(slot.first_clock) > active
@@ -481,6 +535,9 @@ impl<F: FlowFeatures> FlowTable<F> {
         src_side: u8,
         ordinal: u64,
     ) -> u32 {
+        if self.active >= self.max_flows {
+            self.evict_one();
+        }
         // A TCP flow first seen with SYN+ACK is the server's answer: the client
         // (its destination) is the initiator.
         let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
@@ -506,7 +563,9 @@ impl<F: FlowFeatures> FlowTable<F> {
             last_ns: packet.ts_ns,
             arrival_first_ns: packet.ts_ns,
             arrival_last_ns: packet.ts_ns,
-            first_clock: self.clock,
+            // A packet stamped ahead of the clock (an unconfirmed jump) starts the
+            // active period at its own time.
+            first_clock: self.clock.max(packet.ts_ns),
             deadline_base: self.clock,
             first_packet: ordinal,
             close_reason: EndReason::EndOfCapture,
@@ -532,6 +591,24 @@ impl<F: FlowFeatures> FlowTable<F> {
         self.add_packet(i, packet, src_side);
         self.track_tcp_close(i, packet, src_side);
         i
+    }
+
+    /// Makes room for one flow: a closed TCP flow still in its grace period if
+    /// there is one (it has ended already), else the least recently active open
+    /// flow (the head of the open list).
+    fn evict_one(&mut self) {
+        let victim = self.closed.head_index().or_else(|| self.open.head_index());
+        if let Some(i) = victim {
+            let slot = &self.slots[i as usize];
+            let reason = match slot.list {
+                ListId::Closed => slot.close_reason,
+                ListId::Open => {
+                    self.counters.evicted_flows += 1;
+                    EndReason::Evicted
+                }
+            };
+            self.end_flow(i, reason, self.clock);
+        }
     }
 
     /// Ends the flow of slot `i` and queues it for output.
