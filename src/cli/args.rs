@@ -194,7 +194,7 @@ pub struct FlowArgs {
     /// Most flows open at once; beyond it the least recently active flow is ended
     /// with end reason `evicted` (a SYN flood or scan cannot exhaust memory).
     /// Default: as many as fit in 4 GiB of flow state (about 16 million for the
-    /// standard profile, 3 million for full). With -j N each shard gets 1/N.
+    /// standard profile, 4 million for full, 3 million for cic). With -j N each shard gets 1/N.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: Option<u64>,
 

@@ -664,14 +664,14 @@ impl<E> InputRun<'_, '_, E> {
             (State::Cic, true) => self.extract_sharded::<CicFeatures>(r, seed, &counter, cic),
         };
         let ordinal = stream.records;
-        let in_flows = stream.in_flows;
-        let skipped = stream.skipped;
+        let in_flows = stream.counts().in_flows;
+        let skipped = stream.counts().skipped;
         let end_error = stream.end_error.as_ref().map(ToString::to_string);
         let reader_counters = stream.reader().counters();
         let orphans = stream.orphan_fragments();
         let outliers = stream.timestamp_outliers();
         let interrupted = stream.interrupted;
-        let incomplete = stream.incomplete;
+        let incomplete = stream.counts().incomplete;
         drop(stream);
 
         if let Some(e) = end_error {
@@ -724,7 +724,7 @@ impl<E> InputRun<'_, '_, E> {
         loop {
             let decoded = match stream.step() {
                 Step::Packet(d) => d,
-                Step::Skipped => continue,
+                Step::Skipped | Step::Held => continue,
                 Step::End => break,
             };
             let (rows, consume, failed, summary) = (

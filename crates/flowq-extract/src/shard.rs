@@ -89,7 +89,7 @@ fn read_and_deal<'r>(
     loop {
         let decoded = match stream.step() {
             Step::Packet(d) => d,
-            Step::Skipped => continue,
+            Step::Skipped | Step::Held => continue,
             Step::End => break,
         };
         // The canonical key: both directions of a flow hash alike.
@@ -199,7 +199,6 @@ fn merge<F>(
             counters.backward_timestamps += c.backward_timestamps;
             counters.peak_active_flows += c.peak_active_flows;
             counters.evicted_flows += c.evicted_flows;
-            counters.idle_by_packet_time += c.idle_by_packet_time;
         }
         while let Some(best) = (0..shards)
             .filter(|&i| !queues[i].is_empty())

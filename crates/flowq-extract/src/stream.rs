@@ -1,9 +1,11 @@
 //! The decode stage: capture records in, decoded IP packets out, with every
 //! record that is not used counted by reason. Shared by the single-threaded path
-//! and the reader thread of the sharded one.
+//! and the reader thread of the sharded one. It also keeps the capture clock,
+//! on which the flow table measures timeouts.
 
-use crate::capture::{CaptureError, CaptureReader};
+use crate::capture::{CaptureError, CaptureReader, RawPacket};
 use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,32 +19,56 @@ pub(crate) struct Decoded<'a> {
     pub clock: i64,
 }
 
+/// A timestamp more than this ahead of the capture clock moves the clock only
+/// when the next packet is that far ahead too: one corrupt timestamp must not
+/// expire every open flow and then freeze the clock in the future.
+pub(crate) const CLOCK_JUMP_NS: i64 = 3_600_000_000_000;
+
 /// Reads and decodes one capture.
 pub(crate) struct PacketStream<'r> {
     reader: &'r mut CaptureReader,
-    fragments: FragmentTracker,
-    /// Follow the original script's view of packets (`seed` profile).
-    seed: bool,
-    pub skipped: [u64; SkipReason::COUNT],
     /// Records read.
     pub records: u64,
-    /// Packets returned.
-    pub in_flows: u64,
-    /// Returned packets whose transport header was incomplete.
-    pub incomplete: u64,
     pub clock: i64,
     /// The error that ended the capture early, if any.
     pub end_error: Option<CaptureError>,
-    jumps: JumpGuard,
+    /// Everything but the reader (borrowed apart from it while a record is read).
+    state: State,
     cancel: Option<Arc<AtomicBool>>,
     /// Reading stopped because `cancel` was set.
     pub interrupted: bool,
 }
 
-/// A timestamp more than this ahead of the capture clock moves the clock only
-/// when the next packet is that far ahead too: one corrupt timestamp must not
-/// expire every open flow and then freeze the clock in the future.
-pub(crate) const CLOCK_JUMP_NS: i64 = 3_600_000_000_000;
+struct State {
+    /// Follow the original script's view of packets (`seed` profile).
+    seed: bool,
+    /// What was done with the records.
+    counts: Counts,
+    /// A packet stamped more than [`CLOCK_JUMP_NS`] ahead of the clock, copied
+    /// out of the reader's buffer until the next packet says whether the jump
+    /// is real.
+    pending: Option<Held>,
+    /// Held packets decided and waiting to be returned, in input order.
+    release: VecDeque<Held>,
+    /// The held packet the last returned view borrows from.
+    current: Option<Held>,
+    /// Forward jumps the next packet did not confirm.
+    outliers: u64,
+    /// The reader has ended (end of input or error); it is not asked again.
+    ended: bool,
+}
+
+/// What the stream counts about the records it reads.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    fragments: FragmentTracker,
+    /// Records skipped, by reason.
+    pub skipped: [u64; SkipReason::COUNT],
+    /// Returned packets whose transport header was incomplete.
+    pub incomplete: u64,
+    /// Packets returned.
+    pub in_flows: u64,
+}
 
 impl<'r> PacketStream<'r> {
     pub(crate) fn new(
@@ -52,15 +78,18 @@ impl<'r> PacketStream<'r> {
     ) -> Self {
         PacketStream {
             reader,
-            fragments: FragmentTracker::default(),
-            seed,
-            skipped: [0; SkipReason::COUNT],
             records: 0,
-            in_flows: 0,
-            incomplete: 0,
             clock: i64::MIN,
             end_error: None,
-            jumps: JumpGuard::default(),
+            state: State {
+                seed,
+                counts: Counts::default(),
+                pending: None,
+                release: VecDeque::new(),
+                current: None,
+                outliers: 0,
+                ended: false,
+            },
             cancel,
             interrupted: false,
         }
@@ -69,12 +98,17 @@ impl<'r> PacketStream<'r> {
     /// Packets whose forward time jump was not confirmed by the next packet
     /// (a jump still pending at the end of the capture counts too).
     pub(crate) fn timestamp_outliers(&self) -> u64 {
-        self.jumps.outliers + u64::from(self.jumps.pending.is_some())
+        self.state.outliers
+    }
+
+    /// What was done with the records.
+    pub(crate) fn counts(&self) -> &Counts {
+        &self.state.counts
     }
 
     /// Later fragments that found no first fragment.
     pub(crate) fn orphan_fragments(&self) -> u64 {
-        self.fragments.orphans()
+        self.state.counts.fragments.orphans()
     }
 
     /// The reader's own counters.
@@ -82,82 +116,157 @@ impl<'r> PacketStream<'r> {
         self.reader
     }
 
-    /// Reads one record: a usable packet, a skipped record (counted), or the end
-    /// of the capture (or the error that ended it, kept in `end_error`).
+    /// Reads one record: a usable packet, a skipped record (counted), a packet
+    /// held back for the clock's sake, or the end of the capture (or the error
+    /// that ended it, kept in `end_error`).
+    ///
+    /// The capture clock follows the latest timestamp, except that a packet
+    /// stamped more than [`CLOCK_JUMP_NS`] ahead of it is held until the next
+    /// packet decides: if that one is far ahead too, the jump is real and both
+    /// are returned with the clock moved; if not, the held packet is an outlier
+    /// (one corrupt timestamp), returned without moving the clock, and counted.
     #[inline]
     pub(crate) fn step(&mut self) -> Step<'_> {
+        if let Some(held) = self.state.release.pop_front() {
+            return self.state.emit_held(held, &mut self.clock);
+        }
+        if self.state.ended {
+            return Step::End;
+        }
         if self.records.is_multiple_of(1024)
             && let Some(cancel) = &self.cancel
             && cancel.load(Ordering::Relaxed)
         {
             self.interrupted = true;
-            return Step::End;
+            return self.state.end_of_input(&mut self.clock);
         }
         let raw = match self.reader.next_packet() {
             Ok(Some(raw)) => raw,
-            Ok(None) => return Step::End,
+            Ok(None) => return self.state.end_of_input(&mut self.clock),
             Err(e) => {
                 self.end_error = Some(e);
-                return Step::End;
+                return self.state.end_of_input(&mut self.clock);
             }
         };
         let ordinal = self.records;
         self.records += 1;
-        let mut view = match decode::decode(&raw) {
+        let view = match decode::decode(&raw) {
             Ok(view) => view,
             Err(reason) => {
-                self.skipped[reason.index()] += 1;
+                self.state.counts.skipped[reason.index()] += 1;
                 return Step::Skipped;
             }
         };
-        self.clock = self.jumps.advance(self.clock, view.ts_ns);
-        if !self.seed {
-            self.fragments.observe(&mut view, self.clock);
-        } else if !decode::scapy::apply(&mut view) {
-            // The original script never saw this packet as IPv4.
-            self.skipped[SkipReason::NotIp.index()] += 1;
-            return Step::Skipped;
+        let jump = self.clock != i64::MIN && view.ts_ns.saturating_sub(self.clock) > CLOCK_JUMP_NS;
+        let state = &mut self.state;
+        match (state.pending.take(), jump) {
+            (None, false) => {
+                self.clock = self.clock.max(view.ts_ns);
+                finish(view, ordinal, self.clock, state.seed, &mut state.counts)
+            }
+            (None, true) => {
+                state.pending = Some(Held::copy(&raw, ordinal));
+                Step::Held
+            }
+            (Some(first), true) => {
+                // Confirmed: a real gap in the capture.
+                state.release.push_back(first);
+                state.release.push_back(Held::copy(&raw, ordinal));
+                Step::Held
+            }
+            (Some(mut first), false) => {
+                state.outliers += 1;
+                first.moves_clock = false;
+                state.release.push_back(first);
+                state.release.push_back(Held::copy(&raw, ordinal));
+                Step::Held
+            }
         }
-        self.incomplete += u64::from(view.transport_state == TransportState::Incomplete);
-        self.in_flows += 1;
-        Step::Packet(Decoded {
-            view,
-            ordinal,
-            clock: self.clock,
-        })
     }
 }
 
-/// The capture clock follows the latest timestamp, except that a jump of more
-/// than [`CLOCK_JUMP_NS`] needs a second packet beyond the old clock by that
-/// much; the clock then moves to the earlier of the two. A lone outlier is
-/// counted and leaves the clock where it was.
-#[derive(Debug, Default)]
-struct JumpGuard {
-    /// A forward jump waiting for the next packet to confirm it.
-    pending: Option<i64>,
-    /// Jumps the next packet did not confirm.
-    outliers: u64,
+impl State {
+    /// The reader has ended: a jump still pending is an outlier.
+    fn end_of_input(&mut self, clock: &mut i64) -> Step<'_> {
+        self.ended = true;
+        match self.pending.take() {
+            Some(mut first) => {
+                self.outliers += 1;
+                first.moves_clock = false;
+                self.emit_held(first, clock)
+            }
+            None => Step::End,
+        }
+    }
+
+    fn emit_held(&mut self, held: Held, clock: &mut i64) -> Step<'_> {
+        let current = self.current.insert(held);
+        let raw = RawPacket {
+            ts_ns: current.ts_ns,
+            wire_len: current.wire_len,
+            data: &current.data,
+            linktype: current.linktype,
+            interface: current.interface,
+        };
+        // It decoded when it was read, so it decodes again.
+        let Ok(view) = decode::decode(&raw) else {
+            return Step::Held;
+        };
+        if current.moves_clock {
+            *clock = (*clock).max(view.ts_ns);
+        }
+        finish(view, current.ordinal, *clock, self.seed, &mut self.counts)
+    }
 }
 
-impl JumpGuard {
-    /// The clock after a packet stamped `ts`.
-    fn advance(&mut self, clock: i64, ts: i64) -> i64 {
-        if clock == i64::MIN {
-            return ts;
-        }
-        if ts.saturating_sub(clock) <= CLOCK_JUMP_NS {
-            if self.pending.take().is_some() {
-                self.outliers += 1;
-            }
-            return clock.max(ts);
-        }
-        match self.pending.take() {
-            None => {
-                self.pending = Some(ts);
-                clock
-            }
-            Some(first) => first.min(ts),
+/// Fragment tracking (or the seed profile's view of the packet), then counting.
+#[inline]
+fn finish<'v>(
+    mut view: PacketView<'v>,
+    ordinal: u64,
+    clock: i64,
+    seed: bool,
+    counts: &mut Counts,
+) -> Step<'v> {
+    if !seed {
+        counts.fragments.observe(&mut view, clock);
+    } else if !decode::scapy::apply(&mut view) {
+        // The original script never saw this packet as IPv4.
+        counts.skipped[SkipReason::NotIp.index()] += 1;
+        return Step::Skipped;
+    }
+    counts.incomplete += u64::from(view.transport_state == TransportState::Incomplete);
+    counts.in_flows += 1;
+    Step::Packet(Decoded {
+        view,
+        ordinal,
+        clock,
+    })
+}
+
+/// A packet copied out of the reader's buffer.
+#[derive(Debug)]
+struct Held {
+    ts_ns: i64,
+    wire_len: u32,
+    linktype: u32,
+    interface: u32,
+    data: Vec<u8>,
+    ordinal: u64,
+    /// Whether returning it moves the clock (false for an outlier).
+    moves_clock: bool,
+}
+
+impl Held {
+    fn copy(raw: &RawPacket<'_>, ordinal: u64) -> Held {
+        Held {
+            ts_ns: raw.ts_ns,
+            wire_len: raw.wire_len,
+            linktype: raw.linktype,
+            interface: raw.interface,
+            data: raw.data.to_vec(),
+            ordinal,
+            moves_clock: true,
         }
     }
 }
@@ -168,35 +277,9 @@ pub(crate) enum Step<'a> {
     Packet(Decoded<'a>),
     /// A record that was counted as skipped.
     Skipped,
+    /// A packet held back until the next one decides a time jump (it comes
+    /// back from a later step).
+    Held,
     /// The end of the capture.
     End,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const HOUR: i64 = 3_600_000_000_000;
-
-    #[test]
-    fn a_lone_jump_is_an_outlier_and_a_confirmed_one_moves_the_clock() {
-        let mut g = JumpGuard::default();
-        let mut clock = g.advance(i64::MIN, 0);
-        clock = g.advance(clock, 10);
-        // One packet a year ahead, then back to normal: the clock stays.
-        clock = g.advance(clock, 365 * 24 * HOUR);
-        assert_eq!(clock, 10);
-        clock = g.advance(clock, 20);
-        assert_eq!((clock, g.outliers), (20, 1));
-        // A real gap of two hours: confirmed by the second packet after it.
-        clock = g.advance(clock, 2 * HOUR + 100);
-        assert_eq!(clock, 20);
-        clock = g.advance(clock, 2 * HOUR + 50);
-        assert_eq!((clock, g.outliers), (2 * HOUR + 50, 1));
-        // Jumps up to an hour move the clock at once.
-        clock = g.advance(clock, 3 * HOUR + 50);
-        assert_eq!(clock, 3 * HOUR + 50);
-        // Backwards never moves it.
-        assert_eq!(g.advance(clock, 0), 3 * HOUR + 50);
-    }
 }

@@ -73,10 +73,6 @@ pub struct TableCounters {
     pub peak_active_flows: u64,
     /// Flows ended early because the table was full.
     pub evicted_flows: u64,
-    /// Flows ended because a packet came more than the idle timeout after the
-    /// flow's latest one while the capture clock had not yet moved (the first
-    /// packet after a forward time jump that still awaited confirmation).
-    pub idle_by_packet_time: u64,
 }
 
 const NIL: u32 = u32::MAX;
@@ -390,20 +386,9 @@ impl<F: FlowFeatures> FlowTable<F> {
     fn expire(&mut self) {
         if let Some(idle) = self.config.idle_timeout_ns {
             while let Some(i) = self.open.head_index() {
-                let slot = &mut self.slots[i as usize];
-                let deadline = slot.deadline_base.saturating_add(idle);
+                let deadline = self.slots[i as usize].deadline_base.saturating_add(idle);
                 if deadline >= self.clock {
                     break;
-                }
-                if slot.last_ns.saturating_add(idle) >= self.clock {
-                    // Its latest packet was stamped ahead of the clock of its
-                    // arrival (a forward jump awaiting confirmation): by packet
-                    // time it is not idle. Re-based on the clock, the open list
-                    // stays in deadline order.
-                    slot.deadline_base = self.clock;
-                    self.unlink(i);
-                    self.push_back(ListId::Open, i);
-                    continue;
                 }
                 self.end_flow(i, EndReason::IdleTimeout, deadline);
             }
@@ -457,16 +442,6 @@ impl<F: FlowFeatures> FlowTable<F> {
                 return i;
             }
             ListId::Open => {}
-        }
-        if let Some(idle) = self.config.idle_timeout_ns
-            && packet.ts_ns.saturating_sub(slot.last_ns) > idle
-        {
-            // The clock has not caught up with this packet (a forward jump not
-            // yet confirmed), but the flow has been idle for longer than allowed.
-            let (key, hash) = (slot.key, slot.hash);
-            self.counters.idle_by_packet_time += 1;
-            self.end_flow(i, EndReason::IdleTimeout, clock);
-            return self.open_flow(key, hash, packet, src_side, ordinal);
         }
         if let Some(active) = self.config.active_timeout_ns
             && clock.saturating_sub(slot.first_clock) > active
@@ -563,9 +538,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             last_ns: packet.ts_ns,
             arrival_first_ns: packet.ts_ns,
             arrival_last_ns: packet.ts_ns,
-            // A packet stamped ahead of the clock (an unconfirmed jump) starts the
-            // active period at its own time.
-            first_clock: self.clock.max(packet.ts_ns),
+            first_clock: self.clock,
             deadline_base: self.clock,
             first_packet: ordinal,
             close_reason: EndReason::EndOfCapture,
@@ -713,6 +686,19 @@ mod tests {
         let slot = std::mem::size_of::<Slot<FullFeatures>>();
         let splt = 10 * std::mem::size_of::<SpltEntry>();
         assert!(slot + splt + 6 <= 1280, "{slot} + {splt}");
+    }
+
+    /// The default limits documented in docs/robustness.md.
+    #[test]
+    fn default_flow_limits() {
+        use crate::features::{CicFeatures, FullFeatures};
+        assert_eq!(
+            FlowTable::<StandardFeatures>::default_max_flows() / 100_000,
+            162
+        );
+        assert_eq!(FlowTable::<FullFeatures>::default_max_flows() / 100_000, 40);
+        let cic = FlowTable::<CicFeatures>::default_max_flows();
+        assert!((2_500_000..3_500_000).contains(&cic), "{cic}");
     }
 
     #[test]
