@@ -17,20 +17,12 @@
 //!
 //! Times are offsets from T0 = 1 700 000 000 s = 2023-11-14T22:13:20Z, in µs.
 
-use crate::util::capture::{
-    Ep4, LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags::*, ip4_icmp_echo, ip4_udp, ip6_udp, write_pcap,
+use crate::util::capture::{Ep4, Pkt, T0_US, eth, flags::*, ip4_icmp_echo, ip4_udp, ip6_udp};
+use crate::util::rows::{
+    Out, Val, W, check, close, extract_to, read_parquet, read_parquet_allowing_non_finite,
 };
-use crate::util::flowq_bin;
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatchReader};
-use arrow::datatypes::{
-    DataType, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
-    TimestampMicrosecondType,
-};
+use arrow::datatypes::{DataType, TimeUnit};
 use etherparse::{PacketBuilder, TcpHeader};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 
 /// Microseconds per millisecond and per second.
 const MS: i64 = 1_000;
@@ -399,253 +391,28 @@ fn icmp_echo(from: [u8; 4], to: [u8; 4], reply: bool, n: usize, us: i64) -> Pkt 
 }
 
 // ---------------------------------------------------------------------------
-// Running flowq and reading its output
+// Running flowq
 // ---------------------------------------------------------------------------
 
-/// A value of one cell; null is its own variant, distinct from 0.
-#[derive(Debug, Clone, PartialEq)]
-enum Val {
-    Null,
-    I(i64),
-    F(f64),
-    S(String),
-}
-
-/// One output row by (trimmed) column name.
-type Row = BTreeMap<String, Val>;
-
-/// A whole output: exact column names and types, rows in order.
-struct Out {
-    columns: Vec<(String, DataType)>,
-    /// Each row's values in column order.
-    cells: Vec<Vec<Val>>,
-    /// The same rows keyed by trimmed column name.
-    rows: Vec<Row>,
-}
-
-impl Out {
-    fn names(&self) -> Vec<&str> {
-        self.columns.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
-    #[track_caller]
-    fn only(&self) -> &Row {
-        assert_eq!(self.rows.len(), 1, "rows: {:#?}", self.rows);
-        &self.rows[0]
-    }
-
-    /// The one row whose `column` is the integer `value`.
-    #[track_caller]
-    fn row_where(&self, column: &str, value: i64) -> &Row {
-        let found: Vec<&Row> = self
-            .rows
-            .iter()
-            .filter(|r| r.get(column) == Some(&Val::I(value)))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "rows with {column} = {value}: {found:#?}\nall rows: {:#?}",
-            self.rows
-        );
-        found[0]
-    }
-
-    /// Whether a row has `column` = `value`.
-    fn any_where(&self, column: &str, value: i64) -> bool {
-        self.rows
-            .iter()
-            .any(|r| r.get(column) == Some(&Val::I(value)))
-    }
-}
-
-fn cell(col: &ArrayRef, i: usize) -> Val {
-    if col.is_null(i) {
-        return Val::Null;
-    }
-    match col.data_type() {
-        DataType::Int8 => Val::I(i64::from(col.as_primitive::<Int8Type>().value(i))),
-        DataType::Int16 => Val::I(i64::from(col.as_primitive::<Int16Type>().value(i))),
-        DataType::Int32 => Val::I(i64::from(col.as_primitive::<Int32Type>().value(i))),
-        DataType::Int64 => Val::I(col.as_primitive::<Int64Type>().value(i)),
-        DataType::Float64 => Val::F(col.as_primitive::<Float64Type>().value(i)),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            Val::I(col.as_primitive::<TimestampMicrosecondType>().value(i))
-        }
-        DataType::Utf8 => Val::S(col.as_string::<i32>().value(i).to_string()),
-        DataType::LargeUtf8 => Val::S(col.as_string::<i64>().value(i).to_string()),
-        DataType::Utf8View => Val::S(col.as_string_view().value(i).to_string()),
-        DataType::Dictionary(_, _) => {
-            let text = arrow::compute::cast(col, &DataType::Utf8).expect("dictionary to text");
-            cell(&text, i)
-        }
-        other => panic!("unexpected column type {other}"),
-    }
-}
-
-/// Reads a Parquet file. With `finite`, panics on a NaN or infinite Float64
-/// (the fixed mode writes neither; `--cic-compat bugs` may).
-fn read_parquet(path: &Path, finite: bool) -> Out {
-    let file = std::fs::File::open(path).expect("open parquet output");
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .expect("parquet footer")
-        .build()
-        .expect("parquet reader");
-    let columns: Vec<(String, DataType)> = reader
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone()))
-        .collect();
-    let mut cells = Vec::new();
-    for batch in reader {
-        let batch = batch.expect("record batch");
-        for i in 0..batch.num_rows() {
-            cells.push(
-                batch
-                    .columns()
-                    .iter()
-                    .map(|c| cell(c, i))
-                    .collect::<Vec<_>>(),
-            );
-        }
-    }
-    let rows: Vec<Row> = cells
-        .iter()
-        .map(|values| {
-            columns
-                .iter()
-                .zip(values)
-                .map(|((n, _), v)| (n.trim_start().to_string(), v.clone()))
-                .collect()
-        })
-        .collect();
-    if finite {
-        for (n, row) in rows.iter().enumerate() {
-            for (column, v) in row {
-                if let Val::F(x) = v {
-                    assert!(
-                        x.is_finite(),
-                        "row {n}, column {column}: {x} (no NaN or Infinity in the fixed mode)"
-                    );
-                }
-            }
-        }
-    }
-    Out {
-        columns,
-        cells,
-        rows,
-    }
-}
-
-/// Runs `flowq extract CAPTURE -o OUTPUT -q ARGS...`, expecting exit 0.
-fn run_flowq(capture: &Path, output: &Path, args: &[&str]) {
-    let out = Command::new(flowq_bin())
-        .arg("extract")
-        .arg(capture)
-        .arg("-o")
-        .arg(output)
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("run flowq");
-    assert!(
-        out.status.success(),
-        "flowq extract {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Extracts `packets` (an Ethernet µs pcap) into a file named `out_name` with
-/// `args`; returns the output's path inside the kept temporary directory.
-fn extract_to(
-    packets: &[Pkt],
-    out_name: &str,
-    args: &[&str],
-) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("in.pcap");
-    write_pcap(&capture, LINKTYPE_ETHERNET, false, packets);
-    let output = dir.path().join(out_name);
-    run_flowq(&capture, &output, args);
-    (dir, output)
-}
-
-/// Extracts to Parquet with `profile` and `extra` arguments.
+/// Extracts to Parquet with `profile` and `extra` arguments; NaN and infinite
+/// values are rejected unless `extra` asks for `--cic-compat bugs`.
 fn extract(packets: &[Pkt], profile: &str, extra: &[&str]) -> Out {
     let mut args = vec!["--profile", profile];
     args.extend_from_slice(extra);
-    let (_dir, output) = extract_to(packets, "out.parquet", &args);
-    read_parquet(&output, !extra.contains(&"bugs"))
+    let (_dir, output) = extract_to(packets, false, "out.parquet", &args);
+    if extra.contains(&"bugs") {
+        read_parquet_allowing_non_finite(&output)
+    } else {
+        read_parquet(&output)
+    }
 }
 
 /// Extracts to CSV: the whole text.
 fn extract_csv_text(packets: &[Pkt], profile: &str, extra: &[&str]) -> String {
     let mut args = vec!["--profile", profile];
     args.extend_from_slice(extra);
-    let (_dir, output) = extract_to(packets, "out.csv", &args);
+    let (_dir, output) = extract_to(packets, false, "out.csv", &args);
     std::fs::read_to_string(&output).expect("read CSV")
-}
-
-// ---------------------------------------------------------------------------
-// Expectations
-// ---------------------------------------------------------------------------
-
-/// An expected cell value.
-#[derive(Debug, Clone)]
-enum W {
-    /// An integer (integer and timestamp columns).
-    I(i64),
-    /// A Float64, within a relative 1e-9.
-    F(f64),
-    /// Null.
-    N,
-    /// Text.
-    S(&'static str),
-    /// Float64 +Infinity.
-    Inf,
-    /// Float64 NaN.
-    NaN,
-}
-
-fn close(got: f64, want: f64) -> bool {
-    (got - want).abs() <= 1e-9 * want.abs().max(1.0)
-}
-
-fn matches(got: &Val, want: &W) -> bool {
-    match (got, want) {
-        (Val::I(g), W::I(w)) => g == w,
-        (Val::F(g), W::F(w)) => close(*g, *w),
-        (Val::Null, W::N) => true,
-        (Val::S(g), W::S(w)) => g == w,
-        (Val::F(g), W::Inf) => g.is_infinite() && *g > 0.0,
-        (Val::F(g), W::NaN) => g.is_nan(),
-        _ => false,
-    }
-}
-
-/// Asserts the given columns of `row` (trimmed names), reporting every
-/// difference at once.
-#[track_caller]
-fn check(row: &Row, expected: &[(&str, W)]) {
-    let mut wrong = Vec::new();
-    for (column, want) in expected {
-        match row.get(*column) {
-            None => wrong.push(format!("  {column}: no such column")),
-            Some(got) if !matches(got, want) => {
-                wrong.push(format!("  {column}: expected {want:?}, got {got:?}"))
-            }
-            Some(_) => {}
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "flow {:?} differs:\n{}\nwhole row: {row:#?}",
-        row.get("Flow ID"),
-        wrong.join("\n")
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -881,7 +648,12 @@ fn parquet_and_arrow_names_and_types() {
         assert_eq!(t, &cic2017_type(name.trim_start()), "type of {name:?}");
     }
     // Arrow IPC: the same names.
-    let (_dir, path) = extract_to(&connection(BASE1), "out.arrow", &["--profile", "cic2017"]);
+    let (_dir, path) = extract_to(
+        &connection(BASE1),
+        false,
+        "out.arrow",
+        &["--profile", "cic2017"],
+    );
     let reader = arrow::ipc::reader::FileReader::try_new(
         std::fs::File::open(&path).expect("open arrow output"),
         None,
@@ -1633,12 +1405,8 @@ fn cic_profiles_default_the_active_timeout_to_120_seconds() {
         &[("Total Fwd Packets", I(7)), ("Flow Duration", I(60 * SEC))],
     );
     // The standard profile keeps its 1800 s default: one flow.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("in.pcap");
-    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
-    let output = dir.path().join("standard.parquet");
-    run_flowq(&capture, &output, &[]);
-    assert_eq!(read_parquet(&output, true).rows.len(), 1);
+    let (_dir, output) = extract_to(&packets, false, "standard.parquet", &[]);
+    assert_eq!(read_parquet(&output).rows.len(), 1);
 }
 
 #[test]
@@ -1689,14 +1457,10 @@ fn nanosecond_capture_floors_the_duration_to_microseconds() {
         Pkt::at_ns(T0_US * 1000 + 999, frame(a, BB)),
         Pkt::at_ns(T0_US * 1000 + 1_501_500, frame(BB, a)),
     ];
-    let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("in.pcap");
-    write_pcap(&capture, LINKTYPE_ETHERNET, true, &packets);
-    let output = dir.path().join("out.parquet");
-    run_flowq(&capture, &output, &["--profile", "cic2017"]);
+    let (_dir, output) = extract_to(&packets, true, "out.parquet", &["--profile", "cic2017"]);
     use W::*;
     check(
-        read_parquet(&output, true).only(),
+        read_parquet(&output).only(),
         &[("Timestamp", I(T0_US)), ("Flow Duration", I(1500))],
     );
 }

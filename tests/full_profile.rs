@@ -16,19 +16,10 @@
 //!
 //! Times are offsets from T0 = 1 700 000 000 s = 2023-11-14T22:13:20Z, in µs.
 
-use crate::util::capture::{
-    Ep4, Ep6, LINKTYPE_ETHERNET, Pkt, T0_US, flags::*, internet_checksum, ip6_udp, write_pcap,
-};
-use crate::util::flowq_bin;
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatchReader};
-use arrow::datatypes::{
-    DataType, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
-    TimestampMicrosecondType,
-};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use crate::util::capture::{Ep4, Ep6, Pkt, T0_US, flags::*, internet_checksum, ip6_udp};
+use crate::util::rows::{Out, Val, W, assert_finite, check, check_owned, extract_to, read_parquet};
+use arrow::datatypes::DataType;
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 
 /// Microseconds per millisecond and per second.
 const MS: i64 = 1_000;
@@ -261,177 +252,13 @@ impl P {
 }
 
 // ---------------------------------------------------------------------------
-// Running flowq and reading its output
+// Running flowq
 // ---------------------------------------------------------------------------
-
-/// A value of one cell; null is its own variant, distinct from 0.
-#[derive(Debug, Clone, PartialEq)]
-enum Val {
-    Null,
-    I(i64),
-    F(f64),
-    S(String),
-    L(Vec<Val>),
-}
-
-/// One output row by column name.
-type Row = BTreeMap<String, Val>;
-
-/// A whole output: the columns in order, with their types, and the rows.
-struct Out {
-    columns: Vec<(String, DataType)>,
-    rows: Vec<Row>,
-}
-
-impl Out {
-    fn names(&self) -> Vec<&str> {
-        self.columns.iter().map(|(n, _)| n.as_str()).collect()
-    }
-
-    fn has(&self, column: &str) -> bool {
-        self.columns.iter().any(|(n, _)| n == column)
-    }
-
-    fn data_type(&self, column: &str) -> &DataType {
-        &self
-            .columns
-            .iter()
-            .find(|(n, _)| n == column)
-            .unwrap_or_else(|| panic!("no column {column} in {:?}", self.names()))
-            .1
-    }
-
-    /// The only row.
-    #[track_caller]
-    fn only(&self) -> &Row {
-        assert_eq!(self.rows.len(), 1, "rows: {:#?}", self.rows);
-        &self.rows[0]
-    }
-
-    /// The one row whose `column` is the integer `value`.
-    #[track_caller]
-    fn row_where(&self, column: &str, value: i64) -> &Row {
-        let found: Vec<&Row> = self
-            .rows
-            .iter()
-            .filter(|r| r.get(column) == Some(&Val::I(value)))
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "rows with {column} = {value}: {found:#?}\nall rows: {:#?}",
-            self.rows
-        );
-        found[0]
-    }
-}
-
-/// The value of row `i` of an Arrow column.
-fn cell(col: &ArrayRef, i: usize) -> Val {
-    if col.is_null(i) {
-        return Val::Null;
-    }
-    match col.data_type() {
-        DataType::Int8 => Val::I(i64::from(col.as_primitive::<Int8Type>().value(i))),
-        DataType::Int16 => Val::I(i64::from(col.as_primitive::<Int16Type>().value(i))),
-        DataType::Int32 => Val::I(i64::from(col.as_primitive::<Int32Type>().value(i))),
-        DataType::Int64 => Val::I(col.as_primitive::<Int64Type>().value(i)),
-        DataType::Float64 => Val::F(col.as_primitive::<Float64Type>().value(i)),
-        DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            Val::I(col.as_primitive::<TimestampMicrosecondType>().value(i))
-        }
-        DataType::Utf8 => Val::S(col.as_string::<i32>().value(i).to_string()),
-        DataType::LargeUtf8 => Val::S(col.as_string::<i64>().value(i).to_string()),
-        DataType::Utf8View => Val::S(col.as_string_view().value(i).to_string()),
-        DataType::List(_) => {
-            let items = col.as_list::<i32>().value(i);
-            Val::L((0..items.len()).map(|j| cell(&items, j)).collect())
-        }
-        DataType::LargeList(_) => {
-            let items = col.as_list::<i64>().value(i);
-            Val::L((0..items.len()).map(|j| cell(&items, j)).collect())
-        }
-        DataType::Dictionary(_, _) => {
-            let text = arrow::compute::cast(col, &DataType::Utf8).expect("dictionary to text");
-            cell(&text, i)
-        }
-        other => panic!("unexpected column type {other}"),
-    }
-}
-
-/// Panics if a Float64 value (a list element too) is NaN or infinite: the spec
-/// allows neither in any profile.
-fn assert_finite(column: &str, v: &Val, row: usize) {
-    match v {
-        Val::F(x) => assert!(
-            x.is_finite(),
-            "column {column}, row {row}: {x} (no NaN or Infinity allowed)"
-        ),
-        Val::L(items) => items.iter().for_each(|x| assert_finite(column, x, row)),
-        _ => {}
-    }
-}
-
-/// Reads a Parquet file into rows.
-fn read_parquet(path: &Path) -> Out {
-    let file = std::fs::File::open(path).expect("open parquet output");
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .expect("parquet footer")
-        .build()
-        .expect("parquet reader");
-    let schema = reader.schema();
-    let columns: Vec<(String, DataType)> = schema
-        .fields()
-        .iter()
-        .map(|f| (f.name().clone(), f.data_type().clone()))
-        .collect();
-    let mut rows = Vec::new();
-    for batch in reader {
-        let batch = batch.expect("record batch");
-        for i in 0..batch.num_rows() {
-            let row: Row = columns
-                .iter()
-                .zip(batch.columns())
-                .map(|((name, _), col)| (name.clone(), cell(col, i)))
-                .collect();
-            rows.push(row);
-        }
-    }
-    for (n, row) in rows.iter().enumerate() {
-        for (column, v) in row {
-            assert_finite(column, v, n);
-        }
-    }
-    Out { columns, rows }
-}
-
-/// Runs `flowq extract CAPTURE -o OUTPUT -q ARGS...`, expecting exit 0.
-fn run_flowq(capture: &Path, output: &Path, args: &[&str]) {
-    let out = Command::new(flowq_bin())
-        .arg("extract")
-        .arg(capture)
-        .arg("-o")
-        .arg(output)
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("run flowq");
-    assert!(
-        out.status.success(),
-        "flowq extract {args:?} failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Writes `packets` as an Ethernet pcap (nanosecond magic with `nanos`), extracts
 /// it to Parquet with `args` and reads the rows back.
 fn extract_pcap(packets: &[Pkt], nanos: bool, args: &[&str]) -> Out {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("in.pcap");
-    write_pcap(&capture, LINKTYPE_ETHERNET, nanos, packets);
-    let output = dir.path().join("out.parquet");
-    run_flowq(&capture, &output, args);
+    let (_dir, output) = extract_to(packets, nanos, "out.parquet", args);
     read_parquet(&output)
 }
 
@@ -442,11 +269,7 @@ fn extract(packets: &[Pkt], args: &[&str]) -> Out {
 
 /// Extracts `packets` to CSV with `args`: the header and the rows as text.
 fn extract_csv(packets: &[Pkt], args: &[&str]) -> (Vec<String>, Vec<BTreeMap<String, String>>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("in.pcap");
-    write_pcap(&capture, LINKTYPE_ETHERNET, false, packets);
-    let output = dir.path().join("out.csv");
-    run_flowq(&capture, &output, args);
+    let (_dir, output) = extract_to(packets, false, "out.csv", args);
     let text = std::fs::read_to_string(&output).expect("read CSV");
     let mut records = parse_csv(&text).into_iter();
     let header = records.next().expect("CSV header");
@@ -501,67 +324,6 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 // Expectations
 // ---------------------------------------------------------------------------
 
-/// An expected cell value.
-#[derive(Debug, Clone)]
-enum W {
-    /// An integer (any integer or timestamp column).
-    I(i64),
-    /// A Float64, compared with a relative tolerance of 1e-9.
-    F(f64),
-    /// Null.
-    N,
-    /// Text.
-    S(&'static str),
-    /// A list of integers.
-    LI(Vec<i64>),
-    /// A list of Float64.
-    LF(Vec<f64>),
-}
-
-fn close(got: f64, want: f64) -> bool {
-    (got - want).abs() <= 1e-9 * want.abs().max(1.0)
-}
-
-fn matches(got: &Val, want: &W) -> bool {
-    match (got, want) {
-        (Val::I(g), W::I(w)) => g == w,
-        (Val::F(g), W::F(w)) => close(*g, *w),
-        (Val::Null, W::N) => true,
-        (Val::S(g), W::S(w)) => g == w,
-        (Val::L(g), W::LI(w)) => {
-            g.len() == w.len() && g.iter().zip(w).all(|(g, w)| *g == Val::I(*w))
-        }
-        (Val::L(g), W::LF(w)) => {
-            g.len() == w.len()
-                && g.iter()
-                    .zip(w)
-                    .all(|(g, w)| matches!(g, Val::F(g) if close(*g, *w)))
-        }
-        _ => false,
-    }
-}
-
-/// Asserts the given columns of `row`, reporting every difference at once.
-#[track_caller]
-fn check(row: &Row, expected: &[(&str, W)]) {
-    let mut wrong = Vec::new();
-    for (column, want) in expected {
-        match row.get(*column) {
-            None => wrong.push(format!("  {column}: no such column")),
-            Some(got) if !matches(got, want) => {
-                wrong.push(format!("  {column}: expected {want:?}, got {got:?}"))
-            }
-            Some(_) => {}
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "flow {:?} differs:\n{}\nwhole row: {row:#?}",
-        row.get("flow_id").or(row.get("id")),
-        wrong.join("\n")
-    );
-}
-
 /// `W::F` or `W::N`.
 fn opt_f(v: Option<f64>) -> W {
     v.map_or(W::N, W::F)
@@ -594,16 +356,6 @@ fn empty_direction(dir: &str) -> Vec<(String, W)> {
     .iter()
     .map(|c| (format!("{dir}_{c}"), W::N))
     .collect()
-}
-
-/// [`check`] with owned column names.
-#[track_caller]
-fn check_owned(row: &Row, expected: &[(String, W)]) {
-    let borrowed: Vec<(&str, W)> = expected
-        .iter()
-        .map(|(c, w)| (c.as_str(), w.clone()))
-        .collect();
-    check(row, &borrowed);
 }
 
 /// The columns of `standard`, in order (docs/features.md).
