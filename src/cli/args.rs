@@ -123,6 +123,15 @@ pub enum CicTimestampArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TunnelsArg {
+    /// Key tunnelled packets on the innermost IP packet (GRE, ERSPAN, VXLAN,
+    /// Geneve, GTP-U, IP-in-IP).
+    Inner,
+    /// Key every packet on its outermost IP header.
+    Outer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     /// Apache Parquet with zstd compression (the default for files).
     Parquet,
@@ -190,6 +199,11 @@ pub struct FlowArgs {
     /// Key flows on the ordered 5-tuple: each direction is its own flow.
     #[arg(long)]
     pub unidirectional: bool,
+
+    /// Key tunnelled packets on the inner packet or on the outermost IP header
+    /// (the nfstream profile decodes only IP-in-IP and GTP-U, as NFStream does).
+    #[arg(long, value_enum, default_value = "inner")]
+    pub tunnels: TunnelsArg,
 
     /// Packets kept in the early-flow sequence columns (full: default 10; nfstream:
     /// default 0 = no sequence columns, like NFStream's splt_analysis).

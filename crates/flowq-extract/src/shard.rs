@@ -12,7 +12,7 @@
 use crate::capture::CaptureReader;
 use crate::decode::PacketView;
 use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters};
-use crate::stream::{PacketStream, Step};
+use crate::stream::{PacketStream, Step, StreamMode};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -43,7 +43,7 @@ struct FromShard<F> {
 /// end error) and the shards' summed counters.
 pub(crate) fn run<'r, F: FlowFeatures>(
     reader: &'r mut CaptureReader,
-    seed: bool,
+    mode: StreamMode,
     config: FlowConfig,
     features: F::Config,
     shards: usize,
@@ -61,7 +61,7 @@ pub(crate) fn run<'r, F: FlowFeatures>(
             inputs.push(tx);
         }
         drop(out_tx);
-        let reader_thread = scope.spawn(move || read_and_deal(reader, seed, config, inputs));
+        let reader_thread = scope.spawn(move || read_and_deal(reader, mode, config, inputs));
         let counters = merge(out_rx, shards, emit, progress);
         let stream = reader_thread
             .join()
@@ -72,7 +72,7 @@ pub(crate) fn run<'r, F: FlowFeatures>(
 
 fn read_and_deal(
     reader: &mut CaptureReader,
-    seed: bool,
+    mode: StreamMode,
     config: FlowConfig,
     shards: Vec<SyncSender<ToShard>>,
 ) -> PacketStream<'_> {
@@ -80,7 +80,7 @@ fn read_and_deal(
     let hasher = foldhash::fast::FixedState::with_seed(0x7368_6172_645f_6b65);
     let mut batches: Vec<Vec<(PacketView<'static>, u64, i64)>> =
         (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
-    let mut stream = PacketStream::new(reader, seed);
+    let mut stream = PacketStream::new(reader, mode);
     let mut stopped = false;
     loop {
         let decoded = match stream.step() {

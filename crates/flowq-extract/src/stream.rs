@@ -3,7 +3,31 @@
 //! and the reader thread of the sharded one.
 
 use crate::capture::{CaptureError, CaptureReader};
-use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState};
+use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
+use crate::extract::{ExtractOptions, Profile};
+
+/// How packets are seen: the original script's view (`seed` profile), or
+/// flowq's, taken out of these tunnels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamMode {
+    seed: bool,
+    tunnels: Tunnels,
+}
+
+impl StreamMode {
+    /// The view `options` ask for. The `seed` profile decodes no tunnel itself
+    /// (its scapy rules look inside them); the `nfstream` profile takes packets
+    /// out of the tunnels NFStream decodes.
+    pub(crate) fn of(options: &ExtractOptions) -> StreamMode {
+        let seed = options.profile == Profile::Seed;
+        let tunnels = match options.profile {
+            _ if seed || !options.decapsulate => Tunnels::NONE,
+            Profile::Nfstream => Tunnels::NFSTREAM,
+            _ => Tunnels::ALL,
+        };
+        StreamMode { seed, tunnels }
+    }
+}
 
 /// A decoded packet with its place in the input.
 #[derive(Debug, Clone, Copy)]
@@ -21,6 +45,8 @@ pub(crate) struct PacketStream<'r> {
     fragments: FragmentTracker,
     /// Follow the original script's view of packets (`seed` profile).
     seed: bool,
+    /// Encapsulations packets are taken out of.
+    tunnels: Tunnels,
     pub skipped: [u64; SkipReason::COUNT],
     /// Records read.
     pub records: u64,
@@ -34,11 +60,12 @@ pub(crate) struct PacketStream<'r> {
 }
 
 impl<'r> PacketStream<'r> {
-    pub(crate) fn new(reader: &'r mut CaptureReader, seed: bool) -> Self {
+    pub(crate) fn new(reader: &'r mut CaptureReader, mode: StreamMode) -> Self {
         PacketStream {
             reader,
             fragments: FragmentTracker::default(),
-            seed,
+            seed: mode.seed,
+            tunnels: mode.tunnels,
             skipped: [0; SkipReason::COUNT],
             records: 0,
             in_flows: 0,
@@ -72,7 +99,7 @@ impl<'r> PacketStream<'r> {
         };
         let ordinal = self.records;
         self.records += 1;
-        let mut view = match decode::decode(&raw) {
+        let mut view = match decode::decode(&raw, self.tunnels) {
             Ok(view) => view,
             Err(reason) => {
                 self.skipped[reason.index()] += 1;
