@@ -10,4 +10,5 @@ mod parallel;
 mod queries;
 mod seed;
 mod sql;
+mod tunnels;
 mod util;
