@@ -614,7 +614,7 @@ impl<E> InputRun<'_, '_, E> {
             builder.set_id_offset(id_offset);
         }
 
-        let mode = StreamMode::of(&self.options);
+        let mode = StreamMode::of(self.options);
         let flows_before = self.summary.flows_written;
         let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
         let (full, cic) = (self.options.full_config(), self.options.cic_config());
