@@ -9,10 +9,10 @@
 //! Times are offsets from T0 = 1 700 000 000 s = 2023-11-14T22:13:20Z.
 
 use crate::util::capture::{
-    Endian, Iface, Ip6Ext, LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11, LINKTYPE_IPV4,
-    LINKTYPE_LINUX_SLL, Pkt, T0_US, TCP_MSS_OPTION, arp_request, eth, eth_raw, eth_vlan, flags::*,
-    ip4_fragments, ip4_icmp_echo, ip4_tcp, ip4_tcp_with_options, ip4_udp, ip6_udp_with_ext,
-    pcap_bytes, pcapng_bytes_in, sll, udp_datagram, write_pcap, write_pcapng,
+    Endian, Iface, Ip6Ext, LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, Pkt, T0_US,
+    TCP_MSS_OPTION, arp_request, eth, eth_raw, eth_vlan, flags::*, ip4_fragments, ip4_icmp_echo,
+    ip4_tcp, ip4_tcp_with_options, ip4_udp, ip6_udp_with_ext, pcap_bytes, pcapng_bytes_in, sll,
+    udp_datagram, write_pcap, write_pcapng,
 };
 use crate::util::flowq_bin;
 use std::collections::BTreeMap;
@@ -39,6 +39,7 @@ const STANDARD_HEADER: &[&str] = &[
     "protocol",
     "ip_version",
     "vlan_id",
+    "tunnel",
     "first_seen",
     "last_seen",
     "duration",
@@ -933,10 +934,11 @@ fn non_ip_and_broken_frames_are_skipped_and_counted() {
 
 #[test]
 fn unsupported_link_type_is_skipped_not_fatal() {
-    let (_dir, input) = scratch("wifi.pcap");
-    // three arbitrary 802.11 frames: flowq does not decode link type 105
+    /// LINKTYPE_FRELAY, which flowq does not decode.
+    const LINKTYPE_FRAME_RELAY: u16 = 107;
+    let (_dir, input) = scratch("frame-relay.pcap");
     let packets: Vec<Pkt> = (0..3).map(|i| at(i * SEC, vec![0x08; 30])).collect();
-    write_pcap(&input, LINKTYPE_IEEE802_11, false, &packets);
+    write_pcap(&input, LINKTYPE_FRAME_RELAY, false, &packets);
     let (flows, stats) = extract_with_stats(&input, &[]);
     assert!(flows.is_empty(), "{flows:?}");
     assert_eq!(stats["packets_read"], 3, "{stats}");

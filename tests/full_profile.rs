@@ -368,6 +368,7 @@ const STANDARD_COLUMNS: &[&str] = &[
     "protocol",
     "ip_version",
     "vlan_id",
+    "tunnel",
     "first_seen",
     "last_seen",
     "duration",

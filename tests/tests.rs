@@ -12,4 +12,5 @@ mod queries;
 mod robustness;
 mod seed;
 mod sql;
+mod tunnels;
 mod util;

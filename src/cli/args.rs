@@ -123,6 +123,15 @@ pub enum CicTimestampArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TunnelsArg {
+    /// Key tunnelled packets on the innermost IP packet (GRE, ERSPAN, VXLAN,
+    /// Geneve, GTP-U, IP-in-IP).
+    Inner,
+    /// Key every packet on its outermost IP header.
+    Outer,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     /// Apache Parquet with zstd compression (the default for files).
     Parquet,
@@ -197,6 +206,11 @@ pub struct FlowArgs {
     /// standard profile, 4 million for full, 3 million for cic). With -j N each shard gets 1/N.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: Option<u64>,
+
+    /// Key tunnelled packets on the inner packet or on the outermost IP header
+    /// (the nfstream profile decodes only IP-in-IP and GTP-U, as NFStream does).
+    #[arg(long, value_enum, default_value = "inner")]
+    pub tunnels: TunnelsArg,
 
     /// Packets kept in the early-flow sequence columns (full: default 10; nfstream:
     /// default 0 = no sequence columns, like NFStream's splt_analysis).

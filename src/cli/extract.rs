@@ -2,6 +2,7 @@
 
 use super::args::{
     CicCompatArg, CicTimestampArg, ColumnsArgs, ExtractArgs, FlowArgs, FormatArg, ProfileArg,
+    TunnelsArg,
 };
 use super::exit;
 use super::progress::ProgressBar;
@@ -83,6 +84,7 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         nfstream_stats: flow.stats,
         cic_bugs,
         cic_original_timestamp,
+        decapsulate: flow.tunnels == TunnelsArg::Inner,
         ..ExtractOptions::default()
     })
 }

@@ -24,7 +24,7 @@ use std::path::Path;
 pub const LINKTYPE_ETHERNET: u16 = 1;
 /// LINKTYPE_RAW (IPv4 or IPv6 by the version nibble)
 pub const LINKTYPE_RAW: u16 = 101;
-/// LINKTYPE_IEEE802_11 (Wi-Fi, not decoded by flowq)
+/// LINKTYPE_IEEE802_11 (Wi-Fi without a radiotap header)
 pub const LINKTYPE_IEEE802_11: u16 = 105;
 /// LINKTYPE_LINUX_SLL
 pub const LINKTYPE_LINUX_SLL: u16 = 113;
@@ -604,5 +604,123 @@ pub fn eth_raw(ethertype: u16, body: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&MAC_A);
     out.extend_from_slice(&ethertype.to_be_bytes());
     out.extend_from_slice(body);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Tunnels and the PPP, Cisco HDLC and 802.11 link types (tests/tunnels.rs)
+// ---------------------------------------------------------------------------
+
+/// LINKTYPE_PPP
+pub const LINKTYPE_PPP: u16 = 9;
+/// LINKTYPE_C_HDLC (Cisco HDLC)
+pub const LINKTYPE_C_HDLC: u16 = 104;
+/// LINKTYPE_IEEE802_11_RADIOTAP
+pub const LINKTYPE_IEEE802_11_RADIOTAP: u16 = 127;
+
+/// An IPv4 packet carrying `payload` as IP protocol `protocol` (4 IP-in-IP, 41
+/// IPv6-in-IPv4, 47 GRE): 20 + payload bytes.
+pub fn ip4_carrying(src: [u8; 4], dst: [u8; 4], protocol: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = ipv4_header(src, dst, protocol, 1, false, 0, payload.len()).to_vec();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A GRE header (version 0, no optional fields) with this protocol type: 4 +
+/// payload bytes.
+pub fn gre(protocol: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0];
+    out.extend_from_slice(&protocol.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// ERSPAN type II in GRE (sequence number present) around a mirrored Ethernet
+/// frame: GRE 8 + ERSPAN 8 + frame bytes.
+pub fn gre_erspan2(frame: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x10, 0, 0x88, 0xbe, 0, 0, 0, 7];
+    out.extend_from_slice(&[0x10, 0x00, 0x00, 0x01, 0, 0, 0, 0]);
+    out.extend_from_slice(frame);
+    out
+}
+
+/// PPTP's enhanced GRE (version 1, key and sequence number) carrying PPP with
+/// address/control bytes around an IPv4 packet: 12 + 4 + packet bytes.
+pub fn gre_pptp(ip_packet: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x30, 0x01, 0x88, 0x0b];
+    out.extend_from_slice(&u16::try_from(4 + ip_packet.len()).unwrap().to_be_bytes());
+    out.extend_from_slice(&[0x12, 0x34, 0, 0, 0, 1]);
+    out.extend_from_slice(&[0xff, 0x03, 0x00, 0x21]);
+    out.extend_from_slice(ip_packet);
+    out
+}
+
+/// A VXLAN header (I flag, this VNI) around an Ethernet frame: 8 + frame bytes.
+pub fn vxlan(vni: u32, frame: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x08, 0, 0, 0];
+    out.extend_from_slice(&(vni << 8).to_be_bytes());
+    out.extend_from_slice(frame);
+    out
+}
+
+/// A Geneve header without options around an Ethernet frame: 8 + frame bytes.
+pub fn geneve(frame: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 0x65, 0x58, 0, 0, 1, 0];
+    out.extend_from_slice(frame);
+    out
+}
+
+/// A GTP-U G-PDU header (version 1, no optional fields) around an IP packet:
+/// 8 + packet bytes.
+pub fn gtp_u(teid: u32, ip_packet: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x30, 0xff];
+    out.extend_from_slice(&u16::try_from(ip_packet.len()).unwrap().to_be_bytes());
+    out.extend_from_slice(&teid.to_be_bytes());
+    out.extend_from_slice(ip_packet);
+    out
+}
+
+/// A PPP frame (address/control `ff 03`, 2-byte protocol) around an IP packet,
+/// or with `protocol` 0xc021 an LCP frame: 4 + packet bytes.
+pub fn ppp(protocol: u16, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0xff, 0x03];
+    out.extend_from_slice(&protocol.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// A Cisco HDLC frame (unicast address, control 0, EtherType) around a body:
+/// 4 + body bytes.
+pub fn chdlc(ethertype: u16, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x0f, 0x00];
+    out.extend_from_slice(&ethertype.to_be_bytes());
+    out.extend_from_slice(body);
+    out
+}
+
+/// An 8-byte radiotap header (no fields) and an 802.11 QoS data frame sent to
+/// the access point (To DS: address 2 = MAC_A is the source, address 3 = MAC_B
+/// the destination) with LLC/SNAP around an IP packet: 8 + 26 + 8 + packet bytes.
+pub fn radiotap_qos_data(ip_packet: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 8, 0, 0, 0, 0, 0];
+    out.extend_from_slice(&[0x88, 0x01, 0, 0]);
+    out.extend_from_slice(&[0x02, 0, 0, 0, 0, 0xaa]); // BSSID
+    out.extend_from_slice(&MAC_A);
+    out.extend_from_slice(&MAC_B);
+    out.extend_from_slice(&[0, 0, 0, 0]); // sequence control, QoS control
+    out.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+    out.extend_from_slice(&ethertype_of(ip_packet).to_be_bytes());
+    out.extend_from_slice(ip_packet);
+    out
+}
+
+/// An 8-byte radiotap header and an 802.11 beacon (a management frame): 8 + 36 bytes.
+pub fn radiotap_beacon() -> Vec<u8> {
+    let mut out = vec![0, 0, 8, 0, 0, 0, 0, 0];
+    out.extend_from_slice(&[0x80, 0x00, 0, 0]);
+    out.extend_from_slice(&[0xff; 6]);
+    out.extend_from_slice(&MAC_A);
+    out.extend_from_slice(&MAC_A);
+    out.extend_from_slice(&[0; 14]);
     out
 }

@@ -10,7 +10,7 @@ use crate::capture::{CaptureFormat, CaptureReader, InputSource, ReadCounter};
 use crate::decode::SkipReason;
 use crate::features::{CicConfig, CicFeatures, FullConfig, FullFeatures, StandardFeatures};
 use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowTable, TableCounters};
-use crate::stream::{PacketStream, Step};
+use crate::stream::{PacketStream, Step, StreamMode};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
@@ -118,6 +118,10 @@ pub struct ExtractOptions {
     pub cic_bugs: bool,
     /// CIC profiles: write `Timestamp` as CICFlowMeter's text.
     pub cic_original_timestamp: bool,
+    /// Key tunnelled packets on their inner IP packet (GRE, ERSPAN, VXLAN,
+    /// Geneve, GTP-U, IP-in-IP; the `nfstream` profile: IP-in-IP and GTP-U only);
+    /// `false` keys them on the outermost IP header. The `seed` profile ignores it.
+    pub decapsulate: bool,
 }
 
 impl Default for ExtractOptions {
@@ -131,6 +135,7 @@ impl Default for ExtractOptions {
             nfstream_stats: false,
             cic_bugs: false,
             cic_original_timestamp: false,
+            decapsulate: true,
         }
     }
 }
@@ -642,26 +647,26 @@ impl<E> InputRun<'_, '_, E> {
             builder.set_id_offset(id_offset);
         }
 
-        let seed = self.options.profile == Profile::Seed;
+        let mode = StreamMode::of(self.options);
         let flows_before = self.summary.flows_written;
         let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
         let (full, cic) = (self.options.full_config(), self.options.cic_config());
         let r = &mut reader;
         let (stream, table_counters) = match (self.options.profile.state(), sharded) {
             (State::Standard, false) => {
-                self.extract_single::<StandardFeatures>(r, seed, id_offset, &counter, ())
+                self.extract_single::<StandardFeatures>(r, mode, id_offset, &counter, ())
             }
             (State::Standard, true) => {
-                self.extract_sharded::<StandardFeatures>(r, seed, &counter, ())
+                self.extract_sharded::<StandardFeatures>(r, mode, &counter, ())
             }
             (State::Full, false) => {
-                self.extract_single::<FullFeatures>(r, seed, id_offset, &counter, full)
+                self.extract_single::<FullFeatures>(r, mode, id_offset, &counter, full)
             }
-            (State::Full, true) => self.extract_sharded::<FullFeatures>(r, seed, &counter, full),
+            (State::Full, true) => self.extract_sharded::<FullFeatures>(r, mode, &counter, full),
             (State::Cic, false) => {
-                self.extract_single::<CicFeatures>(r, seed, id_offset, &counter, cic)
+                self.extract_single::<CicFeatures>(r, mode, id_offset, &counter, cic)
             }
-            (State::Cic, true) => self.extract_sharded::<CicFeatures>(r, seed, &counter, cic),
+            (State::Cic, true) => self.extract_sharded::<CicFeatures>(r, mode, &counter, cic),
         };
         let ordinal = stream.records;
         let in_flows = stream.counts().in_flows;
@@ -713,14 +718,14 @@ impl<E> InputRun<'_, '_, E> {
     fn extract_single<'c, F: FlowFeatures>(
         &mut self,
         reader: &'c mut CaptureReader,
-        seed: bool,
+        mode: StreamMode,
         id_offset: u64,
         counter: &ReadCounter,
         features: F::Config,
     ) -> (PacketStream<'c>, TableCounters) {
         let mut table: FlowTable<F> =
             FlowTable::new(self.options.effective_flow_config(), features);
-        let mut stream = PacketStream::new(reader, seed, self.cancel.clone());
+        let mut stream = PacketStream::new(reader, mode, self.cancel.clone());
         loop {
             let decoded = match stream.step() {
                 Step::Packet(d) => d,
@@ -768,7 +773,7 @@ impl<E> InputRun<'_, '_, E> {
     fn extract_sharded<'c, F: FlowFeatures>(
         &mut self,
         reader: &'c mut CaptureReader,
-        seed: bool,
+        mode: StreamMode,
         counter: &ReadCounter,
         features: F::Config,
     ) -> (PacketStream<'c>, TableCounters) {
@@ -784,7 +789,7 @@ impl<E> InputRun<'_, '_, E> {
         let (name, index, count) = (self.name, self.index, self.count);
         let flows_before = summary.flows_written;
         crate::shard::run::<F>(
-            PacketStream::new(reader, seed, self.cancel.clone()),
+            PacketStream::new(reader, mode, self.cancel.clone()),
             config,
             features,
             threads,

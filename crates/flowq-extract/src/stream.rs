@@ -4,10 +4,34 @@
 //! on which the flow table measures timeouts.
 
 use crate::capture::{CaptureError, CaptureReader, RawPacket};
-use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState};
+use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
+use crate::extract::{ExtractOptions, Profile};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How packets are seen: the original script's view (`seed` profile), or
+/// flowq's, taken out of these tunnels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StreamMode {
+    seed: bool,
+    tunnels: Tunnels,
+}
+
+impl StreamMode {
+    /// The view `options` ask for. The `seed` profile decodes no tunnel itself
+    /// (its scapy rules look inside them); the `nfstream` profile takes packets
+    /// out of the tunnels NFStream decodes.
+    pub(crate) fn of(options: &ExtractOptions) -> StreamMode {
+        let seed = options.profile == Profile::Seed;
+        let tunnels = match options.profile {
+            _ if seed || !options.decapsulate => Tunnels::NONE,
+            Profile::Nfstream => Tunnels::NFSTREAM,
+            _ => Tunnels::ALL,
+        };
+        StreamMode { seed, tunnels }
+    }
+}
 
 /// A decoded packet with its place in the input.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +66,8 @@ pub(crate) struct PacketStream<'r> {
 struct State {
     /// Follow the original script's view of packets (`seed` profile).
     seed: bool,
+    /// Encapsulations packets are taken out of.
+    tunnels: Tunnels,
     /// What was done with the records.
     counts: Counts,
     /// A packet stamped more than [`CLOCK_JUMP_NS`] ahead of the clock, copied
@@ -73,7 +99,7 @@ pub(crate) struct Counts {
 impl<'r> PacketStream<'r> {
     pub(crate) fn new(
         reader: &'r mut CaptureReader,
-        seed: bool,
+        mode: StreamMode,
         cancel: Option<Arc<AtomicBool>>,
     ) -> Self {
         PacketStream {
@@ -82,7 +108,8 @@ impl<'r> PacketStream<'r> {
             clock: i64::MIN,
             end_error: None,
             state: State {
-                seed,
+                seed: mode.seed,
+                tunnels: mode.tunnels,
                 counts: Counts::default(),
                 pending: None,
                 release: VecDeque::new(),
@@ -150,7 +177,7 @@ impl<'r> PacketStream<'r> {
         };
         let ordinal = self.records;
         self.records += 1;
-        let view = match decode::decode(&raw) {
+        let view = match decode::decode(&raw, self.state.tunnels) {
             Ok(view) => view,
             Err(reason) => {
                 self.state.counts.skipped[reason.index()] += 1;
@@ -209,7 +236,7 @@ impl State {
             interface: current.interface,
         };
         // It decoded when it was read, so it decodes again.
-        let Ok(view) = decode::decode(&raw) else {
+        let Ok(view) = decode::decode(&raw, self.tunnels) else {
             return Step::Held;
         };
         if current.moves_clock {

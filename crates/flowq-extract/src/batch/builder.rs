@@ -267,6 +267,7 @@ fn cell<'s, F: FlowFeatures>(
         Column::Protocol => Value::Int(i64::from(flow.key.protocol)),
         Column::IpVersion => Value::Int(i64::from(flow.key.ip_version)),
         Column::VlanId => Value::Int(i64::from(flow.key.vlan_id)),
+        Column::Tunnel => Value::Text(flow.key.tunnel.name()),
         Column::FirstSeen => Value::TimestampUs(flow.first_ns.div_euclid(1_000)),
         Column::LastSeen => Value::TimestampUs(flow.last_ns.div_euclid(1_000)),
         Column::Duration => Value::Float(flow.last_ns.saturating_sub(flow.first_ns) as f64 / 1e9),

@@ -29,6 +29,8 @@ pub enum PacketColumn {
     IpVersion,
     /// Outermost VLAN id, 0 when untagged.
     VlanId,
+    /// Outermost encapsulation the packet was taken out of (`none` when not tunnelled).
+    Tunnel,
     /// Bytes on the wire.
     Length,
     /// Bytes captured.
@@ -54,6 +56,7 @@ pub const PACKET_COLUMNS: &[PacketColumn] = &[
     PacketColumn::Protocol,
     PacketColumn::IpVersion,
     PacketColumn::VlanId,
+    PacketColumn::Tunnel,
     PacketColumn::Length,
     PacketColumn::CapturedLength,
     PacketColumn::PayloadBytes,
@@ -105,6 +108,12 @@ impl PacketColumn {
                 Kind::I32,
                 false,
                 "outermost VLAN id, 0 when untagged",
+            ),
+            Tunnel => (
+                "tunnel",
+                Kind::Text,
+                false,
+                "outermost encapsulation removed (none, gre, erspan, vxlan, geneve, gtpu, ipip)",
             ),
             Length => (
                 "length",
@@ -206,6 +215,7 @@ impl PacketBatchBuilder {
                 PacketColumn::Protocol => Value::Int(i64::from(view.protocol)),
                 PacketColumn::IpVersion => Value::Int(i64::from(view.ip_version)),
                 PacketColumn::VlanId => Value::Int(i64::from(view.vlan_id)),
+                PacketColumn::Tunnel => Value::Text(view.tunnel.name()),
                 PacketColumn::Length => Value::Int(i64::from(view.wire_len)),
                 PacketColumn::CapturedLength => Value::Int(i64::from(view.cap_len)),
                 PacketColumn::PayloadBytes => Value::Int(i64::from(view.l4_payload_len)),

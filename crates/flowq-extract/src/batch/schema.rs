@@ -16,6 +16,7 @@ pub enum Column {
     Protocol,
     IpVersion,
     VlanId,
+    Tunnel,
     FirstSeen,
     LastSeen,
     Duration,
@@ -362,6 +363,11 @@ impl Column {
                 I32,
                 "outermost 802.1Q/802.1ad VLAN id, 0 when untagged",
             ),
+            Column::Tunnel => def(
+                "tunnel",
+                Text,
+                "outermost encapsulation removed: none, gre, erspan, vxlan, geneve, gtpu, ipip",
+            ),
             Column::FirstSeen => def(
                 "first_seen",
                 TimestampUs,
@@ -621,6 +627,7 @@ pub const STANDARD_COLUMNS: &[Column] = &[
     Column::Protocol,
     Column::IpVersion,
     Column::VlanId,
+    Column::Tunnel,
     Column::FirstSeen,
     Column::LastSeen,
     Column::Duration,
@@ -683,7 +690,11 @@ impl NfColumn {
                 "destination MAC of the first packet".into(),
             ),
             NfColumn::DstOui => text("dst_oui", Text, "first three bytes of dst_mac".into()),
-            NfColumn::TunnelId => text("tunnel_id", I64, "0: tunnels are not decoded".into()),
+            NfColumn::TunnelId => text(
+                "tunnel_id",
+                I64,
+                "NFStream's tunnel code: 1 GTP-U, 0 otherwise (IP-in-IP included)".into(),
+            ),
             NfColumn::FirstSeenMs(scope) => counted(
                 format!("{}_first_seen_ms", scope.nf_name()),
                 I64,

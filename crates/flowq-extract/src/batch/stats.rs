@@ -3,6 +3,7 @@
 
 use super::builder::{Scratch, Value};
 use super::schema::{Column, NfColumn, Scope, Stat};
+use crate::decode::Tunnel;
 use crate::features::{FullFeatures, Summary};
 use crate::flow::{Direction, EndReason, FinishedFlow};
 use std::fmt::Write as _;
@@ -148,7 +149,8 @@ fn nf_cell<'s, F>(
         NfColumn::SrcOui => Value::Text(mac_text(&mut scratch.text, &full.mac[0], 3)),
         NfColumn::DstMac => Value::Text(mac_text(&mut scratch.text, &full.mac[1], 6)),
         NfColumn::DstOui => Value::Text(mac_text(&mut scratch.text, &full.mac[1], 3)),
-        NfColumn::TunnelId => Value::Int(0),
+        // NFStream's codes: 1 GTP-U, 2 CAPWAP, 3 TZSP (the last two not decoded).
+        NfColumn::TunnelId => Value::Int(i64::from(flow.key.tunnel == Tunnel::GtpU)),
         NfColumn::FirstSeenMs(scope) => Value::Int(span(scope).map_or(0, |(f, _)| ms(f))),
         NfColumn::LastSeenMs(scope) => Value::Int(span(scope).map_or(0, |(_, l)| ms(l))),
         NfColumn::DurationMs(scope) => Value::Int(span(scope).map_or(0, |(f, l)| ms(l) - ms(f))),

@@ -3,7 +3,8 @@
 //!
 //! This module owns every protocol decision: link types, VLAN tags, MPLS and
 //! PPPoE, IPv4 options and IPv6 extension headers (through etherparse's lax
-//! slicing), transport ports and TCP flags, and IP fragments. Per-packet
+//! slicing), tunnels (GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP), transport
+//! ports and TCP flags, and IP fragments. Per-packet
 //! problems are never errors: a packet is either usable or skipped for a
 //! counted reason.
 
@@ -11,9 +12,11 @@ mod fragment;
 mod link;
 pub mod scapy;
 mod transport;
+mod tunnel;
 
 pub use fragment::FragmentTracker;
 pub use link::LinkType;
+pub use tunnel::{Tunnel, Tunnels};
 
 use crate::capture::RawPacket;
 use etherparse::{LaxIpSlice, err::ip::LaxHeaderSliceError};
@@ -190,6 +193,11 @@ pub struct PacketView<'a> {
     pub mac: [[u8; 6]; 2],
     /// ICMP / ICMPv6 type and code, when captured.
     pub icmp: Option<[u8; 2]>,
+    /// The outermost encapsulation the packet was taken out of ([`Tunnel::None`]
+    /// when it was not tunnelled); the other fields describe the innermost IP
+    /// packet, except the lengths on the wire and captured, the VLAN, MPLS and
+    /// MAC fields, which are the frame's.
+    pub tunnel: Tunnel,
 }
 
 impl PacketView<'_> {
@@ -220,6 +228,7 @@ impl PacketView<'_> {
             mpls: self.mpls,
             mac: self.mac,
             icmp: self.icmp,
+            tunnel: self.tunnel,
         }
     }
 
@@ -230,14 +239,19 @@ impl PacketView<'_> {
     }
 }
 
-/// Decodes one captured frame down to its transport header.
-pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
+/// Tunnels taken apart per packet at most (a loop guard; real traffic nests 1-3).
+const MAX_TUNNELS: usize = 8;
+
+/// Decodes one captured frame down to its transport header, taking the packet
+/// out of the encapsulations in `tunnels` (see [`PacketView::tunnel`]).
+///
+/// An encapsulation whose inner packet cannot be read (cut off, not IP,
+/// malformed) leaves the packet as the header that carried it: a tunnel never
+/// makes a packet be skipped. Fragmented packets are not decapsulated (only the
+/// first fragment would carry the inner header).
+pub fn decode<'a>(raw: &RawPacket<'a>, tunnels: Tunnels) -> Result<PacketView<'a>, SkipReason> {
     let l3 = link::network_layer(raw.linktype, raw.data)?;
-    let (ip, _ext_error) = LaxIpSlice::from_slice(l3.bytes).map_err(|e| match e {
-        LaxHeaderSliceError::Len(_) => SkipReason::Truncated,
-        LaxHeaderSliceError::Content(_) => SkipReason::Malformed,
-    })?;
-    let mut view = PacketView {
+    let base = PacketView {
         ts_ns: raw.ts_ns,
         wire_len: raw.wire_len,
         cap_len: raw.data.len() as u32,
@@ -261,7 +275,46 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
         mpls: l3.mpls,
         mac: l3.mac,
         icmp: None,
+        tunnel: Tunnel::None,
     };
+    let mut view = ip_packet(&base, l3.bytes, raw.data)?;
+    if tunnels.is_empty() {
+        return Ok(view);
+    }
+    for _ in 0..MAX_TUNNELS {
+        if view.fragment.is_some() || view.transport_state != TransportState::Complete {
+            break;
+        }
+        let ports = [view.src_port, view.dst_port];
+        let Some((kind, bytes)) = tunnel::inner(view.protocol, ports, view.transport, tunnels)
+        else {
+            break;
+        };
+        let Ok(mut inner) = ip_packet(&base, bytes, raw.data) else {
+            break;
+        };
+        inner.tunnel = if view.tunnel == Tunnel::None {
+            kind
+        } else {
+            view.tunnel
+        };
+        view = inner;
+    }
+    Ok(view)
+}
+
+/// Reads the IP packet starting at `bytes` (inside `frame`, the whole captured
+/// frame) and its transport header into a copy of `base`.
+fn ip_packet<'a>(
+    base: &PacketView<'a>,
+    bytes: &'a [u8],
+    frame: &'a [u8],
+) -> Result<PacketView<'a>, SkipReason> {
+    let (ip, _ext_error) = LaxIpSlice::from_slice(bytes).map_err(|e| match e {
+        LaxHeaderSliceError::Len(_) => SkipReason::Truncated,
+        LaxHeaderSliceError::Content(_) => SkipReason::Malformed,
+    })?;
+    let mut view = *base;
     // Bytes of the IP packet as its header declares them (may exceed what was captured).
     let declared_ip_len: usize;
     match &ip {
@@ -274,7 +327,7 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
             let ihl = usize::from(h.ihl()) * 4;
             let total = usize::from(h.total_len());
             // TSO/GRO captures carry total_len 0; fall back to what was captured.
-            declared_ip_len = if total >= ihl { total } else { l3.bytes.len() };
+            declared_ip_len = if total >= ihl { total } else { bytes.len() };
             if h.more_fragments() || h.fragments_offset().value() != 0 {
                 view.fragment = Some(FragmentInfo {
                     id: u32::from(h.identification()),
@@ -295,19 +348,19 @@ pub fn decode<'a>(raw: &RawPacket<'a>) -> Result<PacketView<'a>, SkipReason> {
             declared_ip_len = if payload_len > 0 {
                 40 + payload_len
             } else {
-                l3.bytes.len()
+                bytes.len()
             };
             view.fragment = ipv6_fragment(h.next_header().0, v6.extensions().slice());
         }
     }
     let payload = ip.payload();
     view.protocol = payload.ip_number.0;
-    let ip_payload_offset = offset_of(l3.bytes, payload.payload);
+    let ip_payload_offset = offset_of(bytes, payload.payload);
     view.ip_header_len = ip_payload_offset as u32;
     view.transport = payload.payload;
     let declared_ip_payload = declared_ip_len.saturating_sub(ip_payload_offset);
-    let ip_end = offset_of(raw.data, l3.bytes).saturating_add(declared_ip_len);
-    view.trailer_len = raw.data.len().saturating_sub(ip_end) as u32;
+    let ip_end = offset_of(frame, bytes).saturating_add(declared_ip_len);
+    view.trailer_len = frame.len().saturating_sub(ip_end) as u32;
 
     if view.fragment.is_some_and(|f| f.offset != 0) {
         view.transport_state = TransportState::LaterFragment;
@@ -383,5 +436,54 @@ mod tests {
         assert_eq!(ipv6_fragment(60, &[17, 9, 0, 0]), None);
         // Atomic fragment.
         assert_eq!(ipv6_fragment(44, &[17, 0, 0, 0, 0, 0, 0, 9]), None);
+    }
+}
+
+/// Frame builders for the decoder's unit tests.
+#[cfg(test)]
+pub(crate) mod frames {
+    /// An IPv4 header (20 bytes, TTL 64) around `payload`.
+    pub fn ipv4(protocol: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let total = (20 + payload.len()) as u16;
+        let mut p = vec![0x45, 0, 0, 0, 0, 1, 0, 0, 64, protocol, 0, 0];
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// An IPv6 header (hop limit 64) around `payload`; addresses `prefix::last`.
+    pub fn ipv6(next: u8, src_last: u8, dst_last: u8, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0];
+        p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+        p.extend_from_slice(&[next, 64]);
+        let mut addr = [0u8; 16];
+        addr[..2].copy_from_slice(&[0x20, 0x01]);
+        addr[15] = src_last;
+        p.extend_from_slice(&addr);
+        addr[15] = dst_last;
+        p.extend_from_slice(&addr);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// A UDP header around `payload`.
+    pub fn udp(src: u16, dst: u16, payload: &[u8]) -> Vec<u8> {
+        let mut p = Vec::new();
+        p.extend_from_slice(&src.to_be_bytes());
+        p.extend_from_slice(&dst.to_be_bytes());
+        p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        p.extend_from_slice(&[0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// An Ethernet header (fixed MACs) with this EtherType around `payload`.
+    pub fn ethernet(ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut p = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1];
+        p.extend_from_slice(&ethertype.to_be_bytes());
+        p.extend_from_slice(payload);
+        p
     }
 }

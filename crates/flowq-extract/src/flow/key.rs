@@ -1,4 +1,4 @@
-use crate::decode::{AddrBytes, PacketView};
+use crate::decode::{AddrBytes, PacketView, Tunnel};
 
 /// Direction of a packet relative to the flow's initiator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +17,8 @@ impl Direction {
     }
 }
 
-/// The identity of a flow: two endpoints, the transport protocol and the VLAN.
+/// The identity of a flow: two endpoints, the transport protocol, the VLAN and
+/// the outermost tunnel kind.
 ///
 /// Bidirectional keys store the endpoints in canonical (sorted) order, so both
 /// directions of a conversation find the same key; unidirectional keys store
@@ -34,6 +35,10 @@ pub struct FlowKey {
     pub ip_version: u8,
     /// Outermost VLAN id, 0 when untagged.
     pub vlan_id: u16,
+    /// Outermost encapsulation the packets were taken out of, so that a
+    /// conversation seen both inside a tunnel and outside it (a mirror session,
+    /// a tunnel endpoint's capture) makes two flows rather than one counted twice.
+    pub tunnel: Tunnel,
 }
 
 impl FlowKey {
@@ -50,6 +55,7 @@ impl FlowKey {
             protocol: packet.protocol,
             ip_version: packet.ip_version,
             vlan_id: packet.vlan_id,
+            tunnel: packet.tunnel,
         };
         (key, u8::from(swap))
     }
