@@ -155,10 +155,13 @@ def print_table(results_path):
             xm = f"{r['peak_rss_kib'] / ref['peak_rss_kib']:.2f}" if ref else "–"
             if r is ref:
                 xt, xm = "**1.00**", "**1.00**"
-            name = f"{g} ({r['bytes'] / 1e6:.0f} MB, {r['packets']:,} pkts)" if first else ""
+            size = f"{r['bytes'] / 1e6:,.0f} MB" if r["bytes"] >= 1e6 else f"{r['bytes'] / 1e3:,.0f} kB"
+            what = f"{size}, {r['packets']:,} pkts" if r["packets"] else f"{os.path.basename(r['input'])}, {size}"
+            name = f"{g} ({what})" if first else ""
             label = r["label"] + (f" ({r['note']})" if r["note"] else "")
             print(
-                f"| {name} | {label} | {r['runs']} | {s:.3f} s | {fmt_rate(pps)} | {mbs:,.0f} | {mib:,.1f} MiB | {xt} | {xm} |"
+                f"| {name} | {label} | {r['runs']} | {s:.3f} s | {fmt_rate(pps) if pps else '–'} | "
+                f"{mbs:,.0f} | {mib:,.1f} MiB | {xt} | {xm} |"
             )
             first = False
 

@@ -245,7 +245,11 @@ table() {
 }
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(setup inputs harness extract seed big sql profile table)
+if [ ${#stages[@]} = 0 ]; then
+    stages=(setup inputs harness extract seed big sql profile table)
+    # A full run starts a fresh results directory; the previous one is kept.
+    [ -d "$OUT" ] && rm -rf "$OUT.prev" && mv "$OUT" "$OUT.prev"
+fi
 for s in "${stages[@]}"; do
     case $s in
         setup | inputs | harness | extract | seed | big | sql | profile | table) ;;
