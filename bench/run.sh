@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# flowq's whole-program benchmark: flowq against its baselines and peers on the
+# same captures. See docs/benchmarks.md for what each stage measures and the
+# results measured with it. Run by people, not by CI.
+#
+#   bench/run.sh [STAGE...]        default: every stage, in this order
+#
+# Stages:
+#   setup    venv with NFStream, scapy, pandas, DuckDB, numpy (pip, PyPI); tshark
+#            and GNU time from apt when missing; cargo build --release
+#   inputs   generate the synthetic captures (../shared/tools/gen_pcap.py)
+#   harness  cargo bench (in-process: bare loop, decoder, flow table, extractor)
+#   extract  1M capture and real captures: cat, flowq, NFStream, tshark
+#   seed     100k capture: flowq --profile seed against the original scapy script
+#   big      10M capture (about 7.6 GB, generated on demand): time, peak RSS,
+#            bytes per active flow, -j 1 / -j 2
+#   sql      group-by queries over the 10M capture's flows: flowq against DuckDB
+#   profile  perf record (or callgrind) of flowq extract on a 200k capture
+#   table    print every table of this run again
+#
+# Environment (all optional):
+#   FLOWQ_BENCH_CACHE  venv and generated data     (~/.cache/flowq-bench)
+#   FLOWQ_BENCH_DATA   where captures are written  ($FLOWQ_BENCH_CACHE/data)
+#   FLOWQ_BENCH_OUT    results of this run         ($FLOWQ_BENCH_CACHE/results/latest)
+#   RUNS               timed runs per command, best kept (3)
+#   SLOW_RUNS          runs of the slow peers: NFStream, tshark (RUNS)
+#   SCAPY_RUNS         runs of the scapy script (1; it takes minutes)
+#   CARGO_TARGET_DIR   as for cargo
+#   FLOWQ_SHARED       the shared corpus and tools  (<repo>/../shared)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CACHE=${FLOWQ_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/flowq-bench}
+DATA=${FLOWQ_BENCH_DATA:-$CACHE/data}
+OUT=${FLOWQ_BENCH_OUT:-$CACHE/results/latest}
+RUNS=${RUNS:-3}
+SLOW_RUNS=${SLOW_RUNS:-$RUNS}
+SCAPY_RUNS=${SCAPY_RUNS:-1}
+SHARED=${FLOWQ_SHARED:-$ROOT/../shared}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+FLOWQ=$TARGET/release/flowq
+VENV=$CACHE/venv
+PY=$VENV/bin/python
+RESULTS=$OUT/results.jsonl
+LOG=$OUT/commands.log
+SCRATCH=$OUT/scratch
+# Pinned so that a later run measures the same peers.
+PY_PACKAGES=(nfstream==6.6.0 scapy==2.8.0 pandas==3.1.1 duckdb==2.0.1 numpy==2.4.6)
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+setup() {
+    say "setup"
+    local missing=()
+    command -v tshark > /dev/null || missing+=(tshark)
+    [ -x /usr/bin/time ] || missing+=(time)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} with apt"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    fi
+    local want="${PY_PACKAGES[*]}"
+    if [ ! -x "$PY" ] || [ "$(cat "$VENV/.flowq-bench" 2> /dev/null)" != "$want" ]; then
+        echo "creating $VENV: ${PY_PACKAGES[*]}"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install -q "${PY_PACKAGES[@]}"
+        echo "$want" > "$VENV/.flowq-bench"
+    fi
+    (cd "$ROOT" && cargo build --release -q -p flowq)
+}
+
+# gen NAME PACKETS FLOWS: $DATA/NAME.pcap, unless it is there already.
+gen() {
+    local f=$DATA/$1.pcap
+    [ -s "$f" ] && [ -s "$f.truth.json" ] && return
+    echo "generating $f ($2 packets, $3 flows)"
+    "$PY" "$SHARED/tools/gen_pcap.py" -n "$2" -f "$3" -o "$f" -q
+}
+
+inputs() {
+    say "inputs in $DATA"
+    mkdir -p "$DATA"
+    gen synth-1M 1000000 50000
+    gen synth-100k 100000 5000
+    gen synth-200k 200000 10000
+}
+
+big_input() {
+    mkdir -p "$DATA"
+    gen synth-10M 10000000 500000
+}
+
+# packets FILE: packets in the capture, as flowq reads them.
+packets() {
+    "$FLOWQ" extract "$1" -o "$SCRATCH/count.csv" -q --stats-json "$SCRATCH/count.json"
+    "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["packets_read"])' "$SCRATCH/count.json"
+}
+
+# stats FILE JSON ARGS...: one untimed flowq run that writes its run summary.
+stats() {
+    local in=$1 json=$2
+    shift 2
+    "$FLOWQ" extract "$in" -q --stats-json "$json" "$@"
+}
+
+measure() { "$PY" "$ROOT/bench/measure.py" group --results "$RESULTS" --log "$LOG" "$@"; }
+
+machine() {
+    {
+        echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+        echo "cpu: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+        echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+        echo "kernel: $(uname -r)"
+        echo "rustc: $(rustc --version)"
+        echo "flowq: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo ' (modified)')"
+        echo "tshark: $(tshark --version 2> /dev/null | head -1)"
+        echo "python: $("$PY" --version); $("$VENV/bin/pip" list 2> /dev/null | grep -i -E '^(nfstream|scapy|duckdb|pandas|numpy) ' | tr -s ' ' | paste -sd, -)"
+        echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    } | tee "$OUT/machine.txt"
+}
+
+harness() {
+    say "harness: cargo bench on the 1M capture (in-process)"
+    (cd "$ROOT" && FLOWQ_BENCH_PCAP=$DATA/synth-1M.pcap cargo bench -q -p flowq-extract --bench extract) |
+        tee "$OUT/harness.txt"
+}
+
+extract() {
+    local f=$DATA/synth-1M.pcap n
+    say "extract: 1M capture ($f)"
+    n=$(packets "$f")
+    cat "$f" > /dev/null
+    measure --group 1M --input "$f" --packets "$n" --ref "flowq extract -o x.parquet" \
+        --cmd "cat > /dev/null" "$RUNS" "page cache" "cat $f > /dev/null" \
+        --cmd "flowq extract -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.parquet -q" \
+        --cmd "flowq extract -o x.csv" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.csv -q" \
+        --cmd "flowq extract -j 2 -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -j 2 -o $SCRATCH/x.parquet -q" \
+        --cmd "NFStream 6.6" "$SLOW_RUNS" "1 meter, no stats, no DPI" "$PY $ROOT/bench/nfstream_flows.py $f $SCRATCH/nfstream-1M.count" \
+        --cmd "tshark -z conv,tcp -z conv,udp" "$SLOW_RUNS" "" "tshark -q -z conv,tcp -z conv,udp -r $f > /dev/null"
+    stats "$f" "$OUT/stats-1M-parquet.json" -o "$SCRATCH/x.parquet"
+    stats "$f" "$OUT/stats-1M-csv.json" -o "$SCRATCH/x.csv"
+    stats "$f" "$OUT/stats-1M-j2.json" -j 2 -o "$SCRATCH/x.parquet"
+
+    # Real captures: the largest ones in the shared corpus (a few MB each, so
+    # process start-up weighs in every tool's time).
+    local real
+    for real in zeek/echo-connections.pcap suricata-verify/denial6-6.pcap; do
+        f=$SHARED/pcaps/$real
+        [ -f "$f" ] || continue
+        n=$(packets "$f")
+        measure --group "$(basename "$real")" --input "$f" --packets "$n" --ref "flowq extract -o x.parquet" \
+            --cmd "flowq extract -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.parquet -q" \
+            --cmd "NFStream 6.6" "$SLOW_RUNS" "1 meter, no stats, no DPI" "$PY $ROOT/bench/nfstream_flows.py $f" \
+            --cmd "tshark -z conv,tcp -z conv,udp" "$SLOW_RUNS" "" "tshark -q -z conv,tcp -z conv,udp -r $f > /dev/null"
+    done
+}
+
+seed() {
+    local f=$DATA/synth-100k.pcap n
+    say "seed: 100k capture, flowq --profile seed against the original scapy script"
+    n=$(packets "$f")
+    measure --group 100k --input "$f" --packets "$n" --ref "flowq extract --profile seed -o x.csv" \
+        --cmd "flowq extract --profile seed -o x.csv" "$RUNS" "" "$FLOWQ extract $f --profile seed -o $SCRATCH/seed.csv -q" \
+        --cmd "flowq extract -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.parquet -q" \
+        --cmd "seed_script.py (scapy + pandas)" "$SCAPY_RUNS" "the original script" "$PY $SHARED/reference/seed_script.py $f $SCRATCH/seed-script.csv"
+}
+
+big() {
+    local f=$DATA/synth-10M.pcap tiny=$ROOT/testdata/sample.pcap n
+    say "big: 10M capture ($f)"
+    big_input
+    n=$(packets "$f")
+    cat "$f" > /dev/null
+    measure --group 10M --input "$f" --packets "$n" --ref "flowq extract -o x.parquet" \
+        --cmd "cat > /dev/null" "$RUNS" "page cache" "cat $f > /dev/null" \
+        --cmd "flowq extract -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -o $DATA/synth-10M.flows.parquet -q" \
+        --cmd "flowq extract -o x.csv" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.csv -q" \
+        --cmd "flowq extract -j 2 -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -j 2 -o $SCRATCH/x.parquet -q" \
+        --cmd "flowq extract --profile seed -o x.csv" "$RUNS" "no timeouts: every flow open to the end" "$FLOWQ extract $f --profile seed -o $SCRATCH/x.csv -q"
+    stats "$f" "$OUT/stats-10M-parquet.json" -o "$SCRATCH/x.parquet"
+    stats "$f" "$OUT/stats-10M-csv.json" -o "$SCRATCH/x.csv"
+    stats "$f" "$OUT/stats-10M-j2.json" -j 2 -o "$SCRATCH/x.parquet"
+    stats "$f" "$OUT/stats-10M-seed.json" --profile seed -o "$SCRATCH/x.csv"
+    measure --group tiny --input "$tiny" --packets 800 --ref "flowq extract -o x.parquet" \
+        --cmd "flowq extract -o x.parquet" "$RUNS" "" "$FLOWQ extract $tiny -o $SCRATCH/x.parquet -q" \
+        --cmd "flowq extract -o x.csv" "$RUNS" "" "$FLOWQ extract $tiny -o $SCRATCH/x.csv -q" \
+        --cmd "flowq extract -j 2 -o x.parquet" "$RUNS" "" "$FLOWQ extract $tiny -j 2 -o $SCRATCH/x.parquet -q" \
+        --cmd "flowq extract --profile seed -o x.csv" "$RUNS" "" "$FLOWQ extract $tiny --profile seed -o $SCRATCH/x.csv -q"
+    memory_table
+}
+
+memory_table() {
+    "$PY" "$ROOT/bench/measure.py" memory "$RESULTS" "$OUT" | tee "$OUT/memory.md"
+}
+
+sql() {
+    local p=$DATA/synth-10M.flows.parquet q i=0
+    say "sql: group-by over the flows of the 10M capture ($p)"
+    [ -s "$p" ] || { big_input && "$FLOWQ" extract "$DATA/synth-10M.pcap" -o "$p" -q; }
+    local queries=(
+        "select dst_port, count(*) as flows, sum(byte_count) as bytes from flows group by dst_port order by bytes desc limit 10"
+        "select src_ip, count(*) as flows, sum(pkt_count) as packets from flows group by src_ip order by packets desc limit 10"
+        "select protocol, end_reason, count(*) as flows, avg(duration) as mean_duration, max(byte_count) as largest from flows group by protocol, end_reason order by protocol, end_reason"
+    )
+    measure --group "sql start-up" --input "$p" --ref "flowq: select 1" \
+        --cmd "flowq: select 1" "$RUNS" "" "$FLOWQ 'select 1' --data $p --format csv > /dev/null" \
+        --cmd "duckdb: select 1" "$RUNS" "" "$PY $ROOT/bench/duckdb_query.py $p 'select 1'"
+    for q in "${queries[@]}"; do
+        i=$((i + 1))
+        echo "Q$i: $q" | tee -a "$OUT/queries.txt"
+        measure --group "Q$i" --input "$p" --ref "flowq" \
+            --cmd "flowq" "$RUNS" "" "$FLOWQ '$q' --data $p --format csv > $SCRATCH/flowq-q$i.csv" \
+            --cmd "DuckDB $("$PY" -c 'import duckdb; print(duckdb.__version__)')" "$RUNS" "" "$PY $ROOT/bench/duckdb_query.py $p '$q' $SCRATCH/duckdb-q$i.csv"
+        "$PY" "$ROOT/bench/duckdb_query.py" "$p" "$q" "$SCRATCH/duckdb-q$i.csv" --compare "$SCRATCH/flowq-q$i.csv"
+    done
+}
+
+profile() {
+    local f=$DATA/synth-200k.pcap
+    say "profile: flowq extract on $f"
+    if perf record -e cpu-clock -F 4999 -g -o "$OUT/perf.data" -- \
+        "$FLOWQ" extract "$f" -o "$SCRATCH/x.parquet" -q 2>> "$LOG"; then
+        perf report -i "$OUT/perf.data" --no-children --stdio --percent-limit 1 \
+            --sort symbol -g none 2> /dev/null | grep -v '^$' | head -60 | tee "$OUT/profile.txt"
+    else
+        echo "perf record failed; using callgrind (slow)"
+        valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
+            "$FLOWQ" extract "$f" -o "$SCRATCH/x.parquet" -q 2>> "$LOG"
+        callgrind_annotate "$OUT/callgrind.out" | head -60 | tee "$OUT/profile.txt"
+    fi
+}
+
+table() {
+    say "results ($RESULTS; the commands and their output are in $LOG)"
+    cat "$OUT/machine.txt"
+    echo
+    "$PY" "$ROOT/bench/measure.py" table "$RESULTS"
+    [ -s "$OUT/memory.md" ] && { echo; cat "$OUT/memory.md"; }
+    true
+}
+
+stages=("$@")
+if [ ${#stages[@]} = 0 ]; then
+    stages=(setup inputs harness extract seed big sql profile table)
+    # A full run starts a fresh results directory; the previous one is kept.
+    [ -d "$OUT" ] && rm -rf "$OUT.prev" && mv "$OUT" "$OUT.prev"
+fi
+for s in "${stages[@]}"; do
+    case $s in
+        setup | inputs | harness | extract | seed | big | sql | profile | table) ;;
+        *) die "unknown stage '$s' (see the top of $0)" ;;
+    esac
+done
+mkdir -p "$OUT" "$SCRATCH"
+for s in "${stages[@]}"; do
+    if [ "$s" != setup ] && [ "$s" != table ] && [ ! -s "$OUT/machine.txt" ]; then machine; fi
+    [ "$s" = setup ] || [ -x "$PY" ] || die "run '$0 setup' first"
+    "$s"
+done
