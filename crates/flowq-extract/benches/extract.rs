@@ -6,22 +6,102 @@
 //! capture of 400 000 TCP packets in 20 000 flows generated here.
 //!
 //! Baselines:
-//! * `read`: reading the file into memory;
+//! * `read`: reading the file through a reused 1 MiB buffer;
 //! * `bare loop`: pcap-parser + etherparse lax slicing + a 5-tuple hash map
 //!   update per packet, the least work any flow meter must do.
 //!
+//! Stages, each on the capture held in memory (no file reads), so that each
+//! row adds one stage to the one above it:
+//! * `capture reader`: flowq's pcap/pcapng reader, records only;
+//! * `decoder`: reader + `decode::decode` + fragment tracking;
+//! * `flow table`: `FlowTable::process` alone, on packets decoded beforehand;
+//! * `pipeline -> batches`: reader + decoder + flow table + `FlowBatchBuilder`.
+//!
+//! End to end, from the file: `Extractor::run` to batches, and to Parquet.
+//!
+//! A counting global allocator reports each row's peak heap (bytes requested
+//! from the allocator, not RSS) and, for the table, bytes per active flow.
+//!
 //! Run with `cargo bench -p flowq-extract`.
 
-use flowq_extract::capture::InputSource;
+use flowq_extract::batch::FlowBatchBuilder;
+use flowq_extract::capture::{CaptureReader, InputSource};
+use flowq_extract::decode::{self, FragmentTracker, PacketView};
+use flowq_extract::features::StandardFeatures;
+use flowq_extract::flow::{FinishedFlow, FlowConfig, FlowTable};
 use flowq_extract::sink::{OutputFormat, OutputTarget, open_sink};
-use flowq_extract::{ExtractOptions, Extractor};
+use flowq_extract::{ExtractOptions, Extractor, Profile};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 5;
+
+/// The flow-table row keeps every decoded packet in memory; beyond this many it
+/// measures the first ones only.
+const MAX_TABLE_PACKETS: usize = 4_000_000;
+
+/// The system allocator, counting the bytes currently allocated and their peak.
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            grow(layout.size());
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            grow(layout.size());
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+            grow(new_size);
+        }
+        p
+    }
+}
+
+fn grow(bytes: usize) {
+    let now = CURRENT.fetch_add(bytes, Ordering::Relaxed) + bytes;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f` once and returns the peak heap it added above what was allocated
+/// when it started.
+fn peak_heap(f: impl FnOnce()) -> usize {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    f();
+    PEAK.load(Ordering::Relaxed) - base
+}
 
 fn main() {
     let (path, _guard) = input();
@@ -33,44 +113,227 @@ fn main() {
     });
     let mut packets = 0;
     let bare = best_of(|| packets = bare_loop(&path));
+
+    // The in-memory stages.
+    let bytes: Arc<[u8]> = std::fs::read(&path).unwrap().into();
+    let mut records = 0;
+    let reader_only = best_of(|| records = read_records(&bytes));
+    let mut decoded = 0;
+    let decoder = best_of(|| decoded = decode_all(&bytes));
+    let views = decoded_packets(&bytes);
+    let config = FlowConfig::default();
+    let mut table_stats = (0, 0);
+    let table = best_of(|| table_stats = run_table(&views, config));
+    let table_heap = peak_heap(|| {
+        run_table(&views, config);
+    });
+    let (table_flows, peak_active) = table_stats;
+    let pipeline = best_of(|| {
+        black_box(run_pipeline(&bytes, config));
+    });
+    let pipeline_heap = peak_heap(|| {
+        run_pipeline(&bytes, config);
+    });
+    let views_len = views.len();
+    drop(views);
+    drop(bytes);
+
+    // End to end from the file.
     let extractor = Extractor::new(ExtractOptions::default());
     let inputs = [InputSource::File(path.clone())];
     let mut flows = 0;
-    let batches_only = best_of(|| {
+    let run_batches = |flows: &mut u64| {
         let summary = extractor
             .run(&inputs, &mut |b| {
                 black_box(b.num_rows());
                 Ok::<(), std::convert::Infallible>(())
             })
             .unwrap();
-        flows = summary.flows_written;
-    });
+        *flows = summary.flows_written;
+    };
+    let batches_only = best_of(|| run_batches(&mut flows));
+    let batches_heap = peak_heap(|| run_batches(&mut flows));
     let out_dir = tempfile::tempdir().unwrap();
-    let parquet = best_of(|| {
+    let run_parquet = || {
         let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
         let mut sink = open_sink(&target, OutputFormat::Parquet, extractor.schema(), &[]).unwrap();
         extractor.run(&inputs, &mut |b| sink.write(&b)).unwrap();
         sink.finish(&[]).unwrap();
-    });
+    };
+    let parquet = best_of(run_parquet);
+    let parquet_heap = peak_heap(run_parquet);
 
-    println!("{packets} packets, {flows} flows; best of {RUNS} runs\n");
     println!(
-        "{:<34} {:>10} {:>12} {:>12}",
-        "", "seconds", "Mpackets/s", "x bare loop"
+        "{packets} packets ({records} records, {decoded} decoded), {flows} flows; best of {RUNS} runs"
     );
-    for (name, t) in [
-        ("read file (baseline)", read),
-        ("bare loop (baseline)", bare),
-        ("flowq standard -> batches", batches_only),
-        ("flowq standard -> Parquet", parquet),
+    println!(
+        "flow table: {views_len} packets, {table_flows} flows, peak {peak_active} active; \
+         FinishedFlow {} B, PacketView {} B\n",
+        std::mem::size_of::<FinishedFlow<StandardFeatures>>(),
+        std::mem::size_of::<PacketView<'static>>(),
+    );
+    println!(
+        "{:<34} {:>9} {:>11} {:>8} {:>11} {:>10}",
+        "", "seconds", "Mpackets/s", "ns/pkt", "x bare loop", "peak heap"
+    );
+    let mib = |b: usize| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
+    for (name, t, n, heap) in [
+        ("read file (baseline)", read, packets, None),
+        ("bare loop (baseline)", bare, packets, None),
+        ("capture reader (in memory)", reader_only, records, None),
+        ("decoder (in memory)", decoder, records, None),
+        (
+            "flow table (decoded packets)",
+            table,
+            views_len as u64,
+            Some(table_heap),
+        ),
+        (
+            "pipeline -> batches (in memory)",
+            pipeline,
+            records,
+            Some(pipeline_heap),
+        ),
+        (
+            "flowq standard -> batches",
+            batches_only,
+            packets,
+            Some(batches_heap),
+        ),
+        (
+            "flowq standard -> Parquet",
+            parquet,
+            packets,
+            Some(parquet_heap),
+        ),
     ] {
         let s = t.as_secs_f64();
         println!(
-            "{name:<34} {s:>10.3} {:>12.2} {:>12.2}",
-            packets as f64 / s / 1e6,
-            s / bare.as_secs_f64()
+            "{name:<34} {s:>9.3} {:>11.2} {:>8.1} {:>11.2} {:>10}",
+            n as f64 / s / 1e6,
+            s * 1e9 / n.max(1) as f64,
+            s / bare.as_secs_f64(),
+            heap.map_or_else(|| "-".to_string(), mib),
         );
     }
+    if peak_active > 0 {
+        println!(
+            "\nflow table heap per active flow: {:.0} B ({} at peak {peak_active} active flows)",
+            table_heap as f64 / peak_active as f64,
+            mib(table_heap)
+        );
+    }
+}
+
+/// flowq's capture reader over bytes in memory: records only.
+fn read_records(bytes: &Arc<[u8]>) -> u64 {
+    let mut reader = memory_reader(bytes);
+    let mut n = 0;
+    while let Some(raw) = reader.next_packet().unwrap() {
+        black_box(raw.data.len());
+        n += 1;
+    }
+    n
+}
+
+/// A capture reader over shared bytes: reads copy from memory into the
+/// reader's buffer, as reads from the page cache do, without system calls.
+fn memory_reader(bytes: &Arc<[u8]>) -> CaptureReader {
+    CaptureReader::new(Box::new(MemoryInput {
+        bytes: bytes.clone(),
+        pos: 0,
+    }))
+    .unwrap()
+}
+
+struct MemoryInput {
+    bytes: Arc<[u8]>,
+    pos: usize,
+}
+
+impl std::io::Read for MemoryInput {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.bytes[self.pos..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reader + decoder + fragment tracking, as the extractor's decode stage does.
+fn decode_all(bytes: &Arc<[u8]>) -> u64 {
+    let mut reader = memory_reader(bytes);
+    let mut fragments = FragmentTracker::default();
+    let (mut n, mut clock) = (0, i64::MIN);
+    while let Some(raw) = reader.next_packet().unwrap() {
+        if let Ok(mut view) = decode::decode(&raw) {
+            clock = clock.max(view.ts_ns);
+            fragments.observe(&mut view, clock);
+            black_box(&view);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The decoded packets (without their transport bytes), for the table row.
+fn decoded_packets(bytes: &Arc<[u8]>) -> Vec<(PacketView<'static>, u64, i64)> {
+    let mut reader = memory_reader(bytes);
+    let mut fragments = FragmentTracker::default();
+    let (mut out, mut ordinal, mut clock) = (Vec::new(), 0, i64::MIN);
+    while let Some(raw) = reader.next_packet().unwrap() {
+        if out.len() == MAX_TABLE_PACKETS {
+            break;
+        }
+        if let Ok(mut view) = decode::decode(&raw) {
+            clock = clock.max(view.ts_ns);
+            fragments.observe(&mut view, clock);
+            out.push((view.detached(), ordinal, clock));
+        }
+        ordinal += 1;
+    }
+    out
+}
+
+/// The flow table alone: (flows, peak active flows).
+fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) -> (u64, u64) {
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config);
+    let mut flows = 0;
+    let mut emit = |f: FinishedFlow<StandardFeatures>| {
+        black_box(&f);
+        flows += 1;
+    };
+    for (view, ordinal, clock) in packets {
+        black_box(table.process_at(view, *ordinal, *clock, &mut emit));
+    }
+    table.finish(None, &mut emit);
+    (flows, table.counters().peak_active_flows)
+}
+
+/// Reader, decoder, flow table and batch builder, on bytes in memory.
+fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
+    let mut reader = memory_reader(bytes);
+    let mut fragments = FragmentTracker::default();
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config);
+    let mut builder = FlowBatchBuilder::new(Profile::Standard.columns(), 8192);
+    let mut rows = 0;
+    let mut emit = |f: FinishedFlow<StandardFeatures>| {
+        if let Some(batch) = builder.push(&f) {
+            rows += black_box(batch).num_rows();
+        }
+    };
+    let (mut ordinal, mut clock) = (0, i64::MIN);
+    while let Some(raw) = reader.next_packet().unwrap() {
+        if let Ok(mut view) = decode::decode(&raw) {
+            clock = clock.max(view.ts_ns);
+            fragments.observe(&mut view, clock);
+            table.process_at(&view, ordinal, clock, &mut emit);
+        }
+        ordinal += 1;
+    }
+    table.finish(None, &mut emit);
+    rows + builder.cut().num_rows()
 }
 
 /// Reads the file through a fixed 1 MiB buffer, as `cat` does: the floor of any
