@@ -153,6 +153,24 @@ fn main() {
     };
     let batches_only = best_of(|| run_batches(&mut flows));
     let batches_heap = peak_heap(|| run_batches(&mut flows));
+    // The statistical profiles, to batches: what their extra state costs.
+    let profile_batches = |profile: Profile| {
+        let extractor = Extractor::new(ExtractOptions {
+            profile,
+            ..ExtractOptions::default()
+        });
+        let run = || {
+            extractor
+                .run(&inputs, &mut |b| {
+                    black_box(b.num_rows());
+                    Ok::<(), std::convert::Infallible>(())
+                })
+                .unwrap();
+        };
+        (best_of(run), peak_heap(run))
+    };
+    let (full_batches, full_heap) = profile_batches(Profile::Full);
+    let (cic_batches, cic_heap) = profile_batches(Profile::Cic2017);
     let out_dir = tempfile::tempdir().unwrap();
     let run_parquet = || {
         let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
@@ -205,6 +223,18 @@ fn main() {
             parquet,
             packets,
             Some(parquet_heap),
+        ),
+        (
+            "flowq full -> batches",
+            full_batches,
+            packets,
+            Some(full_heap),
+        ),
+        (
+            "flowq cic2017 -> batches",
+            cic_batches,
+            packets,
+            Some(cic_heap),
         ),
     ] {
         let s = t.as_secs_f64();
@@ -267,7 +297,7 @@ fn decode_all(bytes: &Arc<[u8]>) -> u64 {
     let mut fragments = FragmentTracker::default();
     let (mut n, mut clock) = (0, i64::MIN);
     while let Some(raw) = reader.next_packet().unwrap() {
-        if let Ok(mut view) = decode::decode(&raw) {
+        if let Ok(mut view) = decode::decode(&raw, decode::Tunnels::ALL) {
             clock = clock.max(view.ts_ns);
             fragments.observe(&mut view, clock);
             black_box(&view);
@@ -286,7 +316,7 @@ fn decoded_packets(bytes: &Arc<[u8]>) -> Vec<(PacketView<'static>, u64, i64)> {
         if out.len() == MAX_TABLE_PACKETS {
             break;
         }
-        if let Ok(mut view) = decode::decode(&raw) {
+        if let Ok(mut view) = decode::decode(&raw, decode::Tunnels::ALL) {
             clock = clock.max(view.ts_ns);
             fragments.observe(&mut view, clock);
             out.push((view.detached(), ordinal, clock));
@@ -298,7 +328,7 @@ fn decoded_packets(bytes: &Arc<[u8]>) -> Vec<(PacketView<'static>, u64, i64)> {
 
 /// The flow table alone: (flows, peak active flows).
 fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) -> (u64, u64) {
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config);
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, ());
     let mut flows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {
         black_box(&f);
@@ -315,8 +345,8 @@ fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) ->
 fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
     let mut reader = memory_reader(bytes);
     let mut fragments = FragmentTracker::default();
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config);
-    let mut builder = FlowBatchBuilder::new(Profile::Standard.columns(), 8192);
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, ());
+    let mut builder = FlowBatchBuilder::new(&ExtractOptions::default().columns(), 8192);
     let mut rows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {
         if let Some(batch) = builder.push(&f) {
@@ -325,7 +355,7 @@ fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
     };
     let (mut ordinal, mut clock) = (0, i64::MIN);
     while let Some(raw) = reader.next_packet().unwrap() {
-        if let Ok(mut view) = decode::decode(&raw) {
+        if let Ok(mut view) = decode::decode(&raw, decode::Tunnels::ALL) {
             clock = clock.max(view.ts_ns);
             fragments.observe(&mut view, clock);
             table.process_at(&view, ordinal, clock, &mut emit);
