@@ -138,12 +138,28 @@ pub fn open_sink_with_csv_header(
     };
     let encoder = match format {
         OutputFormat::Parquet => {
-            let props = WriterProperties::builder()
+            let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
                 .set_created_by(format!("flowq {}", env!("CARGO_PKG_VERSION")))
-                .set_key_value_metadata(Some(key_values(metadata)))
-                .build();
+                .set_key_value_metadata(Some(key_values(metadata)));
+            // Counters, ids, times and statistics are nearly all distinct: a
+            // dictionary for them costs memory and time (measured in
+            // docs/benchmarks.md) for no gain under zstd. Addresses, ports,
+            // protocols and reasons repeat and keep theirs.
+            for field in schema.fields() {
+                use arrow::datatypes::DataType as T;
+                if matches!(
+                    field.data_type(),
+                    T::Int64 | T::Float64 | T::Timestamp(_, _)
+                ) {
+                    props = props.set_column_dictionary_enabled(
+                        parquet::schema::types::ColumnPath::from(field.name().as_str()),
+                        false,
+                    );
+                }
+            }
+            let props = props.build();
             let writer = ArrowWriter::try_new(writer, schema, Some(props))
                 .map_err(|e| encode_err(&label, &e))?;
             Encoder::Parquet(Box::new(writer))
