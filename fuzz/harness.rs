@@ -129,6 +129,26 @@ fn reference(bytes: &[u8]) -> Reference {
     r
 }
 
+/// A classic pcap whose header declares a snap length above
+/// [`flowq_extract::capture::MAX_RECORD_LEN`]: the reader then accepts (and
+/// allocates a buffer for) a record of up to that many bytes, up to 4 GiB, before
+/// finding out whether the file has them (regression
+/// `capture_reader/oom-pcap-huge-snaplen`; fix pending). The fuzz target skips
+/// such inputs so that fuzzing can go on; the regression test does not.
+pub fn pending_pcap_snaplen(bytes: &[u8]) -> bool {
+    let Some(header) = bytes.get(..24) else {
+        return false;
+    };
+    let magic = [header[0], header[1], header[2], header[3]];
+    let field = [header[16], header[17], header[18], header[19]];
+    let snaplen = match u32::from_le_bytes(magic) {
+        0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 => u32::from_le_bytes(field),
+        0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1 => u32::from_be_bytes(field),
+        _ => return false,
+    };
+    snaplen > flowq_extract::capture::MAX_RECORD_LEN
+}
+
 /// Harness of the `capture_reader` target: `bytes` is a whole capture file.
 pub fn capture_reader(bytes: &[u8]) {
     let reference = reference(bytes);

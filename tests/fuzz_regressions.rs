@@ -5,12 +5,12 @@
 #[path = "../fuzz/harness.rs"]
 mod harness;
 
-use crate::util::repo_root;
+use crate::util::{flowq_bin, repo_root};
 use std::path::{Path, PathBuf};
 
 /// Regression inputs whose engine fix is pending: skipped by the replay below
 /// and replayed by their own ignored tests, until fixed (then remove them here).
-const PENDING: &[&str] = &[];
+const PENDING: &[&str] = &["capture_reader/oom-pcap-huge-snaplen"];
 
 /// The regression inputs of one target, in name order.
 fn regressions(target: &str) -> Vec<PathBuf> {
@@ -50,7 +50,6 @@ fn replay(files: &[PathBuf], check: fn(&[u8])) {
 }
 
 /// Replays one pending input (for the ignored tests of `PENDING` entries).
-#[allow(dead_code)]
 fn replay_one(name: &str, check: fn(&[u8])) {
     let bytes = std::fs::read(repo_root().join("fuzz/regressions").join(name)).expect(name);
     check(&bytes);
@@ -58,7 +57,42 @@ fn replay_one(name: &str, check: fn(&[u8])) {
 
 #[test]
 fn capture_reader_regressions() {
-    replay(&regressions("capture_reader"), harness::capture_reader);
+    let files = regressions("capture_reader");
+    replay(&files, harness::capture_reader);
+    for file in &files {
+        let name = format!(
+            "capture_reader/{}",
+            file.file_name().unwrap_or_default().to_string_lossy()
+        );
+        if !PENDING.contains(&name.as_str()) {
+            extract_in_bounded_memory(file);
+        }
+    }
+}
+
+/// `flowq extract` of `file` under a 2 GiB address-space limit ends with a
+/// status (0, 1 or 2) and, when not 0, a message: never killed by a failed
+/// allocation. (In process, an allocation failure would abort the test binary,
+/// and without a limit a huge allocation may just succeed.)
+fn extract_in_bounded_memory(file: &Path) {
+    let out = tempfile::tempdir().expect("temporary directory");
+    let output = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 2097152 && exec \"$0\" extract \"$1\" -o \"$2\"")
+        .arg(flowq_bin())
+        .arg(file)
+        .arg(out.path().join("flows.csv"))
+        .output()
+        .expect("run flowq");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    match output.status.code() {
+        Some(0) => {}
+        Some(1 | 2) => assert!(!stderr.trim().is_empty(), "{}: no message", file.display()),
+        other => panic!(
+            "{}: flowq ended with {other:?} under a 2 GiB memory limit: {stderr}",
+            file.display()
+        ),
+    }
 }
 
 #[test]
@@ -69,6 +103,23 @@ fn decoder_regressions() {
 #[test]
 fn pipeline_regressions() {
     replay(&regressions("pipeline"), harness::pipeline);
+}
+
+/// A pcap header's snap length (here 4 GiB - 1) lets one record header ask for
+/// up to that many bytes: `PcapState::next` (capture/pcap.rs) bounds a record by
+/// max(snap length, 262 144) and `ReadBuffer::fill_slow` (capture/buffer.rs)
+/// then resizes its buffer to the claimed length before reading, so a 112-byte
+/// file allocates (and zero-fills) 3.75 GiB. Found by the `capture_reader`
+/// target (libFuzzer out-of-memory, malloc(3537895424)).
+#[test]
+#[ignore = "fix pending: pcap record length trusted up to the header's snap length (capture/pcap.rs)"]
+fn pending_oom_pcap_huge_snaplen() {
+    let file = repo_root().join("fuzz/regressions/capture_reader/oom-pcap-huge-snaplen");
+    extract_in_bounded_memory(&file);
+    replay_one(
+        "capture_reader/oom-pcap-huge-snaplen",
+        harness::capture_reader,
+    );
 }
 
 /// The checked-in captures hold every invariant, whole and cut at many points.
