@@ -166,6 +166,16 @@ pub fn capture_reader(bytes: &[u8]) {
 
 /// Harness of the `pipeline` target: `bytes` drive a generator of captures.
 pub fn pipeline(bytes: &[u8]) {
+    pipeline_with(bytes, true);
+}
+
+/// [`pipeline`], comparing the sharded rows with the single-threaded ones in
+/// order (`strict_order`) or as sets. The fuzz target compares sets while the
+/// fix of regression `pipeline/shard-order-saturated-grace-deadline` is pending
+/// (a closed flow whose grace deadline saturates at `i64::MAX` ties with the
+/// open flows at the end of the capture, and one table and the shard merge
+/// break that tie differently); the regression test compares in order.
+pub fn pipeline_with(bytes: &[u8], strict_order: bool) {
     let mut u = Bytes(bytes);
     let flow = FlowConfig {
         bidirectional: u.byte() & 1 == 0,
@@ -200,10 +210,16 @@ pub fn pipeline(bytes: &[u8]) {
         check_run(&sharded, &reference, &summary2, &batches2);
         // (Under eviction each shard holds half the limit: docs/robustness.md.)
         if summary.evicted_flows == 0 && summary2.evicted_flows == 0 {
-            assert_eq!(
-                concat(&batches),
-                concat(&batches2),
-                "two shards give other rows than one ({profile:?})"
+            let (mut one, mut two) = (rows_as_text(&batches), rows_as_text(&batches2));
+            if !strict_order {
+                one.sort();
+                two.sort();
+            }
+            assert!(
+                one == two,
+                "two shards give other rows than one ({profile:?}):\n one shard:\n{}\n two shards:\n{}",
+                one.join("\n"),
+                two.join("\n")
             );
         }
     }
@@ -645,10 +661,26 @@ fn val<T: arrow::datatypes::ArrowPrimitiveType>(
     array.value(i)
 }
 
-/// All rows of all batches, as one comparable value.
-fn concat(batches: &[RecordBatch]) -> Option<RecordBatch> {
-    let first = batches.first()?;
-    Some(arrow::compute::concat_batches(&first.schema(), batches).expect("same schema"))
+/// Every row of every batch as text (`name=value` for each column).
+fn rows_as_text(batches: &[RecordBatch]) -> Vec<String> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            let cells: Vec<String> = schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(field, column)| {
+                    let value = arrow::util::display::array_value_to_string(column, i)
+                        .unwrap_or_else(|e| e.to_string());
+                    format!("{}={value}", field.name())
+                })
+                .collect();
+            rows.push(cells.join(" "));
+        }
+    }
+    rows
 }
 
 fn write_temp(bytes: &[u8]) -> tempfile::NamedTempFile {

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 /// Regression inputs whose engine fix is pending: skipped by the replay below
 /// and replayed by their own ignored tests, until fixed (then remove them here).
-const PENDING: &[&str] = &["capture_reader/oom-pcap-huge-snaplen"];
+const PENDING: &[&str] = &[
+    "capture_reader/oom-pcap-huge-snaplen",
+    "pipeline/shard-order-saturated-grace-deadline",
+];
 
 /// The regression inputs of one target, in name order.
 fn regressions(target: &str) -> Vec<PathBuf> {
@@ -108,7 +111,7 @@ fn pipeline_regressions() {
 /// A pcap header's snap length (here 4 GiB - 1) lets one record header ask for
 /// up to that many bytes: `PcapState::next` (capture/pcap.rs) bounds a record by
 /// max(snap length, 262 144) and `ReadBuffer::fill_slow` (capture/buffer.rs)
-/// then resizes its buffer to the claimed length before reading, so a 112-byte
+/// then resizes its buffer to the claimed length before reading, so a 104-byte
 /// file allocates (and zero-fills) 3.75 GiB. Found by the `capture_reader`
 /// target (libFuzzer out-of-memory, malloc(3537895424)).
 #[test]
@@ -119,6 +122,23 @@ fn pending_oom_pcap_huge_snaplen() {
     replay_one(
         "capture_reader/oom-pcap-huge-snaplen",
         harness::capture_reader,
+    );
+}
+
+/// Two packets: GRE stamped at the 64-bit limit (year 2262), then a TCP RST
+/// stamped 1970. The RST closes its flow with a grace deadline that saturates at
+/// `i64::MAX` (`FlowTable::finish`, flow/table.rs: `deadline_base
+/// .saturating_add(close_grace_ns)`), the same end time as every open flow at the
+/// end of the capture. One table emits closed flows before open ones (RST flow
+/// first); the shard merge (`shard::merge`/`order`, shard.rs) sorts by (end
+/// time, first packet) (GRE flow first). So `-j 2` writes the two rows in the
+/// other order than `-j 1`. Found by the `pipeline` target.
+#[test]
+#[ignore = "fix pending: closed-flow grace deadline saturating at i64::MAX orders differently with shards (flow/table.rs finish, shard.rs order)"]
+fn pending_shard_order_saturated_grace_deadline() {
+    replay_one(
+        "pipeline/shard-order-saturated-grace-deadline",
+        harness::pipeline,
     );
 }
 
