@@ -5,6 +5,7 @@ mod cic;
 mod cli;
 mod extract;
 mod full_profile;
+mod fuzz_regressions;
 mod nfstream;
 mod oracle;
 mod parallel;

@@ -1,0 +1,8 @@
+//! cargo-fuzz target `decoder`: see `fuzz/README.md` and `fuzz/harness.rs`.
+
+#![no_main]
+
+#[path = "../harness.rs"]
+mod harness;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| harness::decoder(data));
