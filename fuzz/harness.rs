@@ -111,7 +111,7 @@ fn reference(bytes: &[u8]) -> Reference {
             r.records,
             bytes.len()
         );
-        let view = decode::decode(&raw);
+        let view = decode::decode(&raw, decode::Tunnels::ALL);
         match view {
             Ok(view) => {
                 check_view(&raw, &view);
@@ -127,26 +127,6 @@ fn reference(bytes: &[u8]) -> Reference {
         last_offset = offset;
     }
     r
-}
-
-/// A classic pcap whose header declares a snap length above
-/// [`flowq_extract::capture::MAX_RECORD_LEN`]: the reader then accepts (and
-/// allocates a buffer for) a record of up to that many bytes, up to 4 GiB, before
-/// finding out whether the file has them (regression
-/// `capture_reader/oom-pcap-huge-snaplen`; fix pending). The fuzz target skips
-/// such inputs so that fuzzing can go on; the regression test does not.
-pub fn pending_pcap_snaplen(bytes: &[u8]) -> bool {
-    let Some(header) = bytes.get(..24) else {
-        return false;
-    };
-    let magic = [header[0], header[1], header[2], header[3]];
-    let field = [header[16], header[17], header[18], header[19]];
-    let snaplen = match u32::from_le_bytes(magic) {
-        0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 => u32::from_le_bytes(field),
-        0xd4c3_b2a1 | 0x4d3c_b2a1 | 0x34cd_b2a1 => u32::from_be_bytes(field),
-        _ => return false,
-    };
-    snaplen > flowq_extract::capture::MAX_RECORD_LEN
 }
 
 /// Harness of the `capture_reader` target: `bytes` is a whole capture file.
@@ -170,11 +150,8 @@ pub fn pipeline(bytes: &[u8]) {
 }
 
 /// [`pipeline`], comparing the sharded rows with the single-threaded ones in
-/// order (`strict_order`) or as sets. The fuzz target compares sets while the
-/// fix of regression `pipeline/shard-order-saturated-grace-deadline` is pending
-/// (a closed flow whose grace deadline saturates at `i64::MAX` ties with the
-/// open flows at the end of the capture, and one table and the shard merge
-/// break that tie differently); the regression test compares in order.
+/// order (`strict_order`) or as sets. (Sets were used while the fix of
+/// regression `pipeline/shard-order-saturated-grace-deadline` was pending.)
 pub fn pipeline_with(bytes: &[u8], strict_order: bool) {
     let mut u = Bytes(bytes);
     let flow = FlowConfig {
@@ -257,7 +234,7 @@ pub fn decoder(bytes: &[u8]) {
         linktype,
         interface: 0,
     };
-    match decode::decode(&raw) {
+    match decode::decode(&raw, decode::Tunnels::ALL) {
         Ok(view) => {
             assert!(
                 decode::LinkType::from_number(linktype).is_some(),

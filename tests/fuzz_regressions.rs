@@ -10,10 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Regression inputs whose engine fix is pending: skipped by the replay below
 /// and replayed by their own ignored tests, until fixed (then remove them here).
-const PENDING: &[&str] = &[
-    "capture_reader/oom-pcap-huge-snaplen",
-    "pipeline/shard-order-saturated-grace-deadline",
-];
+const PENDING: &[&str] = &[];
 
 /// The regression inputs of one target, in name order.
 fn regressions(target: &str) -> Vec<PathBuf> {
@@ -113,10 +110,10 @@ fn pipeline_regressions() {
 /// max(snap length, 262 144) and `ReadBuffer::fill_slow` (capture/buffer.rs)
 /// then resizes its buffer to the claimed length before reading, so a 104-byte
 /// file allocates (and zero-fills) 3.75 GiB. Found by the `capture_reader`
-/// target (libFuzzer out-of-memory, malloc(3537895424)).
+/// target (libFuzzer out-of-memory, malloc(3537895424)). Fixed: a snap length
+/// raises the record bound to 16 MiB at most.
 #[test]
-#[ignore = "fix pending: pcap record length trusted up to the header's snap length (capture/pcap.rs)"]
-fn pending_oom_pcap_huge_snaplen() {
+fn huge_snap_length_does_not_allocate_gigabytes() {
     let file = repo_root().join("fuzz/regressions/capture_reader/oom-pcap-huge-snaplen");
     extract_in_bounded_memory(&file);
     replay_one(
@@ -132,10 +129,10 @@ fn pending_oom_pcap_huge_snaplen() {
 /// end of the capture. One table emits closed flows before open ones (RST flow
 /// first); the shard merge (`shard::merge`/`order`, shard.rs) sorts by (end
 /// time, first packet) (GRE flow first). So `-j 2` writes the two rows in the
-/// other order than `-j 1`. Found by the `pipeline` target.
+/// other order than `-j 1`. Found by the `pipeline` target. Fixed: a flow that
+/// ends before the capture's end never gets the end time `i64::MAX`.
 #[test]
-#[ignore = "fix pending: closed-flow grace deadline saturating at i64::MAX orders differently with shards (flow/table.rs finish, shard.rs order)"]
-fn pending_shard_order_saturated_grace_deadline() {
+fn saturated_grace_deadline_sorts_before_open_flows_with_shards() {
     replay_one(
         "pipeline/shard-order-saturated-grace-deadline",
         harness::pipeline,

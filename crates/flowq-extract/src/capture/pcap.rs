@@ -3,6 +3,10 @@
 
 use super::buffer::ReadBuffer;
 use super::{CaptureError, MAX_RECORD_LEN, RawPacket, ticks_to_ns};
+
+/// The largest record a pcap snap length can allow (16 MiB): beyond any real
+/// frame, TSO/GRO super-packets included, and small enough to buffer.
+const MAX_SNAPLEN_RECORD_LEN: u32 = 16 << 20;
 use pcap_parser::pcap::{
     LegacyPcapBlock, parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified,
     parse_pcap_header,
@@ -121,11 +125,14 @@ impl PcapState {
         } else {
             u32::from_le_bytes(caplen_bytes)
         };
-        if caplen > MAX_RECORD_LEN.max(self.snaplen) {
+        // The header's snap length is only a field: it may be anything up to
+        // 4 GiB, so it raises the bound at most to MAX_SNAPLEN_RECORD_LEN.
+        let limit = MAX_RECORD_LEN.max(self.snaplen.min(MAX_SNAPLEN_RECORD_LEN));
+        if caplen > limit {
             return Err(CaptureError::Corrupt {
                 offset: buf.offset(),
                 reason: format!(
-                    "record claims {caplen} captured bytes, more than the snap length ({}) and the {MAX_RECORD_LEN}-byte limit",
+                    "record claims {caplen} captured bytes, more than the {limit}-byte limit (snap length {})",
                     self.snaplen
                 ),
             });

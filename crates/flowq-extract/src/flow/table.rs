@@ -586,6 +586,11 @@ impl<F: FlowFeatures> FlowTable<F> {
 
     /// Ends the flow of slot `i` and queues it for output.
     fn end_flow(&mut self, i: u32, reason: EndReason, end_time: i64) {
+        // `i64::MAX` is the end time of the flows still open when the capture
+        // ends, which come after every other flow; a deadline that saturates
+        // (timestamps near the year 2262) must still sort before them, as the
+        // shards' merge sorts.
+        let end_time = end_time.min(i64::MAX - 1);
         let flow = self.take_flow(i, reason, end_time);
         self.ready.push(Reverse(Pending(flow)));
     }
