@@ -30,7 +30,7 @@ const EXCEPTIONS_FILE: &str = "testdata/nfstream-exceptions.tsv";
 const MIN_MATCH_RATE: f64 = 0.95;
 
 /// One flow: column name to text value.
-type Row = HashMap<String, String>;
+type Row = BTreeMap<String, String>;
 
 /// The columns identifying a flow across the two tools.
 const KEY: [&str; 6] = [
@@ -45,21 +45,7 @@ const KEY: [&str; 6] = [
 fn read_reference(path: &Path) -> Vec<Row> {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let mut lines = text.lines();
-    let Some(header) = lines.next() else {
-        return Vec::new();
-    };
-    let header: Vec<&str> = header.split(',').collect();
-    lines
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            header
-                .iter()
-                .zip(line.split(','))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    crate::util::csv_rows(&text)
 }
 
 fn extract(capture: &Path) -> Vec<Row> {

@@ -48,17 +48,7 @@ fn extract(
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&csv).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
-    let rows = lines
-        .map(|l| {
-            header
-                .iter()
-                .cloned()
-                .zip(l.split(',').map(String::from))
-                .collect()
-        })
-        .collect();
+    let rows = crate::util::csv_rows(&text);
     let summary = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     (rows, summary)
 }

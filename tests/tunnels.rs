@@ -37,17 +37,7 @@ fn extract(input: &Path, args: &[&str]) -> Vec<Row> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "flowq failed: {stderr}");
     let text = String::from_utf8(out.stdout).expect("UTF-8 CSV");
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    lines
-        .map(|line| {
-            header
-                .iter()
-                .zip(line.split(','))
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    crate::util::csv_rows(&text)
 }
 
 /// Like [`extract`], also returning the `--stats-json` summary.

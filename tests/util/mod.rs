@@ -35,3 +35,23 @@ pub fn shared_pcaps() -> Option<PathBuf> {
         None
     }
 }
+
+/// The rows of a simple CSV text (header line, no quoted fields), each as
+/// column name to text; empty lines are ignored.
+pub fn csv_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines();
+    let Some(header) = lines.next() else {
+        return Vec::new();
+    };
+    let header: Vec<&str> = header.split(',').collect();
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            header
+                .iter()
+                .zip(line.split(','))
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}

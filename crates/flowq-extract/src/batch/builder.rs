@@ -87,6 +87,14 @@ pub(super) enum Value<'s> {
     Floats(&'s [f64]),
 }
 
+impl Value<'_> {
+    /// A count as an Int64 cell (counts past `i64::MAX` cannot happen in
+    /// practice; they saturate rather than wrap).
+    pub(super) fn count(v: u64) -> Value<'static> {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+
 /// Reused buffers that cells borrow from, so building a row allocates nothing.
 #[derive(Default)]
 pub(super) struct Scratch {
@@ -257,7 +265,7 @@ fn cell<'s, F: FlowFeatures>(
     let [fwd, bwd] = f.dir;
     let total = f.total();
     let ((src_addr, src_port), (dst_addr, dst_port)) = flow.endpoints();
-    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let int = Value::count;
     match column {
         Column::FlowId => Value::Int(flow_id),
         Column::SrcIp => Value::Text(ip_text(&mut scratch.text, &src_addr, flow.key.ip_version)),

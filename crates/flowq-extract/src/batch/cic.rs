@@ -293,7 +293,7 @@ pub(super) fn cell<'s, F>(
     let std = &full.standard;
     let [fwd, bwd] = std.dir;
     let bugs = cic.bugs;
-    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let int = Value::count;
     let float = Value::Float;
     let duration_ns = flow.last_ns.saturating_sub(flow.first_ns);
     let duration_s = duration_ns as f64 / 1e9;

@@ -18,7 +18,7 @@ pub(super) fn cell<'s, F>(
     flow_id: i64,
     scratch: &'s mut Scratch,
 ) -> Value<'s> {
-    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let int = Value::count;
     let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
     let opt_float = |v: Option<f64>| v.map_or(Value::Null, Value::Float);
     let packets = |side: usize| full.standard.dir[side].packets;
@@ -124,7 +124,7 @@ fn nf_cell<'s, F>(
     flow_id: i64,
     scratch: &'s mut Scratch,
 ) -> Value<'s> {
-    let int = |v: u64| Value::Int(i64::try_from(v).unwrap_or(i64::MAX));
+    let int = Value::count;
     let ms = |ns: i64| ns.div_euclid(1_000_000);
     // First and last timestamp of the scope, when it has packets.
     let span = |scope: Scope| -> Option<(i64, i64)> {
