@@ -1,6 +1,7 @@
 //! The `flowq` command line. See `flowq --help`.
 
 mod cli;
+mod dataset;
 mod sql;
 
 use std::process::ExitCode;

@@ -18,6 +18,8 @@ Examples:
   flowq extract captures/ -o flows.csv --idle-timeout 60
   zcat big.pcap.gz | flowq extract - -o - | head
   flowq extract capture.pcap -o legacy.csv --profile seed
+  flowq extract captures/ -o dataset/ --labels rules.csv --profile full
+  flowq extract new.pcap -o dataset/ --append --labels rules.csv --profile full
 
 Flow rules (docs/flows.md): a flow is the traffic between two endpoints over one
 protocol on one VLAN, in both directions; src is the side that sent the first
@@ -149,7 +151,9 @@ pub struct ExtractArgs {
     pub inputs: Vec<PathBuf>,
 
     /// Output file; the format follows the extension (.parquet, .csv, .arrow). Use
-    /// `-` to write CSV to standard output.
+    /// `-` to write CSV to standard output. A directory (an existing one, a path
+    /// ending in `/`, or with --partition-by / --append) becomes a dataset:
+    /// partitioned Parquet files plus dataset.json.
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: PathBuf,
 
@@ -160,10 +164,14 @@ pub struct ExtractArgs {
     #[command(flatten)]
     pub flow: FlowArgs,
 
-    /// Threads per capture: a reader and N flow-table shards (1 = one thread).
-    /// The output is identical whatever N.
-    #[arg(short = 'j', long, value_name = "N", default_value = "1", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub threads: u16,
+    /// Threads: for one output file, a reader and N flow-table shards per
+    /// capture (default 1); for a dataset directory, captures extracted at once
+    /// (default: one per core). The output is identical whatever N.
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
+    #[command(flatten)]
+    pub dataset: DatasetArgs,
 
     /// Write the run summary (packets, skips by reason, flows, per input) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -172,6 +180,61 @@ pub struct ExtractArgs {
     /// No progress bar and no summary on standard error (warnings and errors stay).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// Datasets, labels and sharing (docs/datasets.md).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Datasets")]
+pub struct DatasetArgs {
+    /// Split a dataset directory's files by capture file, by the UTC date or
+    /// hour of each flow's first packet, or not at all. Makes -o a dataset
+    /// directory.
+    #[arg(long, value_enum, value_name = "BY")]
+    pub partition_by: Option<PartitionByArg>,
+
+    /// Add the captures that a dataset directory does not have yet (same options
+    /// required; captures already in it, by SHA-256, are skipped).
+    #[arg(long)]
+    pub append: bool,
+
+    /// The inputs are one capture rotated into several files (tcpdump -C/-G):
+    /// read them as one stream, ordered by their first timestamps, so flows
+    /// crossing a file boundary stay whole.
+    #[arg(long)]
+    pub rotated: bool,
+
+    /// Label flows with the rules of a CSV or TOML file (first match wins); adds
+    /// the columns `label` and `label_rule`.
+    #[arg(long, value_name = "RULES")]
+    pub labels: Option<PathBuf>,
+
+    /// The label of flows no rule matches [default: the rule file's
+    /// default_label, else BENIGN].
+    #[arg(long, value_name = "LABEL", requires = "labels")]
+    pub default_label: Option<String>,
+
+    /// Anonymize IP (and MAC) addresses, prefix-preserving (Crypto-PAn), with
+    /// the 32-byte key in KEYFILE (64 hexadecimal characters). The same key maps
+    /// an address the same way in every capture and run.
+    #[arg(long, value_name = "KEYFILE")]
+    pub anonymize: Option<PathBuf>,
+
+    /// Leave out addresses, ports, absolute times, flow ids and VLAN ids, so a
+    /// model learns behaviour rather than the testbed's addressing.
+    #[arg(long)]
+    pub drop_identifiers: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PartitionByArg {
+    /// capture=NAME/ directories (the default for a dataset directory).
+    Capture,
+    /// date=YYYY-MM-DD/ directories (UTC, flow start).
+    Date,
+    /// date=YYYY-MM-DD/hour=HH/ directories (UTC, flow start).
+    Hour,
+    /// No directories: one file per capture.
+    None,
 }
 
 /// How packets are grouped into flows (shared by `extract` and SQL over captures).

@@ -14,8 +14,10 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use datafusion::catalog::{DynamicFileCatalog, TableProvider, UrlTableFactory};
 use datafusion::datasource::dynamic_file::DynamicListTableFactory;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
-    ListingTable, ListingTableConfig, ListingTableConfigExt, ListingTableUrl,
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableConfigExt, ListingTableUrl,
 };
 use datafusion::execution::context::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -133,7 +135,7 @@ fn capture_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         .into_iter()
         .filter_map(|i| match i {
             InputSource::File(p) => Some(p),
-            InputSource::Stdin => None,
+            InputSource::Stdin | InputSource::Rotated(_) => None,
         })
         .collect();
     if files.is_empty() {
@@ -144,6 +146,37 @@ fn capture_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Registers Parquet/CSV/Arrow files or directories (hive partitions become
 /// columns) as one table.
+/// The listing options of flowq dataset directories (with a manifest), when
+/// every path is one.
+fn dataset_format(paths: &[PathBuf]) -> anyhow::Result<Option<ListingOptions>> {
+    let mut format = None;
+    for path in paths {
+        if !path.is_dir() {
+            return Ok(None);
+        }
+        let Some(manifest) = crate::dataset::manifest::Manifest::read(path)? else {
+            return Ok(None);
+        };
+        match &format {
+            Some(f) if *f != manifest.format => bail!(
+                "{}: the datasets of one table must share a format (parquet or csv)",
+                path.display()
+            ),
+            _ => format = Some(manifest.format),
+        }
+    }
+    Ok(match format.as_deref() {
+        Some("csv") => Some(
+            ListingOptions::new(Arc::new(CsvFormat::default().with_has_header(true)))
+                .with_file_extension(".csv"),
+        ),
+        Some(_) => Some(
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet"),
+        ),
+        None => None,
+    })
+}
+
 async fn register_listing(
     ctx: &SessionContext,
     name: &str,
@@ -168,15 +201,18 @@ async fn register_listing(
         );
     }
     let state = ctx.state();
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .infer_options(&state)
-        .await
-        .with_context(|| {
+    let config = ListingTableConfig::new_with_multi_paths(urls);
+    let config = match dataset_format(paths)? {
+        // A flowq dataset says what its files are; its manifest is not one of them.
+        Some(options) => config.with_listing_options(options),
+        None => config.infer_options(&state).await.with_context(|| {
             format!(
                 "cannot tell the format of {} (use .parquet, .csv or .arrow files)",
                 describe_paths(paths)
             )
-        })?
+        })?,
+    };
+    let config = config
         .infer_partitions_from_path(&state)
         .await?
         .infer_schema(&state)

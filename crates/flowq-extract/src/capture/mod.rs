@@ -14,6 +14,7 @@ mod buffer;
 mod error;
 mod pcap;
 mod pcapng;
+mod rotated;
 mod source;
 
 pub use error::CaptureError;

@@ -19,6 +19,9 @@ pub enum InputSource {
     File(PathBuf),
     /// Standard input (`-` on the command line).
     Stdin,
+    /// One capture rotated into several files, read as one stream in this
+    /// order (see [`InputSource::rotated`]).
+    Rotated(Vec<PathBuf>),
 }
 
 impl fmt::Display for InputSource {
@@ -26,6 +29,13 @@ impl fmt::Display for InputSource {
         match self {
             InputSource::File(path) => write!(f, "{}", path.display()),
             InputSource::Stdin => f.write_str("<stdin>"),
+            InputSource::Rotated(files) => match files.as_slice() {
+                [] => f.write_str("<no files>"),
+                [one] => write!(f, "{}", one.display()),
+                [first, rest @ ..] => {
+                    write!(f, "{} (+{} rotated files)", first.display(), rest.len())
+                }
+            },
         }
     }
 }
@@ -36,7 +46,43 @@ impl InputSource {
         match self {
             InputSource::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
             InputSource::Stdin => None,
+            InputSource::Rotated(files) => files
+                .iter()
+                .map(|p| std::fs::metadata(p).ok().map(|m| m.len()))
+                .sum(),
         }
+    }
+
+    /// The files behind this input (none for standard input).
+    pub fn files(&self) -> Vec<PathBuf> {
+        match self {
+            InputSource::File(path) => vec![path.clone()],
+            InputSource::Stdin => Vec::new(),
+            InputSource::Rotated(files) => files.clone(),
+        }
+    }
+
+    /// Rotated files as one input, ordered by the timestamp of their first
+    /// packet (file names of `tcpdump -C` do not sort: `x`, `x1`, `x10`, `x2`);
+    /// files without packets go last, in the order given.
+    pub fn rotated(files: Vec<PathBuf>) -> Result<InputSource, CaptureError> {
+        let mut keyed = Vec::with_capacity(files.len());
+        for (index, path) in files.into_iter().enumerate() {
+            let first = InputSource::File(path.clone())
+                .open_capture(ReadCounter::default())
+                .map_err(|e| {
+                    CaptureError::Io(io::Error::other(format!("{}: {e}", path.display())))
+                })?
+                .next_packet()
+                .ok()
+                .flatten()
+                .map(|p| p.ts_ns);
+            keyed.push((first.is_none(), first.unwrap_or(0), index, path));
+        }
+        keyed.sort();
+        Ok(InputSource::Rotated(
+            keyed.into_iter().map(|(_, _, _, p)| p).collect(),
+        ))
     }
 
     /// Opens the capture for reading, through a buffer refilled from the file or
@@ -53,6 +99,9 @@ impl InputSource {
         let inner: Box<dyn Read + Send> = match self {
             InputSource::File(path) => Box::new(File::open(path).map_err(CaptureError::Io)?),
             InputSource::Stdin => Box::new(io::stdin()),
+            InputSource::Rotated(files) => {
+                Box::new(super::rotated::RotatedReader::new(files.clone()))
+            }
         };
         Ok(Box::new(CountingReader { inner, counter }))
     }

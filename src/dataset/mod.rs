@@ -1,0 +1,516 @@
+//! Datasets: many captures into one directory of hive-partitioned Parquet (or
+//! CSV) files with a `dataset.json` manifest, optionally labelled, anonymized
+//! and stripped of identifiers (docs/datasets.md).
+//!
+//! Each capture is extracted on its own by one worker (its flows and files
+//! depend on nothing else), so the files are byte-identical whatever the number
+//! of workers, and `--append` only has to extract the new captures.
+
+pub mod cryptopan;
+pub mod labels;
+pub mod manifest;
+pub mod partition;
+pub mod transform;
+
+use anyhow::{Context, bail};
+use arrow::record_batch::RecordBatch;
+use flowq_extract::capture::InputSource;
+use flowq_extract::sink::{FlowSink, OutputFormat, OutputTarget, open_sink_with_csv_header};
+use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus};
+use manifest::{ColumnEntry, FileEntry, InputEntry, Manifest};
+use partition::{PartitionBy, Partitioner, safe_name};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use transform::{FlowTransform, TransformSpec};
+
+/// One unit of work: a capture, or a rotated set read as one stream.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The partition value and file stem.
+    pub name: String,
+    /// What the extractor reads.
+    pub source: InputSource,
+    /// The files behind it, in stream order.
+    pub files: Vec<PathBuf>,
+}
+
+/// Everything a dataset run needs.
+pub struct DatasetRun {
+    /// The dataset directory.
+    pub dir: PathBuf,
+    /// Partitioning.
+    pub partition_by: PartitionBy,
+    /// Parquet or CSV.
+    pub format: OutputFormat,
+    /// Add to an existing dataset.
+    pub append: bool,
+    /// Captures extracted at once.
+    pub jobs: usize,
+    /// Extraction options (threads is per capture).
+    pub options: ExtractOptions,
+    /// Labels, anonymization, identifiers.
+    pub transform: TransformSpec,
+    /// The options recorded in the manifest (and compared by `--append`).
+    pub recorded_options: serde_json::Value,
+    /// Set by Ctrl-C.
+    pub cancel: Arc<AtomicBool>,
+    /// Print a line per finished capture.
+    pub verbose: bool,
+}
+
+/// What a dataset run did, for the summary and the exit code.
+#[derive(Debug, Default)]
+pub struct DatasetOutcome {
+    /// Captures extracted in this run.
+    pub extracted: usize,
+    /// Captures skipped because the dataset already has them.
+    pub already_present: usize,
+    /// Captures that could not be read at all, or only in part.
+    pub degraded: usize,
+    /// Ctrl-C stopped the run: finished captures are in the dataset, the ones
+    /// in progress are not.
+    pub interrupted: bool,
+    /// The manifest as written.
+    pub manifest: Option<Manifest>,
+}
+
+impl DatasetRun {
+    /// Runs the jobs and writes the dataset.
+    pub fn run(&self, jobs: Vec<Job>) -> anyhow::Result<DatasetOutcome> {
+        let existing = self.prepare_directory()?;
+        let mut manifest = match existing {
+            Some(m) => {
+                self.check_compatible(&m)?;
+                m
+            }
+            None => self.new_manifest()?,
+        };
+
+        // Hash first: a capture the dataset already has is skipped, and a new
+        // capture whose name is taken gets a suffix from its hash.
+        let mut outcome = DatasetOutcome::default();
+        let mut planned = Vec::new();
+        let mut taken: Vec<String> = manifest.inputs.iter().map(|i| i.name.clone()).collect();
+        for job in jobs {
+            let files = job
+                .files
+                .iter()
+                .map(|f| hash_file(f))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if manifest.inputs.iter().any(|i| i.files == files) {
+                outcome.already_present += 1;
+                if self.verbose {
+                    eprintln!("flowq: {}: already in the dataset, skipped", job.name);
+                }
+                continue;
+            }
+            let mut name = safe_name(&job.name);
+            if taken.contains(&name) {
+                name = format!("{name}~{}", &files[0].sha256[..12]);
+            }
+            taken.push(name.clone());
+            planned.push((Job { name, ..job }, files));
+        }
+
+        let results = self.extract_all(&planned);
+        let mut failures = Vec::new();
+        for ((job, files), result) in planned.iter().zip(results) {
+            match result {
+                Some(Ok(entry)) => {
+                    if entry.status != "complete" {
+                        outcome.degraded += 1;
+                    }
+                    outcome.extracted += 1;
+                    manifest.inputs.push(entry);
+                }
+                Some(Err(e)) => failures.push(format!("{}: {e:#}", job.name)),
+                // Not started or stopped by Ctrl-C.
+                None => {
+                    outcome.interrupted = true;
+                    let _ = files;
+                }
+            }
+        }
+        if !failures.is_empty() {
+            // Files of the captures that finished are in place; the manifest is
+            // written so that `--append` can resume, then the run fails.
+            self.finish_manifest(&mut manifest)?;
+            bail!("{}", failures.join("\n"));
+        }
+        self.finish_manifest(&mut manifest)?;
+        outcome.manifest = Some(manifest);
+        Ok(outcome)
+    }
+
+    fn prepare_directory(&self) -> anyhow::Result<Option<Manifest>> {
+        if self.dir.exists() && !self.dir.is_dir() {
+            bail!("{} is a file, not a dataset directory", self.dir.display());
+        }
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create {}", self.dir.display()))?;
+        let existing = Manifest::read(&self.dir)?;
+        let has_entries = std::fs::read_dir(&self.dir)
+            .with_context(|| format!("cannot list {}", self.dir.display()))?
+            .any(|e| e.is_ok());
+        match (&existing, self.append) {
+            (Some(_), false) => bail!(
+                "{} already holds a dataset; add captures with --append, or choose a new directory",
+                self.dir.display()
+            ),
+            (None, _) if has_entries => bail!(
+                "{} is not empty and has no {}; a dataset needs a directory of its own",
+                self.dir.display(),
+                manifest::MANIFEST_NAME
+            ),
+            _ => {}
+        }
+        Ok(existing)
+    }
+
+    fn new_manifest(&self) -> anyhow::Result<Manifest> {
+        let extractor = Extractor::new(self.options);
+        let columns = extractor.options().columns();
+        let transform = FlowTransform::new(self.transform.clone(), &columns, &extractor.schema())?;
+        let mut descriptions: Vec<String> =
+            columns.iter().map(|c| c.def().doc.to_string()).collect();
+        descriptions.push("the class label given by the label rules (or the default label)".into());
+        descriptions.push(
+            "the rule that gave the label: its name, or FILE:LINE; null for the default label"
+                .into(),
+        );
+        let schema = transform.schema();
+        let kept: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        let all_names: Vec<String> = extractor
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .chain([
+                transform::LABEL_COLUMN.into(),
+                transform::LABEL_RULE_COLUMN.into(),
+            ])
+            .collect();
+        let entries = kept
+            .iter()
+            .zip(schema.fields())
+            .map(|(name, field)| {
+                let doc = all_names
+                    .iter()
+                    .position(|n| n == name)
+                    .and_then(|i| descriptions.get(i))
+                    .cloned()
+                    .unwrap_or_default();
+                ColumnEntry {
+                    name: name.clone(),
+                    data_type: field.data_type().to_string(),
+                    nullable: field.is_nullable(),
+                    description: doc,
+                }
+            })
+            .collect();
+        Ok(Manifest {
+            manifest_version: manifest::MANIFEST_VERSION,
+            flowq_version: env!("CARGO_PKG_VERSION").to_string(),
+            format: format_name(self.format).to_string(),
+            partition_by: self.partition_by.name().to_string(),
+            partition_columns: self.partition_by.columns(),
+            options: self.recorded_options.clone(),
+            schema: entries,
+            inputs: Vec::new(),
+            totals: Default::default(),
+            warnings: Vec::new(),
+        })
+    }
+
+    fn check_compatible(&self, m: &Manifest) -> anyhow::Result<()> {
+        let mut differences = Vec::new();
+        if m.format != format_name(self.format) {
+            differences.push(format!(
+                "format {} (now {})",
+                m.format,
+                format_name(self.format)
+            ));
+        }
+        if m.partition_by != self.partition_by.name() {
+            differences.push(format!(
+                "--partition-by {} (now {})",
+                m.partition_by,
+                self.partition_by.name()
+            ));
+        }
+        if let (Some(old), Some(new)) = (m.options.as_object(), self.recorded_options.as_object()) {
+            for (key, value) in new {
+                if old.get(key) != Some(value) {
+                    differences.push(format!(
+                        "{key}: {} (now {value})",
+                        old.get(key).map_or("absent".to_string(), |v| v.to_string())
+                    ));
+                }
+            }
+        } else if m.options != self.recorded_options {
+            differences.push("the extraction options".to_string());
+        }
+        if !differences.is_empty() {
+            bail!(
+                "{} was made with other options, so appended flows would not be comparable: {}",
+                self.dir.display(),
+                differences.join("; ")
+            );
+        }
+        Ok(())
+    }
+
+    fn finish_manifest(&self, manifest: &mut Manifest) -> anyhow::Result<()> {
+        manifest.flowq_version = env!("CARGO_PKG_VERSION").to_string();
+        manifest.recompute_totals();
+        let mut warnings = Vec::new();
+        if let Some(rules) = &self.transform.labels {
+            warnings.extend(rules.warnings.iter().cloned());
+            let mut matches = vec![0u64; rules.rules.len()];
+            for input in &manifest.inputs {
+                for (total, n) in matches.iter_mut().zip(&input.rule_matches) {
+                    *total += n;
+                }
+            }
+            warnings.extend(rules.unmatched_warnings(&matches));
+        }
+        manifest.warnings = warnings;
+        manifest.write(&self.dir)
+    }
+
+    /// Extracts the planned jobs, `self.jobs` at a time; results in job order
+    /// (None for jobs that Ctrl-C stopped or kept from starting).
+    fn extract_all(
+        &self,
+        planned: &[(Job, Vec<FileEntry>)],
+    ) -> Vec<Option<anyhow::Result<InputEntry>>> {
+        let results: Mutex<Vec<Option<anyhow::Result<InputEntry>>>> =
+            Mutex::new((0..planned.len()).map(|_| None).collect());
+        let next = AtomicUsize::new(0);
+        let done = AtomicUsize::new(0);
+        let workers = self.jobs.clamp(1, planned.len().max(1));
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    loop {
+                        if self.cancel.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((job, files)) = planned.get(i) else {
+                            return;
+                        };
+                        let result = self.extract_one(job, files);
+                        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if self.verbose {
+                            match &result {
+                                Ok(Some(entry)) => eprintln!(
+                                    "flowq: [{finished}/{}] {}: {} flows",
+                                    planned.len(),
+                                    entry.name,
+                                    entry.flows
+                                ),
+                                Ok(None) => {}
+                                Err(e) => eprintln!("flowq: error: {}: {e:#}", job.name),
+                            }
+                        }
+                        if let Ok(mut slots) = results.lock() {
+                            slots[i] = result.transpose();
+                        }
+                    }
+                });
+            }
+        });
+        results.into_inner().unwrap_or_default()
+    }
+
+    /// Extracts one job into its partition files; None when interrupted (its
+    /// files are then not written).
+    fn extract_one(&self, job: &Job, files: &[FileEntry]) -> anyhow::Result<Option<InputEntry>> {
+        let extractor = Extractor::new(self.options).with_cancel(self.cancel.clone());
+        let columns = extractor.options().columns();
+        let mut transform =
+            FlowTransform::new(self.transform.clone(), &columns, &extractor.schema())?;
+        let partitioner = Partitioner::new(
+            self.partition_by,
+            &job.name,
+            &columns,
+            extension_of(self.format),
+        )?;
+        let schema = transform.schema();
+        let csv_header = self.options.csv_header().map(|h| transform.csv_header(&h));
+        let metadata = vec![
+            (
+                "flowq.version".to_string(),
+                env!("CARGO_PKG_VERSION").to_string(),
+            ),
+            (
+                "flowq.options".to_string(),
+                self.recorded_options.to_string(),
+            ),
+            ("flowq.capture".to_string(), job.name.clone()),
+            (
+                "flowq.inputs".to_string(),
+                serde_json::to_string(&files.iter().map(|f| &f.sha256).collect::<Vec<_>>())?,
+            ),
+        ];
+        // Each file with whether it has rows yet.
+        let mut sinks: BTreeMap<PathBuf, (Box<dyn FlowSink>, bool)> = BTreeMap::new();
+        let open = |relative: &Path| -> anyhow::Result<Box<dyn FlowSink>> {
+            let path = self.dir.join(relative);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            Ok(open_sink_with_csv_header(
+                &OutputTarget::File(path),
+                self.format,
+                schema.clone(),
+                &metadata,
+                csv_header.as_deref(),
+            )?)
+        };
+        if let Some(fixed) = partitioner.fixed_file() {
+            sinks.insert(fixed.clone(), (open(&fixed)?, false));
+        }
+        let result = extractor.run(
+            std::slice::from_ref(&job.source),
+            &mut |batch: RecordBatch| {
+                let output = transform.apply(&batch).map_err(WriteFailed)?;
+                for (relative, part) in partitioner.split(&batch, output).map_err(WriteFailed)? {
+                    if !sinks.contains_key(&relative) {
+                        let sink = open(&relative).map_err(WriteFailed)?;
+                        sinks.insert(relative.clone(), (sink, false));
+                    }
+                    if let Some((sink, wrote)) = sinks.get_mut(&relative) {
+                        sink.write(&part).map_err(|e| WriteFailed(e.into()))?;
+                        *wrote = true;
+                    }
+                }
+                Ok::<(), WriteFailed>(())
+            },
+        );
+        let summary = match result {
+            Ok(s) => s,
+            Err(ExtractError::Consumer(WriteFailed(e))) => return Err(e),
+        };
+        if summary.interrupted {
+            // Dropping the sinks removes their temporary files.
+            return Ok(None);
+        }
+        let input = summary.inputs.first();
+        let status = match input.map(|i| i.status) {
+            Some(InputStatus::Complete) | None => "complete",
+            Some(InputStatus::Partial) => "partial",
+            Some(InputStatus::Failed) => "failed",
+        };
+        let mut outputs = Vec::new();
+        let mut recorded = serde_json::to_value(&summary)?;
+        if let Some(fields) = recorded.as_object_mut() {
+            fields.remove("elapsed_seconds");
+            fields.remove("peak_active_flows");
+        }
+        let final_metadata = {
+            let mut m = metadata.clone();
+            m.push(("flowq.summary".to_string(), recorded.to_string()));
+            m
+        };
+        // A capture that could not be read leaves no files (dropping the sinks
+        // removes their temporary files).
+        if status != "failed" {
+            for (relative, (mut sink, wrote)) in sinks {
+                if !wrote {
+                    // A file with no rows still carries its schema (and CSV header).
+                    sink.write(&RecordBatch::new_empty(schema.clone()))?;
+                }
+                sink.finish(&final_metadata)?;
+                outputs.push(relative.display().to_string());
+            }
+        }
+        let counts = transform.label_counts().cloned().unwrap_or_default();
+        Ok(Some(InputEntry {
+            name: job.name.clone(),
+            files: files.to_vec(),
+            format: input.and_then(|i| i.format).map(|f| {
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            }),
+            status: status.to_string(),
+            message: input.and_then(|i| i.message.clone()),
+            packets: summary.packets_read,
+            packets_in_flows: summary.packets_in_flows,
+            skipped: summary
+                .skipped
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            flows: summary.flows_written,
+            outputs,
+            labels: counts.flows_per_label,
+            rule_matches: counts.matches_per_rule,
+        }))
+    }
+}
+
+/// A failure while transforming or writing a batch, which stops the capture.
+#[derive(Debug)]
+struct WriteFailed(anyhow::Error);
+
+impl std::fmt::Display for WriteFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for WriteFailed {}
+
+fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Csv => "csv",
+        _ => "parquet",
+    }
+}
+
+fn extension_of(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Csv => "csv",
+        _ => "parquet",
+    }
+}
+
+/// Size and SHA-256 of a file.
+pub fn hash_file(path: &Path) -> anyhow::Result<FileEntry> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    let digest = hasher.finalize();
+    let mut sha256 = String::with_capacity(64);
+    for b in digest {
+        use std::fmt::Write as _;
+        let _ = write!(sha256, "{b:02x}");
+    }
+    Ok(FileEntry {
+        path: path.display().to_string(),
+        size,
+        sha256,
+    })
+}
