@@ -151,6 +151,29 @@ mod tests {
         121, 121, 101, 39, 98, 87, 76, 45, 42, 132, 34, 2,
     ];
 
+    /// The published vectors (IPv4 sample trace of the reference
+    /// implementation, IPv4 and IPv6 vectors of other implementations).
+    #[test]
+    fn published_test_vectors() {
+        let text = include_str!("../../testdata/cryptopan-vectors.tsv");
+        let mut checked = (0, 0);
+        for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [key, original, expected] = fields[..] else {
+                panic!("bad vector line {line:?}");
+            };
+            let pan = CryptoPan::new(&parse_key_hex(key).unwrap());
+            let original: IpAddr = original.parse().unwrap();
+            let expected: IpAddr = expected.parse().unwrap();
+            assert_eq!(pan.ip(original), expected, "{original} with key {key}");
+            match original {
+                IpAddr::V4(_) => checked.0 += 1,
+                IpAddr::V6(_) => checked.1 += 1,
+            }
+        }
+        assert_eq!(checked, (92, 11), "vectors read (IPv4, IPv6)");
+    }
+
     #[test]
     fn prefixes_are_preserved() {
         let pan = CryptoPan::new(&REFERENCE_KEY);

@@ -346,8 +346,9 @@ struct RawRule {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum TextOrList {
-    One(toml::Value),
+    // Lists first: an untagged `toml::Value` would take a list as one item.
     Many(Vec<toml::Value>),
+    One(toml::Value),
 }
 
 impl TextOrList {
@@ -725,7 +726,7 @@ default_label = "normal"
 label = "DoS Hulk"
 src = "172.16.0.1"
 dst = ["192.168.10.50", "192.168.10.51"]
-dst_port = "80"
+dst_port = [80, "8080-8090"]
 protocol = "tcp"
 start = 2017-07-05T09:47:00-03:00
 end = "2017-07-05T10:10:00-03:00"
@@ -742,6 +743,8 @@ src = "172.16.0.1"
         assert_eq!(rules[1].id, "scan");
         let t = us("2017-07-05T09:50:00-03:00");
         assert!(rules[0].matches(&flow("192.168.10.51", "172.16.0.1", 80, 5, 6, t)));
+        assert!(rules[0].matches(&flow("172.16.0.1", "192.168.10.50", 5, 8085, 6, t)));
+        assert!(!rules[0].matches(&flow("172.16.0.1", "192.168.10.50", 5, 81, 6, t)));
         assert!(parse_toml("[[rule]]\nlabel = \"x\"\ncolour = 1\n", "r.toml").is_err());
     }
 
