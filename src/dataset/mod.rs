@@ -96,12 +96,18 @@ impl DatasetRun {
         let mut outcome = DatasetOutcome::default();
         let mut planned = Vec::new();
         let mut taken: Vec<String> = manifest.inputs.iter().map(|i| i.name.clone()).collect();
-        for job in jobs {
-            let files = job
-                .files
+        // Hashing reads every byte once more: spread over the workers too.
+        let hashes = parallel_map(&jobs, self.jobs, &self.cancel, |job| {
+            job.files
                 .iter()
                 .map(|f| hash_file(f))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+                .collect::<anyhow::Result<Vec<_>>>()
+        });
+        for (job, files) in jobs.into_iter().zip(hashes) {
+            let Some(files) = files else {
+                bail!("interrupted before any capture was extracted; nothing was written");
+            };
+            let files = files?;
             if manifest.inputs.iter().any(|i| i.files == files) {
                 outcome.already_present += 1;
                 if self.verbose {
@@ -119,7 +125,7 @@ impl DatasetRun {
 
         let results = self.extract_all(&planned);
         let mut failures = Vec::new();
-        for ((job, files), result) in planned.iter().zip(results) {
+        for ((job, _), result) in planned.iter().zip(results) {
             match result {
                 Some(Ok(entry)) => {
                     if entry.status != "complete" {
@@ -130,10 +136,7 @@ impl DatasetRun {
                 }
                 Some(Err(e)) => failures.push(format!("{}: {e:#}", job.name)),
                 // Not started or stopped by Ctrl-C.
-                None => {
-                    outcome.interrupted = true;
-                    let _ = files;
-                }
+                None => outcome.interrupted = true,
             }
         }
         if !failures.is_empty() {
@@ -289,44 +292,27 @@ impl DatasetRun {
         &self,
         planned: &[(Job, Vec<FileEntry>)],
     ) -> Vec<Option<anyhow::Result<InputEntry>>> {
-        let results: Mutex<Vec<Option<anyhow::Result<InputEntry>>>> =
-            Mutex::new((0..planned.len()).map(|_| None).collect());
-        let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
-        let workers = self.jobs.clamp(1, planned.len().max(1));
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| {
-                    loop {
-                        if self.cancel.load(Ordering::Relaxed) {
-                            return;
-                        }
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((job, files)) = planned.get(i) else {
-                            return;
-                        };
-                        let result = self.extract_one(job, files);
-                        let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if self.verbose {
-                            match &result {
-                                Ok(Some(entry)) => eprintln!(
-                                    "flowq: [{finished}/{}] {}: {} flows",
-                                    planned.len(),
-                                    entry.name,
-                                    entry.flows
-                                ),
-                                Ok(None) => {}
-                                Err(e) => eprintln!("flowq: error: {}: {e:#}", job.name),
-                            }
-                        }
-                        if let Ok(mut slots) = results.lock() {
-                            slots[i] = result.transpose();
-                        }
-                    }
-                });
+        parallel_map(planned, self.jobs, &self.cancel, |(job, files)| {
+            let result = self.extract_one(job, files).transpose();
+            let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.verbose {
+                match &result {
+                    Some(Ok(entry)) => eprintln!(
+                        "flowq: [{finished}/{}] {}: {} flows",
+                        planned.len(),
+                        entry.name,
+                        entry.flows
+                    ),
+                    Some(Err(e)) => eprintln!("flowq: error: {}: {e:#}", job.name),
+                    None => {}
+                }
             }
-        });
-        results.into_inner().unwrap_or_default()
+            result
+        })
+        .into_iter()
+        .map(Option::flatten)
+        .collect()
     }
 
     /// Extracts one job into its partition files; None when interrupted (its
@@ -470,6 +456,35 @@ impl std::fmt::Display for WriteFailed {
 }
 
 impl std::error::Error for WriteFailed {}
+
+/// `f` over `items` on `workers` threads, results in item order; None for the
+/// items not started because `cancel` was set.
+fn parallel_map<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    cancel: &AtomicBool,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<Option<R>> {
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.clamp(1, items.len().max(1)) {
+            scope.spawn(|| {
+                while !cancel.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else {
+                        return;
+                    };
+                    let result = f(item);
+                    if let Ok(mut slots) = results.lock() {
+                        slots[i] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results.into_inner().unwrap_or_default()
+}
 
 fn format_name(format: OutputFormat) -> &'static str {
     match format {
