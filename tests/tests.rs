@@ -3,6 +3,7 @@
 
 mod cic;
 mod cli;
+mod datasets;
 mod extract;
 mod full_profile;
 mod fuzz_regressions;
