@@ -1,5 +1,6 @@
 -- class_balance.sql: how many flows (and how much traffic) each label has.
 --
+-- Needs: a labelled dataset (flowq extract --labels).
 -- Finds: the class distribution of a labelled dataset (`flowq extract ...
 --   --labels RULES -o DATASET/`), per label and per label rule, so that a
 --   training set's balance, and every rule's contribution, can be checked

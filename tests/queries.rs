@@ -113,6 +113,45 @@ fn run_query(name: &str, packets: Vec<Pkt>) -> String {
     run_sql_file(&query_path(name), packets)
 }
 
+/// Runs `queries/NAME.sql` (one that needs the `label` columns) over a dataset
+/// directory extracted from a capture of `packets` with the label rules
+/// `rules` (CSV text), and returns its CSV.
+fn run_labelled_query(name: &str, rules: &str, mut packets: Vec<Pkt>) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let capture = dir.path().join("capture.pcap");
+    packets.sort_by_key(|p| p.ts_ns);
+    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    let rules_path = dir.path().join("rules.csv");
+    std::fs::write(&rules_path, rules).expect("write rules");
+    let dataset = dir.path().join("dataset");
+    let out = Command::new(flowq_bin())
+        .arg("extract")
+        .arg(&capture)
+        .arg("-o")
+        .arg(&dataset)
+        .arg("--partition-by=capture")
+        .arg("--labels")
+        .arg(&rules_path)
+        .arg("-q")
+        .output()
+        .expect("run flowq extract");
+    assert!(
+        out.status.success(),
+        "flowq extract --labels failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    flowq_query(&query_path(name), "--data", &dataset)
+}
+
+/// Whether a saved query works on labelled datasets only.
+fn needs_labels(name: &str) -> bool {
+    std::fs::read_to_string(query_path(name))
+        .expect("read query")
+        .lines()
+        .take_while(|l| l.starts_with("--"))
+        .any(|l| l.trim() == "-- Needs: a labelled dataset (flowq extract --labels).")
+}
+
 /// Runs `queries/NAME.sql` with tuning constants changed: each `(from, to)`
 /// replaces text that must occur exactly once in the file.
 fn run_tuned(name: &str, tuning: &[(&str, &str)], packets: Vec<Pkt>) -> String {
@@ -1151,6 +1190,67 @@ fn rare_ports_lists_ports_few_clients_use() {
 }
 
 // ---------------------------------------------------------------------------
+// class_balance.sql
+// ---------------------------------------------------------------------------
+
+/// An attacker (10.9.9.9) scanning a victim (10.0.0.5) and brute-forcing its
+/// SSH inside a window, the same attacker outside the window, and benign
+/// traffic.
+fn class_balance_capture() -> Vec<Pkt> {
+    let attacker = [10, 9, 9, 9];
+    let victim = [10, 0, 0, 5];
+    let mut packets = Vec::new();
+    // Three SSH connections in the window (t = 10 s .. 12 s): each 8 packets,
+    // 6 x 54 + 2 x (54 + 100) = 632 bytes (conversation() with 100 up, 100 down).
+    for i in 0..3 {
+        packets.extend(conversation(
+            (10 + i) * SEC,
+            (attacker, 40_000 + i as u16),
+            (victim, 22),
+            100,
+            100,
+        ));
+    }
+    // Two probes (SYN, RST) to other ports in the window: 2 packets, 108 bytes each.
+    for (i, port) in [23u16, 3389].into_iter().enumerate() {
+        let t = (20 + i as i64) * SEC;
+        packets.push(tcp(t, (attacker, 50_000), (victim, port), SYN, 0));
+        packets.push(tcp(t + MS, (victim, port), (attacker, 50_000), RST | ACK, 0));
+    }
+    // The same SSH traffic after the window (t = 100 s): benign by the rules.
+    packets.extend(conversation(100 * SEC, (attacker, 41_000), (victim, 22), 100, 100));
+    // Benign DNS from another host: 2 packets, 42 + 30 and 42 + 60 bytes.
+    packets.push(udp(5 * SEC, ([10, 0, 0, 7], 5353), ([10, 0, 0, 53], 53), 30));
+    packets.push(udp(5 * SEC + MS, ([10, 0, 0, 53], 53), ([10, 0, 0, 7], 5353), 60));
+    packets
+}
+
+#[test]
+fn class_balance_counts_flows_per_label_and_rule() {
+    // T0 = 2023-11-14T22:13:20Z; the window is [T0 + 10 s, T0 + 30 s).
+    let rules = "\
+name,label,src,dst,dst_port,protocol,start,end
+ssh,SSH-Patator,10.9.9.9,10.0.0.5,22,tcp,2023-11-14T22:13:30Z,2023-11-14T22:13:50Z
+,PortScan,10.9.9.9,10.0.0.5,,tcp,2023-11-14T22:13:30Z,2023-11-14T22:13:50Z
+";
+    let out = run_labelled_query("class_balance", rules, class_balance_capture());
+    // 7 flows: 3 SSH in the window (rule `ssh`), 2 probes (the unnamed rule on
+    // line 3 of rules.csv), 1 SSH after the window and 1 DNS flow (BENIGN).
+    // Shares: 3/7 = 42.857 %, 2/7 = 28.571 %.
+    // Packets and bytes: SSH 3 x 8 = 24 and 3 x 632 = 1896; probes 2 x 2 = 4 and
+    // 2 x 108 = 216; BENIGN 8 + 2 = 10 and 632 + 72 + 102 = 806.
+    assert_eq!(
+        out,
+        csv(&[
+            "label,label_rule,flows,pct_of_flows,packets,bytes,captures",
+            "SSH-Patator,ssh,3,42.857,24,1896,1",
+            "BENIGN,,2,28.571,10,806,1",
+            "PortScan,rules.csv:3,2,28.571,4,216,1",
+        ])
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Every query: documented, in the README, tested
 // ---------------------------------------------------------------------------
 
@@ -1204,7 +1304,11 @@ fn every_query_is_documented_and_tested() {
         // The documented columns are the columns the query returns (header
         // line of its CSV over an empty capture).
         let columns = documented_columns(&header);
-        let out = run_sql_file(&query_path(name), Vec::new());
+        let out = if needs_labels(name) {
+            run_labelled_query(name, "label\n", Vec::new())
+        } else {
+            run_sql_file(&query_path(name), Vec::new())
+        };
         assert_eq!(
             out,
             format!("{}\n", columns.join(",")),
@@ -1212,7 +1316,8 @@ fn every_query_is_documented_and_tested() {
         );
 
         assert!(
-            tests.contains(&format!("run_query(\"{name}\",")),
+            tests.contains(&format!("run_query(\"{name}\","))
+                || tests.contains(&format!("run_labelled_query(\"{name}\",")),
             "queries/{name}.sql has no test: add one to tests/queries.rs that calls \
              run_query(\"{name}\", capture) on a capture with the pattern and near-misses"
         );
