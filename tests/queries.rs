@@ -1215,13 +1215,35 @@ fn class_balance_capture() -> Vec<Pkt> {
     for (i, port) in [23u16, 3389].into_iter().enumerate() {
         let t = (20 + i as i64) * SEC;
         packets.push(tcp(t, (attacker, 50_000), (victim, port), SYN, 0));
-        packets.push(tcp(t + MS, (victim, port), (attacker, 50_000), RST | ACK, 0));
+        packets.push(tcp(
+            t + MS,
+            (victim, port),
+            (attacker, 50_000),
+            RST | ACK,
+            0,
+        ));
     }
     // The same SSH traffic after the window (t = 100 s): benign by the rules.
-    packets.extend(conversation(100 * SEC, (attacker, 41_000), (victim, 22), 100, 100));
+    packets.extend(conversation(
+        100 * SEC,
+        (attacker, 41_000),
+        (victim, 22),
+        100,
+        100,
+    ));
     // Benign DNS from another host: 2 packets, 42 + 30 and 42 + 60 bytes.
-    packets.push(udp(5 * SEC, ([10, 0, 0, 7], 5353), ([10, 0, 0, 53], 53), 30));
-    packets.push(udp(5 * SEC + MS, ([10, 0, 0, 53], 53), ([10, 0, 0, 7], 5353), 60));
+    packets.push(udp(
+        5 * SEC,
+        ([10, 0, 0, 7], 5353),
+        ([10, 0, 0, 53], 53),
+        30,
+    ));
+    packets.push(udp(
+        5 * SEC + MS,
+        ([10, 0, 0, 53], 53),
+        ([10, 0, 0, 7], 5353),
+        60,
+    ));
     packets
 }
 
