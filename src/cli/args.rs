@@ -153,7 +153,7 @@ pub struct ExtractArgs {
     /// Output file; the format follows the extension (.parquet, .csv, .arrow). Use
     /// `-` to write CSV to standard output. A directory (an existing one, a path
     /// ending in `/`, or with --partition-by / --append) becomes a dataset:
-    /// partitioned Parquet files plus dataset.json.
+    /// partitioned Parquet files plus _dataset.json.
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: PathBuf,
 

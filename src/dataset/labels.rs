@@ -413,6 +413,17 @@ const CSV_FIELDS: &[&str] = &[
 ];
 
 fn parse_csv(text: &str, source: &str) -> anyhow::Result<Vec<Rule>> {
+    // The reader skips comment and blank lines without counting them in its
+    // positions, so the line of each record (as an editor shows it) comes from
+    // the text itself: the n-th record is on the n-th line that is neither
+    // blank nor a comment, after the header (rule fields hold no line breaks).
+    let data_lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, _)| i + 1)
+        .skip(1)
+        .collect();
     let mut reader = csv::ReaderBuilder::new()
         .comment(Some(b'#'))
         .trim(csv::Trim::All)
@@ -436,9 +447,9 @@ fn parse_csv(text: &str, source: &str) -> anyhow::Result<Vec<Rule>> {
         bail!("line 1: the header has no `label` column");
     }
     let mut rules = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| anyhow!("{e}"))?;
-        let line = record.position().map_or(0, |p| p.line() as usize);
+    for (index, record) in reader.records().enumerate() {
+        let line = data_lines.get(index).copied().unwrap_or(0);
+        let record = record.map_err(|e| anyhow!("line {line}: {e}"))?;
         let mut raw = RawRule::default();
         for (column, value) in columns.iter().zip(record.iter()) {
             if value.is_empty() {
@@ -746,6 +757,22 @@ src = "172.16.0.1"
         assert!(rules[0].matches(&flow("172.16.0.1", "192.168.10.50", 5, 8085, 6, t)));
         assert!(!rules[0].matches(&flow("172.16.0.1", "192.168.10.50", 5, 81, 6, t)));
         assert!(parse_toml("[[rule]]\nlabel = \"x\"\ncolour = 1\n", "r.toml").is_err());
+    }
+
+    #[test]
+    fn line_numbers_count_comments_and_blank_lines() {
+        let text =
+            "# rules\nlabel,src,start,end\n\nA,10.0.0.1,0,100\n# a comment\n\nB,10.0.0.1,50,150\n";
+        let set = RuleSet::from_csv_text(text).unwrap();
+        let lines: Vec<usize> = set.rules.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [4, 7]);
+        assert_eq!(set.rules[1].id, "rules.csv:7");
+        assert!(
+            set.warnings[0].contains("lines 4 (A) and 7 (B)"),
+            "{}",
+            set.warnings[0]
+        );
+        assert!(set.unmatched_warnings(&[1, 0])[0].contains("line 7"));
     }
 
     #[test]

@@ -82,6 +82,16 @@ pub struct DatasetOutcome {
 impl DatasetRun {
     /// Runs the jobs and writes the dataset.
     pub fn run(&self, jobs: Vec<Job>) -> anyhow::Result<DatasetOutcome> {
+        // Options that cannot work are refused before the directory is touched.
+        let extractor = Extractor::new(self.options);
+        let columns = extractor.options().columns();
+        FlowTransform::new(self.transform.clone(), &columns, &extractor.schema())?;
+        Partitioner::new(
+            self.partition_by,
+            "check",
+            &columns,
+            extension_of(self.format),
+        )?;
         let existing = self.prepare_directory()?;
         let mut manifest = match existing {
             Some(m) => {
@@ -108,7 +118,7 @@ impl DatasetRun {
                 bail!("interrupted before any capture was extracted; nothing was written");
             };
             let files = files?;
-            if manifest.inputs.iter().any(|i| i.files == files) {
+            if manifest.inputs.iter().any(|i| same_bytes(&i.files, &files)) {
                 outcome.already_present += 1;
                 if self.verbose {
                     eprintln!("flowq: {}: already in the dataset, skipped", job.name);
@@ -498,6 +508,15 @@ fn extension_of(format: OutputFormat) -> &'static str {
         OutputFormat::Csv => "csv",
         _ => "parquet",
     }
+}
+
+/// Whether two inputs hold the same bytes, file by file (the paths may differ:
+/// a capture copied or renamed is still the same capture).
+fn same_bytes(a: &[FileEntry], b: &[FileEntry]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.sha256 == y.sha256 && x.size == y.size)
 }
 
 /// Size and SHA-256 of a file.
