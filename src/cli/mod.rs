@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands.
 
 mod args;
+mod dataset;
 mod extract;
 mod progress;
 mod query;
