@@ -1,6 +1,8 @@
 //! The `flowq` command line. See `flowq --help`.
 
 mod cli;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod sql;
 
 use std::process::ExitCode;
