@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands.
 
 mod args;
+mod cluster;
 mod extract;
 mod progress;
 mod query;
@@ -31,6 +32,8 @@ pub fn run() -> ExitCode {
         Some(args::Command::Query(a)) => query::run(a),
         Some(args::Command::Shell(a)) => shell::run(a),
         Some(args::Command::Columns(a)) => extract::columns(a),
+        Some(args::Command::Scheduler(a)) => cluster::scheduler(a),
+        Some(args::Command::Executor(a)) => cluster::executor(a),
         None if cli.query.sql.is_some() || cli.query.file.is_some() => query::run(cli.query),
         None => {
             // No command and no SQL: teach rather than fail.

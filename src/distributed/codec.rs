@@ -7,7 +7,8 @@
 //! envelope (see [`super::wire`]), so a process of another flowq build fails
 //! with a message instead of misreading a plan.
 
-use super::wire::{self, Kind, ScanBody, TableBody, WireOptions};
+use super::scan::{ClusterPcapTable, PcapFilesExec};
+use super::wire::{self, FilesBody, Kind, ScanBody, TableBody, WireOptions};
 use crate::sql::pcap_table::{PcapScanExec, PcapTable};
 use crate::sql::udf;
 use ballista_core::serde::{BallistaLogicalExtensionCodec, BallistaPhysicalExtensionCodec};
@@ -48,9 +49,14 @@ fn table_from(body: TableBody) -> Result<PcapTable> {
 /// A scan from its body: the table, then the named columns of it.
 fn scan_from(body: ScanBody) -> Result<PcapScanExec> {
     let table = table_from(body.table)?;
+    let projection = projection_of(&table, &body.columns)?;
+    table.scan_exec(Some(&projection))
+}
+
+/// The indices of the named columns in `table`.
+fn projection_of(table: &PcapTable, columns: &[String]) -> Result<Vec<usize>> {
     let schema = table.schema();
-    let projection = body
-        .columns
+    columns
         .iter()
         .map(|name| {
             schema.index_of(name).map_err(|_| {
@@ -61,8 +67,21 @@ fn scan_from(body: ScanBody) -> Result<PcapScanExec> {
                 ))
             })
         })
-        .collect::<Result<Vec<usize>>>()?;
-    table.scan_exec(Some(&projection))
+        .collect()
+}
+
+fn files_body(scan: &PcapFilesExec) -> FilesBody {
+    FilesBody {
+        rows: scan.rows().into(),
+        options: WireOptions::from(scan.options()),
+        columns: scan.column_names(),
+    }
+}
+
+fn files_from(body: FilesBody, input: Arc<dyn ExecutionPlan>) -> Result<PcapFilesExec> {
+    let table = PcapTable::new(body.rows.into(), Vec::new(), body.options.try_into()?);
+    let projection = projection_of(&table, &body.columns)?;
+    PcapFilesExec::try_new(table.rows(), table.options(), projection, input)
 }
 
 fn scan_body(scan: &PcapScanExec) -> TableBody {
@@ -91,6 +110,8 @@ fn unexpected(kind: Kind, wanted: &str) -> DataFusionError {
 #[derive(Debug)]
 pub struct FlowqLogicalCodec {
     inner: Arc<dyn LogicalExtensionCodec>,
+    /// Decode capture tables as [`ClusterPcapTable`]s (on the scheduler).
+    cluster_scans: bool,
 }
 
 impl Default for FlowqLogicalCodec {
@@ -102,7 +123,17 @@ impl Default for FlowqLogicalCodec {
 impl FlowqLogicalCodec {
     /// flowq's codec in front of `inner`.
     pub fn wrapping(inner: Arc<dyn LogicalExtensionCodec>) -> Self {
-        FlowqLogicalCodec { inner }
+        FlowqLogicalCodec {
+            inner,
+            cluster_scans: false,
+        }
+    }
+
+    /// The scheduler's codec: capture tables plan scans that Ballista can
+    /// split between tasks (see [`super::scan`]).
+    pub fn for_scheduler(mut self) -> Self {
+        self.cluster_scans = true;
+        self
     }
 }
 
@@ -151,7 +182,10 @@ impl LogicalExtensionCodec for FlowqLogicalCodec {
                          the query was planned: run the same flowq build everywhere"
                     )));
                 }
-                Ok(Arc::new(table))
+                Ok(match self.cluster_scans {
+                    true => Arc::new(ClusterPcapTable::new(table)),
+                    false => Arc::new(table),
+                })
             }
             Some((kind, _)) => Err(unexpected(kind, "table")),
         }
@@ -163,7 +197,10 @@ impl LogicalExtensionCodec for FlowqLogicalCodec {
         node: Arc<dyn TableProvider>,
         buf: &mut Vec<u8>,
     ) -> Result<()> {
-        if let Some(table) = node.downcast_ref::<PcapTable>() {
+        let table = node
+            .downcast_ref::<PcapTable>()
+            .or_else(|| node.downcast_ref::<ClusterPcapTable>().map(|t| t.table()));
+        if let Some(table) = table {
             let body = wire::to_json(&table_body(table))?;
             wire::seal(Kind::PcapTable, &body, buf);
             return Ok(());
@@ -270,6 +307,19 @@ impl PhysicalExtensionCodec for FlowqPhysicalCodec {
         match wire::open(buf)? {
             None => self.inner.try_decode(buf, inputs, ctx, proto_converter),
             Some((Kind::Inner, body)) => self.inner.try_decode(body, inputs, ctx, proto_converter),
+            Some((Kind::PcapFiles, body)) => {
+                let [input] = inputs else {
+                    return Err(DataFusionError::Internal(format!(
+                        "a capture scan over paths has one input, but its plan node came with {}",
+                        inputs.len()
+                    )));
+                };
+                let scan = files_from(wire::from_json(body, "capture scan")?, Arc::clone(input))?;
+                Ok(Arc::new(match &self.location {
+                    Some(location) => scan.with_location(Arc::clone(location)),
+                    None => scan,
+                }))
+            }
             Some((Kind::PcapScan, body)) => {
                 if !inputs.is_empty() {
                     return Err(DataFusionError::Internal(format!(
@@ -293,6 +343,10 @@ impl PhysicalExtensionCodec for FlowqPhysicalCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
+        if let Some(scan) = node.downcast_ref::<PcapFilesExec>() {
+            wire::seal(Kind::PcapFiles, &wire::to_json(&files_body(scan))?, buf);
+            return Ok(());
+        }
         if let Some(scan) = node.downcast_ref::<PcapScanExec>() {
             let body = ScanBody {
                 table: scan_body(scan),

@@ -3,12 +3,14 @@
 //! equal; the decoded physical plans also give the same rows.
 
 use super::codec::{FlowqLogicalCodec, FlowqPhysicalCodec};
+use super::scan::{ClusterPcapTable, PcapFilesExec};
 use super::wire::{self, Kind, VERSION};
 use crate::sql::pcap_table::{CAPTURE_COLUMN, PcapScanExec, PcapTable, Rows};
 use crate::sql::udf;
 use ballista_core::JobId;
 use ballista_core::execution_plans::ShuffleWriterExec;
 use ballista_core::extension::SessionConfigExt;
+use datafusion::arrow::array::Array;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -453,4 +455,123 @@ async fn plans_of_the_saved_queries_round_trip() {
             "{name}: the decoded plan gives other rows"
         );
     }
+}
+
+/// The scheduler's plan of a capture scan over `files`.
+async fn cluster_scan(
+    files: Vec<PathBuf>,
+    projection: Option<Vec<usize>>,
+) -> Arc<dyn ExecutionPlan> {
+    let table = ClusterPcapTable::new(PcapTable::new(Rows::Flows, files, Default::default()));
+    let ctx = bare();
+    table
+        .scan(&ctx.state(), projection.as_ref(), &[], None)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_schedulers_scan_round_trips_with_its_paths() {
+    let codec = FlowqPhysicalCodec::default();
+    let capture = PcapTable::new(Rows::Flows, vec![], Default::default())
+        .schema()
+        .index_of(CAPTURE_COLUMN)
+        .unwrap();
+    for projection in [None, Some(vec![capture, 3, 1])] {
+        let plan = cluster_scan(vec![sample(), sample(), sample()], projection).await;
+        assert_eq!(plan.properties().output_partitioning().partition_count(), 3);
+        let bytes = physical_plan_to_bytes_with_extension_codec(Arc::clone(&plan), &codec).unwrap();
+        let decoded =
+            physical_plan_from_bytes_with_extension_codec(&bytes, &bare().task_ctx(), &codec)
+                .unwrap();
+        assert_eq!(
+            displayable(decoded.as_ref()).indent(true).to_string(),
+            displayable(plan.as_ref()).indent(true).to_string()
+        );
+        let (before, after) = (
+            plan.downcast_ref::<PcapFilesExec>().unwrap(),
+            decoded.downcast_ref::<PcapFilesExec>().unwrap(),
+        );
+        assert_eq!(after.rows(), before.rows());
+        assert_eq!(after.options(), before.options());
+        assert_eq!(after.schema(), before.schema());
+        assert_eq!(
+            sorted_text(decoded, &bare()).await,
+            sorted_text(plan, &bare()).await
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_task_extracts_only_its_own_captures() {
+    // Ballista runs every partition of the plan a task is sent, after cutting
+    // the plan's leaves down to the task's partitions.
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = (0..4)
+        .map(|i| {
+            let path = dir.path().join(format!("c{i}.pcap"));
+            std::fs::copy(sample(), &path).unwrap();
+            path
+        })
+        .collect();
+    let plan = cluster_scan(files.clone(), None).await;
+    let task = ballista_scheduler::state::task_builder::restrict_plan_to_partitions(
+        Arc::clone(&plan),
+        &[1, 3],
+    )
+    .unwrap();
+    assert_eq!(task.properties().output_partitioning().partition_count(), 2);
+    let ctx = bare();
+    let mut captures = Vec::new();
+    for partition in 0..2 {
+        let stream = task.execute(partition, ctx.task_ctx()).unwrap();
+        let batches: Vec<_> = futures::TryStreamExt::try_collect(stream).await.unwrap();
+        let mut names: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let column = b.column_by_name(CAPTURE_COLUMN).unwrap();
+                let text = datafusion::arrow::compute::cast(
+                    column,
+                    &datafusion::arrow::datatypes::DataType::Utf8,
+                )
+                .unwrap();
+                let text = text
+                    .as_any()
+                    .downcast_ref::<datafusion::arrow::array::StringArray>()
+                    .unwrap()
+                    .clone();
+                (0..text.len())
+                    .map(move |i| text.value(i).to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        names.dedup();
+        captures.push(names);
+    }
+    let name = |i: usize| files[i].display().to_string();
+    assert_eq!(captures, vec![vec![name(1)], vec![name(3)]]);
+}
+
+#[tokio::test]
+async fn the_scheduler_decodes_capture_tables_for_cluster_scans() {
+    let codec = FlowqLogicalCodec::default().for_scheduler();
+    let table = PcapTable::new(Rows::Packets, vec![sample()], Default::default());
+    let name = TableReference::bare("packets");
+    let mut buf = Vec::new();
+    codec
+        .try_encode_table_provider(&name, Arc::new(table.clone()), &mut buf)
+        .unwrap();
+    let decoded = codec
+        .try_decode_table_provider(&buf, &name, table.schema(), &bare().task_ctx())
+        .unwrap();
+    let cluster = decoded
+        .downcast_ref::<ClusterPcapTable>()
+        .expect("a ClusterPcapTable");
+    assert_same_table(cluster.table(), &table);
+    // And it encodes again as the table it wraps.
+    let mut again = Vec::new();
+    codec
+        .try_encode_table_provider(&name, decoded, &mut again)
+        .unwrap();
+    assert_eq!(again, buf);
 }

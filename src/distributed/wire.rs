@@ -38,6 +38,9 @@ pub enum Kind {
     PcapTable = 1,
     /// A capture scan ([`ScanBody`]).
     PcapScan = 2,
+    /// A capture scan over a leaf of paths ([`FilesBody`]), as the scheduler
+    /// plans it.
+    PcapFiles = 3,
 }
 
 impl Kind {
@@ -46,6 +49,7 @@ impl Kind {
             0 => Some(Kind::Inner),
             1 => Some(Kind::PcapTable),
             2 => Some(Kind::PcapScan),
+            3 => Some(Kind::PcapFiles),
             _ => None,
         }
     }
@@ -111,6 +115,16 @@ pub struct TableBody {
 #[serde(deny_unknown_fields)]
 pub struct ScanBody {
     pub table: TableBody,
+    pub columns: Vec<String>,
+}
+
+/// A capture scan over paths from its input: what to extract and the names of
+/// the columns it produces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesBody {
+    pub rows: WireRows,
+    pub options: WireOptions,
     pub columns: Vec<String>,
 }
 
