@@ -3,6 +3,8 @@
 
 mod cic;
 mod cli;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod extract;
 mod full_profile;
 mod fuzz_regressions;
