@@ -3,13 +3,13 @@
 //! builds. Without it the commands exist but say how to get them.
 
 use super::args::{ExecutorArgs, SchedulerArgs};
-use super::exit;
 use crate::sql::{Registered, Sources};
 use datafusion::prelude::SessionContext;
 
 #[cfg(feature = "distributed")]
 mod enabled {
     use super::*;
+    use crate::cli::exit;
     use crate::distributed::{client, logging, server};
 
     pub fn scheduler(args: SchedulerArgs) -> anyhow::Result<u8> {
