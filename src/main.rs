@@ -2,6 +2,8 @@
 
 mod cli;
 mod dataset;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod sql;
 
 use std::process::ExitCode;

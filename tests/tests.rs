@@ -4,6 +4,8 @@
 mod cic;
 mod cli;
 mod datasets;
+#[cfg(feature = "distributed")]
+mod distributed;
 mod extract;
 mod full_profile;
 mod fuzz_regressions;

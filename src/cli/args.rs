@@ -50,7 +50,8 @@ service_name(port, protocol); see docs/sql.md.
 Examples:
   flowq \"select * from flows where syn_count > 10\" --data flows.parquet
   flowq query \"select dst_port, count(*) from flows group by 1\" --pcap capture.pcap --format csv
-  flowq query -f queries/top_talkers.sql --data flows/ -o top.parquet";
+  flowq query -f queries/top_talkers.sql --data flows/ -o top.parquet
+  flowq query -f queries/top_talkers.sql --pcap /shared/captures --cluster df://node1:50050";
 
 /// flowq: packet captures to flow datasets.
 #[derive(Debug, Parser)]
@@ -83,6 +84,76 @@ pub enum Command {
     Shell(ShellArgs),
     /// List the columns of a profile with their types and meaning.
     Columns(ColumnsArgs),
+    /// Run a cluster scheduler: `flowq query --cluster` sends it queries, it
+    /// plans them and hands their tasks to `flowq executor`s (docs/distributed.md).
+    #[cfg_attr(not(feature = "distributed"), command(hide = true))]
+    #[command(after_long_help = SCHEDULER_AFTER_HELP)]
+    Scheduler(SchedulerArgs),
+    /// Run a cluster executor: extracts captures and runs query tasks for a
+    /// `flowq scheduler` (docs/distributed.md).
+    #[cfg_attr(not(feature = "distributed"), command(hide = true))]
+    #[command(after_long_help = SCHEDULER_AFTER_HELP)]
+    Executor(ExecutorArgs),
+}
+
+const SCHEDULER_AFTER_HELP: &str = "\
+A cluster (docs/distributed.md):
+  node1$ flowq scheduler --bind 0.0.0.0:50050 --external-host node1
+  node2$ flowq executor --scheduler node1:50050 --bind 0.0.0.0:50051 --external-host node2
+  node3$ flowq executor --scheduler node1:50050 --bind 0.0.0.0:50051 --external-host node3
+  any$   flowq query -f queries/top_talkers.sql --pcap /shared/captures --cluster df://node1:50050
+
+Every path a query names (--pcap, --data, --table, files in the SQL) must be
+readable under the same name on the client, the scheduler and every executor:
+a shared mount. Needs a flowq built with `--features distributed`.
+Stop with Ctrl-C or SIGTERM; exit status 0 after a clean stop, 2 on an error.";
+
+/// `flowq scheduler`.
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Address to listen on for clients and executors.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    pub bind: std::net::SocketAddr,
+
+    /// Name or address others reach this machine by, when --bind is 0.0.0.0.
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+}
+
+/// `flowq executor`.
+#[derive(Debug, Args)]
+pub struct ExecutorArgs {
+    /// The scheduler to register with.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
+    pub scheduler: String,
+
+    /// Address of this executor's Arrow Flight service, from which other
+    /// executors and clients fetch intermediate and final results.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50051")]
+    pub bind: std::net::SocketAddr,
+
+    /// Port of the gRPC service the scheduler sends tasks to (default: the
+    /// --bind port + 1).
+    #[arg(long, value_name = "PORT")]
+    pub grpc_port: Option<u16>,
+
+    /// Name or address others reach this machine by (required with --bind 0.0.0.0).
+    #[arg(long, value_name = "HOST")]
+    pub external_host: Option<String>,
+
+    /// Tasks run at once, e.g. capture files extracted in parallel (default:
+    /// one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub concurrency: Option<u16>,
+
+    /// Directory for shuffle files (default: a temporary directory, removed
+    /// when the executor stops).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+
+    /// Seconds to keep trying to reach the scheduler when starting.
+    #[arg(long, value_name = "SECONDS", default_value = "30")]
+    pub connect_timeout: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -365,6 +436,11 @@ pub struct QueryArgs {
     /// Print nothing but results and errors.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Run on a cluster (`flowq scheduler` and `flowq executor`s) instead of
+    /// in this process; paths must be readable on every machine of it.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 /// The interactive shell.

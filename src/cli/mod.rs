@@ -2,6 +2,7 @@
 
 mod args;
 mod dataset;
+mod cluster;
 mod extract;
 mod progress;
 mod query;
@@ -32,6 +33,8 @@ pub fn run() -> ExitCode {
         Some(args::Command::Query(a)) => query::run(a),
         Some(args::Command::Shell(a)) => shell::run(a),
         Some(args::Command::Columns(a)) => extract::columns(a),
+        Some(args::Command::Scheduler(a)) => cluster::scheduler(a),
+        Some(args::Command::Executor(a)) => cluster::executor(a),
         None if cli.query.sql.is_some() || cli.query.file.is_some() => query::run(cli.query),
         None => {
             // No command and no SQL: teach rather than fail.

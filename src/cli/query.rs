@@ -35,6 +35,14 @@ pub fn sources_of(args: &SourceArgs) -> anyhow::Result<Sources> {
 }
 
 async fn run_async(args: QueryArgs) -> anyhow::Result<u8> {
+    let on_cluster = args.cluster.is_some();
+    run_statements(args).await.map_err(|e| match on_cluster {
+        true => super::cluster::tidy_error(e),
+        false => e,
+    })
+}
+
+async fn run_statements(args: QueryArgs) -> anyhow::Result<u8> {
     let text = match (&args.sql, &args.file) {
         (Some(sql), _) => sql.clone(),
         (None, Some(path)) => std::fs::read_to_string(path)
@@ -42,7 +50,11 @@ async fn run_async(args: QueryArgs) -> anyhow::Result<u8> {
         (None, None) => bail!("give a SQL statement or -f FILE.sql"),
     };
     let (target, format) = result_target(args.output.as_deref(), args.format)?;
-    let (ctx, registered) = sql::session(&sources_of(&args.sources)?).await?;
+    let sources = sources_of(&args.sources)?;
+    let (ctx, registered) = match &args.cluster {
+        Some(cluster) => super::cluster::session(cluster, &sources).await?,
+        None => sql::session(&sources).await?,
+    };
     let statements = parse(&text)?;
     if statements.is_empty() {
         bail!("no SQL statement found");

@@ -57,7 +57,22 @@ pub async fn session(sources: &Sources) -> anyhow::Result<(SessionContext, Regis
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_target_partitions(num_threads());
-    let ctx = with_url_tables(SessionContext::new_with_config(config), sources.extract);
+    session_with(sources, config, Ok).await
+}
+
+/// [`session`] on another configuration, with `finish` turning the session's
+/// state into the one queries run on (a cluster client's), before tables and
+/// functions are added to it.
+pub async fn session_with(
+    sources: &Sources,
+    config: SessionConfig,
+    finish: impl FnOnce(SessionState) -> datafusion::common::Result<SessionState>,
+) -> anyhow::Result<(SessionContext, Registered)> {
+    let ctx = with_url_tables(
+        SessionContext::new_with_config(config),
+        sources.extract,
+        finish,
+    )?;
     udf::register_all(&ctx);
 
     let flows = if !sources.pcap.is_empty() {
@@ -262,7 +277,11 @@ impl UrlTableFactory for UrlTables {
     }
 }
 
-fn with_url_tables(ctx: SessionContext, extract: ExtractOptions) -> SessionContext {
+fn with_url_tables(
+    ctx: SessionContext,
+    extract: ExtractOptions,
+    finish: impl FnOnce(SessionState) -> datafusion::common::Result<SessionState>,
+) -> anyhow::Result<SessionContext> {
     let listing = Arc::new(DynamicListTableFactory::new(SessionStore::new()));
     let factory = Arc::new(UrlTables {
         listing: Arc::clone(&listing),
@@ -273,9 +292,9 @@ fn with_url_tables(ctx: SessionContext, extract: ExtractOptions) -> SessionConte
         factory,
     ));
     let state: SessionState = ctx.into_state_builder().with_catalog_list(catalogs).build();
-    let ctx = SessionContext::new_with_state(state);
+    let ctx = SessionContext::new_with_state(finish(state)?);
     listing.session_store().with_state(ctx.state_weak_ref());
-    ctx
+    Ok(ctx)
 }
 
 #[cfg(test)]

@@ -86,6 +86,50 @@ impl PcapTable {
             schema: Arc::new(Schema::new(fields)),
         }
     }
+
+    /// The scan of the columns at `projection` (all columns when `None`). An
+    /// index out of range is an error, not a panic: plans decoded from the
+    /// network (the `distributed` feature) come through here.
+    pub fn scan_exec(&self, projection: Option<&[usize]>) -> Result<PcapScanExec> {
+        let indices: Vec<usize> = match projection {
+            Some(p) => p.to_vec(),
+            None => (0..self.columns.len()).collect(),
+        };
+        if let Some(bad) = indices.iter().find(|&&i| i >= self.columns.len()) {
+            return Err(DataFusionError::Plan(format!(
+                "column {bad} of a capture table with {} columns",
+                self.columns.len()
+            )));
+        }
+        let schema = project_schema(&self.schema, Some(&indices))?;
+        let columns = indices.iter().map(|&i| self.columns[i]).collect();
+        Ok(PcapScanExec::new(
+            self.rows,
+            self.files.clone(),
+            self.options,
+            columns,
+            schema,
+        ))
+    }
+}
+
+/// What the cluster codecs (`src/distributed/codec.rs`) serialise.
+#[cfg(feature = "distributed")]
+impl PcapTable {
+    /// What the table holds.
+    pub fn rows(&self) -> Rows {
+        self.rows
+    }
+
+    /// The capture files, one scan partition each.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// How the captures are extracted.
+    pub fn options(&self) -> ExtractOptions {
+        self.options
+    }
 }
 
 #[async_trait]
@@ -105,19 +149,7 @@ impl TableProvider for PcapTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let indices: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.columns.len()).collect(),
-        };
-        let schema = project_schema(&self.schema, Some(&indices))?;
-        let columns = indices.iter().map(|&i| self.columns[i]).collect();
-        Ok(Arc::new(PcapScanExec::new(
-            self.rows,
-            self.files.clone(),
-            self.options,
-            columns,
-            schema,
-        )))
+        Ok(Arc::new(self.scan_exec(projection.map(Vec::as_slice))?))
     }
 }
 
@@ -130,6 +162,8 @@ pub struct PcapScanExec {
     columns: Vec<TableColumn>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
+    /// Where the scan runs, for error messages (an executor of a cluster).
+    location: Option<Arc<str>>,
 }
 
 impl PcapScanExec {
@@ -155,7 +189,34 @@ impl PcapScanExec {
             columns,
             schema,
             properties,
+            location: None,
         }
+    }
+}
+
+/// What the cluster codecs (`src/distributed/codec.rs`) serialise and set.
+#[cfg(feature = "distributed")]
+impl PcapScanExec {
+    /// The same scan, naming `location` (e.g. an executor) in its errors and
+    /// warnings: on a cluster, a path one machine cannot read is the usual fault.
+    pub fn with_location(mut self, location: impl Into<Arc<str>>) -> Self {
+        self.location = Some(location.into());
+        self
+    }
+
+    /// What the scan produces.
+    pub fn rows(&self) -> Rows {
+        self.rows
+    }
+
+    /// The capture files, one partition each.
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+
+    /// How the captures are extracted.
+    pub fn options(&self) -> ExtractOptions {
+        self.options
     }
 }
 
@@ -233,6 +294,11 @@ impl ExecutionPlan for PcapScanExec {
             self.columns.clone(),
             Arc::clone(&self.schema),
         );
+        let on = self
+            .location
+            .as_deref()
+            .map(|l| format!(" on {l}"))
+            .unwrap_or_default();
         builder.spawn_blocking(move || {
             let name = file.display().to_string();
             let capture: ArrayRef = Arc::new(StringArray::from(vec![name.as_str()]));
@@ -291,13 +357,13 @@ impl ExecutionPlan for PcapScanExec {
                         match input.status {
                             InputStatus::Failed => {
                                 return Err(DataFusionError::Execution(format!(
-                                    "cannot read capture {}: {}",
+                                    "cannot read capture {}{on}: {}",
                                     input.name,
                                     input.message.as_deref().unwrap_or("unknown error")
                                 )));
                             }
                             InputStatus::Partial => eprintln!(
-                                "flowq: warning: {}: {}; the packets before it were used",
+                                "flowq: warning: {}{on}: {}; the packets before it were used",
                                 input.name,
                                 input.message.as_deref().unwrap_or("read stopped early")
                             ),

@@ -43,11 +43,21 @@ use datafusion::prelude::SessionContext;
 
 /// Registers flowq's network functions with `ctx`.
 pub fn register_all(ctx: &SessionContext) {
-    ctx.register_udf(ScalarUDF::from(CidrMatch::new()));
-    ctx.register_udf(ScalarUDF::from(IsPrivate::new()));
-    ctx.register_udf(ScalarUDF::from(IpVersion::new()));
-    ctx.register_udf(ScalarUDF::from(IpToInt::new()));
-    ctx.register_udf(ScalarUDF::from(ServiceName::new()));
+    for function in functions() {
+        ctx.register_udf(function);
+    }
+}
+
+/// flowq's network functions, for registries other than a `SessionContext`
+/// (a cluster's scheduler and executors).
+pub fn functions() -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::from(CidrMatch::new()),
+        ScalarUDF::from(IsPrivate::new()),
+        ScalarUDF::from(IpVersion::new()),
+        ScalarUDF::from(IpToInt::new()),
+        ScalarUDF::from(ServiceName::new()),
+    ]
 }
 
 // ---------------------------------------------------------------------------
