@@ -431,10 +431,38 @@ fn the_cluster_gives_the_same_results_as_local_execution() {
         "{}",
         String::from_utf8_lossy(&extracted.stderr)
     );
+    // A labelled dataset directory, for the queries that need labels.
+    let dataset = cluster.dir.path().join("dataset");
+    let rules = repo_root().join("testdata/labels-example.csv");
+    let dataset_dir = format!("{}/", dataset.display());
+    let labelled = flowq(&[
+        "extract",
+        caps,
+        "-o",
+        &dataset_dir,
+        "--labels",
+        rules.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        labelled.status.code() == Some(0) || labelled.status.code() == Some(1),
+        "{}",
+        String::from_utf8_lossy(&labelled.stderr)
+    );
     let mut reported = 0;
     for query in saved_queries() {
         let file = query.to_str().unwrap();
         let name = query.file_name().unwrap().to_string_lossy().into_owned();
+        let sql = std::fs::read_to_string(&query).unwrap();
+        if sql.contains("\n-- Needs: a labelled dataset") {
+            let rows = same_on_cluster(
+                &cluster,
+                &format!("{name} over a labelled dataset"),
+                &["-f", file, "--data", dataset.to_str().unwrap()],
+            );
+            reported += rows.lines().count().saturating_sub(1);
+            continue;
+        }
         let rows = same_on_cluster(&cluster, &name, &["-f", file, "--pcap", caps]);
         reported += rows.lines().count().saturating_sub(1);
         same_on_cluster(

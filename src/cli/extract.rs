@@ -319,7 +319,7 @@ fn output_of(
     let format = match (explicit, OutputFormat::from_path(path)) {
         (Some(f), _) | (None, Some(f)) => f,
         (None, None) => bail!(
-            "cannot tell the output format of {} from its extension; use .parquet, .csv, .arrow, .json or .ndjson, or --format",
+            "cannot tell the output format of {} from its extension; use .parquet, .csv, .arrow, .json or .ndjson, or --format (for a dataset directory, end the path with `/`)",
             path.display()
         ),
     };
