@@ -7,10 +7,7 @@ use super::{CaptureError, MAX_RECORD_LEN, RawPacket, ticks_to_ns};
 /// The largest record a pcap snap length can allow (16 MiB): beyond any real
 /// frame, TSO/GRO super-packets included, and small enough to buffer.
 const MAX_SNAPLEN_RECORD_LEN: u32 = 16 << 20;
-use pcap_parser::pcap::{
-    LegacyPcapBlock, parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified,
-    parse_pcap_header,
-};
+use pcap_parser::pcap::parse_pcap_header;
 
 const GLOBAL_HEADER_LEN: usize = 24;
 
@@ -22,27 +19,7 @@ pub(crate) fn is_pcap_magic(magic: [u8; 4]) -> bool {
     )
 }
 
-#[derive(Clone, Copy)]
-enum FrameKind {
-    LittleEndian,
-    BigEndian,
-    Modified,
-}
-
-impl FrameKind {
-    /// Parses one record whose full length is already in `data`.
-    fn parse(self, data: &[u8]) -> Option<LegacyPcapBlock<'_>> {
-        let parsed = match self {
-            FrameKind::LittleEndian => parse_pcap_frame(data),
-            FrameKind::BigEndian => parse_pcap_frame_be(data),
-            FrameKind::Modified => parse_pcap_frame_modified(data),
-        };
-        parsed.ok().map(|(_, block)| block)
-    }
-}
-
 pub(crate) struct PcapState {
-    frame: FrameKind,
     big_endian: bool,
     record_header_len: usize,
     /// Timestamp fraction units per second: 10^6 or 10^9.
@@ -71,16 +48,9 @@ impl PcapState {
                 header.version_major, header.version_minor
             )));
         }
-        let (frame, record_header_len) = if header.is_modified_format() {
-            (FrameKind::Modified, 24)
-        } else if header.is_bigendian() {
-            (FrameKind::BigEndian, 16)
-        } else {
-            (FrameKind::LittleEndian, 16)
-        };
+        let record_header_len = if header.is_modified_format() { 24 } else { 16 };
         buf.consume(GLOBAL_HEADER_LEN);
         Ok(PcapState {
-            frame,
             big_endian: header.is_bigendian(),
             record_header_len,
             fraction_units: if header.is_nanosecond_precision() {
@@ -100,6 +70,23 @@ impl PcapState {
         } else {
             6
         })
+    }
+
+    /// A record's timestamp in ns. Both fields are 32-bit, so for the two
+    /// resolutions pcap has, `sec * 10^9 + frac * (10^9 / units)` stays far
+    /// below `i64::MAX` and equals what [`ticks_to_ns`] computes in i128 (with
+    /// a 128-bit division per packet).
+    #[inline]
+    fn ts_ns(&self, sec: u32, frac: u32) -> i64 {
+        let (sec, frac) = (i64::from(sec), i64::from(frac));
+        match self.fraction_units {
+            1_000_000 => sec * 1_000_000_000 + frac * 1_000,
+            1_000_000_000 => sec * 1_000_000_000 + frac,
+            units => ticks_to_ns(
+                i128::from(sec) * i128::from(units) + i128::from(frac),
+                units,
+            ),
+        }
     }
 
     /// Returns the next record and its length in the buffer.
@@ -146,21 +133,25 @@ impl PcapState {
                 needed,
             });
         }
-        let offset = buf.offset();
+        // The record header is read here rather than through pcap-parser's
+        // frame parsers: those read the same four fields again and go through
+        // nom's `take`, which cannot fail once `needed` bytes are buffered.
+        // The modified format stores its fields little-endian, as the plain
+        // one does (`is_pcap_magic` admits no big-endian modified file).
         let data = &buf.data()[..needed];
-        let block = self
-            .frame
-            .parse(data)
-            .ok_or_else(|| CaptureError::Corrupt {
-                offset,
-                reason: "unparsable record header".to_string(),
-            })?;
-        let ticks =
-            i128::from(block.ts_sec) * i128::from(self.fraction_units) + i128::from(block.ts_usec);
+        let field = |at: usize| {
+            let bytes = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(bytes)
+            } else {
+                u32::from_le_bytes(bytes)
+            }
+        };
+        let (ts_sec, ts_frac, origlen) = (field(0), field(4), field(12));
         let packet = RawPacket {
-            ts_ns: ticks_to_ns(ticks, self.fraction_units),
-            wire_len: block.origlen.max(block.caplen),
-            data: block.data,
+            ts_ns: self.ts_ns(ts_sec, ts_frac),
+            wire_len: origlen.max(caplen),
+            data: &data[hlen..],
             linktype: self.linktype,
             interface: 0,
         };
