@@ -167,11 +167,16 @@ pub struct PacketView<'a> {
     pub vlan_id: u16,
     /// TCP fields when this is a TCP packet with its flags captured.
     pub tcp: Option<TcpInfo>,
-    /// Length of the IP header including IPv4 options / IPv6 extension headers.
-    pub ip_header_len: u32,
+    /// Length of the IP header including IPv4 options / IPv6 extension headers
+    /// (at most 60 bytes for IPv4; IPv6 extension headers are a few kB at most).
+    pub ip_header_len: u16,
     /// Length of the transport header (0 for protocols without one flowq reads,
     /// and for later fragments).
-    pub l4_header_len: u32,
+    ///
+    /// Both header lengths are 16-bit so that the view fits in 128 bytes: up to
+    /// that size the compiler copies it with a few vector moves instead of a
+    /// call to `memcpy` (measured in docs/benchmarks.md).
+    pub l4_header_len: u16,
     /// Transport payload length in bytes, from the IP length fields (so it counts
     /// bytes that the snap length cut off).
     pub l4_payload_len: u32,
@@ -251,7 +256,41 @@ const MAX_TUNNELS: usize = 8;
 /// first fragment would carry the inner header).
 pub fn decode<'a>(raw: &RawPacket<'a>, tunnels: Tunnels) -> Result<PacketView<'a>, SkipReason> {
     let l3 = link::network_layer(raw.linktype, raw.data)?;
-    let base = PacketView {
+    // The view is filled in place: built once here and returned, rather than
+    // copied from a template and out of a helper for every packet (the view is
+    // over 100 bytes, and those copies were the largest `memcpy` callers).
+    let mut view = frame_view(raw, &l3);
+    ip_packet(&mut view, l3.bytes, raw.data)?;
+    if tunnels.is_empty() {
+        return Ok(view);
+    }
+    for _ in 0..MAX_TUNNELS {
+        if view.fragment.is_some() || view.transport_state != TransportState::Complete {
+            break;
+        }
+        let ports = [view.src_port, view.dst_port];
+        let Some((kind, bytes)) = tunnel::inner(view.protocol, ports, view.transport, tunnels)
+        else {
+            break;
+        };
+        let mut inner = frame_view(raw, &l3);
+        if ip_packet(&mut inner, bytes, raw.data).is_err() {
+            break;
+        }
+        inner.tunnel = if view.tunnel == Tunnel::None {
+            kind
+        } else {
+            view.tunnel
+        };
+        view = inner;
+    }
+    Ok(view)
+}
+
+/// A view with the frame's fields set and every IP field empty.
+#[inline(always)]
+fn frame_view<'a>(raw: &RawPacket<'a>, l3: &link::NetworkLayer<'a>) -> PacketView<'a> {
+    PacketView {
         ts_ns: raw.ts_ns,
         wire_len: raw.wire_len,
         cap_len: raw.data.len() as u32,
@@ -276,45 +315,22 @@ pub fn decode<'a>(raw: &RawPacket<'a>, tunnels: Tunnels) -> Result<PacketView<'a
         mac: l3.mac,
         icmp: None,
         tunnel: Tunnel::None,
-    };
-    let mut view = ip_packet(&base, l3.bytes, raw.data)?;
-    if tunnels.is_empty() {
-        return Ok(view);
     }
-    for _ in 0..MAX_TUNNELS {
-        if view.fragment.is_some() || view.transport_state != TransportState::Complete {
-            break;
-        }
-        let ports = [view.src_port, view.dst_port];
-        let Some((kind, bytes)) = tunnel::inner(view.protocol, ports, view.transport, tunnels)
-        else {
-            break;
-        };
-        let Ok(mut inner) = ip_packet(&base, bytes, raw.data) else {
-            break;
-        };
-        inner.tunnel = if view.tunnel == Tunnel::None {
-            kind
-        } else {
-            view.tunnel
-        };
-        view = inner;
-    }
-    Ok(view)
 }
 
 /// Reads the IP packet starting at `bytes` (inside `frame`, the whole captured
-/// frame) and its transport header into a copy of `base`.
+/// frame) and its transport header into `view`, a [`frame_view`]. On error
+/// `view` is unchanged.
+#[inline]
 fn ip_packet<'a>(
-    base: &PacketView<'a>,
+    view: &mut PacketView<'a>,
     bytes: &'a [u8],
     frame: &'a [u8],
-) -> Result<PacketView<'a>, SkipReason> {
+) -> Result<(), SkipReason> {
     let (ip, _ext_error) = LaxIpSlice::from_slice(bytes).map_err(|e| match e {
         LaxHeaderSliceError::Len(_) => SkipReason::Truncated,
         LaxHeaderSliceError::Content(_) => SkipReason::Malformed,
     })?;
-    let mut view = *base;
     // Bytes of the IP packet as its header declares them (may exceed what was captured).
     let declared_ip_len: usize;
     match &ip {
@@ -356,7 +372,7 @@ fn ip_packet<'a>(
     let payload = ip.payload();
     view.protocol = payload.ip_number.0;
     let ip_payload_offset = offset_of(bytes, payload.payload);
-    view.ip_header_len = ip_payload_offset as u32;
+    view.ip_header_len = u16::try_from(ip_payload_offset).unwrap_or(u16::MAX);
     view.transport = payload.payload;
     let declared_ip_payload = declared_ip_len.saturating_sub(ip_payload_offset);
     let ip_end = offset_of(frame, bytes).saturating_add(declared_ip_len);
@@ -365,10 +381,10 @@ fn ip_packet<'a>(
     if view.fragment.is_some_and(|f| f.offset != 0) {
         view.transport_state = TransportState::LaterFragment;
         view.l4_payload_len = declared_ip_payload as u32;
-        return Ok(view);
+        return Ok(());
     }
-    transport::decode(&mut view, declared_ip_payload);
-    Ok(view)
+    transport::decode(view, declared_ip_payload);
+    Ok(())
 }
 
 /// Position of `inner` inside `outer` (both from the same capture buffer).
@@ -416,6 +432,14 @@ fn ipv6_fragment(first: u8, mut exts: &[u8]) -> Option<FragmentInfo> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Views are moved through the decoder, the stream and the shards' batches;
+    /// up to 128 bytes those moves are inline vector copies, past it `memcpy`
+    /// calls (docs/benchmarks.md).
+    #[test]
+    fn packet_view_fits_in_128_bytes() {
+        assert!(std::mem::size_of::<PacketView<'static>>() <= 128);
+    }
 
     #[test]
     fn ipv6_fragment_walks_options_then_fragment_header() {
