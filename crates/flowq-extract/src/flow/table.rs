@@ -452,8 +452,12 @@ impl<F: FlowFeatures> FlowTable<F> {
         }
         self.add_packet(i, packet, src_side);
         self.slots[i as usize].deadline_base = clock;
-        self.unlink(i);
-        self.push_back(ListId::Open, i);
+        // Moving the flow to the tail of the open list (most recently active)
+        // is a no-op when it is there already: back-to-back packets of one flow.
+        if self.open.tail != i {
+            self.unlink(i);
+            self.push_back(ListId::Open, i);
+        }
         self.track_tcp_close(i, packet, src_side);
         i
     }
