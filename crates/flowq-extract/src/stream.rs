@@ -186,6 +186,11 @@ impl<'r> PacketStream<'r> {
         };
         let jump = self.clock != i64::MIN && view.ts_ns.saturating_sub(self.clock) > CLOCK_JUMP_NS;
         let state = &mut self.state;
+        // The common case first, without taking `pending` apart.
+        if !jump && state.pending.is_none() {
+            self.clock = self.clock.max(view.ts_ns);
+            return finish(view, ordinal, self.clock, state.seed, &mut state.counts);
+        }
         match (state.pending.take(), jump) {
             (None, false) => {
                 self.clock = self.clock.max(view.ts_ns);
