@@ -25,6 +25,8 @@ pub(crate) struct PcapState {
     /// Timestamp fraction units per second: 10^6 or 10^9.
     fraction_units: u64,
     snaplen: u32,
+    /// Largest captured length accepted for a record.
+    limit: u32,
     linktype: u32,
 }
 
@@ -59,6 +61,9 @@ impl PcapState {
                 1_000_000
             },
             snaplen: header.snaplen,
+            // The header's snap length is only a field: it may be anything up to
+            // 4 GiB, so it raises the bound at most to MAX_SNAPLEN_RECORD_LEN.
+            limit: MAX_RECORD_LEN.max(header.snaplen.min(MAX_SNAPLEN_RECORD_LEN)),
             // The upper 6 bits hold the FCS length (LINKTYPE_FCS), not the link type.
             linktype: (header.network.0 as u32) & 0x03ff_ffff,
         })
@@ -90,7 +95,68 @@ impl PcapState {
     }
 
     /// Returns the next record and its length in the buffer.
+    #[inline]
     pub(crate) fn next<'b>(
+        &mut self,
+        buf: &'b mut ReadBuffer,
+    ) -> Result<Option<(usize, RawPacket<'b>)>, CaptureError> {
+        // Nearly every record is already buffered whole: read it with one
+        // length check, and leave refills and errors to the slow path.
+        if let Some(needed) = self.buffered_record(buf.data()) {
+            return Ok(Some((needed, self.record(&buf.data()[..needed]))));
+        }
+        self.next_slow(buf)
+    }
+
+    /// The length of the record at the start of `data`, if all of it is there
+    /// and its captured length is within the limit.
+    #[inline]
+    fn buffered_record(&self, data: &[u8]) -> Option<usize> {
+        let header: &[u8; 16] = data.get(..16)?.try_into().ok()?;
+        let caplen = self.field(header, 8);
+        if caplen > self.limit {
+            return None;
+        }
+        let needed = self.record_header_len + caplen as usize;
+        (data.len() >= needed).then_some(needed)
+    }
+
+    /// A field of the record header, in the file's byte order.
+    #[inline]
+    fn field(&self, header: &[u8; 16], at: usize) -> u32 {
+        let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+        if self.big_endian {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        }
+    }
+
+    /// The packet of a whole record (`data` is exactly the record). The header
+    /// is read here rather than through pcap-parser's frame parsers: those read
+    /// the same fields again and go through nom's `take`, which cannot fail once
+    /// the record is buffered. The modified format stores its fields in the same
+    /// order and little-endian (`is_pcap_magic` admits no big-endian modified
+    /// file).
+    #[inline]
+    fn record<'b>(&self, data: &'b [u8]) -> RawPacket<'b> {
+        let (header, _) = data
+            .split_first_chunk::<16>()
+            .expect("a record is longer than its header");
+        let caplen = self.field(header, 8);
+        RawPacket {
+            ts_ns: self.ts_ns(self.field(header, 0), self.field(header, 4)),
+            wire_len: self.field(header, 12).max(caplen),
+            data: &data[self.record_header_len..],
+            linktype: self.linktype,
+            interface: 0,
+        }
+    }
+
+    /// [`next`](Self::next) when the record is not buffered whole: refills,
+    /// the end of the capture, and bad lengths.
+    #[inline(never)]
+    fn next_slow<'b>(
         &mut self,
         buf: &'b mut ReadBuffer,
     ) -> Result<Option<(usize, RawPacket<'b>)>, CaptureError> {
@@ -112,15 +178,12 @@ impl PcapState {
         } else {
             u32::from_le_bytes(caplen_bytes)
         };
-        // The header's snap length is only a field: it may be anything up to
-        // 4 GiB, so it raises the bound at most to MAX_SNAPLEN_RECORD_LEN.
-        let limit = MAX_RECORD_LEN.max(self.snaplen.min(MAX_SNAPLEN_RECORD_LEN));
-        if caplen > limit {
+        if caplen > self.limit {
             return Err(CaptureError::Corrupt {
                 offset: buf.offset(),
                 reason: format!(
-                    "record claims {caplen} captured bytes, more than the {limit}-byte limit (snap length {})",
-                    self.snaplen
+                    "record claims {caplen} captured bytes, more than the {}-byte limit (snap length {})",
+                    self.limit, self.snaplen
                 ),
             });
         }
@@ -133,28 +196,7 @@ impl PcapState {
                 needed,
             });
         }
-        // The record header is read here rather than through pcap-parser's
-        // frame parsers: those read the same four fields again and go through
-        // nom's `take`, which cannot fail once `needed` bytes are buffered.
-        // The modified format stores its fields little-endian, as the plain
-        // one does (`is_pcap_magic` admits no big-endian modified file).
-        let data = &buf.data()[..needed];
-        let field = |at: usize| {
-            let bytes = [data[at], data[at + 1], data[at + 2], data[at + 3]];
-            if self.big_endian {
-                u32::from_be_bytes(bytes)
-            } else {
-                u32::from_le_bytes(bytes)
-            }
-        };
-        let (ts_sec, ts_frac, origlen) = (field(0), field(4), field(12));
-        let packet = RawPacket {
-            ts_ns: self.ts_ns(ts_sec, ts_frac),
-            wire_len: origlen.max(caplen),
-            data: &data[hlen..],
-            linktype: self.linktype,
-            interface: 0,
-        };
+        let packet = self.record(&buf.data()[..needed]);
         Ok(Some((needed, packet)))
     }
 }
