@@ -327,6 +327,18 @@ fn ip_packet<'a>(
     bytes: &'a [u8],
     frame: &'a [u8],
 ) -> Result<(), SkipReason> {
+    if let Some((header, payload)) = plain_ipv4(bytes) {
+        ipv4_fields(view, header);
+        transport_part(
+            view,
+            bytes,
+            frame,
+            header[9],
+            payload,
+            ipv4_declared_len(header, bytes),
+        );
+        return Ok(());
+    }
     let (ip, _ext_error) = LaxIpSlice::from_slice(bytes).map_err(|e| match e {
         LaxHeaderSliceError::Len(_) => SkipReason::Truncated,
         LaxHeaderSliceError::Content(_) => SkipReason::Malformed,
@@ -335,22 +347,9 @@ fn ip_packet<'a>(
     let declared_ip_len: usize;
     match &ip {
         LaxIpSlice::Ipv4(v4) => {
-            let h = v4.header();
-            view.src_addr[..4].copy_from_slice(&h.source());
-            view.dst_addr[..4].copy_from_slice(&h.destination());
-            view.ttl = h.ttl();
-            view.dscp = h.dcp().value();
-            let ihl = usize::from(h.ihl()) * 4;
-            let total = usize::from(h.total_len());
-            // TSO/GRO captures carry total_len 0; fall back to what was captured.
-            declared_ip_len = if total >= ihl { total } else { bytes.len() };
-            if h.more_fragments() || h.fragments_offset().value() != 0 {
-                view.fragment = Some(FragmentInfo {
-                    id: u32::from(h.identification()),
-                    offset: h.fragments_offset().value(),
-                    more: h.more_fragments(),
-                });
-            }
+            let header = v4.header();
+            ipv4_fields(view, header.slice());
+            declared_ip_len = ipv4_declared_len(header.slice(), bytes);
         }
         LaxIpSlice::Ipv6(v6) => {
             let h = v6.header();
@@ -370,10 +369,84 @@ fn ip_packet<'a>(
         }
     }
     let payload = ip.payload();
-    view.protocol = payload.ip_number.0;
-    let ip_payload_offset = offset_of(bytes, payload.payload);
+    transport_part(
+        view,
+        bytes,
+        frame,
+        payload.ip_number.0,
+        payload.payload,
+        declared_ip_len,
+    );
+    Ok(())
+}
+
+/// The header and payload of an IPv4 packet that etherparse's lax slicing would
+/// accept without an extension header to parse (no authentication header),
+/// read directly: the same slices as `LaxIpSlice::from_slice` (version 4,
+/// IHL of at least 5 and all of the header captured; the payload ends at the
+/// total length, or at the end of the capture when the total length is below
+/// the header's or beyond the capture). Anything else, errors included, takes
+/// etherparse's path.
+#[inline]
+fn plain_ipv4(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    const AUTH: u8 = 51;
+    let first = *bytes.first()?;
+    let header_len = usize::from(first & 0x0f) * 4;
+    if first >> 4 != 4 || header_len < 20 || bytes.len() < header_len || bytes[9] == AUTH {
+        return None;
+    }
+    let (header, rest) = bytes.split_at(header_len);
+    let total = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    let payload = if total < header_len || bytes.len() < total {
+        rest
+    } else {
+        &rest[..total - header_len]
+    };
+    Some((header, payload))
+}
+
+/// Fills the IPv4 header's fields into `view` (`header`: at least 20 bytes).
+#[inline]
+fn ipv4_fields(view: &mut PacketView<'_>, header: &[u8]) {
+    view.src_addr[..4].copy_from_slice(&header[12..16]);
+    view.dst_addr[..4].copy_from_slice(&header[16..20]);
+    view.ttl = header[8];
+    view.dscp = header[1] >> 2;
+    let more = header[6] & 0x20 != 0;
+    let offset = u16::from_be_bytes([header[6] & 0x1f, header[7]]);
+    if more || offset != 0 {
+        view.fragment = Some(FragmentInfo {
+            id: u32::from(u16::from_be_bytes([header[4], header[5]])),
+            offset,
+            more,
+        });
+    }
+}
+
+/// Bytes of an IPv4 packet as its header declares them (may exceed what was
+/// captured). TSO/GRO captures carry total_len 0; that falls back to what was
+/// captured.
+#[inline]
+fn ipv4_declared_len(header: &[u8], bytes: &[u8]) -> usize {
+    let ihl = usize::from(header[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    if total >= ihl { total } else { bytes.len() }
+}
+
+/// What follows the IP header: protocol, lengths, trailer, transport header.
+#[inline]
+fn transport_part<'a>(
+    view: &mut PacketView<'a>,
+    bytes: &'a [u8],
+    frame: &'a [u8],
+    protocol: u8,
+    payload: &'a [u8],
+    declared_ip_len: usize,
+) {
+    view.protocol = protocol;
+    let ip_payload_offset = offset_of(bytes, payload);
     view.ip_header_len = u16::try_from(ip_payload_offset).unwrap_or(u16::MAX);
-    view.transport = payload.payload;
+    view.transport = payload;
     let declared_ip_payload = declared_ip_len.saturating_sub(ip_payload_offset);
     let ip_end = offset_of(frame, bytes).saturating_add(declared_ip_len);
     view.trailer_len = frame.len().saturating_sub(ip_end) as u32;
@@ -381,10 +454,9 @@ fn ip_packet<'a>(
     if view.fragment.is_some_and(|f| f.offset != 0) {
         view.transport_state = TransportState::LaterFragment;
         view.l4_payload_len = declared_ip_payload as u32;
-        return Ok(());
+        return;
     }
     transport::decode(view, declared_ip_payload);
-    Ok(())
 }
 
 /// Position of `inner` inside `outer` (both from the same capture buffer).
