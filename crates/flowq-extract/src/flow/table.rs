@@ -450,20 +450,48 @@ impl<F: FlowFeatures> FlowTable<F> {
             self.end_flow(i, EndReason::ActiveTimeout, clock);
             return self.open_flow(key, hash, packet, src_side, ordinal);
         }
-        self.add_packet(i, packet, src_side);
-        self.slots[i as usize].deadline_base = clock;
+        let slot = &mut self.slots[i as usize];
+        Self::count_packet(slot, packet, src_side);
+        slot.deadline_base = clock;
         // Moving the flow to the tail of the open list (most recently active)
         // is a no-op when it is there already: back-to-back packets of one flow.
         if self.open.tail != i {
-            self.unlink(i);
-            self.push_back(ListId::Open, i);
+            self.move_to_open_tail(i);
         }
-        self.track_tcp_close(i, packet, src_side);
+        if packet.tcp_flags() & (tcp_flags::RST | tcp_flags::FIN) != 0 {
+            self.track_tcp_close(i, packet, src_side);
+        }
         i
     }
 
+    /// Moves open flow `i`, which is not the open list's tail, to the tail:
+    /// `unlink` + `push_back` for the one case every packet of an open flow
+    /// takes, with each slot looked up once.
+    #[inline]
+    fn move_to_open_tail(&mut self, i: u32) {
+        let Links { prev, next } = self.slots[i as usize].links;
+        let tail = self.open.tail;
+        // Not the tail, so `next` and `tail` are other flows of the list.
+        if prev == NIL {
+            self.open.head = next;
+        } else {
+            self.slots[prev as usize].links.next = next;
+        }
+        self.slots[next as usize].links.prev = prev;
+        self.slots[tail as usize].links.next = i;
+        self.slots[i as usize].links = Links {
+            prev: tail,
+            next: NIL,
+        };
+        self.open.tail = i;
+    }
+
     fn add_packet(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
-        let slot = &mut self.slots[i as usize];
+        Self::count_packet(&mut self.slots[i as usize], packet, src_side);
+    }
+
+    #[inline]
+    fn count_packet(slot: &mut Slot<F>, packet: &PacketView<'_>, src_side: u8) {
         let dir = if src_side == slot.initiator {
             Direction::Forward
         } else {
