@@ -217,6 +217,12 @@ pub struct FlowTable<F: FlowFeatures> {
     /// packet stamped earlier than its predecessor cannot expire flows wrongly.
     clock: i64,
     started: bool,
+    /// No flow expires before this capture time: the earliest deadline of the
+    /// two lists' heads when it was computed. Heads' deadlines never decrease
+    /// (flows join a list's tail stamped with the clock, which only moves
+    /// forward), so it stays a lower bound, and `expire` is skipped while the
+    /// clock has not passed it.
+    next_deadline: i64,
     hasher: foldhash::fast::FixedState,
     counters: TableCounters,
 }
@@ -241,6 +247,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             ready: BinaryHeap::new(),
             clock: i64::MIN,
             started: false,
+            next_deadline: i64::MIN,
             hasher: foldhash::fast::FixedState::with_seed(0x666c_6f77_715f_7631),
             counters: TableCounters::default(),
         }
@@ -379,7 +386,9 @@ impl<F: FlowFeatures> FlowTable<F> {
             return;
         }
         self.clock = ts;
-        self.expire();
+        if ts > self.next_deadline {
+            self.expire();
+        }
     }
 
     /// Ends flows whose idle timeout or close grace period has passed.
@@ -401,6 +410,22 @@ impl<F: FlowFeatures> FlowTable<F> {
             }
             self.end_flow(i, s.close_reason, deadline);
         }
+        // Both heads are now the earliest deadlines of their lists; a flow that
+        // joins an empty list later is stamped with a clock at least this one.
+        let open = match self.config.idle_timeout_ns {
+            Some(idle) => self
+                .open
+                .head_index()
+                .map_or(self.clock, |i| self.slots[i as usize].deadline_base)
+                .saturating_add(idle),
+            None => i64::MAX,
+        };
+        let closed = self
+            .closed
+            .head_index()
+            .map_or(self.clock, |i| self.slots[i as usize].deadline_base)
+            .saturating_add(self.config.close_grace_ns);
+        self.next_deadline = open.min(closed);
     }
 
     fn release_ready(&mut self, emit: &mut impl FnMut(FinishedFlow<F>)) {
