@@ -269,6 +269,9 @@ pub fn decode<'a>(raw: &RawPacket<'a>, tunnels: Tunnels) -> Result<PacketView<'a
             break;
         }
         let ports = [view.src_port, view.dst_port];
+        if !tunnel::candidate(view.protocol, ports) {
+            break;
+        }
         let Some((kind, bytes)) = tunnel::inner(view.protocol, ports, view.transport, tunnels)
         else {
             break;
