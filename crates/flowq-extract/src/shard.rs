@@ -18,6 +18,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Packets handed to a shard at once.
 const BATCH: usize = 1024;
+/// Flows a shard sends at once at the end of the capture.
+const END_CHUNK: usize = 4096;
 /// Every this many records, every shard learns the clock (so the merge can
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
@@ -147,20 +149,42 @@ fn shard_worker<F: FlowFeatures>(
     let mut table: FlowTable<F> = FlowTable::new(config, features);
     for message in input {
         let mut flows = Vec::new();
-        let mut push = |flow| flows.push(flow);
         let done = match message {
             ToShard::Packets(batch) => {
+                let mut push = |flow| flows.push(flow);
                 for (view, ordinal, clock) in &batch {
                     table.process_at(view, *ordinal, *clock, &mut push);
                 }
                 None
             }
             ToShard::Tick(clock) => {
-                table.advance(clock, &mut push);
+                table.advance(clock, &mut |flow| flows.push(flow));
                 None
             }
             ToShard::End(clock) => {
-                table.finish(Some(clock), &mut push);
+                // Every flow still open ends here: sent in chunks rather than
+                // as one message, which held a second copy of all of them
+                // (and the merge a third) while their slots were still
+                // allocated. Every flow `finish` emits ends at or after the
+                // final clock, so that is the chunks' watermark.
+                let watermark = table.clock().max(clock);
+                let mut stopped = false;
+                table.finish(Some(clock), &mut |flow| {
+                    flows.push(flow);
+                    if flows.len() >= END_CHUNK && !stopped {
+                        let chunk = std::mem::replace(&mut flows, Vec::with_capacity(END_CHUNK));
+                        let message = FromShard {
+                            shard,
+                            flows: chunk,
+                            watermark,
+                            done: None,
+                        };
+                        stopped = output.send(message).is_err();
+                    }
+                });
+                if stopped {
+                    return;
+                }
                 Some(table.counters())
             }
         };
