@@ -78,6 +78,33 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     })
 }
 
+/// The flow key as the shards are chosen by: the same fields in the same order
+/// with the derived `Hash`, which `FlowKey` had before it got a faster one of
+/// its own. Which shard a flow lands on shows in the output when a shard's flow
+/// limit is reached (`--max-flows` with `-j N`), so it must not change.
+#[derive(Hash)]
+struct ShardKey {
+    addr: [crate::decode::AddrBytes; 2],
+    port: [u16; 2],
+    protocol: u8,
+    ip_version: u8,
+    vlan_id: u16,
+    tunnel: crate::decode::Tunnel,
+}
+
+impl From<FlowKey> for ShardKey {
+    fn from(k: FlowKey) -> Self {
+        ShardKey {
+            addr: k.addr,
+            port: k.port,
+            protocol: k.protocol,
+            ip_version: k.ip_version,
+            vlan_id: k.vlan_id,
+            tunnel: k.tunnel,
+        }
+    }
+}
+
 fn read_and_deal<'r>(
     mut stream: PacketStream<'r>,
     config: FlowConfig,
@@ -96,7 +123,7 @@ fn read_and_deal<'r>(
         };
         // The canonical key: both directions of a flow hash alike.
         let (key, _) = FlowKey::of_packet(&decoded.view, config.bidirectional);
-        let shard = (hasher.hash_one(key) % n as u64) as usize;
+        let shard = (hasher.hash_one(ShardKey::from(key)) % n as u64) as usize;
         batches[shard].push((decoded.view.detached(), decoded.ordinal, decoded.clock));
         if batches[shard].len() >= BATCH {
             let batch = std::mem::replace(&mut batches[shard], Vec::with_capacity(BATCH));
