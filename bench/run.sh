@@ -16,6 +16,9 @@
 #            bytes per active flow, -j 1 / -j 2
 #   sql      group-by queries over the 10M capture's flows: flowq against DuckDB
 #   profile  perf record (or callgrind) of flowq extract on a 200k capture
+#   callgrind instructions per packet (valgrind; stable under load) of the
+#            harness's bare loop and flowq rows on the 200k capture, and ratios
+#            (not in the default set: minutes under valgrind)
 #   table    print every table of this run again
 #
 # Environment (all optional):
@@ -235,6 +238,26 @@ profile() {
     fi
 }
 
+# Instruction counts do not depend on the machine's load, so their ratio is a
+# stand-in for the wall-time ratio to the bare loop on a shared machine (it
+# misses cache misses, and counts a `rep movsb` copy one byte at a time).
+callgrind() {
+    local f=$DATA/synth-200k.pcap bin row n ir bare=
+    say "callgrind: instructions per packet on $f"
+    command -v valgrind > /dev/null || die "valgrind is not installed"
+    bin=$(cd "$ROOT" && cargo bench -q -p flowq-extract --bench extract --no-run --message-format=json 2> /dev/null |
+        grep -o '"executable":"[^"]*/extract-[^"]*"' | tail -1 | cut -d'"' -f4)
+    [ -x "$bin" ] || die "no bench executable"
+    for row in bare batches parquet full; do
+        FLOWQ_BENCH_ONLY=$row FLOWQ_BENCH_PCAP=$f valgrind --tool=callgrind \
+            --callgrind-out-file="$OUT/callgrind.$row.out" "$bin" > "$SCRATCH/callgrind.$row.log" 2>&1
+        ir=$(grep -o 'Collected : [0-9]*' "$SCRATCH/callgrind.$row.log" | grep -o '[0-9]*$')
+        n=$(grep -o '[0-9]* packets' "$SCRATCH/callgrind.$row.log" | head -1 | grep -o '^[0-9]*')
+        [ -n "$bare" ] || bare=$((ir / n))
+        echo "$row: $((ir / n)) instructions/packet, x$(awk "BEGIN {printf \"%.2f\", $ir / $n / $bare}") bare loop"
+    done | tee "$OUT/callgrind.txt"
+}
+
 table() {
     say "results ($RESULTS; the commands and their output are in $LOG)"
     cat "$OUT/machine.txt"
@@ -252,7 +275,7 @@ if [ ${#stages[@]} = 0 ]; then
 fi
 for s in "${stages[@]}"; do
     case $s in
-        setup | inputs | harness | extract | seed | big | sql | profile | table) ;;
+        setup | inputs | harness | extract | seed | big | sql | profile | callgrind | table) ;;
         *) die "unknown stage '$s' (see the top of $0)" ;;
     esac
 done

@@ -23,6 +23,11 @@
 //! from the allocator, not RSS) and, for the table, bytes per active flow.
 //!
 //! Run with `cargo bench -p flowq-extract`.
+//!
+//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full` runs that one row once and
+//! prints nothing else: for instruction counts under
+//! `valgrind --tool=callgrind`, which stay stable on a loaded machine where
+//! wall times do not (see docs/benchmarks.md).
 
 use flowq_extract::batch::FlowBatchBuilder;
 use flowq_extract::capture::{CaptureReader, InputSource};
@@ -105,6 +110,10 @@ fn peak_heap(f: impl FnOnce()) -> usize {
 
 fn main() {
     let (path, _guard) = input();
+    if let Some(only) = std::env::var_os("FLOWQ_BENCH_ONLY") {
+        run_only(&path, &only.to_string_lossy());
+        return;
+    }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("input: {} ({:.1} MB)", path.display(), size as f64 / 1e6);
 
@@ -253,6 +262,43 @@ fn main() {
             mib(table_heap)
         );
     }
+}
+
+/// One row, once (`FLOWQ_BENCH_ONLY`).
+fn run_only(path: &Path, row: &str) {
+    let profile = match row {
+        "bare" => {
+            println!("bare loop: {} packets", bare_loop(path));
+            return;
+        }
+        "batches" | "parquet" => Profile::Standard,
+        "full" => Profile::Full,
+        other => panic!("FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet or full"),
+    };
+    let extractor = Extractor::new(ExtractOptions {
+        profile,
+        ..ExtractOptions::default()
+    });
+    let inputs = [InputSource::File(path.to_path_buf())];
+    let summary = if row == "parquet" {
+        let out_dir = tempfile::tempdir().unwrap();
+        let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
+        let mut sink = open_sink(&target, OutputFormat::Parquet, extractor.schema(), &[]).unwrap();
+        let summary = extractor.run(&inputs, &mut |b| sink.write(&b)).unwrap();
+        sink.finish(&[]).unwrap();
+        summary
+    } else {
+        extractor
+            .run(&inputs, &mut |b| {
+                black_box(b.num_rows());
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .unwrap()
+    };
+    println!(
+        "{row}: {} packets, {} flows",
+        summary.packets_read, summary.flows_written
+    );
 }
 
 /// flowq's capture reader over bytes in memory: records only.

@@ -18,6 +18,8 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Packets handed to a shard at once.
 const BATCH: usize = 1024;
+/// Flows a shard sends at once at the end of the capture.
+const END_CHUNK: usize = 4096;
 /// Every this many records, every shard learns the clock (so the merge can
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
@@ -76,6 +78,33 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     })
 }
 
+/// The flow key as the shards are chosen by: the same fields in the same order
+/// with the derived `Hash`, which `FlowKey` had before it got a faster one of
+/// its own. Which shard a flow lands on shows in the output when a shard's flow
+/// limit is reached (`--max-flows` with `-j N`), so it must not change.
+#[derive(Hash)]
+struct ShardKey {
+    addr: [crate::decode::AddrBytes; 2],
+    port: [u16; 2],
+    protocol: u8,
+    ip_version: u8,
+    vlan_id: u16,
+    tunnel: crate::decode::Tunnel,
+}
+
+impl From<FlowKey> for ShardKey {
+    fn from(k: FlowKey) -> Self {
+        ShardKey {
+            addr: k.addr,
+            port: k.port,
+            protocol: k.protocol,
+            ip_version: k.ip_version,
+            vlan_id: k.vlan_id,
+            tunnel: k.tunnel,
+        }
+    }
+}
+
 fn read_and_deal<'r>(
     mut stream: PacketStream<'r>,
     config: FlowConfig,
@@ -94,7 +123,7 @@ fn read_and_deal<'r>(
         };
         // The canonical key: both directions of a flow hash alike.
         let (key, _) = FlowKey::of_packet(&decoded.view, config.bidirectional);
-        let shard = (hasher.hash_one(key) % n as u64) as usize;
+        let shard = (hasher.hash_one(ShardKey::from(key)) % n as u64) as usize;
         batches[shard].push((decoded.view.detached(), decoded.ordinal, decoded.clock));
         if batches[shard].len() >= BATCH {
             let batch = std::mem::replace(&mut batches[shard], Vec::with_capacity(BATCH));
@@ -147,20 +176,42 @@ fn shard_worker<F: FlowFeatures>(
     let mut table: FlowTable<F> = FlowTable::new(config, features);
     for message in input {
         let mut flows = Vec::new();
-        let mut push = |flow| flows.push(flow);
         let done = match message {
             ToShard::Packets(batch) => {
+                let mut push = |flow| flows.push(flow);
                 for (view, ordinal, clock) in &batch {
                     table.process_at(view, *ordinal, *clock, &mut push);
                 }
                 None
             }
             ToShard::Tick(clock) => {
-                table.advance(clock, &mut push);
+                table.advance(clock, &mut |flow| flows.push(flow));
                 None
             }
             ToShard::End(clock) => {
-                table.finish(Some(clock), &mut push);
+                // Every flow still open ends here: sent in chunks rather than
+                // as one message, which held a second copy of all of them
+                // (and the merge a third) while their slots were still
+                // allocated. Every flow `finish` emits ends at or after the
+                // final clock, so that is the chunks' watermark.
+                let watermark = table.clock().max(clock);
+                let mut stopped = false;
+                table.finish(Some(clock), &mut |flow| {
+                    flows.push(flow);
+                    if flows.len() >= END_CHUNK && !stopped {
+                        let chunk = std::mem::replace(&mut flows, Vec::with_capacity(END_CHUNK));
+                        let message = FromShard {
+                            shard,
+                            flows: chunk,
+                            watermark,
+                            done: None,
+                        };
+                        stopped = output.send(message).is_err();
+                    }
+                });
+                if stopped {
+                    return;
+                }
                 Some(table.counters())
             }
         };

@@ -152,7 +152,7 @@ impl<'r> PacketStream<'r> {
     /// packet decides: if that one is far ahead too, the jump is real and both
     /// are returned with the clock moved; if not, the held packet is an outlier
     /// (one corrupt timestamp), returned without moving the clock, and counted.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn step(&mut self) -> Step<'_> {
         if let Some(held) = self.state.release.pop_front() {
             return self.state.emit_held(held, &mut self.clock);
@@ -186,6 +186,11 @@ impl<'r> PacketStream<'r> {
         };
         let jump = self.clock != i64::MIN && view.ts_ns.saturating_sub(self.clock) > CLOCK_JUMP_NS;
         let state = &mut self.state;
+        // The common case first, without taking `pending` apart.
+        if !jump && state.pending.is_none() {
+            self.clock = self.clock.max(view.ts_ns);
+            return finish(view, ordinal, self.clock, state.seed, &mut state.counts);
+        }
         match (state.pending.take(), jump) {
             (None, false) => {
                 self.clock = self.clock.max(view.ts_ns);
@@ -247,7 +252,7 @@ impl State {
 }
 
 /// Fragment tracking (or the seed profile's view of the packet), then counting.
-#[inline]
+#[inline(always)]
 fn finish<'v>(
     mut view: PacketView<'v>,
     ordinal: u64,

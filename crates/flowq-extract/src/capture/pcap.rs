@@ -7,10 +7,7 @@ use super::{CaptureError, MAX_RECORD_LEN, RawPacket, ticks_to_ns};
 /// The largest record a pcap snap length can allow (16 MiB): beyond any real
 /// frame, TSO/GRO super-packets included, and small enough to buffer.
 const MAX_SNAPLEN_RECORD_LEN: u32 = 16 << 20;
-use pcap_parser::pcap::{
-    LegacyPcapBlock, parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified,
-    parse_pcap_header,
-};
+use pcap_parser::pcap::parse_pcap_header;
 
 const GLOBAL_HEADER_LEN: usize = 24;
 
@@ -22,32 +19,14 @@ pub(crate) fn is_pcap_magic(magic: [u8; 4]) -> bool {
     )
 }
 
-#[derive(Clone, Copy)]
-enum FrameKind {
-    LittleEndian,
-    BigEndian,
-    Modified,
-}
-
-impl FrameKind {
-    /// Parses one record whose full length is already in `data`.
-    fn parse(self, data: &[u8]) -> Option<LegacyPcapBlock<'_>> {
-        let parsed = match self {
-            FrameKind::LittleEndian => parse_pcap_frame(data),
-            FrameKind::BigEndian => parse_pcap_frame_be(data),
-            FrameKind::Modified => parse_pcap_frame_modified(data),
-        };
-        parsed.ok().map(|(_, block)| block)
-    }
-}
-
 pub(crate) struct PcapState {
-    frame: FrameKind,
     big_endian: bool,
     record_header_len: usize,
     /// Timestamp fraction units per second: 10^6 or 10^9.
     fraction_units: u64,
     snaplen: u32,
+    /// Largest captured length accepted for a record.
+    limit: u32,
     linktype: u32,
 }
 
@@ -71,16 +50,9 @@ impl PcapState {
                 header.version_major, header.version_minor
             )));
         }
-        let (frame, record_header_len) = if header.is_modified_format() {
-            (FrameKind::Modified, 24)
-        } else if header.is_bigendian() {
-            (FrameKind::BigEndian, 16)
-        } else {
-            (FrameKind::LittleEndian, 16)
-        };
+        let record_header_len = if header.is_modified_format() { 24 } else { 16 };
         buf.consume(GLOBAL_HEADER_LEN);
         Ok(PcapState {
-            frame,
             big_endian: header.is_bigendian(),
             record_header_len,
             fraction_units: if header.is_nanosecond_precision() {
@@ -89,6 +61,9 @@ impl PcapState {
                 1_000_000
             },
             snaplen: header.snaplen,
+            // The header's snap length is only a field: it may be anything up to
+            // 4 GiB, so it raises the bound at most to MAX_SNAPLEN_RECORD_LEN.
+            limit: MAX_RECORD_LEN.max(header.snaplen.min(MAX_SNAPLEN_RECORD_LEN)),
             // The upper 6 bits hold the FCS length (LINKTYPE_FCS), not the link type.
             linktype: (header.network.0 as u32) & 0x03ff_ffff,
         })
@@ -102,8 +77,86 @@ impl PcapState {
         })
     }
 
+    /// A record's timestamp in ns. Both fields are 32-bit, so for the two
+    /// resolutions pcap has, `sec * 10^9 + frac * (10^9 / units)` stays far
+    /// below `i64::MAX` and equals what [`ticks_to_ns`] computes in i128 (with
+    /// a 128-bit division per packet).
+    #[inline]
+    fn ts_ns(&self, sec: u32, frac: u32) -> i64 {
+        let (sec, frac) = (i64::from(sec), i64::from(frac));
+        match self.fraction_units {
+            1_000_000 => sec * 1_000_000_000 + frac * 1_000,
+            1_000_000_000 => sec * 1_000_000_000 + frac,
+            units => ticks_to_ns(
+                i128::from(sec) * i128::from(units) + i128::from(frac),
+                units,
+            ),
+        }
+    }
+
     /// Returns the next record and its length in the buffer.
+    #[inline]
     pub(crate) fn next<'b>(
+        &mut self,
+        buf: &'b mut ReadBuffer,
+    ) -> Result<Option<(usize, RawPacket<'b>)>, CaptureError> {
+        // Nearly every record is already buffered whole: read it with one
+        // length check, and leave refills and errors to the slow path.
+        if let Some(needed) = self.buffered_record(buf.data()) {
+            return Ok(Some((needed, self.record(&buf.data()[..needed]))));
+        }
+        self.next_slow(buf)
+    }
+
+    /// The length of the record at the start of `data`, if all of it is there
+    /// and its captured length is within the limit.
+    #[inline]
+    fn buffered_record(&self, data: &[u8]) -> Option<usize> {
+        let header: &[u8; 16] = data.get(..16)?.try_into().ok()?;
+        let caplen = self.field(header, 8);
+        if caplen > self.limit {
+            return None;
+        }
+        let needed = self.record_header_len + caplen as usize;
+        (data.len() >= needed).then_some(needed)
+    }
+
+    /// A field of the record header, in the file's byte order.
+    #[inline]
+    fn field(&self, header: &[u8; 16], at: usize) -> u32 {
+        let bytes = [header[at], header[at + 1], header[at + 2], header[at + 3]];
+        if self.big_endian {
+            u32::from_be_bytes(bytes)
+        } else {
+            u32::from_le_bytes(bytes)
+        }
+    }
+
+    /// The packet of a whole record (`data` is exactly the record). The header
+    /// is read here rather than through pcap-parser's frame parsers: those read
+    /// the same fields again and go through nom's `take`, which cannot fail once
+    /// the record is buffered. The modified format stores its fields in the same
+    /// order and little-endian (`is_pcap_magic` admits no big-endian modified
+    /// file).
+    #[inline]
+    fn record<'b>(&self, data: &'b [u8]) -> RawPacket<'b> {
+        let (header, _) = data
+            .split_first_chunk::<16>()
+            .expect("a record is longer than its header");
+        let caplen = self.field(header, 8);
+        RawPacket {
+            ts_ns: self.ts_ns(self.field(header, 0), self.field(header, 4)),
+            wire_len: self.field(header, 12).max(caplen),
+            data: &data[self.record_header_len..],
+            linktype: self.linktype,
+            interface: 0,
+        }
+    }
+
+    /// [`next`](Self::next) when the record is not buffered whole: refills,
+    /// the end of the capture, and bad lengths.
+    #[inline(never)]
+    fn next_slow<'b>(
         &mut self,
         buf: &'b mut ReadBuffer,
     ) -> Result<Option<(usize, RawPacket<'b>)>, CaptureError> {
@@ -125,15 +178,12 @@ impl PcapState {
         } else {
             u32::from_le_bytes(caplen_bytes)
         };
-        // The header's snap length is only a field: it may be anything up to
-        // 4 GiB, so it raises the bound at most to MAX_SNAPLEN_RECORD_LEN.
-        let limit = MAX_RECORD_LEN.max(self.snaplen.min(MAX_SNAPLEN_RECORD_LEN));
-        if caplen > limit {
+        if caplen > self.limit {
             return Err(CaptureError::Corrupt {
                 offset: buf.offset(),
                 reason: format!(
-                    "record claims {caplen} captured bytes, more than the {limit}-byte limit (snap length {})",
-                    self.snaplen
+                    "record claims {caplen} captured bytes, more than the {}-byte limit (snap length {})",
+                    self.limit, self.snaplen
                 ),
             });
         }
@@ -146,24 +196,7 @@ impl PcapState {
                 needed,
             });
         }
-        let offset = buf.offset();
-        let data = &buf.data()[..needed];
-        let block = self
-            .frame
-            .parse(data)
-            .ok_or_else(|| CaptureError::Corrupt {
-                offset,
-                reason: "unparsable record header".to_string(),
-            })?;
-        let ticks =
-            i128::from(block.ts_sec) * i128::from(self.fraction_units) + i128::from(block.ts_usec);
-        let packet = RawPacket {
-            ts_ns: ticks_to_ns(ticks, self.fraction_units),
-            wire_len: block.origlen.max(block.caplen),
-            data: block.data,
-            linktype: self.linktype,
-            interface: 0,
-        };
+        let packet = self.record(&buf.data()[..needed]);
         Ok(Some((needed, packet)))
     }
 }

@@ -79,7 +79,8 @@ pub(super) fn decode(view: &mut PacketView<'_>, declared_len: usize) {
         }
         _ => 0,
     };
-    view.l4_header_len = header_len as u32;
+    // At most 1020 (DCCP's data offset, 8 bits of 4-byte words).
+    view.l4_header_len = header_len as u16;
     view.l4_payload_len = declared_len.saturating_sub(header_len) as u32;
 }
 

@@ -106,6 +106,21 @@ enum Inner<'a> {
     Ppp(&'a [u8]),
 }
 
+/// Whether [`inner`] could find an encapsulation in a packet of this protocol
+/// and these ports: the first test of `inner`, inlined into the decoder so that
+/// the common packet (TCP, most UDP) skips the call.
+#[inline]
+pub(super) fn candidate(protocol: u8, [src, dst]: [u16; 2]) -> bool {
+    match protocol {
+        IPPROTO_IPIP | IPPROTO_IPV6 | IPPROTO_GRE => true,
+        IPPROTO_UDP => {
+            matches!(dst, PORT_VXLAN | PORT_GENEVE | PORT_GRE_IN_UDP | PORT_GTP_U)
+                || src == PORT_GTP_U
+        }
+        _ => false,
+    }
+}
+
 /// The encapsulation of a packet with this transport, if it is one of `allowed`,
 /// and the bytes of the inner IP packet. `transport` is the captured IP payload.
 pub(super) fn inner(

@@ -172,7 +172,7 @@ impl FlowFeatures for CicFeatures {
             c.subflow_gaps += 1;
         }
         c.last_ts = Some(ts);
-        let header = packet.l4_header_len;
+        let header = u32::from(packet.l4_header_len);
         c.min_l4_header[d] = Some(c.min_l4_header[d].map_or(header, |m| m.min(header)));
         if dir == Direction::Backward
             && let Some(window) = packet.tcp.and_then(|t| t.window)

@@ -23,7 +23,7 @@ impl Direction {
 /// Bidirectional keys store the endpoints in canonical (sorted) order, so both
 /// directions of a conversation find the same key; unidirectional keys store
 /// the packet's source first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct FlowKey {
     /// Endpoint addresses (IPv4 in the first four bytes).
     pub addr: [AddrBytes; 2],
@@ -47,7 +47,10 @@ impl FlowKey {
     pub fn of_packet(packet: &PacketView<'_>, bidirectional: bool) -> (FlowKey, u8) {
         let src = (packet.src_addr, packet.src_port);
         let dst = (packet.dst_addr, packet.dst_port);
-        let swap = bidirectional && dst < src;
+        // Big-endian integers order as their bytes do: the same comparison as
+        // on the arrays, without a `memcmp` call.
+        let order = |(addr, port): ([u8; 16], u16)| (u128::from_be_bytes(addr), port);
+        let swap = bidirectional && order(dst) < order(src);
         let (a, b) = if swap { (dst, src) } else { (src, dst) };
         let key = FlowKey {
             addr: [a.0, b.0],
@@ -58,5 +61,24 @@ impl FlowKey {
             tunnel: packet.tunnel,
         };
         (key, u8::from(swap))
+    }
+}
+
+impl std::hash::Hash for FlowKey {
+    /// Three words instead of the derived field-by-field writes (the arrays
+    /// were hashed as slices, each with a length prefix): one hash per packet.
+    /// It reads every field, so equal keys hash alike.
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_ne_bytes(self.addr[0]));
+        state.write_u128(u128::from_ne_bytes(self.addr[1]));
+        state.write_u64(
+            u64::from(self.port[0])
+                | u64::from(self.port[1]) << 16
+                | u64::from(self.protocol) << 32
+                | u64::from(self.ip_version & 0x0f) << 40
+                | u64::from(self.tunnel as u8) << 44
+                | u64::from(self.vlan_id) << 48,
+        );
     }
 }

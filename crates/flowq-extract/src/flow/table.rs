@@ -125,30 +125,12 @@ impl List {
     };
 }
 
-/// A finished flow waiting in the reorder heap, ordered by (end time, first packet).
-struct Pending<F>(FinishedFlow<F>);
-
-impl<F> PartialEq for Pending<F> {
-    fn eq(&self, other: &Self) -> bool {
-        self.order() == other.order()
-    }
-}
-impl<F> Eq for Pending<F> {}
-impl<F> PartialOrd for Pending<F> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl<F> Ord for Pending<F> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.order().cmp(&other.order())
-    }
-}
-impl<F> Pending<F> {
-    fn order(&self) -> (i64, u64) {
-        (self.0.end_time, self.0.first_packet)
-    }
-}
+/// A finished flow waiting in the reorder heap: (end time, first packet, slot).
+/// The flow stays in its slot until it is released, so the heap moves 24-byte
+/// keys instead of whole flows (a `FinishedFlow` is 224 bytes for the standard
+/// profile and over 1 KB for the full one), and ending a flow copies nothing.
+/// First packets are unique, so the slot never decides the order.
+type Pending = Reverse<(i64, u64, u32)>;
 
 /// Slots live in fixed-size chunks that are never reallocated: growing the table
 /// never copies it, and unused capacity is at most one chunk (a growing `Vec`
@@ -212,11 +194,17 @@ pub struct FlowTable<F: FlowFeatures> {
     open: List,
     closed: List,
     active: usize,
-    ready: BinaryHeap<Reverse<Pending<F>>>,
+    ready: BinaryHeap<Pending>,
     /// The capture clock: the latest timestamp seen. It never goes back, so a
     /// packet stamped earlier than its predecessor cannot expire flows wrongly.
     clock: i64,
     started: bool,
+    /// No flow expires before this capture time: the earliest deadline of the
+    /// two lists' heads when it was computed. Heads' deadlines never decrease
+    /// (flows join a list's tail stamped with the clock, which only moves
+    /// forward), so it stays a lower bound, and `expire` is skipped while the
+    /// clock has not passed it.
+    next_deadline: i64,
     hasher: foldhash::fast::FixedState,
     counters: TableCounters,
 }
@@ -241,6 +229,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             ready: BinaryHeap::new(),
             clock: i64::MIN,
             started: false,
+            next_deadline: i64::MIN,
             hasher: foldhash::fast::FixedState::with_seed(0x666c_6f77_715f_7631),
             counters: TableCounters::default(),
         }
@@ -338,8 +327,8 @@ impl<F: FlowFeatures> FlowTable<F> {
             let end_time = s.deadline_base.saturating_add(self.config.close_grace_ns);
             self.end_flow(i, s.close_reason, end_time);
         }
-        while let Some(Reverse(Pending(flow))) = self.ready.pop() {
-            emit(flow);
+        while let Some(Reverse((end_time, _, i))) = self.ready.pop() {
+            emit(self.release(i, end_time));
         }
         // Open flows all end with the capture, in order of their first packet.
         // They are taken from their slots one by one rather than through the
@@ -379,7 +368,9 @@ impl<F: FlowFeatures> FlowTable<F> {
             return;
         }
         self.clock = ts;
-        self.expire();
+        if ts > self.next_deadline {
+            self.expire();
+        }
     }
 
     /// Ends flows whose idle timeout or close grace period has passed.
@@ -401,18 +392,33 @@ impl<F: FlowFeatures> FlowTable<F> {
             }
             self.end_flow(i, s.close_reason, deadline);
         }
+        // Both heads are now the earliest deadlines of their lists; a flow that
+        // joins an empty list later is stamped with a clock at least this one.
+        let open = match self.config.idle_timeout_ns {
+            Some(idle) => self
+                .open
+                .head_index()
+                .map_or(self.clock, |i| self.slots[i as usize].deadline_base)
+                .saturating_add(idle),
+            None => i64::MAX,
+        };
+        let closed = self
+            .closed
+            .head_index()
+            .map_or(self.clock, |i| self.slots[i as usize].deadline_base)
+            .saturating_add(self.config.close_grace_ns);
+        self.next_deadline = open.min(closed);
     }
 
     fn release_ready(&mut self, emit: &mut impl FnMut(FinishedFlow<F>)) {
         // Every flow still in the table ends at or after the clock, so anything
         // earlier is final in order.
-        while let Some(Reverse(top)) = self.ready.peek() {
-            if top.0.end_time >= self.clock {
+        while let Some(&Reverse((end_time, _, i))) = self.ready.peek() {
+            if end_time >= self.clock {
                 break;
             }
-            if let Some(Reverse(Pending(flow))) = self.ready.pop() {
-                emit(flow);
-            }
+            self.ready.pop();
+            emit(self.release(i, end_time));
         }
     }
 
@@ -450,16 +456,48 @@ impl<F: FlowFeatures> FlowTable<F> {
             self.end_flow(i, EndReason::ActiveTimeout, clock);
             return self.open_flow(key, hash, packet, src_side, ordinal);
         }
-        self.add_packet(i, packet, src_side);
-        self.slots[i as usize].deadline_base = clock;
-        self.unlink(i);
-        self.push_back(ListId::Open, i);
-        self.track_tcp_close(i, packet, src_side);
+        let slot = &mut self.slots[i as usize];
+        Self::count_packet(slot, packet, src_side);
+        slot.deadline_base = clock;
+        // Moving the flow to the tail of the open list (most recently active)
+        // is a no-op when it is there already: back-to-back packets of one flow.
+        if self.open.tail != i {
+            self.move_to_open_tail(i);
+        }
+        if packet.tcp_flags() & (tcp_flags::RST | tcp_flags::FIN) != 0 {
+            self.track_tcp_close(i, packet, src_side);
+        }
         i
     }
 
+    /// Moves open flow `i`, which is not the open list's tail, to the tail:
+    /// `unlink` + `push_back` for the one case every packet of an open flow
+    /// takes, with each slot looked up once.
+    #[inline]
+    fn move_to_open_tail(&mut self, i: u32) {
+        let Links { prev, next } = self.slots[i as usize].links;
+        let tail = self.open.tail;
+        // Not the tail, so `next` and `tail` are other flows of the list.
+        if prev == NIL {
+            self.open.head = next;
+        } else {
+            self.slots[prev as usize].links.next = next;
+        }
+        self.slots[next as usize].links.prev = prev;
+        self.slots[tail as usize].links.next = i;
+        self.slots[i as usize].links = Links {
+            prev: tail,
+            next: NIL,
+        };
+        self.open.tail = i;
+    }
+
     fn add_packet(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
-        let slot = &mut self.slots[i as usize];
+        Self::count_packet(&mut self.slots[i as usize], packet, src_side);
+    }
+
+    #[inline]
+    fn count_packet(slot: &mut Slot<F>, packet: &PacketView<'_>, src_side: u8) {
         let dir = if src_side == slot.initiator {
             Direction::Forward
         } else {
@@ -591,20 +629,37 @@ impl<F: FlowFeatures> FlowTable<F> {
         // (timestamps near the year 2262) must still sort before them, as the
         // shards' merge sorts.
         let end_time = end_time.min(i64::MAX - 1);
-        let flow = self.take_flow(i, reason, end_time);
-        self.ready.push(Reverse(Pending(flow)));
+        self.detach(i);
+        let slot = &mut self.slots[i as usize];
+        // The slot is out of every list and of the index: its close reason
+        // field now holds why the flow ended, until `release`.
+        slot.close_reason = reason;
+        self.ready.push(Reverse((end_time, slot.first_packet, i)));
     }
 
     /// Removes slot `i` from the table and returns its flow.
     fn take_flow(&mut self, i: u32, reason: EndReason, end_time: i64) -> FinishedFlow<F> {
+        self.detach(i);
+        self.slots[i as usize].close_reason = reason;
+        self.release(i, end_time)
+    }
+
+    /// Takes slot `i` out of its list and the index: no packet finds it any more,
+    /// and it no longer counts as active. The slot itself stays in use.
+    fn detach(&mut self, i: u32) {
         self.unlink(i);
         let hash = self.slots[i as usize].hash;
         if let Ok(entry) = self.index.find_entry(hash, |&j| j == i) {
             entry.remove();
         }
         self.active -= 1;
+    }
+
+    /// The flow of detached slot `i`, which becomes free.
+    fn release(&mut self, i: u32, end_time: i64) -> FinishedFlow<F> {
         self.free.push(i);
         let slot = &mut self.slots[i as usize];
+        let reason = slot.close_reason;
         FinishedFlow {
             key: slot.key,
             initiator: slot.initiator,
