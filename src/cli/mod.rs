@@ -1,8 +1,8 @@
 //! Command-line parsing and the subcommands.
 
 mod args;
-mod dataset;
 mod cluster;
+mod dataset;
 mod extract;
 mod progress;
 mod query;
