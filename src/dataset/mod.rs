@@ -101,33 +101,49 @@ impl DatasetRun {
             None => self.new_manifest()?,
         };
 
-        // Hash first: a capture the dataset already has is skipped, and a new
-        // capture whose name is taken gets a suffix from its hash.
+        // A capture the dataset already has is skipped, and a new capture whose
+        // name is taken gets a suffix from its hash: both need the hash before
+        // extraction. Otherwise each capture is hashed while it is extracted
+        // (the second read overlaps the first, on another core).
         let mut outcome = DatasetOutcome::default();
-        let mut planned = Vec::new();
         let mut taken: Vec<String> = manifest.inputs.iter().map(|i| i.name.clone()).collect();
-        // Hashing reads every byte once more: spread over the workers too.
-        let hashes = parallel_map(&jobs, self.jobs, &self.cancel, |job| {
-            job.files
-                .iter()
-                .map(|f| hash_file(f))
-                .collect::<anyhow::Result<Vec<_>>>()
+        let names: Vec<String> = jobs.iter().map(|j| safe_name(&j.name)).collect();
+        let needs_hash: Vec<bool> = names
+            .iter()
+            .map(|n| {
+                !manifest.inputs.is_empty()
+                    || taken.contains(n)
+                    || names.iter().filter(|m| *m == n).count() > 1
+            })
+            .collect();
+        let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
+        let hashes = parallel_map(&indexed, self.jobs, &self.cancel, |(i, job)| {
+            needs_hash[*i]
+                .then(|| {
+                    job.files
+                        .iter()
+                        .map(|f| hash_file(f))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .transpose()
         });
-        for (job, files) in jobs.into_iter().zip(hashes) {
+        let mut planned = Vec::new();
+        for ((job, mut name), files) in jobs.into_iter().zip(names).zip(hashes) {
             let Some(files) = files else {
                 bail!("interrupted before any capture was extracted; nothing was written");
             };
             let files = files?;
-            if manifest.inputs.iter().any(|i| same_bytes(&i.files, &files)) {
-                outcome.already_present += 1;
-                if self.verbose {
-                    eprintln!("flowq: {}: already in the dataset, skipped", job.name);
+            if let Some(files) = &files {
+                if manifest.inputs.iter().any(|i| same_bytes(&i.files, files)) {
+                    outcome.already_present += 1;
+                    if self.verbose {
+                        eprintln!("flowq: {}: already in the dataset, skipped", job.name);
+                    }
+                    continue;
                 }
-                continue;
-            }
-            let mut name = safe_name(&job.name);
-            if taken.contains(&name) {
-                name = format!("{name}~{}", &files[0].sha256[..12]);
+                if taken.contains(&name) {
+                    name = format!("{name}~{}", &files[0].sha256[..12]);
+                }
             }
             taken.push(name.clone());
             planned.push((Job { name, ..job }, files));
@@ -300,11 +316,11 @@ impl DatasetRun {
     /// (None for jobs that Ctrl-C stopped or kept from starting).
     fn extract_all(
         &self,
-        planned: &[(Job, Vec<FileEntry>)],
+        planned: &[(Job, Option<Vec<FileEntry>>)],
     ) -> Vec<Option<anyhow::Result<InputEntry>>> {
         let done = AtomicUsize::new(0);
         parallel_map(planned, self.jobs, &self.cancel, |(job, files)| {
-            let result = self.extract_one(job, files).transpose();
+            let result = self.extract_one(job, files.as_deref()).transpose();
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             if self.verbose {
                 match &result {
@@ -325,9 +341,39 @@ impl DatasetRun {
         .collect()
     }
 
-    /// Extracts one job into its partition files; None when interrupted (its
-    /// files are then not written).
-    fn extract_one(&self, job: &Job, files: &[FileEntry]) -> anyhow::Result<Option<InputEntry>> {
+    /// Extracts one job into its partition files, hashing its files meanwhile
+    /// unless `hashed` already has them; None when interrupted (its files are
+    /// then not written).
+    fn extract_one(
+        &self,
+        job: &Job,
+        hashed: Option<&[FileEntry]>,
+    ) -> anyhow::Result<Option<InputEntry>> {
+        match hashed {
+            Some(files) => self.extract_hashed(job, || Ok(files.to_vec())),
+            None => std::thread::scope(|scope| {
+                let hashing = scope.spawn(|| {
+                    job.files
+                        .iter()
+                        .map(|f| hash_file_until(f, &self.cancel))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                });
+                self.extract_hashed(job, || {
+                    hashing
+                        .join()
+                        .map_err(|_| anyhow::anyhow!("the hashing thread failed"))?
+                })
+            }),
+        }
+    }
+
+    /// Extracts one job; `files` gives its files' hashes once the flows are
+    /// written (they go into the files' metadata at the end).
+    fn extract_hashed(
+        &self,
+        job: &Job,
+        files: impl FnOnce() -> anyhow::Result<Vec<FileEntry>>,
+    ) -> anyhow::Result<Option<InputEntry>> {
         let extractor = Extractor::new(self.options).with_cancel(self.cancel.clone());
         let columns = extractor.options().columns();
         let mut transform =
@@ -350,10 +396,6 @@ impl DatasetRun {
                 self.recorded_options.to_string(),
             ),
             ("flowq.capture".to_string(), job.name.clone()),
-            (
-                "flowq.inputs".to_string(),
-                serde_json::to_string(&files.iter().map(|f| &f.sha256).collect::<Vec<_>>())?,
-            ),
         ];
         // Each file with whether it has rows yet.
         let mut sinks: BTreeMap<PathBuf, (Box<dyn FlowSink>, bool)> = BTreeMap::new();
@@ -367,7 +409,9 @@ impl DatasetRun {
                 &OutputTarget::File(path),
                 self.format,
                 schema.clone(),
-                &metadata,
+                // All metadata is written at the end, with the hashes and the
+                // summary (given here too, Parquet would hold each key twice).
+                &[],
                 csv_header.as_deref(),
             )?)
         };
@@ -411,8 +455,13 @@ impl DatasetRun {
             fields.remove("elapsed_seconds");
             fields.remove("peak_active_flows");
         }
+        let files = files()?;
         let final_metadata = {
             let mut m = metadata.clone();
+            m.push((
+                "flowq.inputs".to_string(),
+                serde_json::to_string(&files.iter().map(|f| &f.sha256).collect::<Vec<_>>())?,
+            ));
             m.push(("flowq.summary".to_string(), recorded.to_string()));
             m
         };
@@ -431,7 +480,7 @@ impl DatasetRun {
         let counts = transform.label_counts().cloned().unwrap_or_default();
         Ok(Some(InputEntry {
             name: job.name.clone(),
-            files: files.to_vec(),
+            files,
             format: input.and_then(|i| i.format).map(|f| {
                 serde_json::to_value(f)
                     .ok()
@@ -521,6 +570,11 @@ fn same_bytes(a: &[FileEntry], b: &[FileEntry]) -> bool {
 
 /// Size and SHA-256 of a file.
 pub fn hash_file(path: &Path) -> anyhow::Result<FileEntry> {
+    hash_file_until(path, &AtomicBool::new(false))
+}
+
+/// [`hash_file`], giving up soon after `cancel` is set (Ctrl-C).
+fn hash_file_until(path: &Path, cancel: &AtomicBool) -> anyhow::Result<FileEntry> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut hasher = Sha256::new();
@@ -532,6 +586,9 @@ pub fn hash_file(path: &Path) -> anyhow::Result<FileEntry> {
             .with_context(|| format!("cannot read {}", path.display()))?;
         if n == 0 {
             break;
+        }
+        if cancel.load(Ordering::Relaxed) {
+            bail!("interrupted");
         }
         size += n as u64;
         hasher.update(&buf[..n]);
