@@ -3,7 +3,7 @@
 
 use super::args::{DatasetArgs, ExtractArgs, FormatArg, PartitionByArg};
 use super::exit;
-use super::extract::{interrupt_flag, sources_of, thousands};
+use super::extract::{interrupt_flag, recorded_features, sources_of, thousands};
 use crate::dataset::{
     self, DatasetRun, cryptopan::CryptoPan, labels::RuleSet, partition::PartitionBy,
     transform::TransformSpec,
@@ -132,13 +132,7 @@ pub(super) fn run_dataset(
     let recorded_options = serde_json::json!({
         "profile": options.profile.name(),
         "flow": options.effective_flow_config(),
-        "features": {
-            "splt": options.splt_len,
-            "nfstream_stats": options.nfstream_stats,
-            "cic_bugs": options.cic_bugs,
-            "cic_original_timestamp": options.cic_original_timestamp,
-            "tunnels": if options.decapsulate { "inner" } else { "outer" },
-        },
+        "features": recorded_features(&options),
         "rotated": args.dataset.rotated,
         "transform": recorded_transform,
     });

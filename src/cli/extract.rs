@@ -91,6 +91,18 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
     })
 }
 
+/// The profile features and decoding choices recorded with the output (file
+/// metadata and dataset manifests).
+pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
+    serde_json::json!({
+        "splt": options.splt_len,
+        "nfstream_stats": options.nfstream_stats,
+        "cic_bugs": options.cic_bugs,
+        "cic_original_timestamp": options.cic_original_timestamp,
+        "tunnels": if options.decapsulate { "inner" } else { "outer" },
+    })
+}
+
 /// The inputs as the extractor reads them: one rotated stream with --rotated.
 pub(super) fn sources_of(args: &ExtractArgs) -> anyhow::Result<Vec<InputSource>> {
     let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
@@ -144,14 +156,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         ),
         (
             "flowq.features".to_string(),
-            serde_json::json!({
-                "splt": options.splt_len,
-                "nfstream_stats": options.nfstream_stats,
-                "cic_bugs": options.cic_bugs,
-                "cic_original_timestamp": options.cic_original_timestamp,
-                "tunnels": if options.decapsulate { "inner" } else { "outer" },
-            })
-            .to_string(),
+            recorded_features(&options).to_string(),
         ),
         (
             "flowq.transform".to_string(),

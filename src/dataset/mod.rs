@@ -90,7 +90,7 @@ impl DatasetRun {
             self.partition_by,
             "check",
             &columns,
-            extension_of(self.format),
+            format_name(self.format),
         )?;
         let existing = self.prepare_directory()?;
         let mut manifest = match existing {
@@ -382,7 +382,7 @@ impl DatasetRun {
             self.partition_by,
             &job.name,
             &columns,
-            extension_of(self.format),
+            format_name(self.format),
         )?;
         let schema = transform.schema();
         let csv_header = self.options.csv_header().map(|h| transform.csv_header(&h));
@@ -545,14 +545,8 @@ fn parallel_map<T: Sync, R: Send>(
     results.into_inner().unwrap_or_default()
 }
 
+/// The format's name in the manifest, which is also its files' extension.
 fn format_name(format: OutputFormat) -> &'static str {
-    match format {
-        OutputFormat::Csv => "csv",
-        _ => "parquet",
-    }
-}
-
-fn extension_of(format: OutputFormat) -> &'static str {
     match format {
         OutputFormat::Csv => "csv",
         _ => "parquet",

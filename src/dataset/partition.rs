@@ -6,7 +6,7 @@ use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
-use flowq_extract::batch::{Column, NfColumn, Scope};
+use flowq_extract::batch::Column;
 use std::path::PathBuf;
 
 /// How the rows of a dataset are split into directories.
@@ -67,12 +67,7 @@ impl Partitioner {
         columns: &[Column],
         extension: &'static str,
     ) -> anyhow::Result<Self> {
-        let start = columns.iter().enumerate().find_map(|(i, c)| match c {
-            Column::FirstSeen => Some((i, 1)),
-            Column::Cic(_, flowq_extract::batch::cic::CicColumn::Timestamp) => Some((i, 1)),
-            Column::Nf(NfColumn::FirstSeenMs(Scope::Both)) => Some((i, 1_000)),
-            _ => None,
-        });
+        let start = super::transform::start_time_column(columns);
         if by.by_time() && start.is_none() {
             bail!(
                 "--partition-by {} needs the flows' start time, which this profile does not \

@@ -86,6 +86,19 @@ fn role_of(column: &Column) -> Role {
     }
 }
 
+/// The column holding each flow's first-packet time, and the factor that turns
+/// its values into microseconds (labels and time partitions both need it).
+pub fn start_time_column(columns: &[Column]) -> Option<(usize, i64)> {
+    columns
+        .iter()
+        .enumerate()
+        .find_map(|(i, c)| match role_of(c) {
+            Role::StartTime(TimeUnit::Micros) => Some((i, 1)),
+            Role::StartTime(TimeUnit::Millis) => Some((i, 1_000)),
+            _ => None,
+        })
+}
+
 fn is_identifying(role: Role) -> bool {
     !matches!(role, Role::Protocol | Role::CicLabel | Role::Other)
 }
