@@ -24,7 +24,7 @@
 //!
 //! Run with `cargo bench -p flowq-extract`.
 //!
-//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full` runs that one row once and
+//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet` runs that one row once and
 //! prints nothing else: for instruction counts under
 //! `valgrind --tool=callgrind`, which stay stable on a loaded machine where
 //! wall times do not (see docs/benchmarks.md).
@@ -272,15 +272,17 @@ fn run_only(path: &Path, row: &str) {
             return;
         }
         "batches" | "parquet" => Profile::Standard,
-        "full" => Profile::Full,
-        other => panic!("FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet or full"),
+        "full" | "fullparquet" => Profile::Full,
+        other => {
+            panic!("FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full or fullparquet")
+        }
     };
     let extractor = Extractor::new(ExtractOptions {
         profile,
         ..ExtractOptions::default()
     });
     let inputs = [InputSource::File(path.to_path_buf())];
-    let summary = if row == "parquet" {
+    let summary = if row.ends_with("parquet") {
         let out_dir = tempfile::tempdir().unwrap();
         let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
         let mut sink = open_sink(&target, OutputFormat::Parquet, extractor.schema(), &[]).unwrap();
@@ -395,7 +397,7 @@ fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
     let mut builder = FlowBatchBuilder::new(&ExtractOptions::default().columns(), 8192);
     let mut rows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {
-        if let Some(batch) = builder.push(&f) {
+        if let Some(batch) = builder.push(f) {
             rows += black_box(batch).num_rows();
         }
     };

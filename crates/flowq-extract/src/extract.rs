@@ -840,7 +840,7 @@ fn emit<E, F: FlowFeatures>(
     }
     summary.flows_written += 1;
     if let Rows::Flows(builder) = rows
-        && let Some(batch) = builder.push(&flow)
+        && let Some(batch) = builder.push(flow)
         && let Err(e) = consume(batch)
     {
         *failed = Some(e);

@@ -1,6 +1,7 @@
 //! Arrow record batches: the column catalogue and the builder that fills it.
 
 mod builder;
+mod chunk;
 pub mod cic;
 mod packets;
 pub mod schema;

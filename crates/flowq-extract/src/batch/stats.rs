@@ -1,108 +1,119 @@
 //! Cells of the statistical columns (`full` and `nfstream` profiles), read from
 //! [`FullFeatures`]. Units and null rules: docs/features.md.
 
-use super::builder::{Scratch, Value};
+use super::builder::FlowId;
+use super::chunk::Chunk;
 use super::schema::{Column, NfColumn, Scope, Stat};
 use crate::decode::Tunnel;
 use crate::features::{FullFeatures, Summary};
-use crate::flow::{Direction, EndReason, FinishedFlow};
+use crate::flow::{Direction, EndReason, FinishedFlow, FlowFeatures};
 use std::fmt::Write as _;
 
 const NS_PER_US: f64 = 1e3;
 const NS_PER_MS: f64 = 1e6;
 
-pub(super) fn cell<'s, F>(
-    column: Column,
-    flow: &FinishedFlow<F>,
-    full: &FullFeatures,
-    flow_id: i64,
-    scratch: &'s mut Scratch,
-) -> Value<'s> {
-    let int = Value::count;
-    let opt_int = |v: Option<i64>| v.map_or(Value::Null, Value::Int);
-    let opt_float = |v: Option<f64>| v.map_or(Value::Null, Value::Float);
-    let packets = |side: usize| full.standard.dir[side].packets;
-    let duration_ns = flow.last_ns.saturating_sub(flow.first_ns);
-    let per_second =
-        |amount: u64| (duration_ns > 0).then(|| amount as f64 / (duration_ns as f64 / 1e9));
+/// Fills a statistical column for the chunk's flows (all null for a profile
+/// without the statistical state, which never lists these columns).
+pub(super) fn fill<F: FlowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
+    if chunk
+        .flows
+        .first()
+        .is_some_and(|f| f.features.full().is_none())
+    {
+        chunk.nulls();
+        return;
+    }
+    let duration_ns = |f: &FinishedFlow<F>| f.last_ns.saturating_sub(f.first_ns);
+    let per_second = |f: &FinishedFlow<F>, amount: u64| {
+        let duration_ns = duration_ns(f);
+        (duration_ns > 0).then(|| amount as f64 / (duration_ns as f64 / 1e9))
+    };
+    let packets = |f: &FinishedFlow<F>, side: usize| full(f).standard.dir[side].packets;
     match column {
         Column::PktLen(scope, stat) => {
-            let s = &full.pkt_len[scope.index()];
+            let s = move |f: &FinishedFlow<F>| statistic(&full(f).pkt_len[scope.index()], stat);
             match stat {
-                Stat::Min | Stat::Max => opt_int(statistic(s, stat).map(|v| v as i64)),
-                Stat::Mean | Stat::Std => opt_float(statistic(s, stat)),
+                Stat::Min | Stat::Max => chunk.opt_ints(|f| s(f).map(|v| v as i64)),
+                Stat::Mean | Stat::Std => chunk.opt_floats(s),
             }
         }
-        Column::IatUs(scope, stat) => {
-            opt_float(statistic(&full.iat[scope.index()], stat).map(|v| v / NS_PER_US))
+        Column::IatUs(scope, stat) => chunk
+            .opt_floats(|f| statistic(&full(f).iat[scope.index()], stat).map(|v| v / NS_PER_US)),
+        Column::DirFlagCount(side, flag) => {
+            chunk.counts(|f| full(f).dir_flags[side.index()][flag]);
         }
-        Column::DirFlagCount(side, flag) => int(full.dir_flags[side.index()][flag]),
-        Column::HeaderBytes(side) => int(full.header_bytes[side.index()]),
-        Column::PayloadPkts(side) => int(full.payload_packets[side.index()]),
-        Column::InitWin(side) => opt_int(full.windows.initial[side.index()].map(i64::from)),
-        Column::WinMin(side) => {
-            let d = side.index();
-            opt_int(full.windows.initial[d].map(|_| i64::from(full.windows.min[d])))
+        Column::HeaderBytes(side) => chunk.counts(|f| full(f).header_bytes[side.index()]),
+        Column::PayloadPkts(side) => chunk.counts(|f| full(f).payload_packets[side.index()]),
+        Column::InitWin(side) => {
+            chunk.opt_ints(|f| full(f).windows.initial[side.index()].map(i64::from));
         }
-        Column::WinMax(side) => {
-            let d = side.index();
-            opt_int(full.windows.initial[d].map(|_| i64::from(full.windows.max[d])))
+        Column::WinMin(side) => chunk.opt_ints(|f| {
+            let w = &full(f).windows;
+            w.initial[side.index()].map(|_| i64::from(w.min[side.index()]))
+        }),
+        Column::WinMax(side) => chunk.opt_ints(|f| {
+            let w = &full(f).windows;
+            w.initial[side.index()].map(|_| i64::from(w.max[side.index()]))
+        }),
+        Column::Mss(side) => chunk.opt_ints(|f| full(f).windows.mss[side.index()].map(i64::from)),
+        Column::WinScale(side) => {
+            chunk.opt_ints(|f| full(f).windows.window_scale[side.index()].map(i64::from));
         }
-        Column::Mss(side) => opt_int(full.windows.mss[side.index()].map(i64::from)),
-        Column::WinScale(side) => opt_int(full.windows.window_scale[side.index()].map(i64::from)),
-        Column::SynToSynAckUs => opt_float(
-            full.handshake
+        Column::SynToSynAckUs => chunk.opt_floats(|f| {
+            full(f)
+                .handshake
                 .syn_to_syn_ack_ns()
-                .map(|ns| ns as f64 / NS_PER_US),
-        ),
-        Column::SynAckToAckUs => opt_float(
-            full.handshake
+                .map(|ns| ns as f64 / NS_PER_US)
+        }),
+        Column::SynAckToAckUs => chunk.opt_floats(|f| {
+            full(f)
+                .handshake
                 .syn_ack_to_ack_ns()
-                .map(|ns| ns as f64 / NS_PER_US),
-        ),
-        Column::RetransPkts(side) => int(full.retransmissions[side.index()]),
-        Column::OutOfOrderPkts => int(full.out_of_order),
-        Column::ActiveUs(stat) => {
-            opt_float(statistic(&full.activity.active_ns(), stat).map(|v| v / NS_PER_US))
-        }
-        Column::IdleUs(stat) => {
-            opt_float(statistic(&full.activity.idle_ns(), stat).map(|v| v / NS_PER_US))
-        }
-        Column::TtlMin(side) => {
+                .map(|ns| ns as f64 / NS_PER_US)
+        }),
+        Column::RetransPkts(side) => chunk.counts(|f| full(f).retransmissions[side.index()]),
+        Column::OutOfOrderPkts => chunk.counts(|f| full(f).out_of_order),
+        Column::ActiveUs(stat) => chunk
+            .opt_floats(|f| statistic(&full(f).activity.active_ns(), stat).map(|v| v / NS_PER_US)),
+        Column::IdleUs(stat) => chunk
+            .opt_floats(|f| statistic(&full(f).activity.idle_ns(), stat).map(|v| v / NS_PER_US)),
+        Column::TtlMin(side) => chunk.opt_ints(|f| {
             let d = side.index();
-            opt_int((packets(d) > 0).then(|| i64::from(full.ttl_min[d])))
-        }
-        Column::TtlMax(side) => {
+            (packets(f, d) > 0).then(|| i64::from(full(f).ttl_min[d]))
+        }),
+        Column::TtlMax(side) => chunk.opt_ints(|f| {
             let d = side.index();
-            opt_int((packets(d) > 0).then(|| i64::from(full.ttl_max[d])))
+            (packets(f, d) > 0).then(|| i64::from(full(f).ttl_max[d]))
+        }),
+        Column::Dscp => chunk.ints(|f| i64::from(full(f).first_dscp)),
+        Column::BytesPerSec => {
+            chunk.opt_floats(|f| per_second(f, full(f).standard.total().wire_bytes));
         }
-        Column::Dscp => Value::Int(i64::from(full.first_dscp)),
-        Column::BytesPerSec => opt_float(per_second(full.standard.total().wire_bytes)),
-        Column::PktsPerSec => opt_float(per_second(full.standard.total().packets)),
-        Column::SpltDirection => {
-            scratch.ints.clear();
-            scratch
-                .ints
-                .extend(full.splt.iter().map(|e| e.direction as i64));
-            Value::Ints(&scratch.ints)
+        Column::PktsPerSec => {
+            chunk.opt_floats(|f| per_second(f, full(f).standard.total().packets));
         }
-        Column::SpltPktLen => {
-            scratch.ints.clear();
-            scratch
-                .ints
-                .extend(full.splt.iter().map(|e| i64::from(e.wire_len)));
-            Value::Ints(&scratch.ints)
-        }
-        Column::SpltIatUs => {
-            scratch.floats.clear();
-            scratch
-                .floats
-                .extend(full.splt.iter().map(|e| e.iat_ns as f64 / NS_PER_US));
-            Value::Floats(&scratch.floats)
-        }
-        Column::Nf(column) => nf_cell(column, flow, full, flow_id, scratch),
-        // The standard columns are read by the caller.
-        _ => Value::Null,
+        Column::SpltDirection => chunk.int_lists(|f, out| {
+            out.extend(full(f).splt.iter().map(|e| e.direction as i64));
+        }),
+        Column::SpltPktLen => chunk.int_lists(|f, out| {
+            out.extend(full(f).splt.iter().map(|e| i64::from(e.wire_len)));
+        }),
+        Column::SpltIatUs => chunk.float_lists(|f, out| {
+            out.extend(full(f).splt.iter().map(|e| e.iat_ns as f64 / NS_PER_US));
+        }),
+        Column::Nf(column) => fill_nf(column, chunk, flow_id),
+        // The standard columns are filled by the caller.
+        _ => chunk.nulls(),
+    }
+}
+
+/// The statistical state of a flow whose profile keeps it (checked once per
+/// chunk by [`fill`]; for those profiles this compiles to a field access).
+#[inline(always)]
+fn full<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
+    match flow.features.full() {
+        Some(full) => full,
+        None => unreachable!("statistical column of a profile without the statistical state"),
     }
 }
 
@@ -117,97 +128,98 @@ fn statistic(s: &Summary, stat: Stat) -> Option<f64> {
 
 /// NFStream's view: integer milliseconds (floored) for times, 0 where a
 /// direction or a statistic is empty, −1 padding in the early-flow sequence.
-fn nf_cell<'s, F>(
-    column: NfColumn,
-    flow: &FinishedFlow<F>,
-    full: &FullFeatures,
-    flow_id: i64,
-    scratch: &'s mut Scratch,
-) -> Value<'s> {
-    let int = Value::count;
+fn fill_nf<F: FlowFeatures>(column: NfColumn, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
     let ms = |ns: i64| ns.div_euclid(1_000_000);
     // First and last timestamp of the scope, when it has packets.
-    let span = |scope: Scope| -> Option<(i64, i64)> {
+    let span = |f: &FinishedFlow<F>, scope: Scope| -> Option<(i64, i64)> {
         match scope {
-            Scope::Both => Some((flow.first_ns, flow.last_ns)),
+            Scope::Both => Some((f.first_ns, f.last_ns)),
             Scope::Fwd | Scope::Bwd => {
-                let d = scope.index();
+                let (full, d) = (full(f), scope.index());
                 (full.standard.dir[d].packets > 0).then(|| (full.first_seen[d], full.last_seen[d]))
             }
         }
     };
-    let packets = |scope: Scope| match scope {
-        Scope::Both => full.standard.total().packets,
-        _ => full.standard.dir[scope.index()].packets,
+    let packets = |f: &FinishedFlow<F>, scope: Scope| match scope {
+        Scope::Both => full(f).standard.total().packets,
+        _ => full(f).standard.dir[scope.index()].packets,
     };
+    let splt_len = |f: &FinishedFlow<F>| full(f).splt_len();
     match column {
-        NfColumn::Id => Value::Int(flow_id),
+        NfColumn::Id => chunk.ints(flow_id.of()),
         NfColumn::ExpirationId => {
-            Value::Int(i64::from(flow.end_reason == EndReason::ActiveTimeout))
+            chunk.ints(|f| i64::from(f.end_reason == EndReason::ActiveTimeout));
         }
-        NfColumn::SrcMac => Value::Text(mac_text(&mut scratch.text, &full.mac[0], 6)),
-        NfColumn::SrcOui => Value::Text(mac_text(&mut scratch.text, &full.mac[0], 3)),
-        NfColumn::DstMac => Value::Text(mac_text(&mut scratch.text, &full.mac[1], 6)),
-        NfColumn::DstOui => Value::Text(mac_text(&mut scratch.text, &full.mac[1], 3)),
+        NfColumn::SrcMac => chunk.texts(|f, buf| mac_text(buf, &full(f).mac[0], 6)),
+        NfColumn::SrcOui => chunk.texts(|f, buf| mac_text(buf, &full(f).mac[0], 3)),
+        NfColumn::DstMac => chunk.texts(|f, buf| mac_text(buf, &full(f).mac[1], 6)),
+        NfColumn::DstOui => chunk.texts(|f, buf| mac_text(buf, &full(f).mac[1], 3)),
         // NFStream's codes: 1 GTP-U, 2 CAPWAP, 3 TZSP (the last two not decoded).
-        NfColumn::TunnelId => Value::Int(i64::from(flow.key.tunnel == Tunnel::GtpU)),
-        NfColumn::FirstSeenMs(scope) => Value::Int(span(scope).map_or(0, |(f, _)| ms(f))),
-        NfColumn::LastSeenMs(scope) => Value::Int(span(scope).map_or(0, |(_, l)| ms(l))),
-        NfColumn::DurationMs(scope) => Value::Int(span(scope).map_or(0, |(f, l)| ms(l) - ms(f))),
-        NfColumn::Packets(scope) => int(packets(scope)),
-        NfColumn::Bytes(scope) => int(match scope {
-            Scope::Both => full.standard.total().wire_bytes,
-            _ => full.standard.dir[scope.index()].wire_bytes,
+        NfColumn::TunnelId => chunk.ints(|f| i64::from(f.key.tunnel == Tunnel::GtpU)),
+        NfColumn::FirstSeenMs(scope) => chunk.ints(|f| span(f, scope).map_or(0, |(s, _)| ms(s))),
+        NfColumn::LastSeenMs(scope) => chunk.ints(|f| span(f, scope).map_or(0, |(_, l)| ms(l))),
+        NfColumn::DurationMs(scope) => {
+            chunk.ints(|f| span(f, scope).map_or(0, |(s, l)| ms(l) - ms(s)));
+        }
+        NfColumn::Packets(scope) => chunk.counts(|f| packets(f, scope)),
+        NfColumn::Bytes(scope) => chunk.counts(|f| match scope {
+            Scope::Both => full(f).standard.total().wire_bytes,
+            _ => full(f).standard.dir[scope.index()].wire_bytes,
         }),
-        NfColumn::Ps(scope, stat) => nf_statistic(&full.pkt_len[scope.index()], stat, 1.0),
-        NfColumn::PiatMs(scope, stat) => nf_statistic(&full.iat[scope.index()], stat, NS_PER_MS),
-        NfColumn::FlagPackets(scope, flag) => int(match scope {
-            Scope::Both => full.standard.flag_counts[flag],
-            _ => full.dir_flags[scope.index()][flag],
+        NfColumn::Ps(scope, stat) => {
+            nf_statistic(chunk, stat, 1.0, |f| &full(f).pkt_len[scope.index()])
+        }
+        NfColumn::PiatMs(scope, stat) => {
+            nf_statistic(chunk, stat, NS_PER_MS, |f| &full(f).iat[scope.index()]);
+        }
+        NfColumn::FlagPackets(scope, flag) => chunk.counts(|f| match scope {
+            Scope::Both => full(f).standard.flag_counts[flag],
+            _ => full(f).dir_flags[scope.index()][flag],
         }),
-        NfColumn::SpltDirection => {
-            let values = full.splt.iter().map(|e| match e.direction {
+        NfColumn::SpltDirection => chunk.int_lists(|f, out| {
+            out.extend(full(f).splt.iter().map(|e| match e.direction {
                 Direction::Forward => 0,
                 Direction::Backward => 1,
-            });
-            padded(scratch, full.splt_len(), values)
-        }
-        NfColumn::SpltPs => {
-            let values = full.splt.iter().map(|e| i64::from(e.wire_len));
-            padded(scratch, full.splt_len(), values)
-        }
-        NfColumn::SpltPiatMs => {
-            let values = full
-                .splt
-                .iter()
-                .map(|e| (e.iat_ns as f64 / NS_PER_MS).round() as i64);
-            padded(scratch, full.splt_len(), values)
-        }
+            }));
+            pad(out, splt_len(f));
+        }),
+        NfColumn::SpltPs => chunk.int_lists(|f, out| {
+            out.extend(full(f).splt.iter().map(|e| i64::from(e.wire_len)));
+            pad(out, splt_len(f));
+        }),
+        NfColumn::SpltPiatMs => chunk.int_lists(|f, out| {
+            out.extend(
+                full(f)
+                    .splt
+                    .iter()
+                    .map(|e| (e.iat_ns as f64 / NS_PER_MS).round() as i64),
+            );
+            pad(out, splt_len(f));
+        }),
     }
 }
 
 /// A statistic in NFStream's form: integer min/max, float mean and sample
 /// standard deviation, 0 for an empty set and a standard deviation of 0 for one
 /// value. Times are rounded to the nearest millisecond (see docs/features.md).
-fn nf_statistic<'s>(s: &Summary, stat: Stat, unit: f64) -> Value<'s> {
+fn nf_statistic<F>(
+    chunk: &mut Chunk<'_, F>,
+    stat: Stat,
+    unit: f64,
+    summary: impl Fn(&FinishedFlow<F>) -> &Summary,
+) {
     match stat {
         Stat::Min | Stat::Max => {
-            Value::Int(statistic(s, stat).map_or(0, |v| (v / unit).round() as i64))
+            chunk.ints(|f| statistic(summary(f), stat).map_or(0, |v| (v / unit).round() as i64))
         }
-        Stat::Mean => Value::Float(s.mean().map_or(0.0, |v| v / unit)),
-        Stat::Std => Value::Float(s.sample_std().map_or(0.0, |v| v / unit)),
+        Stat::Mean => chunk.floats(|f| summary(f).mean().map_or(0.0, |v| v / unit)),
+        Stat::Std => chunk.floats(|f| summary(f).sample_std().map_or(0.0, |v| v / unit)),
     }
 }
 
-fn padded<'s>(
-    scratch: &'s mut Scratch,
-    len: usize,
-    values: impl Iterator<Item = i64>,
-) -> Value<'s> {
-    scratch.ints.clear();
-    scratch.ints.extend(values);
-    scratch.ints.resize(len.max(scratch.ints.len()), -1);
-    Value::Ints(&scratch.ints)
+/// Pads an early-flow sequence with −1 to its configured length.
+fn pad(values: &mut Vec<i64>, len: usize) {
+    values.resize(len.max(values.len()), -1);
 }
 
 /// `aa:bb:cc:dd:ee:ff` (the first `bytes` bytes), lower case as NFStream writes it.

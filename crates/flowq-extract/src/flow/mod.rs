@@ -100,6 +100,14 @@ pub struct FinishedFlow<F> {
 }
 
 impl<F> FinishedFlow<F> {
+    /// Indices into the key's endpoints of the initiator (`src`) and the
+    /// responder (`dst`).
+    #[inline]
+    pub fn endpoint_indices(&self) -> (usize, usize) {
+        let i = usize::from(self.initiator & 1);
+        (i, 1 - i)
+    }
+
     /// Address and port of the initiator (`src`) and responder (`dst`).
     pub fn endpoints(
         &self,

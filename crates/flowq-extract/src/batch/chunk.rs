@@ -1,0 +1,149 @@
+//! One column's cells for a chunk of finished flows, built in one loop.
+//!
+//! The column functions (`fill` in `builder.rs` and `stats.rs`) match on the
+//! column once and hand a getter to one of these methods; the method matches
+//! on the builder's type once and then runs a loop that the compiler
+//! specialises for that getter. Per cell this is a load, a conversion and two
+//! stores, instead of two matches and a call (measured in docs/benchmarks.md).
+
+use super::builder::ColumnBuilder;
+use crate::flow::FinishedFlow;
+
+/// The flows of a chunk and the builder of the column being filled.
+pub(super) struct Chunk<'a, F> {
+    pub flows: &'a [FinishedFlow<F>],
+    pub builder: &'a mut ColumnBuilder,
+    /// Reused buffers the getters write text and lists into.
+    pub text: &'a mut String,
+    pub ints: &'a mut Vec<i64>,
+    pub floats: &'a mut Vec<f64>,
+}
+
+/// A column's kind and its getter's type come from the same column catalogue
+/// (`schema.rs`); a mismatch is a bug in this crate, caught by every profile's tests.
+#[cold]
+fn mismatch() -> ! {
+    unreachable!("getter type does not match its column kind")
+}
+
+impl<F> Chunk<'_, F> {
+    /// Integer cells, narrowed to the column's width (the catalogue picks a
+    /// width that holds every value).
+    #[inline]
+    pub fn ints(&mut self, get: impl Fn(&FinishedFlow<F>) -> i64) {
+        self.opt_ints(|f| Some(get(f)));
+    }
+
+    /// A count as an Int64 cell (counts past `i64::MAX` cannot happen in
+    /// practice; they saturate rather than wrap).
+    #[inline]
+    pub fn counts(&mut self, get: impl Fn(&FinishedFlow<F>) -> u64) {
+        self.ints(|f| i64::try_from(get(f)).unwrap_or(i64::MAX));
+    }
+
+    /// Integer cells, null where `get` gives `None`.
+    #[inline]
+    pub fn opt_ints(&mut self, get: impl Fn(&FinishedFlow<F>) -> Option<i64>) {
+        macro_rules! each {
+            ($b:ident, $t:ty) => {
+                for flow in self.flows {
+                    match get(flow) {
+                        Some(v) => $b.append_value(v as $t),
+                        None => $b.append_null(),
+                    }
+                }
+            };
+        }
+        match self.builder {
+            ColumnBuilder::I8(b) => each!(b, i8),
+            ColumnBuilder::I16(b) => each!(b, i16),
+            ColumnBuilder::I32(b) => each!(b, i32),
+            ColumnBuilder::I64(b) => each!(b, i64),
+            _ => mismatch(),
+        }
+    }
+
+    /// Float cells.
+    #[inline]
+    pub fn floats(&mut self, get: impl Fn(&FinishedFlow<F>) -> f64) {
+        self.opt_floats(|f| Some(get(f)));
+    }
+
+    /// Float cells, null where `get` gives `None`.
+    #[inline]
+    pub fn opt_floats(&mut self, get: impl Fn(&FinishedFlow<F>) -> Option<f64>) {
+        let ColumnBuilder::F64(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            match get(flow) {
+                Some(v) => b.append_value(v),
+                None => b.append_null(),
+            }
+        }
+    }
+
+    /// Timestamp cells (microseconds since the epoch).
+    #[inline]
+    pub fn timestamps_us(&mut self, get: impl Fn(&FinishedFlow<F>) -> i64) {
+        let ColumnBuilder::TimestampUs(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            b.append_value(get(flow));
+        }
+    }
+
+    /// Text cells: `get` returns a static string or one it wrote into the buffer.
+    #[inline]
+    pub fn texts(&mut self, get: impl for<'s> Fn(&FinishedFlow<F>, &'s mut String) -> &'s str) {
+        let ColumnBuilder::Text(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            b.append_value(get(flow, self.text));
+        }
+    }
+
+    /// Integer list cells: `get` fills the (cleared) buffer.
+    #[inline]
+    pub fn int_lists(&mut self, get: impl Fn(&FinishedFlow<F>, &mut Vec<i64>)) {
+        macro_rules! each {
+            ($b:ident, $t:ty) => {
+                for flow in self.flows {
+                    self.ints.clear();
+                    get(flow, self.ints);
+                    $b.values().extend(self.ints.iter().map(|&x| Some(x as $t)));
+                    $b.append(true);
+                }
+            };
+        }
+        match self.builder {
+            ColumnBuilder::ListI8(b) => each!(b, i8),
+            ColumnBuilder::ListI32(b) => each!(b, i32),
+            ColumnBuilder::ListI64(b) => each!(b, i64),
+            _ => mismatch(),
+        }
+    }
+
+    /// Float list cells: `get` fills the (cleared) buffer.
+    #[inline]
+    pub fn float_lists(&mut self, get: impl Fn(&FinishedFlow<F>, &mut Vec<f64>)) {
+        let ColumnBuilder::ListF64(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            self.floats.clear();
+            get(flow, self.floats);
+            b.values().extend(self.floats.iter().map(|&x| Some(x)));
+            b.append(true);
+        }
+    }
+
+    /// Null cells (a column the profile's state cannot fill).
+    pub fn nulls(&mut self) {
+        for _ in self.flows {
+            super::builder::append(self.builder, super::builder::Value::Null);
+        }
+    }
+}
