@@ -143,6 +143,7 @@ extract() {
         --cmd "flowq extract -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.parquet -q" \
         --cmd "flowq extract -o x.csv" "$RUNS" "" "$FLOWQ extract $f -o $SCRATCH/x.csv -q" \
         --cmd "flowq extract -j 2 -o x.parquet" "$RUNS" "" "$FLOWQ extract $f -j 2 -o $SCRATCH/x.parquet -q" \
+        --cmd "flowq extract --profile full -o x.parquet" "$RUNS" "106 columns" "$FLOWQ extract $f --profile full -o $SCRATCH/full.parquet -q" \
         --cmd "NFStream 6.6" "$SLOW_RUNS" "1 meter, no stats, no DPI" "$PY $ROOT/bench/nfstream_flows.py $f $SCRATCH/nfstream-1M.count" \
         --cmd "tshark -z conv,tcp -z conv,udp" "$SLOW_RUNS" "" "tshark -q -z conv,tcp -z conv,udp -r $f > /dev/null"
     stats "$f" "$OUT/stats-1M-parquet.json" -o "$SCRATCH/x.parquet"
