@@ -141,8 +141,7 @@ pub fn open_sink_with_csv_header(
             let mut props = WriterProperties::builder()
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_max_row_group_row_count(Some(PARQUET_ROW_GROUP_ROWS))
-                .set_created_by(format!("flowq {}", env!("CARGO_PKG_VERSION")))
-                .set_key_value_metadata(Some(key_values(metadata)));
+                .set_created_by(format!("flowq {}", env!("CARGO_PKG_VERSION")));
             // Counters, ids, times and statistics are nearly all distinct: a
             // dictionary for them costs memory and time (measured in
             // docs/benchmarks.md) for no gain under zstd. Addresses, ports,
@@ -196,6 +195,7 @@ pub fn open_sink_with_csv_header(
         encoder,
         label,
         pending,
+        opened_metadata: metadata.to_vec(),
     })?))
 }
 
@@ -283,6 +283,21 @@ impl Drop for Background {
     }
 }
 
+/// `first` with `then`'s entries replacing those of the same key, and the new
+/// keys after them, in order.
+fn merge_metadata(
+    mut first: Vec<(String, String)>,
+    then: &[(String, String)],
+) -> Vec<(String, String)> {
+    for (key, value) in then {
+        match first.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1.clone_from(value),
+            None => first.push((key.clone(), value.clone())),
+        }
+    }
+    first
+}
+
 fn key_values(metadata: &[(String, String)]) -> Vec<KeyValue> {
     metadata
         .iter()
@@ -304,6 +319,10 @@ struct FileSink {
     encoder: Encoder,
     label: String,
     pending: Option<PendingFile>,
+    /// The metadata given when the sink was opened. Parquet writes key-value
+    /// metadata only in the footer, and appends rather than replaces, so it
+    /// is merged with `finish`'s there, each key once.
+    opened_metadata: Vec<(String, String)>,
 }
 
 fn find_io_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
@@ -336,10 +355,11 @@ impl FlowSink for FileSink {
             encoder,
             label,
             pending,
+            opened_metadata,
         } = *self;
         let mut out = match encoder {
             Encoder::Parquet(mut w) => {
-                for kv in key_values(metadata) {
+                for kv in key_values(&merge_metadata(opened_metadata, metadata)) {
                     w.append_key_value_metadata(kv);
                 }
                 w.into_inner().map_err(|e| self_error(&label, e))?
@@ -493,4 +513,61 @@ pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
         columns.push(Arc::new(text.finish()));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap_or_else(|_| batch.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::sync::Arc;
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn parquet_footer_holds_each_metadata_key_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int64, true)]));
+        let opened = pairs(&[("flowq.version", "1"), ("flowq.options", "{}")]);
+        let mut sink = open_sink(
+            &OutputTarget::File(path.clone()),
+            OutputFormat::Parquet,
+            schema.clone(),
+            &opened,
+        )
+        .unwrap();
+        sink.write(&RecordBatch::new_empty(schema)).unwrap();
+        // As `flowq extract` does: the open-time entries again, one changed, one new.
+        let finished = pairs(&[
+            ("flowq.version", "1"),
+            ("flowq.options", "{\"x\":1}"),
+            ("flowq.summary", "{}"),
+        ]);
+        sink.finish(&finished).unwrap();
+
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let kv: Vec<(String, Option<String>)> = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .filter(|kv| kv.key.starts_with("flowq."))
+            .map(|kv| (kv.key.clone(), kv.value.clone()))
+            .collect();
+        assert_eq!(
+            kv,
+            vec![
+                ("flowq.version".to_string(), Some("1".to_string())),
+                ("flowq.options".to_string(), Some("{\"x\":1}".to_string())),
+                ("flowq.summary".to_string(), Some("{}".to_string())),
+            ]
+        );
+    }
 }
