@@ -24,7 +24,7 @@
 //!
 //! Run with `cargo bench -p flowq-extract`.
 //!
-//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet` runs that one row once and
+//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet|cic` runs that one row once and
 //! prints nothing else: for instruction counts under
 //! `valgrind --tool=callgrind`, which stay stable on a loaded machine where
 //! wall times do not (see docs/benchmarks.md).
@@ -273,9 +273,10 @@ fn run_only(path: &Path, row: &str) {
         }
         "batches" | "parquet" => Profile::Standard,
         "full" | "fullparquet" => Profile::Full,
-        other => {
-            panic!("FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full or fullparquet")
-        }
+        "cic" => Profile::Cic2017,
+        other => panic!(
+            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full, fullparquet or cic"
+        ),
     };
     let extractor = Extractor::new(ExtractOptions {
         profile,

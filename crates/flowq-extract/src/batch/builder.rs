@@ -126,17 +126,8 @@ impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
 pub(super) enum Value<'s> {
     Null,
     Int(i64),
-    Float(f64),
     Text(&'s str),
     TimestampUs(i64),
-}
-
-impl Value<'_> {
-    /// A count as an Int64 cell (counts past `i64::MAX` cannot happen in
-    /// practice; they saturate rather than wrap).
-    pub(super) fn count(v: u64) -> Value<'static> {
-        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
-    }
 }
 
 /// Reused buffers that cells borrow from, so building a row allocates nothing.
@@ -311,31 +302,18 @@ impl<F: FlowFeatures> PendingFlows for Pending<F> {
         let flow_id = FlowId {
             offset: context.id_offset,
         };
+        let Scratch { text, ints, floats } = scratch;
         for (&column, builder) in columns.iter().zip(builders.iter_mut()) {
-            match (column, self.0.first().and_then(|f| f.features.cic())) {
-                // The CIC columns are built a cell at a time: they are many
-                // small cases over state that only those profiles have.
-                (Column::Cic(_, c), Some(_)) => {
-                    append_column(builder, &self.0, scratch, |flow, scratch| {
-                        match (flow.features.full(), flow.features.cic()) {
-                            (Some(full), Some(cic)) => {
-                                super::cic::cell(c, flow, full, cic, context.cic, scratch)
-                            }
-                            _ => Value::Null,
-                        }
-                    });
-                }
-                _ => {
-                    let Scratch { text, ints, floats } = scratch;
-                    let mut chunk = Chunk {
-                        flows: &self.0,
-                        builder,
-                        text,
-                        ints,
-                        floats,
-                    };
-                    fill(column, &mut chunk, flow_id, context.timestamp_style);
-                }
+            let mut chunk = Chunk {
+                flows: &self.0,
+                builder,
+                text,
+                ints,
+                floats,
+            };
+            match column {
+                Column::Cic(_, c) => super::cic::fill(c, &mut chunk, context.cic),
+                _ => fill(column, &mut chunk, flow_id, context.timestamp_style),
             }
         }
         self.0.clear();
@@ -373,43 +351,6 @@ pub(super) fn finish_batch(
     .expect("column builders always match the schema they were made from")
 }
 
-/// Appends the cells `cell` gives for each of `items` to `builder`; the match
-/// on the builder's type runs once for all of them.
-#[inline]
-fn append_column<T>(
-    builder: &mut ColumnBuilder,
-    items: &[T],
-    scratch: &mut Scratch,
-    mut cell: impl for<'s> FnMut(&T, &'s mut Scratch) -> Value<'s>,
-) {
-    // Cells of each column are typed by the same match on `Column` as its kind.
-    fn mismatch() -> ! {
-        unreachable!("cell value does not match its column kind")
-    }
-    macro_rules! each {
-        ($b:ident, $($value:pat => $append:expr),+) => {
-            for item in items {
-                match cell(item, scratch) {
-                    Value::Null => $b.append_null(),
-                    $($value => $append,)+
-                    _ => mismatch(),
-                }
-            }
-        };
-    }
-    match builder {
-        ColumnBuilder::I8(b) => each!(b, Value::Int(v) => b.append_value(v as i8)),
-        ColumnBuilder::I16(b) => each!(b, Value::Int(v) => b.append_value(v as i16)),
-        ColumnBuilder::I32(b) => each!(b, Value::Int(v) => b.append_value(v as i32)),
-        ColumnBuilder::I64(b) => each!(b, Value::Int(v) => b.append_value(v)),
-        ColumnBuilder::F64(b) => each!(b, Value::Float(v) => b.append_value(v)),
-        ColumnBuilder::Text(b) => each!(b, Value::Text(v) => b.append_value(v)),
-        ColumnBuilder::TimestampUs(b) => each!(b, Value::TimestampUs(v) => b.append_value(v)),
-        // No cell-at-a-time column is a list.
-        _ => mismatch(),
-    }
-}
-
 pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
     match (builder, value) {
         (ColumnBuilder::I8(b), Value::Null) => b.append_null(),
@@ -427,7 +368,6 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
         (ColumnBuilder::I16(b), Value::Int(v)) => b.append_value(v as i16),
         (ColumnBuilder::I32(b), Value::Int(v)) => b.append_value(v as i32),
         (ColumnBuilder::I64(b), Value::Int(v)) => b.append_value(v),
-        (ColumnBuilder::F64(b), Value::Float(v)) => b.append_value(v),
         (ColumnBuilder::Text(b), Value::Text(v)) => b.append_value(v),
         (ColumnBuilder::TimestampUs(b), Value::TimestampUs(v)) => b.append_value(v),
         // Column kinds and cell values come from the same match on `Column`.
@@ -436,7 +376,8 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
 }
 
 /// Fills `column` for the chunk's flows: the standard and `seed` columns
-/// here, the statistical ones in `stats.rs`.
+/// here, the statistical ones in `stats.rs` (the CIC ones, in `cic.rs`, are
+/// dispatched by the caller).
 fn fill<F: FlowFeatures>(
     column: Column,
     chunk: &mut Chunk<'_, F>,
@@ -494,6 +435,12 @@ fn fill<F: FlowFeatures>(
 /// Formats an address as text into `buf` (RFC 5952 form for IPv6).
 pub(crate) fn ip_text<'s>(buf: &'s mut String, addr: &AddrBytes, version: u8) -> &'s str {
     buf.clear();
+    push_ip(buf, addr, version);
+    buf
+}
+
+/// Appends an address as text to `buf` (RFC 5952 form for IPv6).
+pub(crate) fn push_ip(buf: &mut String, addr: &AddrBytes, version: u8) {
     if version == 4 {
         // The same text as `Ipv4Addr`'s `Display`, without the formatting
         // machinery (it was the largest cost of building a row).
@@ -513,7 +460,6 @@ pub(crate) fn ip_text<'s>(buf: &'s mut String, addr: &AddrBytes, version: u8) ->
         // Writing to a String cannot fail.
         let _ = write!(buf, "{}", Ipv6Addr::from(*addr));
     }
-    buf
 }
 
 #[cfg(test)]

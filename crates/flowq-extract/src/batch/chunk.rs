@@ -1,9 +1,9 @@
 //! One column's cells for a chunk of finished flows, built in one loop.
 //!
-//! The column functions (`fill` in `builder.rs` and `stats.rs`) match on the
-//! column once and hand a getter to one of these methods; the method matches
-//! on the builder's type once and then runs a loop that the compiler
-//! specialises for that getter. Per cell this is a load, a conversion and two
+//! The column functions (`fill` in `builder.rs`, `stats.rs` and `cic.rs`)
+//! match on the column once and hand a getter to one of these methods; the
+//! method matches on the builder's type once and then runs a loop that the
+//! compiler specialises for that getter. Per cell this is a load, a conversion and two
 //! stores, instead of two matches and a call (measured in docs/benchmarks.md).
 
 use super::builder::ColumnBuilder;

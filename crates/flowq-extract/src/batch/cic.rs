@@ -1,10 +1,11 @@
 //! The CICFlowMeter profiles' columns: their three published vocabularies and
 //! their cells. Definitions and the bugs reproduced: docs/cic.md.
 
-use super::builder::{Scratch, Value};
+use super::builder::{ip_text, push_ip};
+use super::chunk::Chunk;
 use super::schema::{Column, ColumnDef, Kind, Stat};
 use crate::features::{CicState, FullFeatures, Summary};
-use crate::flow::{Direction, EndReason, FinishedFlow};
+use crate::flow::{Direction, EndReason, FinishedFlow, FlowFeatures};
 use std::fmt::Write as _;
 
 /// Which CICFlowMeter header a profile writes.
@@ -281,202 +282,227 @@ pub(super) struct CicContext {
 
 const NS_PER_US: f64 = 1e3;
 
-pub(super) fn cell<'s, F>(
+/// Fills a CIC column for the chunk's flows (all null for a profile without
+/// the CIC state, which never lists these columns).
+pub(super) fn fill<F: FlowFeatures>(
     column: CicColumn,
-    flow: &FinishedFlow<F>,
-    full: &FullFeatures,
-    cic: &CicState,
+    chunk: &mut Chunk<'_, F>,
     context: CicContext,
-    scratch: &'s mut Scratch,
-) -> Value<'s> {
+) {
     use CicColumn as C;
-    let std = &full.standard;
-    let [fwd, bwd] = std.dir;
-    let bugs = cic.bugs;
-    let int = Value::count;
-    let float = Value::Float;
-    let duration_ns = flow.last_ns.saturating_sub(flow.first_ns);
-    let duration_s = duration_ns as f64 / 1e9;
+    if chunk
+        .flows
+        .first()
+        .is_some_and(|f| f.features.cic().is_none())
+    {
+        chunk.nulls();
+        return;
+    }
+    let duration_ns = |f: &FinishedFlow<F>| f.last_ns.saturating_sub(f.first_ns);
     // Packets or bytes per second; CICFlowMeter divides by 0 (bugs) where
     // flowq writes null.
-    let rate = |amount: f64, zero_bug: Value<'static>| {
+    let rate = |f: &FinishedFlow<F>, amount: f64, zero_bug: f64| {
+        let duration_ns = duration_ns(f);
         if duration_ns > 0 {
-            Value::Float(amount / duration_s)
-        } else if bugs {
-            zero_bug
+            Some(amount / (duration_ns as f64 / 1e9))
         } else {
-            Value::Null
+            cic(f).bugs.then_some(zero_bug)
         }
     };
-    let stat = |s: &Summary, stat: Stat, scale: f64| {
-        let v = match stat {
-            Stat::Min => s.min(),
-            Stat::Max => s.max(),
-            Stat::Mean => s.mean(),
-            // Commons Math gives 0 for one value.
-            Stat::Std => s.sample_std().or(s.min().map(|_| 0.0)),
-        };
-        Value::Float(v.map_or(0.0, |v| v / scale))
-    };
-    let subflows = |amount: u64| -> Value<'static> {
-        if bugs {
-            Value::Float(amount.checked_div(cic.subflow_gaps).unwrap_or(0) as f64)
+    let subflows = |f: &FinishedFlow<F>, amount: u64| {
+        let state = cic(f);
+        if state.bugs {
+            amount.checked_div(state.subflow_gaps).unwrap_or(0) as f64
         } else {
-            Value::Float(amount as f64 / (cic.subflow_gaps + 1) as f64)
+            amount as f64 / (state.subflow_gaps + 1) as f64
         }
     };
-    let bulk_avg = |total: u64, count: u64| -> Value<'static> {
-        Value::Float(match (count, bugs) {
-            (0, _) => 0.0,
-            (n, true) => (total / n) as f64,
-            (n, false) => total as f64 / n as f64,
-        })
+    let bulk_avg = |f: &FinishedFlow<F>, total: u64, count: u64| match (count, cic(f).bugs) {
+        (0, _) => 0.0,
+        (n, true) => (total / n) as f64,
+        (n, false) => total as f64 / n as f64,
     };
-    let bulk_rate = |b: &crate::features::Bulk| -> Value<'static> {
+    let bulk_rate = |f: &FinishedFlow<F>, side: usize| {
+        let b = &cic(f).bulk[side];
         if b.duration_ns <= 0 {
-            return Value::Float(0.0);
+            return 0.0;
         }
         let rate = b.bytes as f64 / (b.duration_ns as f64 / 1e9);
-        Value::Float(if bugs { rate.trunc() } else { rate })
+        if cic(f).bugs { rate.trunc() } else { rate }
     };
-    let psh_urg = |dir: Direction, flag: u8, side: usize, index: usize| {
-        if bugs {
-            int(cic.first_packet_flag(dir, flag))
+    let psh_urg = |f: &FinishedFlow<F>, dir: Direction, flag: u8, index: usize| {
+        let state = cic(f);
+        if state.bugs {
+            state.first_packet_flag(dir, flag)
         } else {
-            int(full.dir_flags[side][index])
+            full(f).dir_flags[dir.index()][index]
         }
     };
-    let ((src_addr, src_port), (dst_addr, dst_port)) = flow.endpoints();
+    let dir = |f: &FinishedFlow<F>, side: usize| full(f).standard.dir[side];
+    let (src, dst) = (
+        |f: &FinishedFlow<F>| f.endpoint_indices().0,
+        |f: &FinishedFlow<F>| f.endpoint_indices().1,
+    );
     match column {
-        C::FlowId => {
-            let text = &mut scratch.text;
+        C::FlowId => chunk.texts(|f, text| {
             text.clear();
-            let mut ip = String::with_capacity(40);
+            push_ip(text, &f.key.addr[src(f)], f.key.ip_version);
+            text.push('-');
+            push_ip(text, &f.key.addr[dst(f)], f.key.ip_version);
             let _ = write!(
                 text,
-                "{}-",
-                super::builder::ip_text(&mut ip, &src_addr, flow.key.ip_version)
+                "-{}-{}-{}",
+                f.key.port[src(f)],
+                f.key.port[dst(f)],
+                f.key.protocol
             );
-            let _ = write!(
-                text,
-                "{}-{src_port}-{dst_port}-{}",
-                super::builder::ip_text(&mut ip, &dst_addr, flow.key.ip_version),
-                flow.key.protocol
-            );
-            Value::Text(&scratch.text)
+            text
+        }),
+        C::SrcIp => chunk.texts(|f, buf| ip_text(buf, &f.key.addr[src(f)], f.key.ip_version)),
+        C::DstIp => chunk.texts(|f, buf| ip_text(buf, &f.key.addr[dst(f)], f.key.ip_version)),
+        C::SrcPort => chunk.ints(|f| i64::from(f.key.port[src(f)])),
+        C::DstPort => chunk.ints(|f| i64::from(f.key.port[dst(f)])),
+        C::Protocol => chunk.ints(|f| i64::from(f.key.protocol)),
+        C::Timestamp => chunk.timestamps_us(|f| f.first_ns.div_euclid(1_000)),
+        C::TimestampText => chunk.texts(|f, buf| {
+            buf.clear();
+            original_timestamp(buf, f.first_ns);
+            buf
+        }),
+        C::FlowDuration => chunk.ints(|f| duration_ns(f).div_euclid(1_000)),
+        C::TotFwdPkts => chunk.counts(|f| dir(f, 0).packets),
+        C::TotBwdPkts => chunk.counts(|f| dir(f, 1).packets),
+        C::TotLenFwd => chunk.counts(|f| dir(f, 0).payload_bytes),
+        C::TotLenBwd => chunk.counts(|f| dir(f, 1).payload_bytes),
+        C::FwdPktLen(s) => chunk.floats(|f| stat(&cic(f).payload[0], s, 1.0)),
+        C::BwdPktLen(s) => chunk.floats(|f| stat(&cic(f).payload[1], s, 1.0)),
+        C::FlowBytesPerSec => chunk.opt_floats(|f| {
+            let bytes = dir(f, 0).payload_bytes + dir(f, 1).payload_bytes;
+            let zero_bug = if bytes == 0 { f64::NAN } else { f64::INFINITY };
+            rate(f, bytes as f64, zero_bug)
+        }),
+        C::FlowPktsPerSec => {
+            chunk.opt_floats(|f| rate(f, full(f).standard.total().packets as f64, f64::INFINITY))
         }
-        C::SrcIp => Value::Text(super::builder::ip_text(
-            &mut scratch.text,
-            &src_addr,
-            flow.key.ip_version,
-        )),
-        C::DstIp => Value::Text(super::builder::ip_text(
-            &mut scratch.text,
-            &dst_addr,
-            flow.key.ip_version,
-        )),
-        C::SrcPort => Value::Int(i64::from(src_port)),
-        C::DstPort => Value::Int(i64::from(dst_port)),
-        C::Protocol => Value::Int(i64::from(flow.key.protocol)),
-        C::Timestamp => Value::TimestampUs(flow.first_ns.div_euclid(1_000)),
-        C::TimestampText => {
-            scratch.text.clear();
-            original_timestamp(&mut scratch.text, flow.first_ns);
-            Value::Text(&scratch.text)
-        }
-        C::FlowDuration => Value::Int(duration_ns.div_euclid(1_000)),
-        C::TotFwdPkts => int(fwd.packets),
-        C::TotBwdPkts => int(bwd.packets),
-        C::TotLenFwd => int(fwd.payload_bytes),
-        C::TotLenBwd => int(bwd.payload_bytes),
-        C::FwdPktLen(s) => stat(&cic.payload[0], s, 1.0),
-        C::BwdPktLen(s) => stat(&cic.payload[1], s, 1.0),
-        C::FlowBytesPerSec => rate(
-            (fwd.payload_bytes + bwd.payload_bytes) as f64,
-            if fwd.payload_bytes + bwd.payload_bytes == 0 {
-                Value::Float(f64::NAN)
-            } else {
-                Value::Float(f64::INFINITY)
-            },
-        ),
-        C::FlowPktsPerSec => rate(std.total().packets as f64, Value::Float(f64::INFINITY)),
-        C::FlowIat(s) => stat(&full.iat[2], s, NS_PER_US),
-        C::FwdIatTotal => float(full.iat[0].sum() / NS_PER_US),
-        C::FwdIat(s) => stat(&full.iat[0], s, NS_PER_US),
-        C::BwdIatTotal => float(full.iat[1].sum() / NS_PER_US),
-        C::BwdIat(s) => stat(&full.iat[1], s, NS_PER_US),
-        C::FwdPsh => psh_urg(Direction::Forward, CicState::PSH, 0, 3),
-        C::BwdPsh => psh_urg(Direction::Backward, CicState::PSH, 1, 3),
-        C::FwdUrg => psh_urg(Direction::Forward, CicState::URG, 0, 5),
-        C::BwdUrg => psh_urg(Direction::Backward, CicState::URG, 1, 5),
-        C::FwdRst => int(full.dir_flags[0][2]),
-        C::BwdRst => int(full.dir_flags[1][2]),
-        C::FwdHeaderLen | C::FwdHeaderLenAgain => int(full.l4_header_bytes[0]),
-        C::BwdHeaderLen => int(full.l4_header_bytes[1]),
-        C::FwdPktsPerSec => rate(fwd.packets as f64, Value::Float(0.0)),
-        C::BwdPktsPerSec => rate(bwd.packets as f64, Value::Float(0.0)),
-        C::PktLen(s) => stat(&cic.payload[2], s, 1.0),
-        C::PktLenVar => float(cic.payload[2].sample_variance().unwrap_or(0.0)),
-        C::Flag(i) => int(std.flag_counts[i]),
-        C::DownUp => match (fwd.packets, bugs) {
-            (0, _) => Value::Null,
-            (f, true) => float((bwd.packets / f) as f64),
-            (f, false) => float(bwd.packets as f64 / f as f64),
-        },
-        C::AvgPktSize => {
-            let packets = std.total().packets;
-            float(if packets == 0 {
+        C::FlowIat(s) => chunk.floats(|f| stat(&full(f).iat[2], s, NS_PER_US)),
+        C::FwdIatTotal => chunk.floats(|f| full(f).iat[0].sum() / NS_PER_US),
+        C::FwdIat(s) => chunk.floats(|f| stat(&full(f).iat[0], s, NS_PER_US)),
+        C::BwdIatTotal => chunk.floats(|f| full(f).iat[1].sum() / NS_PER_US),
+        C::BwdIat(s) => chunk.floats(|f| stat(&full(f).iat[1], s, NS_PER_US)),
+        C::FwdPsh => chunk.counts(|f| psh_urg(f, Direction::Forward, CicState::PSH, 3)),
+        C::BwdPsh => chunk.counts(|f| psh_urg(f, Direction::Backward, CicState::PSH, 3)),
+        C::FwdUrg => chunk.counts(|f| psh_urg(f, Direction::Forward, CicState::URG, 5)),
+        C::BwdUrg => chunk.counts(|f| psh_urg(f, Direction::Backward, CicState::URG, 5)),
+        C::FwdRst => chunk.counts(|f| full(f).dir_flags[0][2]),
+        C::BwdRst => chunk.counts(|f| full(f).dir_flags[1][2]),
+        C::FwdHeaderLen | C::FwdHeaderLenAgain => chunk.counts(|f| full(f).l4_header_bytes[0]),
+        C::BwdHeaderLen => chunk.counts(|f| full(f).l4_header_bytes[1]),
+        C::FwdPktsPerSec => chunk.opt_floats(|f| rate(f, dir(f, 0).packets as f64, 0.0)),
+        C::BwdPktsPerSec => chunk.opt_floats(|f| rate(f, dir(f, 1).packets as f64, 0.0)),
+        C::PktLen(s) => chunk.floats(|f| stat(&cic(f).payload[2], s, 1.0)),
+        C::PktLenVar => chunk.floats(|f| cic(f).payload[2].sample_variance().unwrap_or(0.0)),
+        C::Flag(i) => chunk.counts(|f| full(f).standard.flag_counts[i]),
+        C::DownUp => chunk.opt_floats(|f| match (dir(f, 0).packets, cic(f).bugs) {
+            (0, _) => None,
+            (fwd, true) => Some((dir(f, 1).packets / fwd) as f64),
+            (fwd, false) => Some(dir(f, 1).packets as f64 / fwd as f64),
+        }),
+        C::AvgPktSize => chunk.floats(|f| {
+            let packets = full(f).standard.total().packets;
+            if packets == 0 {
                 0.0
             } else {
-                cic.payload[2].sum() / packets as f64
-            })
+                cic(f).payload[2].sum() / packets as f64
+            }
+        }),
+        C::FwdSegAvg => chunk.floats(|f| cic(f).payload[0].mean().unwrap_or(0.0)),
+        C::BwdSegAvg => chunk.floats(|f| cic(f).payload[1].mean().unwrap_or(0.0)),
+        C::FwdBulkBytes => {
+            chunk.floats(|f| bulk_avg(f, cic(f).bulk[0].bytes, cic(f).bulk[0].count))
         }
-        C::FwdSegAvg => float(cic.payload[0].mean().unwrap_or(0.0)),
-        C::BwdSegAvg => float(cic.payload[1].mean().unwrap_or(0.0)),
-        C::FwdBulkBytes => bulk_avg(cic.bulk[0].bytes, cic.bulk[0].count),
-        C::FwdBulkPkts => bulk_avg(cic.bulk[0].packets, cic.bulk[0].count),
-        C::FwdBulkRate => bulk_rate(&cic.bulk[0]),
-        C::BwdBulkBytes => bulk_avg(cic.bulk[1].bytes, cic.bulk[1].count),
-        C::BwdBulkPkts => bulk_avg(cic.bulk[1].packets, cic.bulk[1].count),
-        C::BwdBulkRate => bulk_rate(&cic.bulk[1]),
-        C::SubflowFwdPkts => subflows(fwd.packets),
-        C::SubflowFwdBytes => subflows(fwd.payload_bytes),
-        C::SubflowBwdPkts => subflows(bwd.packets),
-        C::SubflowBwdBytes => subflows(bwd.payload_bytes),
-        C::InitWinFwd => Value::Int(full.windows.initial[0].map_or(-1, i64::from)),
-        C::InitWinBwd => {
-            let window = if bugs {
-                cic.last_bwd_window
+        C::FwdBulkPkts => {
+            chunk.floats(|f| bulk_avg(f, cic(f).bulk[0].packets, cic(f).bulk[0].count));
+        }
+        C::FwdBulkRate => chunk.floats(|f| bulk_rate(f, 0)),
+        C::BwdBulkBytes => {
+            chunk.floats(|f| bulk_avg(f, cic(f).bulk[1].bytes, cic(f).bulk[1].count))
+        }
+        C::BwdBulkPkts => {
+            chunk.floats(|f| bulk_avg(f, cic(f).bulk[1].packets, cic(f).bulk[1].count));
+        }
+        C::BwdBulkRate => chunk.floats(|f| bulk_rate(f, 1)),
+        C::SubflowFwdPkts => chunk.floats(|f| subflows(f, dir(f, 0).packets)),
+        C::SubflowFwdBytes => chunk.floats(|f| subflows(f, dir(f, 0).payload_bytes)),
+        C::SubflowBwdPkts => chunk.floats(|f| subflows(f, dir(f, 1).packets)),
+        C::SubflowBwdBytes => chunk.floats(|f| subflows(f, dir(f, 1).payload_bytes)),
+        C::InitWinFwd => chunk.ints(|f| full(f).windows.initial[0].map_or(-1, i64::from)),
+        C::InitWinBwd => chunk.ints(|f| {
+            let window = if cic(f).bugs {
+                cic(f).last_bwd_window
             } else {
-                full.windows.initial[1]
+                full(f).windows.initial[1]
             };
-            Value::Int(window.map_or(-1, i64::from))
-        }
-        C::ActDataFwd => int(full.payload_packets[0]),
-        C::ActDataBwd => int(full.payload_packets[1]),
-        C::MinSegFwd => Value::Int(cic.min_l4_header[0].map_or(0, i64::from)),
-        C::MinSegBwd => Value::Int(cic.min_l4_header[1].map_or(0, i64::from)),
-        C::Active(s) => stat(&full.activity.active_ns(), s, NS_PER_US),
-        C::Idle(s) => {
-            let mut idle = full.activity.idle_ns();
-            if bugs
-                && !matches!(flow.end_reason, EndReason::TcpFin | EndReason::TcpRst)
+            window.map_or(-1, i64::from)
+        }),
+        C::ActDataFwd => chunk.counts(|f| full(f).payload_packets[0]),
+        C::ActDataBwd => chunk.counts(|f| full(f).payload_packets[1]),
+        C::MinSegFwd => chunk.ints(|f| cic(f).min_l4_header[0].map_or(0, i64::from)),
+        C::MinSegBwd => chunk.ints(|f| cic(f).min_l4_header[1].map_or(0, i64::from)),
+        C::Active(s) => chunk.floats(|f| stat(&full(f).activity.active_ns(), s, NS_PER_US)),
+        C::Idle(s) => chunk.floats(|f| {
+            let activity = &full(f).activity;
+            let mut idle = activity.idle_ns();
+            if cic(f).bugs
+                && !matches!(f.end_reason, EndReason::TcpFin | EndReason::TcpRst)
                 && let (Some(timeout), Some(end)) =
-                    (context.flow_timeout_ns, full.activity.active_end_ns())
+                    (context.flow_timeout_ns, activity.active_end_ns())
             {
-                let extra = timeout - (end - flow.first_ns);
+                let extra = timeout - (end - f.first_ns);
                 if extra > 0 {
                     idle.add(extra as f64);
                 }
             }
             stat(&idle, s, NS_PER_US)
+        }),
+        C::IcmpCode => chunk.ints(|f| cic(f).icmp.map_or(-1, |t| i64::from(t[1]))),
+        C::IcmpType => chunk.ints(|f| cic(f).icmp.map_or(-1, |t| i64::from(t[0]))),
+        C::FwdRetrans => chunk.counts(|f| full(f).retransmissions[0]),
+        C::BwdRetrans => chunk.counts(|f| full(f).retransmissions[1]),
+        C::TotalRetrans => {
+            chunk.counts(|f| full(f).retransmissions[0] + full(f).retransmissions[1]);
         }
-        C::IcmpCode => Value::Int(cic.icmp.map_or(-1, |t| i64::from(t[1]))),
-        C::IcmpType => Value::Int(cic.icmp.map_or(-1, |t| i64::from(t[0]))),
-        C::FwdRetrans => int(full.retransmissions[0]),
-        C::BwdRetrans => int(full.retransmissions[1]),
-        C::TotalRetrans => int(full.retransmissions[0] + full.retransmissions[1]),
-        C::Label => Value::Text("NeedManualLabel"),
+        C::Label => chunk.texts(|_, _| "NeedManualLabel"),
+    }
+}
+
+/// A statistic as CICFlowMeter writes it: 0 for an empty set, and (as Commons
+/// Math gives) a standard deviation of 0 for one value.
+fn stat(s: &Summary, stat: Stat, scale: f64) -> f64 {
+    let v = match stat {
+        Stat::Min => s.min(),
+        Stat::Max => s.max(),
+        Stat::Mean => s.mean(),
+        Stat::Std => s.sample_std().or(s.min().map(|_| 0.0)),
+    };
+    v.map_or(0.0, |v| v / scale)
+}
+
+/// The CIC state of a flow whose profile keeps it (checked once per chunk by
+/// [`fill`]; for those profiles this compiles to a field access).
+#[inline(always)]
+fn cic<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &CicState {
+    match flow.features.cic() {
+        Some(cic) => cic,
+        None => unreachable!("CIC column of a profile without the CIC state"),
+    }
+}
+
+/// The statistical state the CIC state extends.
+#[inline(always)]
+fn full<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
+    match flow.features.full() {
+        Some(full) => full,
+        None => unreachable!("CIC column of a profile without the statistical state"),
     }
 }
 

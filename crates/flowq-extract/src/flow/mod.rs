@@ -107,19 +107,4 @@ impl<F> FinishedFlow<F> {
         let i = usize::from(self.initiator & 1);
         (i, 1 - i)
     }
-
-    /// Address and port of the initiator (`src`) and responder (`dst`).
-    pub fn endpoints(
-        &self,
-    ) -> (
-        (crate::decode::AddrBytes, u16),
-        (crate::decode::AddrBytes, u16),
-    ) {
-        let i = usize::from(self.initiator & 1);
-        let r = 1 - i;
-        (
-            (self.key.addr[i], self.key.port[i]),
-            (self.key.addr[r], self.key.port[r]),
-        )
-    }
 }
