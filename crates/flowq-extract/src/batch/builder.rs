@@ -403,7 +403,7 @@ fn fill<F: FlowFeatures>(
         Column::Tunnel => chunk.texts(|f, _| f.key.tunnel.name()),
         Column::FirstSeen => chunk.timestamps_us(|f| f.first_ns.div_euclid(1_000)),
         Column::LastSeen => chunk.timestamps_us(|f| f.last_ns.div_euclid(1_000)),
-        Column::Duration => chunk.floats(|f| f.last_ns.saturating_sub(f.first_ns) as f64 / 1e9),
+        Column::Duration => chunk.floats(|f| f.duration_ns() as f64 / 1e9),
         Column::PktCount => chunk.counts(|f| std(f).total().packets),
         Column::ByteCount => chunk.counts(|f| std(f).total().wire_bytes),
         Column::FwdPktCount => chunk.counts(|f| std(f).dir[0].packets),

@@ -140,6 +140,17 @@ impl<F> Chunk<'_, F> {
         }
     }
 
+    /// Fills the column with nulls and returns true when the flows lack the
+    /// state the column reads (`has` tells; a profile's flows all have the same
+    /// state, so the first flow decides).
+    pub fn nulls_unless(&mut self, has: impl Fn(&F) -> bool) -> bool {
+        if self.flows.first().is_some_and(|f| !has(&f.features)) {
+            self.nulls();
+            return true;
+        }
+        false
+    }
+
     /// Null cells (a column the profile's state cannot fill).
     pub fn nulls(&mut self) {
         for _ in self.flows {

@@ -4,7 +4,8 @@
 use super::builder::{ip_text, push_ip};
 use super::chunk::Chunk;
 use super::schema::{Column, ColumnDef, Kind, Stat};
-use crate::features::{CicState, FullFeatures, Summary};
+use super::stats::full;
+use crate::features::{CicState, Summary};
 use crate::flow::{Direction, EndReason, FinishedFlow, FlowFeatures};
 use std::fmt::Write as _;
 
@@ -290,19 +291,13 @@ pub(super) fn fill<F: FlowFeatures>(
     context: CicContext,
 ) {
     use CicColumn as C;
-    if chunk
-        .flows
-        .first()
-        .is_some_and(|f| f.features.cic().is_none())
-    {
-        chunk.nulls();
+    if chunk.nulls_unless(|state| state.cic().is_some()) {
         return;
     }
-    let duration_ns = |f: &FinishedFlow<F>| f.last_ns.saturating_sub(f.first_ns);
     // Packets or bytes per second; CICFlowMeter divides by 0 (bugs) where
     // flowq writes null.
     let rate = |f: &FinishedFlow<F>, amount: f64, zero_bug: f64| {
-        let duration_ns = duration_ns(f);
+        let duration_ns = f.duration_ns();
         if duration_ns > 0 {
             Some(amount / (duration_ns as f64 / 1e9))
         } else {
@@ -369,7 +364,7 @@ pub(super) fn fill<F: FlowFeatures>(
             original_timestamp(buf, f.first_ns);
             buf
         }),
-        C::FlowDuration => chunk.ints(|f| duration_ns(f).div_euclid(1_000)),
+        C::FlowDuration => chunk.ints(|f| f.duration_ns().div_euclid(1_000)),
         C::TotFwdPkts => chunk.counts(|f| dir(f, 0).packets),
         C::TotBwdPkts => chunk.counts(|f| dir(f, 1).packets),
         C::TotLenFwd => chunk.counts(|f| dir(f, 0).payload_bytes),
@@ -494,15 +489,6 @@ fn cic<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &CicState {
     match flow.features.cic() {
         Some(cic) => cic,
         None => unreachable!("CIC column of a profile without the CIC state"),
-    }
-}
-
-/// The statistical state the CIC state extends.
-#[inline(always)]
-fn full<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
-    match flow.features.full() {
-        Some(full) => full,
-        None => unreachable!("CIC column of a profile without the statistical state"),
     }
 }
 

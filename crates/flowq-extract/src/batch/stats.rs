@@ -15,17 +15,11 @@ const NS_PER_MS: f64 = 1e6;
 /// Fills a statistical column for the chunk's flows (all null for a profile
 /// without the statistical state, which never lists these columns).
 pub(super) fn fill<F: FlowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
-    if chunk
-        .flows
-        .first()
-        .is_some_and(|f| f.features.full().is_none())
-    {
-        chunk.nulls();
+    if chunk.nulls_unless(|state| state.full().is_some()) {
         return;
     }
-    let duration_ns = |f: &FinishedFlow<F>| f.last_ns.saturating_sub(f.first_ns);
     let per_second = |f: &FinishedFlow<F>, amount: u64| {
-        let duration_ns = duration_ns(f);
+        let duration_ns = f.duration_ns();
         (duration_ns > 0).then(|| amount as f64 / (duration_ns as f64 / 1e9))
     };
     let packets = |f: &FinishedFlow<F>, side: usize| full(f).standard.dir[side].packets;
@@ -108,12 +102,13 @@ pub(super) fn fill<F: FlowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, fl
 }
 
 /// The statistical state of a flow whose profile keeps it (checked once per
-/// chunk by [`fill`]; for those profiles this compiles to a field access).
+/// chunk by the column functions; for those profiles this compiles to a field
+/// access).
 #[inline(always)]
-fn full<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
+pub(super) fn full<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
     match flow.features.full() {
         Some(full) => full,
-        None => unreachable!("statistical column of a profile without the statistical state"),
+        None => unreachable!("a column of a profile without the statistical state"),
     }
 }
 

@@ -100,6 +100,12 @@ pub struct FinishedFlow<F> {
 }
 
 impl<F> FinishedFlow<F> {
+    /// Time from the first to the last packet (ns; 0 for one packet).
+    #[inline]
+    pub fn duration_ns(&self) -> i64 {
+        self.last_ns.saturating_sub(self.first_ns)
+    }
+
     /// Indices into the key's endpoints of the initiator (`src`) and the
     /// responder (`dst`).
     #[inline]
