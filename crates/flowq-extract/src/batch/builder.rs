@@ -468,6 +468,24 @@ mod tests {
     use std::net::Ipv4Addr;
 
     #[test]
+    fn primitive_columns_start_each_batch_without_nulls() {
+        use arrow::array::{Array, Int64Array};
+        let mut column = PrimitiveColumn::<Int64Type>::with_capacity(4);
+        column.append_value(1);
+        column.append_null();
+        column.append_value(2);
+        let first = column.finish();
+        assert_eq!(first, Int64Array::from(vec![Some(1), None, Some(2)]));
+        assert_eq!(first.null_count(), 1);
+        // A batch without nulls has no validity bitmap, as Arrow's builders give.
+        column.append_value(3);
+        let second = column.finish();
+        assert_eq!(second, Int64Array::from(vec![3]));
+        assert!(second.nulls().is_none());
+        assert!(column.finish().is_empty());
+    }
+
+    #[test]
     fn ipv4_text_matches_display() {
         let mut buf = String::new();
         for a in [0u8, 1, 9, 10, 99, 100, 199, 200, 255] {
