@@ -33,8 +33,8 @@ impl Summary {
         self.min = if x < self.min { x } else { self.min };
         self.max = if x > self.max { x } else { self.max };
         let delta = x - self.mean;
-        // Through i64: one conversion instruction (u64 to f64 takes several),
-        // exact below 2^53 values.
+        // Through i64: one conversion instruction (u64 to f64 takes several);
+        // the same f64 for any count below 2^63.
         self.mean += delta / self.count as i64 as f64;
         self.m2 += delta * (x - self.mean);
     }
