@@ -1,15 +1,7 @@
 //! The command line as users meet it: help, usage errors, the documented
 //! column catalogue, and the sample capture against its generator's ground truth.
 
-use crate::util::{flowq_bin, repo_root};
-use std::process::Command;
-
-fn flowq(args: &[&str]) -> std::process::Output {
-    Command::new(flowq_bin())
-        .args(args)
-        .output()
-        .expect("the flowq binary runs")
-}
+use crate::util::{flowq, repo_root};
 
 #[test]
 fn help_teaches_with_examples() {

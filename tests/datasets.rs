@@ -8,8 +8,8 @@ use crate::util::capture::{
     Iface, LINKTYPE_ETHERNET, LINKTYPE_RAW, Pkt, T0_US, arp_request, eth, flags, ip4_tcp, ip4_udp,
     pcap_bytes, write_pcap, write_pcapng,
 };
-use crate::util::flowq_bin;
 use crate::util::rows::read_parquet;
+use crate::util::{flowq, flowq_in};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -30,22 +30,6 @@ fn p(path: &Path) -> &str {
 /// A dataset directory argument: the path with a trailing `/`.
 fn dir_arg(path: &Path) -> String {
     format!("{}/", p(path))
-}
-
-/// Runs flowq with `args` in the working directory `cwd`.
-fn flowq_in(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(flowq_bin())
-        .current_dir(cwd)
-        .args(args)
-        .output()
-        .expect("run flowq")
-}
-
-fn flowq(args: &[&str]) -> Output {
-    Command::new(flowq_bin())
-        .args(args)
-        .output()
-        .expect("run flowq")
 }
 
 fn shown(out: &Output) -> String {

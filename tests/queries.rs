@@ -16,6 +16,7 @@ use crate::util::capture::{
     Ep4, Ep6, LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags::*, ip4_tcp, ip4_udp, ip6_udp, write_pcap,
 };
 use crate::util::{flowq_bin, repo_root};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -116,31 +117,48 @@ fn run_query(name: &str, packets: Vec<Pkt>) -> String {
 /// Runs `queries/NAME.sql` (one that needs the `label` columns) over a dataset
 /// directory extracted from a capture of `packets` with the label rules
 /// `rules` (CSV text), and returns its CSV.
-fn run_labelled_query(name: &str, rules: &str, mut packets: Vec<Pkt>) -> String {
+fn run_labelled_query(name: &str, rules: &str, packets: Vec<Pkt>) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("capture.pcap");
-    packets.sort_by_key(|p| p.ts_ns);
-    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    let capture = write_capture(dir.path(), packets);
     let rules_path = dir.path().join("rules.csv");
     std::fs::write(&rules_path, rules).expect("write rules");
     let dataset = dir.path().join("dataset");
+    extract(
+        &capture,
+        &dataset,
+        &[
+            "--partition-by=capture".as_ref(),
+            "--labels".as_ref(),
+            rules_path.as_os_str(),
+        ],
+    );
+    flowq_query(&query_path(name), "--data", &dataset)
+}
+
+/// Writes `packets` (sorted by time) as `DIR/capture.pcap` on Ethernet.
+fn write_capture(dir: &Path, mut packets: Vec<Pkt>) -> PathBuf {
+    let capture = dir.join("capture.pcap");
+    packets.sort_by_key(|p| p.ts_ns);
+    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    capture
+}
+
+/// `flowq extract CAPTURE -o OUTPUT EXTRA... -q`, expecting success.
+fn extract(capture: &Path, output: &Path, extra: &[&OsStr]) {
     let out = Command::new(flowq_bin())
         .arg("extract")
-        .arg(&capture)
+        .arg(capture)
         .arg("-o")
-        .arg(&dataset)
-        .arg("--partition-by=capture")
-        .arg("--labels")
-        .arg(&rules_path)
+        .arg(output)
+        .args(extra)
         .arg("-q")
         .output()
         .expect("run flowq extract");
     assert!(
         out.status.success(),
-        "flowq extract --labels failed:\n{}",
+        "flowq extract {extra:?} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    flowq_query(&query_path(name), "--data", &dataset)
 }
 
 /// Whether a saved query works on labelled datasets only.
@@ -174,27 +192,13 @@ fn run_tuned(name: &str, tuning: &[(&str, &str)], packets: Vec<Pkt>) -> String {
 /// `packets` (sorted by time), expecting success and a quiet standard error.
 /// The query also runs over the capture's flows extracted to Parquet
 /// (`--data flows.parquet`) and must give the same CSV.
-fn run_sql_file(sql: &Path, mut packets: Vec<Pkt>) -> String {
+fn run_sql_file(sql: &Path, packets: Vec<Pkt>) -> String {
     let dir = tempfile::tempdir().expect("tempdir");
-    let capture = dir.path().join("capture.pcap");
-    packets.sort_by_key(|p| p.ts_ns);
-    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    let capture = write_capture(dir.path(), packets);
     let from_capture = flowq_query(sql, "--pcap", &capture);
 
     let parquet = dir.path().join("flows.parquet");
-    let out = Command::new(flowq_bin())
-        .arg("extract")
-        .arg(&capture)
-        .arg("-o")
-        .arg(&parquet)
-        .arg("-q")
-        .output()
-        .expect("run flowq extract");
-    assert!(
-        out.status.success(),
-        "flowq extract failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    extract(&capture, &parquet, &[]);
     let from_parquet = flowq_query(sql, "--data", &parquet);
     assert_eq!(
         from_parquet,

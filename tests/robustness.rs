@@ -6,19 +6,12 @@
 use crate::util::capture::{
     LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags, ip4_tcp, ip4_udp, pcap_bytes, write_pcap,
 };
-use crate::util::flowq_bin;
+use crate::util::{flowq, flowq_bin};
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn flowq(args: &[&str]) -> Output {
-    Command::new(flowq_bin())
-        .args(args)
-        .output()
-        .expect("the flowq binary runs")
-}
 
 /// Extracts `packets` to CSV and returns the rows (column name to text) and the
 /// run summary.

@@ -2,16 +2,13 @@
 //! and against independent paths (extract then query, joins vs filters), output
 //! formats, errors, the shell, and the examples in docs/sql.md.
 
-use crate::util::{flowq_bin, repo_root};
+use crate::util::{flowq_bin, flowq_in, repo_root};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+/// flowq run from the repository root (the examples use `testdata/` paths).
 fn flowq(args: &[&str]) -> Output {
-    Command::new(flowq_bin())
-        .args(args)
-        .current_dir(repo_root())
-        .output()
-        .expect("the flowq binary runs")
+    flowq_in(&repo_root(), args)
 }
 
 fn ok_stdout(args: &[&str]) -> String {

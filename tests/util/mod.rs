@@ -5,11 +5,29 @@
 pub mod capture;
 pub mod rows;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// Path of the `flowq` binary built for these tests.
 pub fn flowq_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_flowq"))
+}
+
+/// Runs the flowq binary with `args` and collects its output.
+pub fn flowq(args: &[&str]) -> Output {
+    Command::new(flowq_bin())
+        .args(args)
+        .output()
+        .expect("the flowq binary runs")
+}
+
+/// Runs the flowq binary with `args` in the working directory `cwd`.
+pub fn flowq_in(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(flowq_bin())
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .expect("the flowq binary runs")
 }
 
 /// The repository root.
