@@ -302,14 +302,11 @@ impl<F: FlowFeatures> PendingFlows for Pending<F> {
         let flow_id = FlowId {
             offset: context.id_offset,
         };
-        let Scratch { text, ints, floats } = scratch;
         for (&column, builder) in columns.iter().zip(builders.iter_mut()) {
             let mut chunk = Chunk {
                 flows: &self.0,
                 builder,
-                text,
-                ints,
-                floats,
+                scratch,
             };
             match column {
                 Column::Cic(_, c) => super::cic::fill(c, &mut chunk, context.cic),

@@ -6,7 +6,7 @@
 //! compiler specialises for that getter. Per cell this is a load, a conversion and two
 //! stores, instead of two matches and a call (measured in docs/benchmarks.md).
 
-use super::builder::ColumnBuilder;
+use super::builder::{ColumnBuilder, Scratch};
 use crate::flow::FinishedFlow;
 
 /// The flows of a chunk and the builder of the column being filled.
@@ -14,9 +14,7 @@ pub(super) struct Chunk<'a, F> {
     pub flows: &'a [FinishedFlow<F>],
     pub builder: &'a mut ColumnBuilder,
     /// Reused buffers the getters write text and lists into.
-    pub text: &'a mut String,
-    pub ints: &'a mut Vec<i64>,
-    pub floats: &'a mut Vec<f64>,
+    pub scratch: &'a mut Scratch,
 }
 
 /// A column's kind and its getter's type come from the same column catalogue
@@ -101,7 +99,7 @@ impl<F> Chunk<'_, F> {
             mismatch()
         };
         for flow in self.flows {
-            b.append_value(get(flow, self.text));
+            b.append_value(get(flow, &mut self.scratch.text));
         }
     }
 
@@ -111,9 +109,10 @@ impl<F> Chunk<'_, F> {
         macro_rules! each {
             ($b:ident, $t:ty) => {
                 for flow in self.flows {
-                    self.ints.clear();
-                    get(flow, self.ints);
-                    $b.values().extend(self.ints.iter().map(|&x| Some(x as $t)));
+                    let ints = &mut self.scratch.ints;
+                    ints.clear();
+                    get(flow, ints);
+                    $b.values().extend(ints.iter().map(|&x| Some(x as $t)));
                     $b.append(true);
                 }
             };
@@ -133,9 +132,10 @@ impl<F> Chunk<'_, F> {
             mismatch()
         };
         for flow in self.flows {
-            self.floats.clear();
-            get(flow, self.floats);
-            b.values().extend(self.floats.iter().map(|&x| Some(x)));
+            let floats = &mut self.scratch.floats;
+            floats.clear();
+            get(flow, floats);
+            b.values().extend(floats.iter().map(|&x| Some(x)));
             b.append(true);
         }
     }
