@@ -334,12 +334,22 @@ pub struct FlowArgs {
     #[arg(long)]
     pub unidirectional: bool,
 
-    /// Most flows open at once; beyond it the least recently active flow is ended
-    /// with end reason `evicted` (a SYN flood or scan cannot exhaust memory).
-    /// Default: as many as fit in 4 GiB of flow state (about 16 million for the
-    /// standard profile, 4 million for full, 3 million for cic). With -j N each shard gets 1/N.
+    /// Most flows open at once in one capture; beyond it a flow is ended with end
+    /// reason `evicted` (a SYN flood or scan cannot exhaust memory). The limit is
+    /// split over up to 64 partitions of the key space, and a full partition
+    /// evicts its least recently active flow, so the output is the same for
+    /// every -j. Default: as many as fit in --flow-memory (about 16 million for
+    /// the standard profile, 4 million for full, 3 million for cic).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_flows: Option<u64>,
+
+    /// Flow-state memory for the whole process (all captures and shards at
+    /// once), e.g. 4GiB, 512MiB. One capture never reaches it (the default
+    /// --max-flows fits in it); captures read at once that together exceed it
+    /// evict flows by memory, counted as memory_evicted_flows with a warning,
+    /// and which flows those are then depends on timing.
+    #[arg(long, value_name = "SIZE", default_value = "4GiB", value_parser = parse_size)]
+    pub flow_memory: u64,
 
     /// Key tunnelled packets on the inner packet or on the outermost IP header
     /// (the nfstream profile decodes only IP-in-IP and GTP-U, as NFStream does).
@@ -474,6 +484,40 @@ pub struct ColumnsArgs {
     pub flow: FlowArgs,
 }
 
+/// A size in bytes: a number with an optional unit (B, KiB, MiB, GiB, TiB, or
+/// K, M, G, T as their binary multiples; KB, MB, GB, TB decimal).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size (like 4GiB or 512MiB)"))?;
+    let multiple: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024f64.powi(2),
+        "g" | "gib" => 1024f64.powi(3),
+        "t" | "tib" => 1024f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit (B, KiB, MiB, GiB, TiB)"
+            ));
+        }
+    };
+    let bytes = value * multiple;
+    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
+        return Err(format!("`{text}` is not a usable size"));
+    }
+    Ok(bytes as u64)
+}
+
 fn parse_seconds(text: &str) -> Result<f64, String> {
     let value: f64 = text
         .trim()
@@ -490,6 +534,19 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn sizes_parse_with_binary_and_decimal_units() {
+        use super::parse_size;
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("1.5 KiB"), Ok(1536));
+        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("GiB").is_err());
+    }
+
     use super::*;
     use clap::CommandFactory;
 

@@ -40,6 +40,9 @@ fn seconds_to_ns(seconds: f64) -> Option<i64> {
 /// The extraction options chosen by the shared flow arguments.
 pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
     let profile = profile_of(flow.profile);
+    // One figure for the whole process: every flow table draws on it.
+    flowq_extract::flow::FLOW_STATE
+        .set_limit(usize::try_from(flow.flow_memory).unwrap_or(usize::MAX));
     let splt_len = match (profile, flow.splt) {
         (Profile::Full, splt) => splt.unwrap_or(DEFAULT_SPLT_LEN),
         (Profile::Nfstream, splt) => splt.unwrap_or(0),
@@ -397,6 +400,14 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
         eprintln!(
             "  flows evicted      {} (the flow table was full: --max-flows; end_reason evicted)",
             thousands(summary.evicted_flows)
+        );
+    }
+    if summary.memory_evicted_flows > 0 {
+        eprintln!(
+            "warning: {} of them were evicted because captures read at once spent the \
+             --flow-memory budget: which flows those were depends on timing, so this output \
+             may differ between runs; raise --flow-memory or lower -j for a reproducible one",
+            thousands(summary.memory_evicted_flows)
         );
     }
     if summary.timestamp_outliers > 0 {

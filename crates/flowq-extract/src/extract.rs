@@ -269,6 +269,11 @@ pub struct RunSummary {
     /// Flows ended early because the flow table was full (`--max-flows`),
     /// written with end reason `evicted`.
     pub evicted_flows: u64,
+    /// Of those, flows ended because the process's flow-state budget was spent
+    /// by several captures read at once rather than by `--max-flows`: which
+    /// flows these were depends on what else was running, so the output is no
+    /// longer a function of the inputs and options alone when this is nonzero.
+    pub memory_evicted_flows: u64,
     /// Packets whose timestamp jumped more than an hour past the capture clock
     /// without the next packet confirming the jump: they were counted in their
     /// flows but did not move the clock (docs/robustness.md).
@@ -301,6 +306,7 @@ impl RunSummary {
         self.backward_timestamps += other.backward_timestamps;
         self.peak_active_flows = self.peak_active_flows.max(other.peak_active_flows);
         self.evicted_flows += other.evicted_flows;
+        self.memory_evicted_flows += other.memory_evicted_flows;
         self.timestamp_outliers += other.timestamp_outliers;
         self.interrupted |= other.interrupted;
         self.unknown_interface_blocks += other.unknown_interface_blocks;
@@ -472,7 +478,10 @@ impl Extractor {
             columns: self.columns.clone(),
             cancel: self.cancel.clone(),
         };
-        let flow_id_column = self.columns.iter().position(|c| *c == Column::FlowId);
+        let id_columns: Vec<usize> = (self.columns.iter().enumerate())
+            .filter(|(_, c)| c.is_run_packet_ordinal())
+            .map(|(i, _)| i)
+            .collect();
         let mut receivers = Vec::with_capacity(inputs.len());
         let mut senders = Vec::with_capacity(inputs.len());
         for _ in inputs {
@@ -520,7 +529,7 @@ impl Extractor {
                 for message in receiver.iter() {
                     match message {
                         Message::Batch(batch) => {
-                            let batch = shift_ids(batch, flow_id_column, offset);
+                            let batch = shift_ids(batch, &id_columns, offset);
                             consume(batch).map_err(ExtractError::Consumer)?;
                             observer.update(&Progress {
                                 input: &name,
@@ -701,6 +710,7 @@ impl<E> InputRun<'_, '_, E> {
         s.backward_timestamps += table_counters.backward_timestamps;
         s.peak_active_flows = s.peak_active_flows.max(table_counters.peak_active_flows);
         s.evicted_flows += table_counters.evicted_flows;
+        s.memory_evicted_flows += table_counters.memory_evicted_flows;
         s.timestamp_outliers += outliers;
         if interrupted {
             s.interrupted = true;
@@ -859,21 +869,45 @@ impl std::fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// Adds `offset` to the `flow_id` column (at `column`, when projected).
-fn shift_ids(batch: RecordBatch, column: Option<usize>, offset: u64) -> RecordBatch {
+/// Adds `offset` to the run-wide packet-ordinal columns (`flow_id`, `id`) at
+/// `columns`.
+fn shift_ids(batch: RecordBatch, columns: &[usize], offset: u64) -> RecordBatch {
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
-    let (Some(column), Ok(offset)) = (column, i64::try_from(offset)) else {
+    let Ok(offset) = i64::try_from(offset) else {
         return batch;
     };
-    if offset == 0 {
+    if offset == 0 || columns.is_empty() {
         return batch;
     }
-    let Some(ids) = batch.column(column).as_primitive_opt::<Int64Type>() else {
-        return batch;
-    };
-    let shifted: arrow::array::Int64Array = ids.unary(|id| id.saturating_add(offset));
-    let mut columns = batch.columns().to_vec();
-    columns[column] = std::sync::Arc::new(shifted) as std::sync::Arc<dyn Array>;
-    RecordBatch::try_new(batch.schema(), columns).unwrap_or(batch)
+    let mut arrays = batch.columns().to_vec();
+    for &column in columns {
+        // Both id columns are Int64 (a unit test checks it).
+        let Some(ids) = batch.column(column).as_primitive_opt::<Int64Type>() else {
+            continue;
+        };
+        let shifted: arrow::array::Int64Array = ids.unary(|id| id.saturating_add(offset));
+        arrays[column] = std::sync::Arc::new(shifted) as std::sync::Arc<dyn Array>;
+    }
+    RecordBatch::try_new(batch.schema(), arrays).unwrap_or(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `shift_ids` skips columns that are not Int64: the id columns must be.
+    #[test]
+    fn run_packet_ordinal_columns_are_int64() {
+        use crate::batch::NfColumn;
+        for column in [Column::FlowId, Column::Nf(NfColumn::Id)] {
+            assert!(column.is_run_packet_ordinal());
+            let field = crate::batch::schema_of(&[column]).field(0).clone();
+            assert_eq!(
+                field.data_type(),
+                &arrow::datatypes::DataType::Int64,
+                "{column:?}"
+            );
+        }
+    }
 }

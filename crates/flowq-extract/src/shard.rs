@@ -1,19 +1,25 @@
 //! One capture on several cores: a reader thread decodes packets and deals them
-//! to N flow-table shards by a hash of the flow key (both directions of a flow
-//! land on the same shard), in batches; the calling thread merges the shards'
-//! finished flows back into the single-threaded output order.
+//! to N flow-table shards by the flow key's eviction partition (both directions
+//! of a flow land on the same shard), in batches; the calling thread merges the
+//! shards' finished flows back into the single-threaded output order.
 //!
-//! The output is identical whatever the number of shards: every shard is given
-//! the global capture clock with each packet, so flows expire at the same capture
-//! times as in one table, and the merge releases a flow only when no shard can
-//! still produce one that sorts before it (each shard emits in order and reports
-//! its clock, below which it will emit nothing more).
+//! The output is identical whatever the number of shards, eviction included:
+//! - every shard is given the global capture clock with each packet, so flows
+//!   expire at the same capture times as in one table;
+//! - a partition (see [`crate::flow::partitions`]) lives wholly in one shard
+//!   and holds the same share of the flow limit as in one table, so a full
+//!   partition evicts the same flow;
+//! - the merge releases a flow only when no shard can still produce one that
+//!   sorts before it (each shard emits in [`OrderKey`] order and reports a
+//!   watermark below which it will emit nothing more).
 
 use crate::decode::PacketView;
-use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters};
+use crate::flow::{
+    FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, OrderKey, TableCounters,
+    partition_of, partitions,
+};
 use crate::stream::{PacketStream, Step};
 use std::collections::VecDeque;
-use std::hash::BuildHasher;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Packets handed to a shard at once.
@@ -26,15 +32,16 @@ const TICK_EVERY: u64 = 16 * 1024;
 
 enum ToShard {
     Packets(Vec<(PacketView<'static>, u64, i64)>),
-    Tick(i64),
+    /// The clock, and the ordinal of the next record to be read.
+    Tick(i64, u64),
     End(i64),
 }
 
 struct FromShard<F> {
     shard: usize,
     flows: Vec<FinishedFlow<F>>,
-    /// The shard will emit no flow that ends before this capture time.
-    watermark: i64,
+    /// The shard will emit no flow whose order key is below this.
+    watermark: OrderKey,
     /// Final message, with the shard's counters.
     done: Option<TableCounters>,
 }
@@ -51,14 +58,16 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     progress: &mut dyn FnMut(u64),
 ) -> (PacketStream<'r>, TableCounters) {
     let shards = shards.max(1);
-    // The flow limit is shared out: each shard holds 1/N of it.
-    let total = config
+    // Every shard is configured with the whole limit and holds whole
+    // partitions, each with the share of the limit it has in one table.
+    let max_flows = config
         .max_flows
         .unwrap_or_else(FlowTable::<F>::default_max_flows);
     let shard_config = FlowConfig {
-        max_flows: Some((total / shards).max(1)),
+        max_flows: Some(max_flows),
         ..config
     };
+    let partitions = partitions(max_flows.max(1));
     std::thread::scope(|scope| {
         let (out_tx, out_rx) = sync_channel::<FromShard<F>>(shards * 4);
         let mut inputs = Vec::with_capacity(shards);
@@ -69,7 +78,7 @@ pub(crate) fn run<'r, F: FlowFeatures>(
             inputs.push(tx);
         }
         drop(out_tx);
-        let reader_thread = scope.spawn(move || read_and_deal(stream, config, inputs));
+        let reader_thread = scope.spawn(move || read_and_deal(stream, config, partitions, inputs));
         let counters = merge(out_rx, shards, emit, progress);
         let stream = reader_thread
             .join()
@@ -78,40 +87,15 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     })
 }
 
-/// The flow key as the shards are chosen by: the same fields in the same order
-/// with the derived `Hash`, which `FlowKey` had before it got a faster one of
-/// its own. Which shard a flow lands on shows in the output when a shard's flow
-/// limit is reached (`--max-flows` with `-j N`), so it must not change.
-#[derive(Hash)]
-struct ShardKey {
-    addr: [crate::decode::AddrBytes; 2],
-    port: [u16; 2],
-    protocol: u8,
-    ip_version: u8,
-    vlan_id: u16,
-    tunnel: crate::decode::Tunnel,
-}
-
-impl From<FlowKey> for ShardKey {
-    fn from(k: FlowKey) -> Self {
-        ShardKey {
-            addr: k.addr,
-            port: k.port,
-            protocol: k.protocol,
-            ip_version: k.ip_version,
-            vlan_id: k.vlan_id,
-            tunnel: k.tunnel,
-        }
-    }
-}
-
 fn read_and_deal<'r>(
     mut stream: PacketStream<'r>,
     config: FlowConfig,
+    partitions: usize,
     shards: Vec<SyncSender<ToShard>>,
 ) -> PacketStream<'r> {
     let n = shards.len();
-    let hasher = foldhash::fast::FixedState::with_seed(0x7368_6172_645f_6b65);
+    // Partition p goes to shard p mod n; with one partition, one shard works.
+    let shard_of: Vec<usize> = (0..partitions).map(|p| p % n).collect();
     let mut batches: Vec<Vec<(PacketView<'static>, u64, i64)>> =
         (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
     let mut stopped = false;
@@ -123,7 +107,11 @@ fn read_and_deal<'r>(
         };
         // The canonical key: both directions of a flow hash alike.
         let (key, _) = FlowKey::of_packet(&decoded.view, config.bidirectional);
-        let shard = (hasher.hash_one(ShardKey::from(key)) % n as u64) as usize;
+        let shard = if partitions > 1 {
+            shard_of[partition_of(&key, partitions)]
+        } else {
+            0
+        };
         batches[shard].push((decoded.view.detached(), decoded.ordinal, decoded.clock));
         if batches[shard].len() >= BATCH {
             let batch = std::mem::replace(&mut batches[shard], Vec::with_capacity(BATCH));
@@ -132,13 +120,14 @@ fn read_and_deal<'r>(
                 break;
             }
         }
-        if stream.records.is_multiple_of(TICK_EVERY) && !flush(&shards, &mut batches, stream.clock)
+        if stream.records.is_multiple_of(TICK_EVERY)
+            && !flush(&shards, &mut batches, stream.clock, stream.records)
         {
             stopped = true;
             break;
         }
     }
-    if !stopped && flush(&shards, &mut batches, stream.clock) {
+    if !stopped && flush(&shards, &mut batches, stream.clock, stream.records) {
         for shard in &shards {
             // A failed send means the consumer stopped; nothing left to do.
             let _ = shard.send(ToShard::End(stream.clock));
@@ -147,19 +136,22 @@ fn read_and_deal<'r>(
     stream
 }
 
-/// Sends every partial batch, and the clock to shards without packets.
+/// Sends every partial batch, then the clock and the next record's ordinal to
+/// every shard (so that each can release the flows it ended at this clock).
 fn flush(
     shards: &[SyncSender<ToShard>],
     batches: &mut [Vec<(PacketView<'static>, u64, i64)>],
     clock: i64,
+    next_ordinal: u64,
 ) -> bool {
     for (shard, batch) in shards.iter().zip(batches.iter_mut()) {
-        let message = if batch.is_empty() {
-            ToShard::Tick(clock)
-        } else {
-            ToShard::Packets(std::mem::replace(batch, Vec::with_capacity(BATCH)))
-        };
-        if shard.send(message).is_err() {
+        if !batch.is_empty() {
+            let batch = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            if shard.send(ToShard::Packets(batch)).is_err() {
+                return false;
+            }
+        }
+        if shard.send(ToShard::Tick(clock, next_ordinal)).is_err() {
             return false;
         }
     }
@@ -184,22 +176,22 @@ fn shard_worker<F: FlowFeatures>(
                 }
                 None
             }
-            ToShard::Tick(clock) => {
-                table.advance(clock, &mut |flow| flows.push(flow));
+            ToShard::Tick(clock, next_ordinal) => {
+                table.advance(clock, next_ordinal, &mut |flow| flows.push(flow));
                 None
             }
             ToShard::End(clock) => {
                 // Every flow still open ends here: sent in chunks rather than
                 // as one message, which held a second copy of all of them
                 // (and the merge a third) while their slots were still
-                // allocated. Every flow `finish` emits ends at or after the
-                // final clock, so that is the chunks' watermark.
-                let watermark = table.clock().max(clock);
+                // allocated. `finish` emits in order, so the last flow of a
+                // chunk bounds every later one.
                 let mut stopped = false;
                 table.finish(Some(clock), &mut |flow| {
                     flows.push(flow);
                     if flows.len() >= END_CHUNK && !stopped {
                         let chunk = std::mem::replace(&mut flows, Vec::with_capacity(END_CHUNK));
+                        let watermark = chunk.last().map_or((i64::MIN, 0, 0), |f| f.order_key());
                         let message = FromShard {
                             shard,
                             flows: chunk,
@@ -219,7 +211,7 @@ fn shard_worker<F: FlowFeatures>(
         let message = FromShard {
             shard,
             flows,
-            watermark: table.clock(),
+            watermark: table.watermark(),
             done,
         };
         if output.send(message).is_err() || last {
@@ -236,7 +228,7 @@ fn merge<F>(
     progress: &mut dyn FnMut(u64),
 ) -> TableCounters {
     let mut queues: Vec<VecDeque<FinishedFlow<F>>> = (0..shards).map(|_| VecDeque::new()).collect();
-    let mut watermark = vec![i64::MIN; shards];
+    let mut watermark = vec![(i64::MIN, 0, 0); shards];
     let mut finished = vec![false; shards];
     let mut counters = TableCounters::default();
     let mut emitted = 0u64;
@@ -250,17 +242,17 @@ fn merge<F>(
             counters.backward_timestamps += c.backward_timestamps;
             counters.peak_active_flows += c.peak_active_flows;
             counters.evicted_flows += c.evicted_flows;
+            counters.memory_evicted_flows += c.memory_evicted_flows;
         }
         while let Some(best) = (0..shards)
             .filter(|&i| !queues[i].is_empty())
-            .min_by_key(|&i| order(&queues[i][0]))
+            .min_by_key(|&i| queues[i][0].order_key())
         {
-            let (end_time, _) = order(&queues[best][0]);
-            // A shard with nothing queued may still emit flows ending at its
-            // watermark or later; the best flow is final only if it ends earlier.
-            let safe = (0..shards).all(|i| {
-                i == best || !queues[i].is_empty() || finished[i] || watermark[i] > end_time
-            });
+            let key = queues[best][0].order_key();
+            // A shard with nothing queued may still emit flows from its
+            // watermark on; the best flow is final only if it sorts before.
+            let safe = (0..shards)
+                .all(|i| i == best || !queues[i].is_empty() || finished[i] || key < watermark[i]);
             if !safe {
                 break;
             }
@@ -281,8 +273,4 @@ fn merge<F>(
         }
     }
     counters
-}
-
-fn order<F>(flow: &FinishedFlow<F>) -> (i64, u64) {
-    (flow.end_time, flow.first_packet)
 }

@@ -331,6 +331,13 @@ fn counted(name: String, kind: Kind, doc: String) -> ColumnDef {
 }
 
 impl Column {
+    /// Whether the column holds a flow's first-packet ordinal counted across
+    /// the inputs of a run (`flow_id`, the nfstream profile's `id`): inputs
+    /// read in parallel shift it by the packets of the inputs before them.
+    pub fn is_run_packet_ordinal(self) -> bool {
+        matches!(self, Column::FlowId | Column::Nf(NfColumn::Id))
+    }
+
     /// The column's definition.
     pub fn def(self) -> ColumnDef {
         use Kind::*;

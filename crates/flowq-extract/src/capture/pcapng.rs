@@ -54,6 +54,11 @@ impl PacketInBlock {
     }
 }
 
+/// Most interfaces one section may describe. Real captures describe a few;
+/// the bound keeps a file of nothing but descriptions from growing memory with
+/// its size (1.5 MiB of interface state at most).
+pub const MAX_INTERFACES: usize = 65_536;
+
 #[derive(Debug, Clone, Copy)]
 struct Interface {
     linktype: u32,
@@ -283,6 +288,16 @@ impl PcapngState {
                         }
                         _ => {}
                     }
+                }
+                // Each description takes memory until the section ends: a file
+                // of nothing but descriptions must not grow it without bound.
+                if self.interfaces.len() >= MAX_INTERFACES {
+                    return Err(CaptureError::Corrupt {
+                        offset,
+                        reason: format!(
+                            "more than {MAX_INTERFACES} interface descriptions in one section"
+                        ),
+                    });
                 }
                 self.interfaces.push(Interface {
                     linktype: (idb.linktype.0 as u32) & 0xffff,

@@ -64,6 +64,58 @@ impl FlowKey {
     }
 }
 
+impl FlowKey {
+    /// A hash of the key that is part of flowq's output contract: it places
+    /// flows in eviction partitions (and so in shards), which shows in the
+    /// output once `--max-flows` is reached. It must not change between
+    /// versions or machines, so it is written out here rather than borrowed
+    /// from a hasher whose output is not promised to be stable.
+    ///
+    /// The key as five little-endian 64-bit words (each address as two words,
+    /// then ports, protocol, IP version, tunnel and VLAN packed as in
+    /// `docs/flows.md`), each folded in as `h = (h ^ w) * K; h ^= h >> 29`
+    /// with `K` = 0x9E3779B97F4A7C15 from the seed 0x666C6F77715F7031, then
+    /// the SplitMix64 finaliser. Keys are attacker-chosen, and an attacker can
+    /// crowd one partition: that partition then evicts its own flows, while
+    /// the other partitions' flows are untouched.
+    #[inline]
+    pub fn stable_hash(&self) -> u64 {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let word = |b: &[u8; 16], half: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[half * 8..half * 8 + 8]);
+            u64::from_le_bytes(w)
+        };
+        let words = [
+            word(&self.addr[0], 0),
+            word(&self.addr[0], 1),
+            word(&self.addr[1], 0),
+            word(&self.addr[1], 1),
+            self.packed_fields(),
+        ];
+        let mut h: u64 = 0x666C_6F77_715F_7031;
+        for w in words {
+            h = (h ^ w).wrapping_mul(K);
+            h ^= h >> 29;
+        }
+        // SplitMix64's finaliser: every input bit reaches every output bit.
+        h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        h ^ (h >> 31)
+    }
+
+    /// Ports, protocol, IP version, tunnel kind and VLAN in one word.
+    #[inline]
+    fn packed_fields(&self) -> u64 {
+        u64::from(self.port[0])
+            | u64::from(self.port[1]) << 16
+            | u64::from(self.protocol) << 32
+            | u64::from(self.ip_version & 0x0f) << 40
+            | u64::from(self.tunnel as u8) << 44
+            | u64::from(self.vlan_id) << 48
+    }
+}
+
 impl std::hash::Hash for FlowKey {
     /// Three words instead of the derived field-by-field writes (the arrays
     /// were hashed as slices, each with a length prefix): one hash per packet.
@@ -72,13 +124,48 @@ impl std::hash::Hash for FlowKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u128(u128::from_ne_bytes(self.addr[0]));
         state.write_u128(u128::from_ne_bytes(self.addr[1]));
-        state.write_u64(
-            u64::from(self.port[0])
-                | u64::from(self.port[1]) << 16
-                | u64::from(self.protocol) << 32
-                | u64::from(self.ip_version & 0x0f) << 40
-                | u64::from(self.tunnel as u8) << 44
-                | u64::from(self.vlan_id) << 48,
-        );
+        state.write_u64(self.packed_fields());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v4(a: [u8; 4]) -> AddrBytes {
+        let mut bytes = [0; 16];
+        bytes[..4].copy_from_slice(&a);
+        bytes
+    }
+
+    /// The stable hash is part of the output contract (it places flows in
+    /// eviction partitions). The expected values were computed by an
+    /// independent Python transcription of the algorithm in the doc comment
+    /// (`bench/stable_hash.py`), not by this code.
+    #[test]
+    fn stable_hash_matches_the_documented_algorithm() {
+        let key = FlowKey {
+            addr: [v4([10, 0, 0, 1]), v4([192, 168, 0, 1])],
+            port: [1024, 80],
+            protocol: 6,
+            ip_version: 4,
+            vlan_id: 0,
+            tunnel: Tunnel::None,
+        };
+        assert_eq!(key.stable_hash(), 0xd0ec_1b39_2dea_cf6e);
+        let v6 = |last: u8| {
+            let mut bytes = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+            bytes[15] = last;
+            bytes
+        };
+        let key = FlowKey {
+            addr: [v6(1), v6(2)],
+            port: [443, 55555],
+            protocol: 17,
+            ip_version: 6,
+            vlan_id: 100,
+            tunnel: Tunnel::Vxlan,
+        };
+        assert_eq!(key.stable_hash(), 0x92a8_e488_6eff_8f7c);
     }
 }

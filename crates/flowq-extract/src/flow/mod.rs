@@ -4,11 +4,16 @@
 //! The table is generic over the per-flow feature state ([`FlowFeatures`]), so
 //! the hot loop is compiled once per profile with no dynamic dispatch.
 
+mod budget;
 mod key;
 mod table;
 
+pub use budget::{DEFAULT_FLOW_STATE_BUDGET, FLOW_STATE, FlowStatePool, INDEX_BYTES_PER_FLOW};
 pub use key::{Direction, FlowKey};
-pub use table::{FlowConfig, FlowTable, Placement, TableCounters};
+pub use table::{
+    ENDED_BY_TIME, FlowConfig, FlowTable, MAX_PARTITIONS, MIN_PARTITION_FLOWS, OrderKey, Placement,
+    TableCounters, partition_of, partitions,
+};
 
 use crate::decode::PacketView;
 
@@ -93,6 +98,10 @@ pub struct FinishedFlow<F> {
     /// Position in the output order: the capture time at which the flow was known
     /// to have ended (`i64::MAX` for flows open at the end of the capture).
     pub end_time: i64,
+    /// Ordinal of the packet whose arrival ended the flow (eviction, active
+    /// timeout, a new SYN after a close), or [`ENDED_BY_TIME`]: the second
+    /// part of the output order ([`OrderKey`]).
+    pub ended_by: u64,
     /// Why it ended.
     pub end_reason: EndReason,
     /// The accumulated features.
@@ -100,6 +109,13 @@ pub struct FinishedFlow<F> {
 }
 
 impl<F> FinishedFlow<F> {
+    /// Where the flow goes in the output: flows are written in ascending order
+    /// of this key.
+    #[inline]
+    pub fn order_key(&self) -> OrderKey {
+        (self.end_time, self.ended_by, self.first_packet)
+    }
+
     /// Time from the first to the last packet (ns; 0 for one packet).
     #[inline]
     pub fn duration_ns(&self) -> i64 {

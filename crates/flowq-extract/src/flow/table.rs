@@ -2,10 +2,19 @@
 //! capture's own clock, TCP close with a grace period for trailing packets, and a
 //! small reorder heap that releases finished flows in a deterministic order.
 //!
-//! Memory is bounded by the number of active flows: finished flows leave the table
-//! as soon as the capture clock proves they ended, and the reorder heap only holds
-//! flows whose end time is not yet in the past.
+//! Memory is bounded by the number of active flows, whatever the timestamps
+//! say: a flow ended by a packet (eviction, active timeout, a new SYN after a
+//! close) is final at once, and one ended by time leaves as soon as the capture
+//! clock passes its deadline. See [`OrderKey`] for why that order is total.
+//!
+//! The flow limit is split over [`partitions`] of the key space chosen by a
+//! stable hash ([`FlowKey::stable_hash`]): a full partition evicts its own least
+//! recently active flow. A partition lives wholly in one shard, so eviction,
+//! and the output, are the same whatever the number of shards.
 
+#[cfg(doc)]
+use super::budget::DEFAULT_FLOW_STATE_BUDGET;
+use super::budget::{FLOW_STATE, FlowStatePool, INDEX_BYTES_PER_FLOW};
 use super::{Direction, EndReason, FinishedFlow, FlowFeatures, FlowKey};
 use crate::decode::{PacketView, tcp_flags};
 use hashbrown::HashTable;
@@ -35,9 +44,43 @@ pub struct FlowConfig {
     pub max_flows: Option<usize>,
 }
 
-/// Memory the default flow limit allows for flow state: the table evicts flows
-/// before their slots would take more than this.
-pub const DEFAULT_FLOW_STATE_BUDGET: usize = 4 << 30;
+/// Most eviction partitions (see [`partitions`]).
+pub const MAX_PARTITIONS: usize = 64;
+
+/// Fewest flows a partition holds: limits below `2 * MIN_PARTITION_FLOWS` are
+/// one partition, so a small `--max-flows` evicts the least recently active
+/// flow of all, as it says.
+pub const MIN_PARTITION_FLOWS: usize = 64;
+
+/// How many eviction partitions a flow limit is split into: one per
+/// [`MIN_PARTITION_FLOWS`] flows, at most [`MAX_PARTITIONS`]. A function of the
+/// limit alone, so that the same options give the same partitions on every
+/// machine and for every `-j`.
+pub fn partitions(max_flows: usize) -> usize {
+    (max_flows / MIN_PARTITION_FLOWS).clamp(1, MAX_PARTITIONS)
+}
+
+/// The eviction partition of `key` among `partitions`: the high half of its
+/// stable hash scaled to the range (multiply-shift, no division).
+#[inline]
+pub fn partition_of(key: &FlowKey, partitions: usize) -> usize {
+    (((key.stable_hash() >> 32) * partitions as u64) >> 32) as usize
+}
+
+/// The order finished flows are written in: end time, then the ordinal of the
+/// packet that ended the flow ([`ENDED_BY_TIME`] for flows ended by a timeout,
+/// a close grace period or the end of the capture), then the flow's first
+/// packet.
+///
+/// Packets end flows at the current clock in ordinal order, and a deadline
+/// `d` only expires once the clock has passed it, after every packet stamped
+/// `d`: so a flow ended by packet `o` at clock `c` can be released as soon as
+/// `o` is processed, even when every timestamp is the same (no later event
+/// sorts before it), and memory never waits on the clock.
+pub type OrderKey = (i64, u64, u64);
+
+/// `ended_by` of flows ended by time rather than by a packet.
+pub const ENDED_BY_TIME: u64 = u64::MAX;
 
 impl Default for FlowConfig {
     fn default() -> Self {
@@ -73,6 +116,10 @@ pub struct TableCounters {
     pub peak_active_flows: u64,
     /// Flows ended early because the table was full.
     pub evicted_flows: u64,
+    /// Of those, flows ended because the process's flow-state budget was spent
+    /// (several tables at once) rather than by the flow limit: the one kind of
+    /// eviction whose choice depends on what else was running.
+    pub memory_evicted_flows: u64,
 }
 
 const NIL: u32 = u32::MAX;
@@ -96,8 +143,13 @@ struct Slot<F> {
     initiator: u8,
     /// Which key endpoints have sent FIN (bit 0, bit 1).
     fin_sent: u8,
+    /// The eviction partition.
+    partition: u8,
     list: ListId,
+    /// Neighbours in the table-wide list (expiry order).
     links: Links,
+    /// Neighbours in the partition's list of the same kind (eviction order).
+    part_links: Links,
     first_ns: i64,
     last_ns: i64,
     /// Timestamp of the last packet in arrival order (the first one's is `arrival_first_ns`).
@@ -125,12 +177,22 @@ impl List {
     };
 }
 
-/// A finished flow waiting in the reorder heap: (end time, first packet, slot).
-/// The flow stays in its slot until it is released, so the heap moves 24-byte
+/// A finished flow waiting in the reorder heap: its [`OrderKey`] and slot.
+/// The flow stays in its slot until it is released, so the heap moves 32-byte
 /// keys instead of whole flows (a `FinishedFlow` is 224 bytes for the standard
 /// profile and over 1 KB for the full one), and ending a flow copies nothing.
 /// First packets are unique, so the slot never decides the order.
-type Pending = Reverse<(i64, u64, u32)>;
+type Pending = Reverse<(i64, u64, u64, u32)>;
+
+/// One eviction partition: its lists (in the same order as the table-wide
+/// ones), its open flows and its share of the flow limit.
+#[derive(Debug, Clone, Copy)]
+struct Partition {
+    open: List,
+    closed: List,
+    active: u32,
+    cap: u32,
+}
 
 /// Slots live in fixed-size chunks that are never reallocated: growing the table
 /// never copies it, and unused capacity is at most one chunk (a growing `Vec`
@@ -194,7 +256,11 @@ pub struct FlowTable<F: FlowFeatures> {
     open: List,
     closed: List,
     active: usize,
+    parts: Vec<Partition>,
     ready: BinaryHeap<Pending>,
+    /// No packet processed from now on has an ordinal below this: flows ended
+    /// by packets before it are final (see [`OrderKey`]).
+    next_ordinal: u64,
     /// The capture clock: the latest timestamp seen. It never goes back, so a
     /// packet stamped earlier than its predecessor cannot expire flows wrongly.
     clock: i64,
@@ -205,17 +271,51 @@ pub struct FlowTable<F: FlowFeatures> {
     /// forward), so it stays a lower bound, and `expire` is skipped while the
     /// clock has not passed it.
     next_deadline: i64,
-    hasher: foldhash::fast::FixedState,
+    /// Seeded at random per table: keys are chosen by whoever sends the
+    /// packets, and nothing in the output depends on the index's layout.
+    hasher: foldhash::fast::RandomState,
+    pool: &'static FlowStatePool,
+    /// Bytes this table reserved from `pool` (one slot's worth per slot).
+    reserved: usize,
     counters: TableCounters,
 }
 
+impl<F: FlowFeatures> Drop for FlowTable<F> {
+    fn drop(&mut self) {
+        self.pool.release(self.reserved);
+    }
+}
+
 impl<F: FlowFeatures> FlowTable<F> {
-    /// An empty table whose flows start their feature state from `features`.
+    /// An empty table whose flows start their feature state from `features`,
+    /// drawing on the process-wide flow-state budget.
     pub fn new(config: FlowConfig, features: F::Config) -> Self {
+        Self::with_pool(config, features, &FLOW_STATE)
+    }
+
+    /// Like [`new`](Self::new), drawing on `pool` (and taking the default flow
+    /// limit from its budget).
+    pub fn with_pool(
+        config: FlowConfig,
+        features: F::Config,
+        pool: &'static FlowStatePool,
+    ) -> Self {
         let max_flows = config
             .max_flows
-            .unwrap_or_else(Self::default_max_flows)
+            .unwrap_or_else(|| Self::max_flows_for_budget(pool.limit()))
             .max(1);
+        let count = partitions(max_flows);
+        let parts = (0..count)
+            .map(|p| Partition {
+                open: List::EMPTY,
+                closed: List::EMPTY,
+                active: 0,
+                // The limit shared out, the remainder one by one.
+                cap: (max_flows / count + usize::from(p < max_flows % count))
+                    .try_into()
+                    .unwrap_or(u32::MAX),
+            })
+            .collect();
         FlowTable {
             config,
             features,
@@ -226,21 +326,40 @@ impl<F: FlowFeatures> FlowTable<F> {
             open: List::EMPTY,
             closed: List::EMPTY,
             active: 0,
+            parts,
             ready: BinaryHeap::new(),
+            next_ordinal: 0,
             clock: i64::MIN,
             started: false,
             next_deadline: i64::MIN,
-            hasher: foldhash::fast::FixedState::with_seed(0x666c_6f77_715f_7631),
+            hasher: foldhash::fast::RandomState::default(),
+            pool,
+            reserved: 0,
             counters: TableCounters::default(),
         }
     }
 
-    /// The default limit on open flows: as many as fit in
-    /// [`DEFAULT_FLOW_STATE_BUDGET`] (about 16 million for the standard profile,
-    /// 4 million for the full one). A fixed number, so outputs do not depend on
-    /// the machine.
+    /// The default limit on open flows: as many as fit in the process's
+    /// flow-state budget ([`DEFAULT_FLOW_STATE_BUDGET`] unless set: about 16
+    /// million for the standard profile, 4 million for the full one). A fixed
+    /// number, so outputs do not depend on the machine.
     pub fn default_max_flows() -> usize {
-        DEFAULT_FLOW_STATE_BUDGET / (std::mem::size_of::<Slot<F>>() + 16)
+        Self::max_flows_for_budget(FLOW_STATE.limit())
+    }
+
+    /// As many flows as fit in `budget` bytes of flow state.
+    pub fn max_flows_for_budget(budget: usize) -> usize {
+        (budget / Self::bytes_per_flow()).max(1)
+    }
+
+    /// Bytes of flow state counted per flow against the budget.
+    pub fn bytes_per_flow() -> usize {
+        std::mem::size_of::<Slot<F>>() + INDEX_BYTES_PER_FLOW
+    }
+
+    /// The number of eviction partitions in use (see [`partitions`]).
+    pub fn partition_count(&self) -> usize {
+        self.parts.len()
     }
 
     /// The limit on open flows in force.
@@ -310,6 +429,7 @@ impl<F: FlowFeatures> FlowTable<F> {
                 Direction::Backward
             },
         };
+        self.next_ordinal = self.next_ordinal.max(ordinal.saturating_add(1));
         self.release_ready(emit);
         placement
     }
@@ -325,10 +445,10 @@ impl<F: FlowFeatures> FlowTable<F> {
         while let Some(i) = self.closed.head_index() {
             let s = &self.slots[i as usize];
             let end_time = s.deadline_base.saturating_add(self.config.close_grace_ns);
-            self.end_flow(i, s.close_reason, end_time);
+            self.end_flow(i, s.close_reason, end_time, ENDED_BY_TIME);
         }
-        while let Some(Reverse((end_time, _, i))) = self.ready.pop() {
-            emit(self.release(i, end_time));
+        while let Some(Reverse((end_time, ended_by, _, i))) = self.ready.pop() {
+            emit(self.release(i, end_time, ended_by));
         }
         // Open flows all end with the capture, in order of their first packet.
         // They are taken from their slots one by one rather than through the
@@ -343,19 +463,33 @@ impl<F: FlowFeatures> FlowTable<F> {
         open.sort_unstable();
         for (_, i) in open {
             emit(self.take_flow(i, EndReason::EndOfCapture, i64::MAX));
+            debug_assert!(self.ready.is_empty());
         }
     }
 
-    /// Moves the capture clock forward to `clock` (without a packet) and emits the
-    /// flows that are then known to have ended.
-    pub fn advance(&mut self, clock: i64, emit: &mut impl FnMut(FinishedFlow<F>)) {
+    /// Moves the capture clock forward to `clock` (without a packet), noting
+    /// that no packet before ordinal `next_ordinal` is still to come, and emits
+    /// the flows that are then known to have ended.
+    pub fn advance(
+        &mut self,
+        clock: i64,
+        next_ordinal: u64,
+        emit: &mut impl FnMut(FinishedFlow<F>),
+    ) {
         self.advance_clock(clock);
+        self.next_ordinal = self.next_ordinal.max(next_ordinal);
         self.release_ready(emit);
     }
 
     /// The capture clock: every flow emitted from now on ends at or after it.
     pub fn clock(&self) -> i64 {
         self.clock
+    }
+
+    /// A lower bound of the [`OrderKey`] of every flow emitted from now on
+    /// (until [`finish`](Self::finish)).
+    pub fn watermark(&self) -> OrderKey {
+        (self.clock, self.next_ordinal, 0)
     }
 
     fn advance_clock(&mut self, ts: i64) {
@@ -381,7 +515,7 @@ impl<F: FlowFeatures> FlowTable<F> {
                 if deadline >= self.clock {
                     break;
                 }
-                self.end_flow(i, EndReason::IdleTimeout, deadline);
+                self.end_flow(i, EndReason::IdleTimeout, deadline, ENDED_BY_TIME);
             }
         }
         while let Some(i) = self.closed.head_index() {
@@ -390,7 +524,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             if deadline >= self.clock {
                 break;
             }
-            self.end_flow(i, s.close_reason, deadline);
+            self.end_flow(i, s.close_reason, deadline, ENDED_BY_TIME);
         }
         // Both heads are now the earliest deadlines of their lists; a flow that
         // joins an empty list later is stamped with a clock at least this one.
@@ -411,14 +545,15 @@ impl<F: FlowFeatures> FlowTable<F> {
     }
 
     fn release_ready(&mut self, emit: &mut impl FnMut(FinishedFlow<F>)) {
-        // Every flow still in the table ends at or after the clock, so anything
-        // earlier is final in order.
-        while let Some(&Reverse((end_time, _, i))) = self.ready.peek() {
-            if end_time >= self.clock {
+        // Every flow still in the table ends at or after the clock, by time or
+        // by a packet not yet seen, so anything before that is final in order.
+        let (clock, next_ordinal, _) = self.watermark();
+        while let Some(&Reverse((end_time, ended_by, _, i))) = self.ready.peek() {
+            if (end_time, ended_by) >= (clock, next_ordinal) {
                 break;
             }
             self.ready.pop();
-            emit(self.release(i, end_time));
+            emit(self.release(i, end_time, ended_by));
         }
     }
 
@@ -438,7 +573,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             ListId::Closed if is_new_syn => {
                 // A new connection on the same 5-tuple after the close.
                 let (key, hash, reason) = (slot.key, slot.hash, slot.close_reason);
-                self.end_flow(i, reason, clock);
+                self.end_flow(i, reason, clock, ordinal);
                 return self.open_flow(key, hash, packet, src_side, ordinal);
             }
             ListId::Closed => {
@@ -453,7 +588,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             && clock.saturating_sub(slot.first_clock) > active
         {
             let (key, hash) = (slot.key, slot.hash);
-            self.end_flow(i, EndReason::ActiveTimeout, clock);
+            self.end_flow(i, EndReason::ActiveTimeout, clock, ordinal);
             return self.open_flow(key, hash, packet, src_side, ordinal);
         }
         let slot = &mut self.slots[i as usize];
@@ -490,6 +625,14 @@ impl<F: FlowFeatures> FlowTable<F> {
             next: NIL,
         };
         self.open.tail = i;
+        // The same move in the partition's open list.
+        if self.partitioned() {
+            let p = usize::from(self.slots[i as usize].partition);
+            if self.parts[p].open.tail != i {
+                self.part_unlink(i);
+                self.part_push_back(i);
+            }
+        }
     }
 
     fn add_packet(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
@@ -548,8 +691,14 @@ impl<F: FlowFeatures> FlowTable<F> {
         src_side: u8,
         ordinal: u64,
     ) -> u32 {
-        if self.active >= self.max_flows {
-            self.evict_one();
+        let partition = if self.partitioned() {
+            partition_of(&key, self.parts.len())
+        } else {
+            0
+        };
+        let part = &self.parts[partition];
+        if part.active >= part.cap {
+            self.evict_one(partition, ordinal);
         }
         // A TCP flow first seen with SYN+ACK is the server's answer: the client
         // (its destination) is the initiator.
@@ -567,8 +716,13 @@ impl<F: FlowFeatures> FlowTable<F> {
             hash,
             initiator,
             fin_sent: 0,
+            partition: partition as u8,
             list: ListId::Open,
             links: Links {
+                prev: NIL,
+                next: NIL,
+            },
+            part_links: Links {
                 prev: NIL,
                 next: NIL,
             },
@@ -588,10 +742,24 @@ impl<F: FlowFeatures> FlowTable<F> {
                 i
             }
             None => {
+                let bytes = Self::bytes_per_flow();
+                if self.pool.try_reserve(bytes) {
+                    self.reserved += bytes;
+                } else if self.evict_for_memory(ordinal) {
+                    // The victim's slot is free once it is released, at the
+                    // end of this packet; until then this one is over budget.
+                    self.pool.force_reserve(bytes);
+                    self.reserved += bytes;
+                } else {
+                    // Nothing to evict: the table is empty and needs one slot.
+                    self.pool.force_reserve(bytes);
+                    self.reserved += bytes;
+                }
                 self.slots.push(slot);
                 (self.slots.len() - 1) as u32
             }
         };
+        self.parts[partition].active += 1;
         let slots = &self.slots;
         self.index
             .insert_unique(hash, i, |&j| slots[j as usize].hash);
@@ -604,26 +772,58 @@ impl<F: FlowFeatures> FlowTable<F> {
         i
     }
 
-    /// Makes room for one flow: a closed TCP flow still in its grace period if
-    /// there is one (it has ended already), else the least recently active open
-    /// flow (the head of the open list).
-    fn evict_one(&mut self) {
-        let victim = self.closed.head_index().or_else(|| self.open.head_index());
-        if let Some(i) = victim {
-            let slot = &self.slots[i as usize];
-            let reason = match slot.list {
-                ListId::Closed => slot.close_reason,
-                ListId::Open => {
-                    self.counters.evicted_flows += 1;
-                    EndReason::Evicted
-                }
-            };
-            self.end_flow(i, reason, self.clock);
+    /// Makes room for one flow in `partition` (packet `ordinal` needs it): a
+    /// closed TCP flow of the partition still in its grace period if there is
+    /// one (it has ended already), else the partition's least recently active
+    /// open flow.
+    fn evict_one(&mut self, partition: usize, ordinal: u64) {
+        let (closed, open) = if self.partitioned() {
+            let part = &self.parts[partition];
+            (part.closed, part.open)
+        } else {
+            (self.closed, self.open)
+        };
+        if let Some(i) = closed.head_index().or_else(|| open.head_index()) {
+            self.evict(i, ordinal);
         }
     }
 
-    /// Ends the flow of slot `i` and queues it for output.
-    fn end_flow(&mut self, i: u32, reason: EndReason, end_time: i64) {
+    /// Whether partitions keep lists of their own: with one partition the
+    /// table-wide lists are its lists.
+    #[inline]
+    fn partitioned(&self) -> bool {
+        self.parts.len() > 1
+    }
+
+    /// The process's flow-state budget is spent (several tables at once):
+    /// ends the table's least recently active flow, whatever its partition.
+    /// Returns whether there was one.
+    fn evict_for_memory(&mut self, ordinal: u64) -> bool {
+        let Some(i) = self.closed.head_index().or_else(|| self.open.head_index()) else {
+            return false;
+        };
+        if self.slots[i as usize].list == ListId::Open {
+            self.counters.memory_evicted_flows += 1;
+        }
+        self.evict(i, ordinal);
+        true
+    }
+
+    fn evict(&mut self, i: u32, ordinal: u64) {
+        let slot = &self.slots[i as usize];
+        let reason = match slot.list {
+            ListId::Closed => slot.close_reason,
+            ListId::Open => {
+                self.counters.evicted_flows += 1;
+                EndReason::Evicted
+            }
+        };
+        self.end_flow(i, reason, self.clock, ordinal);
+    }
+
+    /// Ends the flow of slot `i` and queues it for output; `ended_by` is the
+    /// ordinal of the packet that ended it, or [`ENDED_BY_TIME`].
+    fn end_flow(&mut self, i: u32, reason: EndReason, end_time: i64, ended_by: u64) {
         // `i64::MAX` is the end time of the flows still open when the capture
         // ends, which come after every other flow; a deadline that saturates
         // (timestamps near the year 2262) must still sort before them, as the
@@ -634,14 +834,15 @@ impl<F: FlowFeatures> FlowTable<F> {
         // The slot is out of every list and of the index: its close reason
         // field now holds why the flow ended, until `release`.
         slot.close_reason = reason;
-        self.ready.push(Reverse((end_time, slot.first_packet, i)));
+        self.ready
+            .push(Reverse((end_time, ended_by, slot.first_packet, i)));
     }
 
     /// Removes slot `i` from the table and returns its flow.
     fn take_flow(&mut self, i: u32, reason: EndReason, end_time: i64) -> FinishedFlow<F> {
         self.detach(i);
         self.slots[i as usize].close_reason = reason;
-        self.release(i, end_time)
+        self.release(i, end_time, ENDED_BY_TIME)
     }
 
     /// Takes slot `i` out of its list and the index: no packet finds it any more,
@@ -653,10 +854,11 @@ impl<F: FlowFeatures> FlowTable<F> {
             entry.remove();
         }
         self.active -= 1;
+        self.parts[usize::from(self.slots[i as usize].partition)].active -= 1;
     }
 
     /// The flow of detached slot `i`, which becomes free.
-    fn release(&mut self, i: u32, end_time: i64) -> FinishedFlow<F> {
+    fn release(&mut self, i: u32, end_time: i64, ended_by: u64) -> FinishedFlow<F> {
         self.free.push(i);
         let slot = &mut self.slots[i as usize];
         let reason = slot.close_reason;
@@ -668,6 +870,7 @@ impl<F: FlowFeatures> FlowTable<F> {
             arrival_ns: [slot.arrival_first_ns, slot.arrival_last_ns],
             first_packet: slot.first_packet,
             end_time,
+            ended_by,
             end_reason: reason,
             features: std::mem::take(&mut slot.features),
         }
@@ -696,9 +899,60 @@ impl<F: FlowFeatures> FlowTable<F> {
             self.slots[tail as usize].links.next = i;
         }
         self.list_mut(list).tail = i;
+        self.part_push_back(i);
+    }
+
+    /// The partition list of slot `i`'s kind (open or closed).
+    fn part_list_mut(&mut self, i: u32) -> &mut List {
+        let slot = &self.slots[i as usize];
+        let part = &mut self.parts[usize::from(slot.partition)];
+        match slot.list {
+            ListId::Open => &mut part.open,
+            ListId::Closed => &mut part.closed,
+        }
+    }
+
+    /// Appends slot `i` to its partition's list of its kind.
+    fn part_push_back(&mut self, i: u32) {
+        if !self.partitioned() {
+            return;
+        }
+        let tail = self.part_list_mut(i).tail;
+        self.slots[i as usize].part_links = Links {
+            prev: tail,
+            next: NIL,
+        };
+        if tail == NIL {
+            self.part_list_mut(i).head = i;
+        } else {
+            self.slots[tail as usize].part_links.next = i;
+        }
+        self.part_list_mut(i).tail = i;
+    }
+
+    fn part_unlink(&mut self, i: u32) {
+        if !self.partitioned() {
+            return;
+        }
+        let Links { prev, next } = self.slots[i as usize].part_links;
+        if prev == NIL {
+            self.part_list_mut(i).head = next;
+        } else {
+            self.slots[prev as usize].part_links.next = next;
+        }
+        if next == NIL {
+            self.part_list_mut(i).tail = prev;
+        } else {
+            self.slots[next as usize].part_links.prev = prev;
+        }
+        self.slots[i as usize].part_links = Links {
+            prev: NIL,
+            next: NIL,
+        };
     }
 
     fn unlink(&mut self, i: u32) {
+        self.part_unlink(i);
         let (list, Links { prev, next }) = {
             let s = &self.slots[i as usize];
             (s.list, s.links)
@@ -754,8 +1008,9 @@ mod tests {
         use crate::features::{CicFeatures, FullFeatures};
         assert_eq!(
             FlowTable::<StandardFeatures>::default_max_flows() / 100_000,
-            162
+            157
         );
+        assert_eq!(std::mem::size_of::<Slot<StandardFeatures>>(), 256);
         assert_eq!(FlowTable::<FullFeatures>::default_max_flows() / 100_000, 40);
         let cic = FlowTable::<CicFeatures>::default_max_flows();
         assert!((2_500_000..3_500_000).contains(&cic), "{cic}");
