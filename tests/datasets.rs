@@ -2218,3 +2218,42 @@ fn help_names_the_manifest_file() {
         "--help does not name _dataset.json:\n{help}"
     );
 }
+
+/// Timestamps spread over years would open one hourly file per hour, each held
+/// open until the capture ends: past 1024 files the capture fails with a
+/// message naming the cause (memory stays bounded), and a coarser partition
+/// works.
+#[test]
+fn time_partitions_are_bounded_per_capture() {
+    let tmp = tempfile::tempdir().unwrap();
+    let capture = tmp.path().join("years.pcap");
+    let hour_us = 3_600_000_000;
+    let packets: Vec<Pkt> = (0..1100i64)
+        .map(|i| {
+            udp(
+                T0_US + i * 2 * hour_us,
+                ([10, 0, 0, 1], 1000),
+                ([10, 0, 0, 2], 53),
+                10,
+            )
+        })
+        .collect();
+    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    let out = extract(
+        &[&capture],
+        &dir_arg(&tmp.path().join("by_hour")),
+        &["--partition-by", "hour"],
+        2,
+    );
+    let message = stderr(&out);
+    assert!(
+        message.contains("more than 1024 partitions of --partition-by hour"),
+        "{message}"
+    );
+    extract(
+        &[&capture],
+        &dir_arg(&tmp.path().join("by_date")),
+        &["--partition-by", "date"],
+        0,
+    );
+}

@@ -237,7 +237,8 @@ pub struct ExtractArgs {
 
     /// Threads: for one output file, a reader and N flow-table shards per
     /// capture (default 1); for a dataset directory, captures extracted at once
-    /// (default: one per core). The output is identical whatever N.
+    /// (default: one per core). The output is identical whatever N (unless
+    /// captures read at once spend --flow-memory: then a warning says so).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub threads: Option<u16>,
 

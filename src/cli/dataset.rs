@@ -165,6 +165,15 @@ pub(super) fn run_dataset(
                 input.name, message, input.status
             );
         }
+        if input.memory_evicted_flows > 0 {
+            eprintln!(
+                "flowq: warning: {}: {} flows evicted because captures read at once spent the \
+                 --flow-memory budget; which ones depends on timing, so these files may differ \
+                 between runs (raise --flow-memory or lower -j for reproducible files)",
+                input.name,
+                thousands(input.memory_evicted_flows)
+            );
+        }
     }
     if !args.quiet {
         eprintln!(

@@ -89,6 +89,11 @@ pub struct InputEntry {
     pub skipped: BTreeMap<String, u64>,
     /// Flows written.
     pub flows: u64,
+    /// Flows ended because the process's `--flow-memory` budget was spent by
+    /// captures read at once: when nonzero, this input's files depend on what
+    /// else was running (absent when zero, the reproducible case).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub memory_evicted_flows: u64,
     /// The data files written for this input, relative to the dataset directory.
     pub outputs: Vec<String>,
     /// Flows per label (with --labels).
@@ -177,4 +182,8 @@ impl Manifest {
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         Ok(())
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

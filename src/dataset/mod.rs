@@ -22,6 +22,11 @@ use partition::{PartitionBy, Partitioner, safe_name};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
+
+/// Most files one capture may write (time partitions): each stays open, with
+/// its writer and buffered rows, until the capture ends. 1024 hours is six
+/// weeks of hourly partitions; 1024 days is nearly three years.
+const MAX_PARTITION_FILES: usize = 1024;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -424,6 +429,18 @@ impl DatasetRun {
                 let output = transform.apply(&batch).map_err(WriteFailed)?;
                 for (relative, part) in partitioner.split(&batch, output).map_err(WriteFailed)? {
                     if !sinks.contains_key(&relative) {
+                        // Each open file holds a writer and its buffered rows
+                        // until the capture ends: timestamps spread over
+                        // thousands of hours must not open thousands of them.
+                        if sinks.len() >= MAX_PARTITION_FILES {
+                            return Err(WriteFailed(anyhow::anyhow!(
+                                "{}: its flows fall in more than {MAX_PARTITION_FILES} \
+                                 partitions of --partition-by {} (timestamps spread over \
+                                 years?); use a coarser --partition-by",
+                                job.name,
+                                partitioner.name()
+                            )));
+                        }
                         let sink = open(&relative).map_err(WriteFailed)?;
                         sinks.insert(relative.clone(), (sink, false));
                     }
@@ -497,6 +514,7 @@ impl DatasetRun {
                 .map(|(k, v)| (k.to_string(), *v))
                 .collect(),
             flows: summary.flows_written,
+            memory_evicted_flows: summary.memory_evicted_flows,
             outputs,
             labels: counts.flows_per_label,
             rule_matches: counts.matches_per_rule,

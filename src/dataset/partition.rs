@@ -83,6 +83,11 @@ impl Partitioner {
         })
     }
 
+    /// The `--partition-by` value.
+    pub fn name(&self) -> &'static str {
+        self.by.name()
+    }
+
     /// The file a partition's rows go to, relative to the dataset directory.
     fn file_of(&self, partition: Option<&str>) -> PathBuf {
         let file = format!("{}.{}", self.capture, self.extension);

@@ -417,8 +417,8 @@ impl<F: FlowFeatures> FlowTable<F> {
             .find(hash, |&i| slots[i as usize].key == key)
             .copied();
         let i = match found {
-            Some(i) => self.update_existing(i, packet, src_side, ordinal),
-            None => self.open_flow(key, hash, packet, src_side, ordinal),
+            Some(i) => self.update_existing(i, packet, src_side, ordinal, emit),
+            None => self.open_flow(key, hash, packet, src_side, ordinal, emit),
         };
         let slot = &self.slots[i as usize];
         let placement = Placement {
@@ -563,6 +563,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         packet: &PacketView<'_>,
         src_side: u8,
         ordinal: u64,
+        emit: &mut impl FnMut(FinishedFlow<F>),
     ) -> u32 {
         let clock = self.clock;
         let flags = packet.tcp_flags();
@@ -574,7 +575,7 @@ impl<F: FlowFeatures> FlowTable<F> {
                 // A new connection on the same 5-tuple after the close.
                 let (key, hash, reason) = (slot.key, slot.hash, slot.close_reason);
                 self.end_flow(i, reason, clock, ordinal);
-                return self.open_flow(key, hash, packet, src_side, ordinal);
+                return self.open_flow(key, hash, packet, src_side, ordinal, emit);
             }
             ListId::Closed => {
                 // A trailing packet (last ACK, retransmitted FIN): it belongs to the
@@ -589,7 +590,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         {
             let (key, hash) = (slot.key, slot.hash);
             self.end_flow(i, EndReason::ActiveTimeout, clock, ordinal);
-            return self.open_flow(key, hash, packet, src_side, ordinal);
+            return self.open_flow(key, hash, packet, src_side, ordinal, emit);
         }
         let slot = &mut self.slots[i as usize];
         Self::count_packet(slot, packet, src_side);
@@ -690,6 +691,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         packet: &PacketView<'_>,
         src_side: u8,
         ordinal: u64,
+        emit: &mut impl FnMut(FinishedFlow<F>),
     ) -> u32 {
         let partition = if self.partitioned() {
             partition_of(&key, self.parts.len())
@@ -699,6 +701,9 @@ impl<F: FlowFeatures> FlowTable<F> {
         let part = &self.parts[partition];
         if part.active >= part.cap {
             self.evict_one(partition, ordinal);
+            // The victim's place in the output is final (this packet ended
+            // it): out it goes, and its slot takes the new flow.
+            self.release_through(ordinal, emit);
         }
         // A TCP flow first seen with SYN+ACK is the server's answer: the client
         // (its destination) is the initiator.
@@ -743,20 +748,28 @@ impl<F: FlowFeatures> FlowTable<F> {
             }
             None => {
                 let bytes = Self::bytes_per_flow();
-                if self.pool.try_reserve(bytes) {
-                    self.reserved += bytes;
+                let reused = if self.pool.try_reserve(bytes) {
+                    None
                 } else if self.evict_for_memory(ordinal) {
-                    // The victim's slot is free once it is released, at the
-                    // end of this packet; until then this one is over budget.
-                    self.pool.force_reserve(bytes);
-                    self.reserved += bytes;
+                    // As above: the victim's slot takes the new flow.
+                    self.release_through(ordinal, emit);
+                    self.free.pop()
                 } else {
-                    // Nothing to evict: the table is empty and needs one slot.
+                    // Nothing to evict: an empty table still needs one slot.
                     self.pool.force_reserve(bytes);
-                    self.reserved += bytes;
+                    None
+                };
+                match reused {
+                    Some(i) => {
+                        self.slots[i as usize] = slot;
+                        i
+                    }
+                    None => {
+                        self.reserved += bytes;
+                        self.slots.push(slot);
+                        (self.slots.len() - 1) as u32
+                    }
                 }
-                self.slots.push(slot);
-                (self.slots.len() - 1) as u32
             }
         };
         self.parts[partition].active += 1;
@@ -786,6 +799,13 @@ impl<F: FlowFeatures> FlowTable<F> {
         if let Some(i) = closed.head_index().or_else(|| open.head_index()) {
             self.evict(i, ordinal);
         }
+    }
+
+    /// Emits the finished flows whose order is final once packet `ordinal`
+    /// is the last one that can end a flow at the current clock.
+    fn release_through(&mut self, ordinal: u64, emit: &mut impl FnMut(FinishedFlow<F>)) {
+        self.next_ordinal = self.next_ordinal.max(ordinal.saturating_add(1));
+        self.release_ready(emit);
     }
 
     /// Whether partitions keep lists of their own: with one partition the
@@ -1014,6 +1034,126 @@ mod tests {
         assert_eq!(FlowTable::<FullFeatures>::default_max_flows() / 100_000, 40);
         let cic = FlowTable::<CicFeatures>::default_max_flows();
         assert!((2_500_000..3_500_000).contains(&cic), "{cic}");
+    }
+
+    /// A UDP packet from 10.0.x.y:1000 to 10.9.9.9:53 at `ts_ns`, decoded.
+    fn udp_from(i: u32, ts_ns: i64, bytes: &mut Vec<u8>) -> PacketView<'_> {
+        use crate::capture::RawPacket;
+        use crate::decode::frames;
+        *bytes = frames::ethernet(
+            0x0800,
+            &frames::ipv4(
+                17,
+                [10, 0, (i >> 8) as u8, i as u8],
+                [10, 9, 9, 9],
+                &frames::udp(1000, 53, &[0; 4]),
+            ),
+        );
+        let raw = RawPacket {
+            ts_ns,
+            wire_len: bytes.len() as u32,
+            data: bytes,
+            linktype: 1,
+            interface: 0,
+        };
+        crate::decode::decode(&raw, crate::decode::Tunnels::NONE).unwrap()
+    }
+
+    fn table(max_flows: usize, pool: &'static FlowStatePool) -> FlowTable<StandardFeatures> {
+        FlowTable::with_pool(
+            FlowConfig {
+                max_flows: Some(max_flows),
+                ..FlowConfig::default()
+            },
+            (),
+            pool,
+        )
+    }
+
+    /// Every packet opens a flow and every timestamp is the same: evicted
+    /// flows are emitted at once (their order is final), so the slots in use
+    /// stay at the limit instead of growing with the capture.
+    #[test]
+    fn evicted_flows_leave_at_once_on_a_frozen_clock() {
+        let pool = Box::leak(Box::new(FlowStatePool::new(usize::MAX)));
+        let mut t = table(100, pool);
+        let mut emitted = Vec::new();
+        let mut bytes = Vec::new();
+        for i in 0..5_000u32 {
+            let packet = udp_from(i, 1_000, &mut bytes);
+            t.process(&packet, u64::from(i), &mut |f| emitted.push(f));
+        }
+        assert_eq!(emitted.len(), 4_900, "every evicted flow is out");
+        assert_eq!(t.slots.len(), 100, "the victims' slots are reused");
+        // In the order of the packets that evicted them.
+        let order: Vec<u64> = emitted.iter().map(|f| f.ended_by).collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]));
+        assert!(emitted.iter().all(|f| f.end_reason == EndReason::Evicted));
+        t.finish(None, &mut |f| emitted.push(f));
+        assert_eq!(emitted.len(), 5_000);
+    }
+
+    /// Falling timestamps: the same.
+    #[test]
+    fn evicted_flows_leave_at_once_on_a_falling_clock() {
+        let pool = Box::leak(Box::new(FlowStatePool::new(usize::MAX)));
+        let mut t = table(100, pool);
+        let mut count = 0;
+        let mut bytes = Vec::new();
+        for i in 0..5_000u32 {
+            let packet = udp_from(i, 1_000_000_000 - i64::from(i), &mut bytes);
+            t.process(&packet, u64::from(i), &mut |_| count += 1);
+        }
+        assert_eq!(count, 4_900);
+        assert_eq!(t.slots.len(), 100);
+    }
+
+    /// Two tables share a budget of 150 flows with limits of 100 each: the
+    /// first one fits; the second evicts by memory once the budget is spent,
+    /// counts it apart, and both give their reservations back when dropped.
+    #[test]
+    fn tables_share_one_budget() {
+        let per_flow = FlowTable::<StandardFeatures>::bytes_per_flow();
+        let pool = Box::leak(Box::new(FlowStatePool::new(150 * per_flow)));
+        let mut a = table(100, pool);
+        let mut b = table(100, pool);
+        let mut bytes = Vec::new();
+        let mut sink = |_: FinishedFlow<StandardFeatures>| {};
+        for i in 0..100u32 {
+            let packet = udp_from(i, 1_000 + i64::from(i), &mut bytes);
+            a.process(&packet, u64::from(i), &mut sink);
+        }
+        assert_eq!(a.counters().memory_evicted_flows, 0);
+        for i in 0..100u32 {
+            let packet = udp_from(1_000 + i, 1_000 + i64::from(i), &mut bytes);
+            b.process(&packet, u64::from(i), &mut sink);
+        }
+        let counters = b.counters();
+        // 50 slots fit; each of the other 50 flows took a victim's slot.
+        assert_eq!(counters.memory_evicted_flows, 50, "{counters:?}");
+        assert_eq!(counters.evicted_flows, 50);
+        assert_eq!(b.slots.len(), 50);
+        assert_eq!(pool.in_use(), 150 * per_flow);
+        drop(a);
+        drop(b);
+        assert_eq!(pool.in_use(), 0);
+    }
+
+    /// Partitions share the limit out with the remainder first, and the
+    /// count of partitions depends on the limit alone.
+    #[test]
+    fn partitions_share_the_limit() {
+        assert_eq!(partitions(1), 1);
+        assert_eq!(partitions(127), 1);
+        assert_eq!(partitions(128), 2);
+        assert_eq!(partitions(1_000), 15);
+        assert_eq!(partitions(16_000_000), MAX_PARTITIONS);
+        let pool = Box::leak(Box::new(FlowStatePool::new(usize::MAX)));
+        let t = table(1_000, pool);
+        let caps: Vec<u32> = t.parts.iter().map(|p| p.cap).collect();
+        assert_eq!(caps.iter().sum::<u32>(), 1_000);
+        assert_eq!(caps[0], 67);
+        assert_eq!(caps[14], 66);
     }
 
     #[test]
