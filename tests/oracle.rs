@@ -16,6 +16,7 @@ use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::InputSource;
 use flowq_extract::{ExtractOptions, Extractor, InputStatus};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,10 +24,10 @@ use std::process::{Command, Stdio};
 use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-/// A single capture taking longer than this fails the first test (a hang guard:
-/// the largest corpus file takes well under a second in a release build).
-const SLOW_FILE: Duration = Duration::from_secs(10);
-/// A capture still running after this is abandoned and reported as hung.
+/// A capture still running after this is abandoned and reported as hung (the
+/// largest corpus file takes well under a second in a release build). Only a
+/// hang guard: how long a capture takes is printed, never asserted, since it
+/// depends on the machine and its load.
 const HUNG_FILE: Duration = Duration::from_secs(120);
 
 const EXCEPTIONS_FILE: &str = "testdata/oracle-exceptions.tsv";
@@ -130,8 +131,8 @@ struct Outcome {
     result: Result<Extracted, String>,
 }
 
-/// Environment variables that turn [`corpus_worker`] on (set only for the child
-/// processes that [`corpus`] starts).
+/// Environment variables that make [`corpus`] run [`corpus_worker`] (set only
+/// for the child processes that [`corpus`] starts).
 const WORKER_START_ENV: &str = "FLOWQ_ORACLE_WORKER_START";
 const WORKER_OUT_ENV: &str = "FLOWQ_ORACLE_WORKER_OUT";
 
@@ -144,6 +145,13 @@ const WORKER_OUT_ENV: &str = "FLOWQ_ORACLE_WORKER_OUT";
 /// after the capture it was reading.
 fn corpus() -> Option<&'static (PathBuf, Vec<Outcome>)> {
     static CORPUS: OnceLock<Option<(PathBuf, Vec<Outcome>)>> = OnceLock::new();
+    // In a worker process, this test's call is where the worker takes over.
+    if let (Some(start), Some(out)) = (
+        std::env::var_os(WORKER_START_ENV),
+        std::env::var_os(WORKER_OUT_ENV),
+    ) {
+        corpus_worker(start, out);
+    }
     CORPUS
         .get_or_init(|| {
             let dir = shared_pcaps()?;
@@ -166,8 +174,10 @@ fn extract_in_children(entries: &[ManifestEntry]) -> Vec<Outcome> {
         let out = scratch.path().join(format!("worker-{children}.jsonl"));
         let err = scratch.path().join(format!("worker-{children}.stderr"));
         let status = Command::new(&exe)
+            // Any test that calls `corpus` first: in the child it becomes the
+            // worker (see `corpus`), so no test exists only to be a worker.
             .args([
-                "oracle::corpus_worker",
+                "oracle::corpus_extracts_without_panic_and_accounts_for_every_packet",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",
@@ -239,16 +249,9 @@ fn panic_summary(stderr: &str) -> String {
     }
 }
 
-/// Not a test of its own: the child-process side of [`corpus`]. Without its
-/// environment variables (that is, in every normal run) it does nothing.
-#[test]
-fn corpus_worker() {
-    let (Some(start), Some(out)) = (
-        std::env::var_os(WORKER_START_ENV),
-        std::env::var_os(WORKER_OUT_ENV),
-    ) else {
-        return;
-    };
+/// The child-process side of [`corpus`]: extracts the manifest's captures from
+/// the start index on, writes one JSON record per capture, and ends the process.
+fn corpus_worker(start: OsString, out: OsString) -> ! {
     let start: usize = start
         .to_str()
         .and_then(|s| s.parse().ok())
@@ -281,6 +284,7 @@ fn corpus_worker() {
             std::process::exit(0);
         }
     }
+    std::process::exit(0);
 }
 
 /// Extracts one capture on its own thread, so that an unwinding panic or a hang
@@ -418,13 +422,6 @@ fn corpus_extracts_without_panic_and_accounts_for_every_packet() {
     for outcome in outcomes {
         let path = outcome.entry.path.as_str();
         times.push((outcome.elapsed, path));
-        if outcome.elapsed > SLOW_FILE {
-            failures.push(format!(
-                "{path}: took {:.1} s (limit {} s)",
-                outcome.elapsed.as_secs_f64(),
-                SLOW_FILE.as_secs()
-            ));
-        }
         let x = match &outcome.result {
             Ok(x) => x,
             Err(message) => {
