@@ -96,6 +96,61 @@ pub fn shared_reference(name: &str) -> Option<PathBuf> {
     )
 }
 
+/// The text of a TShark oracle table of the corpus (`.tsv`, or `.tsv.gz`
+/// decompressed with the system's gzip: flate2 is not a dependency here).
+pub fn read_oracle_text(path: &Path) -> String {
+    if path.extension().is_some_and(|e| e == "gz") {
+        let output = Command::new("gzip")
+            .arg("-dc")
+            .arg(path)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run gzip -dc {}: {e}", path.display()));
+        assert!(
+            output.status.success(),
+            "gzip -dc {} failed: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout)
+            .unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()))
+    } else {
+        std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    }
+}
+
+/// The rows of a TShark oracle table that stand for packet records, each as
+/// field name to text: pcapng custom blocks, which TShark lists as rows without
+/// an interface, are left out, so that row `i` is the capture's record `i`.
+pub fn oracle_packet_rows(
+    path: &Path,
+    pcapng: bool,
+) -> Vec<std::collections::HashMap<String, String>> {
+    let text = read_oracle_text(path);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines
+        .next()
+        .unwrap_or_else(|| panic!("{} is empty", path.display()))
+        .split('\t')
+        .collect();
+    assert!(
+        header.contains(&"frame.interface_id"),
+        "{} has no frame.interface_id column",
+        path.display()
+    );
+    lines
+        .filter(|l| !l.is_empty())
+        .map(|line| {
+            header
+                .iter()
+                .zip(line.split('\t').chain(std::iter::repeat("")))
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect::<std::collections::HashMap<String, String>>()
+        })
+        .filter(|row| !(pcapng && row["frame.interface_id"].is_empty()))
+        .collect()
+}
+
 /// The rows of a simple CSV text (header line, no quoted fields), each as
 /// column name to text; empty lines are ignored.
 pub fn csv_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
