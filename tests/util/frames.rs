@@ -218,7 +218,7 @@ fn pcapng(bytes: &[u8]) -> Vec<(Frame, &[u8])> {
             break;
         };
         let len = len as usize;
-        if len < 12 || len % 4 != 0 || at + len > bytes.len() {
+        if len < 12 || !len.is_multiple_of(4) || at + len > bytes.len() {
             break;
         }
         let body = &bytes[at + 8..at + len - 4];
