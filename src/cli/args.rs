@@ -472,6 +472,10 @@ pub struct ColumnsArgs {
     /// The profile (and --splt, --stats) whose columns to list.
     #[command(flatten)]
     pub flow: FlowArgs,
+
+    /// List the columns of the `packets` table of SQL over captures instead.
+    #[arg(long)]
+    pub packets: bool,
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
