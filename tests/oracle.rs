@@ -818,6 +818,21 @@ fn corpus_packets_match_tshark_oracle() {
             ));
         }
     }
+    // The docs say a record counts for the first class in the table's order.
+    let doc = std::fs::read_to_string(repo_root().join(CAPTURE_DOC)).expect(CAPTURE_DOC);
+    let table_order: Vec<&str> = doc
+        .split_once(CAPTURE_SECTION)
+        .map_or("", |(_, rest)| rest.split("\n## ").next().unwrap_or(rest))
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('`').nth(1))
+        .collect();
+    let test_order: Vec<&str> = PACKET_CLASSES.iter().map(|k| k.name).collect();
+    if table_order != test_order {
+        problems.push(format!(
+            "{CAPTURE_DOC} lists the classes in the order {table_order:?}, the test tries {test_order:?}"
+        ));
+    }
     if agree != documented_agree {
         problems.push(format!(
             "{agree} records agree; {CAPTURE_DOC} says {documented_agree}"
