@@ -44,34 +44,6 @@ fn output_format_must_be_known() {
     assert!(!out_path.exists());
 }
 
-/// docs/features.md must define every column of every profile, in a table row
-/// that starts with the column name in backticks.
-#[test]
-fn every_column_is_documented() {
-    use flowq_extract::{ExtractOptions, Profile};
-    let doc = std::fs::read_to_string(repo_root().join("docs/features.md")).unwrap();
-    for profile in [
-        Profile::Standard,
-        Profile::Seed,
-        Profile::Full,
-        Profile::Nfstream,
-    ] {
-        let options = ExtractOptions {
-            profile,
-            splt_len: 10,
-            nfstream_stats: true,
-            ..ExtractOptions::default()
-        };
-        for column in options.columns() {
-            let name = column.def().name;
-            let documented = doc
-                .lines()
-                .any(|l| l.starts_with('|') && l.contains(&format!("`{name}`")));
-            assert!(documented, "docs/features.md does not define `{name}`");
-        }
-    }
-}
-
 /// The column names of a profile are unique (Parquet readers reject or rename
 /// duplicates) and the nfstream profile has NFStream 6.6's exact header.
 #[test]

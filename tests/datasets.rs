@@ -1485,9 +1485,9 @@ fn pandas_reads_the_dataset_directory() {
             .is_ok_and(|o| o.status.success())
     });
     let Some(python) = python else {
-        eprintln!(
-            "skipped: no pyarrow (set FLOWQ_TEST_PYTHON to a python with pandas and \
-             pyarrow); checked with DataFusion only"
+        crate::util::skip_note(
+            "no python with pandas and pyarrow (set FLOWQ_TEST_PYTHON to one): \
+             the pandas check skipped, checked with DataFusion only",
         );
         return;
     };

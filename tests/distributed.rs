@@ -347,10 +347,9 @@ fn captures(dir: &Path) -> PathBuf {
             "suricata-verify/tls-subjectaltname.pcap",
         ] {
             let from = corpus.join(name);
-            if from.is_file() {
-                let to = caps.join(name.replace('/', "-"));
-                std::fs::copy(&from, &to).unwrap();
-            }
+            let to = caps.join(name.replace('/', "-"));
+            std::fs::copy(&from, &to)
+                .unwrap_or_else(|e| panic!("corpus capture {}: {e}", from.display()));
         }
     }
     caps
@@ -535,78 +534,4 @@ fn servers_refuse_a_taken_port() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("127.0.0.1:{port}")));
     let out = flowq(&["executor", "--bind", &format!("127.0.0.1:{port}")]);
     assert_eq!(out.status.code(), Some(2));
-}
-
-/// Wall time of a capture-scan query with one executor against two, each
-/// running one task at a time, over the largest captures of the shared corpus.
-/// A measurement for docs/distributed.md, not a check:
-/// `cargo test --features distributed -- --ignored --nocapture capture_scan_speedup`.
-#[test]
-#[ignore]
-fn capture_scan_speedup_one_vs_two_executors() {
-    let Some(corpus) = shared_pcaps() else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let caps = dir.path().join("captures");
-    std::fs::create_dir_all(&caps).unwrap();
-    let mut sizes: Vec<(u64, PathBuf)> = std::fs::read_to_string(corpus.join("MANIFEST.tsv"))
-        .unwrap()
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            let path = corpus.join(fields.first()?);
-            (fields.get(5).is_some_and(|f| *f == "pcap") && !line.contains("MALFORMED"))
-                .then(|| Some((fields.get(4)?.parse().ok()?, path)))
-                .flatten()
-        })
-        .collect();
-    sizes.sort();
-    sizes.reverse();
-    let count = std::env::var("FLOWQ_SPEEDUP_FILES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(8);
-    let mut total = 0;
-    for (size, path) in sizes.iter().take(count) {
-        std::fs::copy(path, caps.join(path.file_name().unwrap())).unwrap();
-        total += size;
-    }
-    let sql = "select capture, count(*) as flows, sum(byte_count) as bytes from flows group by capture order by capture";
-    let caps = caps.to_str().unwrap();
-    let time = |args: &[&str]| {
-        let started = Instant::now();
-        let out = flowq(args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        started.elapsed().as_secs_f64()
-    };
-    let local = time(&["query", sql, "--pcap", caps, "--format", "csv"]);
-    let mut cluster = Cluster::start(1, 1);
-    let url = cluster.url();
-    let args = [
-        "query",
-        sql,
-        "--pcap",
-        caps,
-        "--format",
-        "csv",
-        "--cluster",
-        &url,
-    ];
-    time(&args); // warm-up: page cache and connections
-    let one = (0..3).map(|_| time(&args)).fold(f64::MAX, f64::min);
-    cluster.add_executor(1, 1);
-    time(&args);
-    let two = (0..3).map(|_| time(&args)).fold(f64::MAX, f64::min);
-    println!(
-        "{count} captures, {:.1} MB: local {local:.2} s, 1 executor {one:.2} s, 2 executors {two:.2} s, \
-         speed-up 1 -> 2 executors {:.2}x",
-        total as f64 / 1e6,
-        one / two
-    );
 }

@@ -1225,7 +1225,7 @@ fn gzip_capture_is_recognised_by_magic_whatever_its_name() {
             .stdout(Stdio::piped())
             .spawn();
         let Ok(mut child) = child else {
-            eprintln!("note: no `gzip` command; skipping the gzip input test");
+            crate::util::skip_note("no `gzip` command: the gzip input test skipped");
             return;
         };
         child

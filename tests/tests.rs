@@ -3,6 +3,7 @@
 
 mod cic;
 mod cli;
+mod columns;
 mod datasets;
 #[cfg(feature = "distributed")]
 mod distributed;

@@ -483,6 +483,10 @@ pub struct ColumnsArgs {
     /// The profile (and --splt, --stats) whose columns to list.
     #[command(flatten)]
     pub flow: FlowArgs,
+
+    /// List the columns of the `packets` table of SQL over captures instead.
+    #[arg(long)]
+    pub packets: bool,
 }
 
 /// A size in bytes: a number with an optional unit (B, KiB, MiB, GiB, TiB, or

@@ -8,8 +8,10 @@ use super::dataset::{is_dataset_output, print_label_counts, run_dataset, transfo
 use super::exit;
 use super::progress::ProgressBar;
 use crate::dataset::{labels::LabelCounts, transform::FlowTransform};
+use crate::sql::pcap_table::CAPTURE_COLUMN;
 use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
+use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::flow::FlowConfig;
 use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink_with_csv_header};
@@ -433,14 +435,37 @@ pub(super) fn thousands(n: u64) -> String {
 pub fn columns(args: ColumnsArgs) -> anyhow::Result<u8> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    for column in extract_options(&args.flow)?.columns() {
-        let d = column.def();
+    let columns: Vec<(String, Kind, String)> = if args.packets {
+        let mut columns: Vec<_> = PACKET_COLUMNS
+            .iter()
+            .map(|c| {
+                let (name, kind, _, doc) = c.def();
+                (name.to_string(), kind, doc.to_string())
+            })
+            .collect();
+        columns.push((
+            CAPTURE_COLUMN.to_string(),
+            Kind::Text,
+            "the capture file the packet was read from".to_string(),
+        ));
+        columns
+    } else {
+        extract_options(&args.flow)?
+            .columns()
+            .iter()
+            .map(|c| {
+                let d = c.def();
+                (d.name, d.kind, d.doc)
+            })
+            .collect()
+    };
+    for (name, kind, doc) in columns {
         let line = writeln!(
             out,
             "{:<28} {:<26} {}",
-            d.name,
-            format!("{}", d.kind.data_type()),
-            d.doc
+            name,
+            format!("{}", kind.data_type()),
+            doc
         );
         match line {
             Ok(()) => {}

@@ -1,5 +1,5 @@
 //! The CICFlowMeter profiles' columns: their three published vocabularies and
-//! their cells. Definitions and the bugs reproduced: docs/cic.md.
+//! their cells. Definitions: docs/features.md; the bugs reproduced: docs/cic.md.
 
 use super::builder::{ip_text, push_ip};
 use super::chunk::Chunk;
@@ -270,7 +270,134 @@ pub(super) fn def(vocab: CicVocab, column: CicColumn) -> ColumnDef {
         name,
         kind,
         nullable,
-        doc: "CICFlowMeter feature (docs/cic.md)".to_string(),
+        doc: doc(column),
+    }
+}
+
+/// The one-line definition `flowq columns` prints (the full one is in
+/// docs/features.md, "Profiles `cic2017`, `cic2018` and `cic`").
+fn doc(column: CicColumn) -> String {
+    use CicColumn as C;
+    let stat = |s: Stat| match s {
+        Stat::Min => "minimum",
+        Stat::Max => "maximum",
+        Stat::Mean => "mean",
+        Stat::Std => "sample standard deviation",
+    };
+    match column {
+        C::FlowId => "src_ip-dst_ip-src_port-dst_port-protocol of the flow".into(),
+        C::SrcIp => "initiator's IP address (text)".into(),
+        C::SrcPort => "initiator's port (0 when the protocol has none)".into(),
+        C::DstIp => "responder's IP address (text)".into(),
+        C::DstPort => "responder's port (0 when the protocol has none)".into(),
+        C::Protocol => "IP protocol number of the transport".into(),
+        C::Timestamp => "first packet's time (UTC, microseconds)".into(),
+        C::TimestampText => {
+            "first packet's time as CICFlowMeter's text dd/MM/yyyy hh:mm:ss a (UTC)".into()
+        }
+        C::FlowDuration => "last minus first packet time (microseconds, floored)".into(),
+        C::TotFwdPkts => "packets from src to dst".into(),
+        C::TotBwdPkts => "packets from dst to src".into(),
+        C::TotLenFwd => "transport payload bytes from src to dst".into(),
+        C::TotLenBwd => "transport payload bytes from dst to src".into(),
+        C::FwdPktLen(s) => format!(
+            "{} transport payload length of the packets from src to dst (bytes, 0 without)",
+            stat(s)
+        ),
+        C::BwdPktLen(s) => format!(
+            "{} transport payload length of the packets from dst to src (bytes, 0 without)",
+            stat(s)
+        ),
+        C::FlowBytesPerSec => {
+            "payload bytes of both directions per second of duration (null at duration 0)".into()
+        }
+        C::FlowPktsPerSec => "packets per second of duration (null at duration 0)".into(),
+        C::FlowIat(s) => format!(
+            "{} time between consecutive packets, both directions (microseconds, 0 without)",
+            stat(s)
+        ),
+        C::FwdIatTotal => {
+            "sum of the times between consecutive packets from src to dst (microseconds)".into()
+        }
+        C::FwdIat(s) => format!(
+            "{} time between consecutive packets from src to dst (microseconds, 0 without)",
+            stat(s)
+        ),
+        C::BwdIatTotal => {
+            "sum of the times between consecutive packets from dst to src (microseconds)".into()
+        }
+        C::BwdIat(s) => format!(
+            "{} time between consecutive packets from dst to src (microseconds, 0 without)",
+            stat(s)
+        ),
+        C::FwdPsh => "packets from src to dst with PSH set".into(),
+        C::BwdPsh => "packets from dst to src with PSH set".into(),
+        C::FwdUrg => "packets from src to dst with URG set".into(),
+        C::BwdUrg => "packets from dst to src with URG set".into(),
+        C::FwdRst => "packets from src to dst with RST set".into(),
+        C::BwdRst => "packets from dst to src with RST set".into(),
+        C::FwdHeaderLen => "transport header bytes of the packets from src to dst".into(),
+        C::BwdHeaderLen => "transport header bytes of the packets from dst to src".into(),
+        C::FwdPktsPerSec => {
+            "packets from src to dst per second of duration (null at duration 0)".into()
+        }
+        C::BwdPktsPerSec => {
+            "packets from dst to src per second of duration (null at duration 0)".into()
+        }
+        C::PktLen(s) => format!(
+            "{} transport payload length of the packets, both directions (bytes)",
+            stat(s)
+        ),
+        C::PktLenVar => {
+            "sample variance of the transport payload length, both directions (bytes^2)".into()
+        }
+        C::Flag(flag) => format!(
+            "TCP packets with {} set, both directions",
+            super::schema::FLAG_NAMES[flag].to_ascii_uppercase()
+        ),
+        C::DownUp => {
+            "packets from dst to src / packets from src to dst (null without the latter)".into()
+        }
+        C::AvgPktSize => "payload bytes / packets, both directions (bytes)".into(),
+        C::FwdSegAvg => "payload bytes / packets from src to dst (bytes, 0 without)".into(),
+        C::BwdSegAvg => "payload bytes / packets from dst to src (bytes, 0 without)".into(),
+        C::FwdHeaderLenAgain => {
+            "Fwd Header Length once more, as the CIC-IDS2017 header repeats it".into()
+        }
+        C::FwdBulkBytes => "average payload bytes per bulk from src to dst (0 without)".into(),
+        C::FwdBulkPkts => "average packets per bulk from src to dst (0 without)".into(),
+        C::FwdBulkRate => "bulk payload bytes per second of bulk time from src to dst".into(),
+        C::BwdBulkBytes => "average payload bytes per bulk from dst to src (0 without)".into(),
+        C::BwdBulkPkts => "average packets per bulk from dst to src (0 without)".into(),
+        C::BwdBulkRate => "bulk payload bytes per second of bulk time from dst to src".into(),
+        C::SubflowFwdPkts => "packets from src to dst per subflow (gaps over 1 s split)".into(),
+        C::SubflowFwdBytes => "payload bytes from src to dst per subflow".into(),
+        C::SubflowBwdPkts => "packets from dst to src per subflow".into(),
+        C::SubflowBwdBytes => "payload bytes from dst to src per subflow".into(),
+        C::InitWinFwd => "TCP window of the first packet from src to dst (-1 without TCP)".into(),
+        C::InitWinBwd => "TCP window of the first packet from dst to src (-1 without TCP)".into(),
+        C::ActDataFwd => "packets from src to dst with at least one byte of payload".into(),
+        C::ActDataBwd => "packets from dst to src with at least one byte of payload".into(),
+        C::MinSegFwd => {
+            "smallest transport header length from src to dst (bytes, 0 without)".into()
+        }
+        C::MinSegBwd => {
+            "smallest transport header length from dst to src (bytes, 0 without)".into()
+        }
+        C::Active(s) => format!(
+            "{} length of the active periods, 5 s threshold (microseconds, 0 without)",
+            stat(s)
+        ),
+        C::Idle(s) => format!(
+            "{} length of the idle gaps over 5 s (microseconds, 0 without)",
+            stat(s)
+        ),
+        C::IcmpCode => "code of the flow's first ICMP/ICMPv6 packet (-1 otherwise)".into(),
+        C::IcmpType => "type of the flow's first ICMP/ICMPv6 packet (-1 otherwise)".into(),
+        C::FwdRetrans => "TCP retransmissions from src to dst".into(),
+        C::BwdRetrans => "TCP retransmissions from dst to src".into(),
+        C::TotalRetrans => "TCP retransmissions, both directions".into(),
+        C::Label => "NeedManualLabel, as CICFlowMeter writes it".into(),
     }
 }
 
