@@ -109,12 +109,32 @@ impl InputSource {
 
 /// A shared count of bytes read from an input, for progress display.
 #[derive(Debug, Clone, Default)]
-pub struct ReadCounter(Arc<AtomicU64>);
+pub struct ReadCounter {
+    count: Arc<AtomicU64>,
+    /// A run's total, which this input's bytes are added to as well.
+    total: Option<Arc<AtomicU64>>,
+}
 
 impl ReadCounter {
     /// Bytes read so far.
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// A new counter whose bytes are also added to `total` (one atomic add
+    /// more per read of the underlying file, which reads whole buffers).
+    pub fn feeding(total: &ReadCounter) -> ReadCounter {
+        ReadCounter {
+            count: Arc::default(),
+            total: Some(Arc::clone(&total.count)),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        self.count.fetch_add(n, Ordering::Relaxed);
+        if let Some(total) = &self.total {
+            total.fetch_add(n, Ordering::Relaxed);
+        }
     }
 }
 
@@ -126,7 +146,7 @@ struct CountingReader {
 impl Read for CountingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.counter.0.fetch_add(n as u64, Ordering::Relaxed);
+        self.counter.add(n as u64);
         Ok(n)
     }
 }
