@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::flow::FlowConfig;
-use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink_with_csv_header};
+use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{
     DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
 };
@@ -168,14 +168,11 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         ),
     ];
     let schema = transform.schema();
-    let csv_header = options.csv_header().map(|h| transform.csv_header(&h));
-    let mut sink = open_sink_with_csv_header(
-        &target,
-        format,
-        schema.clone(),
-        &metadata,
-        csv_header.as_deref(),
-    )?;
+    let csv = CsvOptions {
+        header: options.csv_header().map(|h| transform.csv_header(&h)),
+        java_non_finite: options.csv_java_non_finite(),
+    };
+    let mut sink = open_sink_with_csv(&target, format, schema.clone(), &metadata, &csv)?;
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
     let mut progress = ProgressBar::new(show_progress, &inputs);

@@ -15,7 +15,7 @@ pub mod transform;
 use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::InputSource;
-use flowq_extract::sink::{FlowSink, OutputFormat, OutputTarget, open_sink_with_csv_header};
+use flowq_extract::sink::{CsvOptions, FlowSink, OutputFormat, OutputTarget, open_sink_with_csv};
 use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus};
 use manifest::{ColumnEntry, FileEntry, InputEntry, Manifest};
 use partition::{PartitionBy, Partitioner, safe_name};
@@ -404,7 +404,10 @@ impl DatasetRun {
             format_name(self.format),
         )?;
         let schema = transform.schema();
-        let csv_header = self.options.csv_header().map(|h| transform.csv_header(&h));
+        let csv = CsvOptions {
+            header: self.options.csv_header().map(|h| transform.csv_header(&h)),
+            java_non_finite: self.options.csv_java_non_finite(),
+        };
         let metadata = vec![
             (
                 "flowq.version".to_string(),
@@ -424,14 +427,14 @@ impl DatasetRun {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            Ok(open_sink_with_csv_header(
+            Ok(open_sink_with_csv(
                 &OutputTarget::File(path),
                 self.format,
                 schema.clone(),
                 // All metadata is written at the end, with the hashes and the
                 // summary (given here too, Parquet would hold each key twice).
                 &[],
-                csv_header.as_deref(),
+                &csv,
             )?)
         };
         if let Some(fixed) = partitioner.fixed_file() {

@@ -166,6 +166,12 @@ impl ExtractOptions {
         self.profile.cic_vocab().map(crate::batch::cic::cic_header)
     }
 
+    /// Whether CSV outputs spell infinities and NaN as CICFlowMeter (Java)
+    /// did, `Infinity` and `NaN`: only `--cic-compat bugs` produces them.
+    pub fn csv_java_non_finite(&self) -> bool {
+        self.cic_bugs && self.profile.cic_vocab().is_some()
+    }
+
     /// Settings of the statistical state.
     fn full_config(&self) -> FullConfig {
         FullConfig {
