@@ -1537,3 +1537,59 @@ fn dash_output_writes_csv_to_stdout() {
         ],
     );
 }
+
+/// `flowq extract x.pcap -o - --stats-json s.json | head -1`: when the reader of
+/// standard output goes away, reading stops (a long capture is not read to
+/// its end for nobody), the exit status is 0, and the run summary is still
+/// written, saying `interrupted`.
+///
+/// 100 000 one-packet flows, 1 ms apart, end one by one (1 s idle timeout) and
+/// make about 14 MB of CSV. The test reads the header line and closes the
+/// pipe; the extraction can be only a few 8192-row batches ahead of the
+/// blocked writer (its queue and the pipe are small), so it has read less
+/// than half of the capture when the failed write tells it to stop.
+#[test]
+fn stats_json_is_written_when_the_reader_of_stdout_goes_away() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    let packets: Vec<Pkt> = (0..100_000u32)
+        .map(|i| {
+            let src = [10, 1, (i >> 8) as u8, i as u8];
+            let port = 1024 + (i >> 16) as u16;
+            at(
+                i64::from(i) * MS,
+                eth(&ip4_udp((src, port), (B, 53), &[0; 8])),
+            )
+        })
+        .collect();
+    let (dir, input) = ethernet_pcap("many.pcap", &packets);
+    let stats = dir.path().join("stats.json");
+    let mut child = Command::new(flowq_bin())
+        .args([
+            OsStr::new("extract"),
+            input.as_os_str(),
+            OsStr::new("-o"),
+            OsStr::new("-"),
+            OsStr::new("--idle-timeout"),
+            OsStr::new("1"),
+            OsStr::new("--stats-json"),
+            stats.as_os_str(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run flowq");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut header = String::new();
+    stdout.read_line(&mut header).unwrap();
+    assert!(header.starts_with("flow_id,"), "{header}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    let stats = read_stats(&stats);
+    assert_eq!(stats["interrupted"], true, "{stats}");
+    let read = stats["packets_read"].as_u64().unwrap();
+    assert!(read > 0 && read < 50_000, "{read} packets read");
+}

@@ -509,3 +509,46 @@ fn limit_stops_reading_the_capture() {
         "the extraction read the whole capture ({written} bytes after the first batch)"
     );
 }
+
+/// `flowq "select ..." | head -1`: the reader of the result goes away, and
+/// the query ends quietly with exit status 0 (dropping its stream, which stops
+/// the extraction). Arrow's CSV writer reports the broken pipe as an encoding
+/// error with only a message, which used to end the query with exit status 2
+/// and `cannot encode <stdout>: Csv error: Broken pipe`.
+#[test]
+fn a_closed_pipe_ends_a_query_quietly() {
+    use crate::util::capture::{LINKTYPE_ETHERNET, Pkt, T0_US, eth, ip4_udp, write_pcap};
+    use std::io::BufRead as _;
+    // 100 000 one-packet flows, 1 ms apart: several MB of CSV, more than a
+    // pipe holds, so a write fails once the reader has gone.
+    let packets: Vec<Pkt> = (0..100_000u32)
+        .map(|i| {
+            let src = [10, 1, (i >> 8) as u8, i as u8];
+            let frame = eth(&ip4_udp(
+                (src, 1024 + (i >> 16) as u16),
+                ([10, 0, 0, 2], 53),
+                &[0; 4],
+            ));
+            Pkt::new(T0_US + i64::from(i) * 1000, frame)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("many.pcap");
+    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    let mut child = Command::new(flowq_bin())
+        .args(["select * from flows", "--idle-timeout", "1", "--pcap"])
+        .arg(&capture)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut header = String::new();
+    stdout.read_line(&mut header).unwrap();
+    assert!(header.starts_with("flow_id,"), "{header}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(stderr, "");
+}

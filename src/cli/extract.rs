@@ -138,7 +138,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let (target, format) = output_of(&args.output, args.format)?;
     let inputs = sources_of(&args)?;
     let interrupted = interrupt_flag();
-    let extractor = Extractor::new(options).with_cancel(interrupted);
+    // `-o - | head`: once the reader of standard output has gone, nothing more
+    // is wanted. Reading stops as after Ctrl-C (so a long capture is not read
+    // to its end for nobody), and the summary of what was read is still
+    // written to --stats-json.
+    let reader_gone = Arc::new(AtomicBool::new(false));
+    let extractor = Extractor::new(options)
+        .with_cancel(interrupted)
+        .with_cancel(Arc::clone(&reader_gone));
     let rules = spec.labels.clone();
     let mut transform = FlowTransform::new(spec, &options.columns(), &extractor.schema())?;
     let metadata = vec![
@@ -180,21 +187,34 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let result = extractor.run_with_progress(
         &inputs,
         &mut |batch: RecordBatch| {
+            if reader_gone.load(Ordering::Relaxed) {
+                // Batches finished while reading stops go nowhere.
+                return Ok(());
+            }
             wrote_batch = true;
             let batch = transform.apply(&batch).map_err(|e| SinkError::Encode {
                 path: target_name(&target),
                 message: format!("{e:#}"),
             })?;
-            sink.write(&batch)
+            match sink.write(&batch) {
+                Err(e) if e.is_broken_pipe() => {
+                    reader_gone.store(true, Ordering::Relaxed);
+                    Ok(())
+                }
+                other => other,
+            }
         },
         &mut progress,
     );
     progress.finish();
     let summary = match result {
         Ok(summary) => summary,
-        Err(ExtractError::Consumer(e)) if e.is_broken_pipe() => return Ok(exit::OK),
         Err(ExtractError::Consumer(e)) => return Err(e.into()),
     };
+    // The sink is dropped unfinished: its writer failed.
+    if reader_gone.load(Ordering::Relaxed) {
+        return reader_went_away(args.stats_json.as_deref(), &summary);
+    }
     report_inputs(&summary);
     if summary.failed_inputs() == inputs.len() {
         // Nothing could be read: leave no output behind (the temporary file is
@@ -204,7 +224,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     if !wrote_batch {
         // An output with no flows still carries its header / schema.
         if let Err(e) = sink.write(&RecordBatch::new_empty(schema)) {
-            return finish_error(e);
+            return finish_error(e, args.stats_json.as_deref(), &summary);
         }
     }
     let mut final_metadata = metadata;
@@ -221,7 +241,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         final_metadata.push(("flowq.partial".to_string(), "interrupted".to_string()));
     }
     if let Err(e) = sink.finish(&final_metadata) {
-        return finish_error(e);
+        return finish_error(e, args.stats_json.as_deref(), &summary);
     }
     if let Some(path) = &args.stats_json {
         write_stats(path, &summary)?;
@@ -292,12 +312,26 @@ pub(super) fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
-fn finish_error(e: SinkError) -> anyhow::Result<u8> {
+fn finish_error(
+    e: SinkError,
+    stats_json: Option<&Path>,
+    summary: &RunSummary,
+) -> anyhow::Result<u8> {
     if e.is_broken_pipe() {
-        Ok(exit::OK)
+        reader_went_away(stats_json, summary)
     } else {
         Err(e.into())
     }
+}
+
+/// `-o - | head`: the reader of standard output has what it wanted, which is
+/// not a failure. The summary (of the packets read until then; `interrupted`
+/// when reading stopped early) still goes to --stats-json.
+fn reader_went_away(stats_json: Option<&Path>, summary: &RunSummary) -> anyhow::Result<u8> {
+    if let Some(path) = stats_json {
+        write_stats(path, summary)?;
+    }
+    Ok(exit::OK)
 }
 
 fn output_of(

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows per Parquet row group: large enough for good compression and fast scans,
 /// small enough that the writer's buffer stays in the tens of megabytes.
@@ -129,9 +130,16 @@ pub fn open_sink_with_csv(
     csv: &CsvOptions,
 ) -> Result<Box<dyn FlowSink>, SinkError> {
     let csv_header = csv.header.as_deref();
+    let pipe_broke = Arc::new(AtomicBool::new(false));
     let (mut writer, label, pending) = match target {
         OutputTarget::Stdout => (
-            Box::new(BufWriter::with_capacity(1 << 16, io::stdout())) as Box<dyn Write + Send>,
+            Box::new(BufWriter::with_capacity(
+                1 << 16,
+                WatchPipe {
+                    inner: io::stdout(),
+                    broke: Arc::clone(&pipe_broke),
+                },
+            )) as Box<dyn Write + Send>,
             "<stdout>".to_string(),
             None,
         ),
@@ -210,6 +218,7 @@ pub fn open_sink_with_csv(
         pending,
         opened_metadata: metadata.to_vec(),
         java_non_finite: csv.java_non_finite,
+        pipe_broke,
     })?))
 }
 
@@ -339,6 +348,40 @@ struct FileSink {
     opened_metadata: Vec<(String, String)>,
     /// CSV: write non-finite floats as Java does ([`CsvOptions`]).
     java_non_finite: bool,
+    /// Set when standard output's reader went away (see [`WatchPipe`]).
+    pipe_broke: Arc<AtomicBool>,
+}
+
+/// Standard output, noting a broken pipe: encoders report write errors in
+/// their own error types (Arrow's CSV writer keeps only the message), so the
+/// sink learns from here that its reader has gone (`| head`), which is not
+/// a failure of the run.
+struct WatchPipe {
+    inner: io::Stdout,
+    broke: Arc<AtomicBool>,
+}
+
+impl WatchPipe {
+    fn note<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            self.broke.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl Write for WatchPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
 }
 
 fn find_io_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
@@ -356,17 +399,26 @@ fn find_io_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 impl FlowSink for FileSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
         match &mut self.encoder {
-            Encoder::Parquet(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Parquet(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
             Encoder::Csv(w) => {
                 let mut batch = lists_as_text(batch);
                 if self.java_non_finite {
                     batch = non_finite_as_java(&batch);
                 }
-                w.write(&batch).map_err(|e| self_error(&self.label, e))
+                w.write(&batch)
+                    .map_err(|e| self_error(&self.label, &self.pipe_broke, e))
             }
-            Encoder::Arrow(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
-            Encoder::Json(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
-            Encoder::NdJson(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Arrow(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
+            Encoder::Json(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
+            Encoder::NdJson(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
         }
     }
 
@@ -377,28 +429,31 @@ impl FlowSink for FileSink {
             pending,
             opened_metadata,
             java_non_finite: _,
+            pipe_broke,
         } = *self;
         let mut out = match encoder {
             Encoder::Parquet(mut w) => {
                 for kv in key_values(&merge_metadata(opened_metadata, metadata)) {
                     w.append_key_value_metadata(kv);
                 }
-                w.into_inner().map_err(|e| self_error(&label, e))?
+                w.into_inner()
+                    .map_err(|e| self_error(&label, &pipe_broke, e))?
             }
             Encoder::Csv(w) => w.into_inner(),
             Encoder::Arrow(mut w) => {
                 for (k, v) in metadata {
                     w.write_metadata(k.clone(), v.clone());
                 }
-                w.finish().map_err(|e| self_error(&label, e))?;
-                w.into_inner().map_err(|e| self_error(&label, e))?
+                w.finish().map_err(|e| self_error(&label, &pipe_broke, e))?;
+                w.into_inner()
+                    .map_err(|e| self_error(&label, &pipe_broke, e))?
             }
             Encoder::Json(mut w) => {
-                w.finish().map_err(|e| self_error(&label, e))?;
+                w.finish().map_err(|e| self_error(&label, &pipe_broke, e))?;
                 w.into_inner()
             }
             Encoder::NdJson(mut w) => {
-                w.finish().map_err(|e| self_error(&label, e))?;
+                w.finish().map_err(|e| self_error(&label, &pipe_broke, e))?;
                 w.into_inner()
             }
         };
@@ -414,10 +469,16 @@ impl FlowSink for FileSink {
     }
 }
 
-fn self_error<E>(label: &str, e: E) -> SinkError
+fn self_error<E>(label: &str, pipe_broke: &AtomicBool, e: E) -> SinkError
 where
     E: std::error::Error + 'static,
 {
+    if pipe_broke.load(Ordering::Relaxed) {
+        return SinkError::Io {
+            path: label.to_string(),
+            source: io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()),
+        };
+    }
     if let Some(io) = find_io_error(&e) {
         return SinkError::Io {
             path: label.to_string(),
