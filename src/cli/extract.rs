@@ -182,30 +182,29 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let mut sink = open_sink_with_csv(&target, format, schema.clone(), &metadata, &csv)?;
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let mut progress = ProgressBar::new(show_progress, &inputs);
+    // One input on several threads splits its flows into shards, whose open
+    // flows are not counted (LiveCounters::active_flows).
+    let sharded = options.threads > 1 && inputs.len() == 1;
+    let progress = ProgressBar::start(show_progress, &inputs, extractor.live_counters(), !sharded);
     let mut wrote_batch = false;
-    let result = extractor.run_with_progress(
-        &inputs,
-        &mut |batch: RecordBatch| {
-            if reader_gone.load(Ordering::Relaxed) {
-                // Batches finished while reading stops go nowhere.
-                return Ok(());
+    let result = extractor.run(&inputs, &mut |batch: RecordBatch| {
+        if reader_gone.load(Ordering::Relaxed) {
+            // Batches finished while reading stops go nowhere.
+            return Ok(());
+        }
+        wrote_batch = true;
+        let batch = transform.apply(&batch).map_err(|e| SinkError::Encode {
+            path: target_name(&target),
+            message: format!("{e:#}"),
+        })?;
+        match sink.write(&batch) {
+            Err(e) if e.is_broken_pipe() => {
+                reader_gone.store(true, Ordering::Relaxed);
+                Ok(())
             }
-            wrote_batch = true;
-            let batch = transform.apply(&batch).map_err(|e| SinkError::Encode {
-                path: target_name(&target),
-                message: format!("{e:#}"),
-            })?;
-            match sink.write(&batch) {
-                Err(e) if e.is_broken_pipe() => {
-                    reader_gone.store(true, Ordering::Relaxed);
-                    Ok(())
-                }
-                other => other,
-            }
-        },
-        &mut progress,
-    );
+            other => other,
+        }
+    });
     progress.finish();
     let summary = match result {
         Ok(summary) => summary,
