@@ -1593,3 +1593,73 @@ fn stats_json_is_written_when_the_reader_of_stdout_goes_away() {
     let read = stats["packets_read"].as_u64().unwrap();
     assert!(read > 0 && read < 50_000, "{read} packets read");
 }
+
+/// A directory given as input may hold compressed files that are not
+/// captures (a `.tar.gz` of notes, a gzipped log): they are skipped with a
+/// note, as other files that are not captures are, and the run succeeds.
+/// They used to be taken for captures (their gzip magic) and then fail,
+/// making the run exit 1. A compressed capture in the same directory is
+/// read; a file named on the command line that is not a capture stays an
+/// error.
+#[test]
+fn compressed_files_that_are_not_captures_are_skipped_in_directories() {
+    let (dir, _) = scratch("unused");
+    let captures = dir.path().join("captures");
+    std::fs::create_dir(&captures).unwrap();
+    let one = captures.join("one.pcap");
+    write_pcap(
+        &one,
+        LINKTYPE_ETHERNET,
+        false,
+        &[at(0, eth(&ip4_udp((A, 1), (B, 2), &[])))],
+    );
+    std::fs::write(captures.join("notes.txt"), "not packets\n").unwrap();
+    let sh = |script: &str| {
+        let status = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&captures)
+            .status()
+            .expect("sh runs");
+        assert!(status.success(), "{script}");
+    };
+    // A compressed copy of the capture (read), a tarball and a gzipped text
+    // (skipped).
+    sh("gzip -c one.pcap > two.pcap.gz");
+    sh("tar -czf notes.tar.gz notes.txt && gzip -c notes.txt > log.gz");
+
+    let output = dir.path().join("out.csv");
+    let run = run_extract(&captures, &output, &[]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    for skipped in ["notes.tar.gz", "log.gz"] {
+        let note = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(skipped))
+            .unwrap_or_else(|| panic!("a note on {skipped}:\n{}", run.stderr));
+        assert!(
+            note.starts_with("flowq: note: ") && note.contains("not a pcap or pcapng capture"),
+            "{note}"
+        );
+    }
+    assert!(!run.stderr.contains("two.pcap.gz"), "{}", run.stderr);
+    assert_eq!(read_csv(&output).len(), 2, "one flow from each capture");
+
+    // Named explicitly, it is an error (exit 1: the other input was read).
+    let tarball = captures.join("notes.tar.gz");
+    let run = flowq([
+        OsStr::new("extract"),
+        tarball.as_os_str(),
+        one.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+        OsStr::new("-q"),
+    ]);
+    assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("flowq: error: ") && l.contains("notes.tar.gz")),
+        "{}",
+        run.stderr
+    );
+}

@@ -105,7 +105,11 @@ pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
 
 /// The inputs as the extractor reads them: one rotated stream with --rotated.
 pub(super) fn sources_of(args: &ExtractArgs) -> anyhow::Result<Vec<InputSource>> {
-    let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
+    let discovered = discover_inputs(&args.inputs).context("cannot list the inputs")?;
+    for (path, why) in &discovered.skipped {
+        eprintln!("flowq: note: {}: {why}; skipped", path.display());
+    }
+    let inputs = discovered.inputs;
     if inputs.is_empty() {
         bail!("no capture files found in the given directories");
     }

@@ -145,8 +145,12 @@ fn capture_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             bail!("{}: no such file or directory", path.display());
         }
     }
-    let inputs = discover_inputs(paths).context("cannot list the captures")?;
-    let files: Vec<PathBuf> = inputs
+    let discovered = discover_inputs(paths).context("cannot list the captures")?;
+    for (path, why) in &discovered.skipped {
+        eprintln!("flowq: note: {}: {why}; skipped", path.display());
+    }
+    let files: Vec<PathBuf> = discovered
+        .inputs
         .into_iter()
         .filter_map(|i| match i {
             InputSource::File(p) => Some(p),
