@@ -383,6 +383,34 @@ fn word_splitting_follows_quotes() {
     );
 }
 
+/// `--data` and `--pcap` both define `flows`; given together, one of them
+/// used to be ignored without a word. Now the command line refuses them, and
+/// `--help` says how to have both (`--table`).
+#[test]
+fn data_and_pcap_together_are_refused() {
+    let err = err_of(&["select 1", "--pcap", SAMPLE, "--data", "flows.parquet"]);
+    assert!(
+        err.contains("'--pcap <FILE|DIR>' cannot be used with '--data <PATH>'")
+            || err.contains("'--data <PATH>' cannot be used with '--pcap <FILE|DIR>'"),
+        "{err}"
+    );
+    let help = ok_stdout(&["query", "--help"]);
+    assert!(help.contains("--table NAME=PATH"), "{help}");
+    // What --help suggests works: flow files beside captures, under another name.
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.parquet");
+    let out = flowq(&["extract", SAMPLE, "-o", old.to_str().unwrap(), "-q"]);
+    assert!(out.status.success());
+    let both = ok_stdout(&[
+        "select (select count(*) from flows) = (select count(*) from old) as same",
+        "--pcap",
+        SAMPLE,
+        "--table",
+        &format!("old={}", old.display()),
+    ]);
+    assert_eq!(both, "same\ntrue\n");
+}
+
 /// A failure while building a batch of a capture scan fails the query, with
 /// a message and exit status 2. It used to be taken for "the query stopped
 /// reading": the query ended early with fewer rows and exit status 0. The

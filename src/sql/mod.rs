@@ -75,6 +75,12 @@ pub async fn session_with(
     )?;
     udf::register_all(&ctx);
 
+    if !sources.pcap.is_empty() && !sources.data.is_empty() {
+        // The command line refuses this too; one of them would be ignored.
+        bail!(
+            "--data and --pcap both define the table `flows`; name the flow files with --table NAME=PATH instead"
+        );
+    }
     let flows = if !sources.pcap.is_empty() {
         let files = capture_files(&sources.pcap)?;
         let described = format!("{} capture file(s) (--pcap)", files.len());
