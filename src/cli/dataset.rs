@@ -3,7 +3,7 @@
 
 use super::args::{DatasetArgs, ExtractArgs, FormatArg, PartitionByArg};
 use super::exit;
-use super::extract::{interrupt_flag, recorded_features, sources_of, thousands};
+use super::extract::{interrupt_flag, recorded_options, sources_of, thousands};
 use crate::dataset::{
     self, DatasetRun, cryptopan::CryptoPan, labels::RuleSet, partition::PartitionBy,
     transform::TransformSpec,
@@ -129,13 +129,7 @@ pub(super) fn run_dataset(
         threads: per_capture,
         ..base
     };
-    let recorded_options = serde_json::json!({
-        "profile": options.profile.name(),
-        "flow": options.effective_flow_config(),
-        "features": recorded_features(&options),
-        "rotated": args.dataset.rotated,
-        "transform": recorded_transform,
-    });
+    let recorded_options = recorded_options(&options, args.dataset.rotated, &recorded_transform);
     let cancel = interrupt_flag();
     let run = DatasetRun {
         dir: args.output.clone(),

@@ -103,6 +103,24 @@ pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
     })
 }
 
+/// Everything that shapes the rows of an output, as recorded in its metadata
+/// (`flowq.options`) and in a dataset's manifest (`options`, compared by
+/// `--append`). A unit test checks that every option of `flowq extract` is
+/// recorded here or says why it is not.
+pub(super) fn recorded_options(
+    options: &ExtractOptions,
+    rotated: bool,
+    transform: &serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "profile": options.profile.name(),
+        "flow": options.effective_flow_config(),
+        "features": recorded_features(options),
+        "rotated": rotated,
+        "transform": transform,
+    })
+}
+
 /// The inputs as the extractor reads them: one rotated stream with --rotated.
 pub(super) fn sources_of(args: &ExtractArgs) -> anyhow::Result<Vec<InputSource>> {
     let discovered = discover_inputs(&args.inputs).context("cannot list the inputs")?;
@@ -163,7 +181,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         ),
         (
             "flowq.options".to_string(),
-            serde_json::to_string(&options.effective_flow_config())?,
+            recorded_options(&options, args.dataset.rotated, &recorded_transform).to_string(),
         ),
         (
             "flowq.features".to_string(),
@@ -477,7 +495,161 @@ pub fn columns(args: ColumnsArgs) -> anyhow::Result<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{extract_options, recorded_options, thousands};
+    use crate::cli::args::{Cli, Command};
+    use crate::cli::dataset::transform_spec;
+    use clap::{CommandFactory, Parser};
+
+    /// What an output records as `flowq.options` for `flowq extract in.pcap
+    /// -o out.parquet ARGS`.
+    fn recorded_for(args: &[&str]) -> serde_json::Value {
+        let line = ["flowq", "extract", "in.pcap", "-o", "out.parquet"]
+            .into_iter()
+            .chain(args.iter().copied());
+        let Some(Command::Extract(args)) = Cli::try_parse_from(line).unwrap().command else {
+            panic!("not an extract command");
+        };
+        let options = extract_options(&args.flow).unwrap();
+        let (_, transform) = transform_spec(&args.dataset).unwrap();
+        recorded_options(&options, args.dataset.rotated, &transform)
+    }
+
+    /// Every option of `flowq extract` is either recorded with the output
+    /// (`flowq.options` in Parquet and Arrow files, `options` in a dataset's
+    /// manifest, which `--append` compares), where changing it changes the
+    /// record, or listed below with the reason it is not. An option added
+    /// later fails this test until it is one or the other. (`--tunnels` was
+    /// missing from a file's `flowq.options`.)
+    #[test]
+    fn every_extract_option_is_recorded_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules.csv");
+        std::fs::write(&rules, "label,dst_port\nweb,80\n").unwrap();
+        let key = dir.path().join("key.hex");
+        std::fs::write(&key, "00112233445566778899aabbccddeeff".repeat(2)).unwrap();
+        let (rules, key) = (rules.to_str().unwrap(), key.to_str().unwrap());
+        // (option, arguments without it, arguments with it, where it is recorded)
+        let recorded: &[(&str, &[&str], &[&str], &str)] = &[
+            ("profile", &[], &["--profile", "full"], "/profile"),
+            (
+                "idle_timeout",
+                &[],
+                &["--idle-timeout", "7"],
+                "/flow/idle_timeout_ns",
+            ),
+            (
+                "active_timeout",
+                &[],
+                &["--active-timeout", "7"],
+                "/flow/active_timeout_ns",
+            ),
+            (
+                "tcp_close_grace",
+                &[],
+                &["--tcp-close-grace", "7"],
+                "/flow/close_grace_ns",
+            ),
+            (
+                "unidirectional",
+                &[],
+                &["--unidirectional"],
+                "/flow/bidirectional",
+            ),
+            ("max_flows", &[], &["--max-flows", "7"], "/flow/max_flows"),
+            ("tunnels", &[], &["--tunnels", "outer"], "/features/tunnels"),
+            (
+                "splt",
+                &["--profile", "full"],
+                &["--splt", "3"],
+                "/features/splt",
+            ),
+            (
+                "stats",
+                &["--profile", "nfstream"],
+                &["--stats"],
+                "/features/nfstream_stats",
+            ),
+            (
+                "cic_compat",
+                &["--profile", "cic"],
+                &["--cic-compat", "bugs"],
+                "/features/cic_bugs",
+            ),
+            (
+                "cic_timestamp",
+                &["--profile", "cic"],
+                &["--cic-timestamp", "original"],
+                "/features/cic_original_timestamp",
+            ),
+            ("rotated", &[], &["--rotated"], "/rotated"),
+            ("labels", &[], &["--labels", rules], "/transform/labels"),
+            (
+                "default_label",
+                &["--labels", rules],
+                &["--default-label", "other"],
+                "/transform/labels/default_label",
+            ),
+            (
+                "anonymize",
+                &[],
+                &["--anonymize", key],
+                "/transform/anonymize",
+            ),
+            (
+                "drop_identifiers",
+                &[],
+                &["--drop-identifiers"],
+                "/transform/drop_identifiers",
+            ),
+        ];
+        let not_recorded: &[(&str, &str)] = &[
+            (
+                "inputs",
+                "the inputs are recorded on their own (flowq.inputs; a manifest's inputs)",
+            ),
+            ("output", "the output itself"),
+            ("format", "the output's own format"),
+            (
+                "threads",
+                "the rows are the same whatever -j (docs/flows.md)",
+            ),
+            (
+                "partition_by",
+                "dataset directories only: the manifest's partition_by",
+            ),
+            ("append", "dataset directories only: how a run adds to one"),
+            ("stats_json", "a report of the run, not of its rows"),
+            ("quiet", "what is printed on the terminal"),
+            ("help", "clap's own"),
+        ];
+        let command = Cli::command();
+        let extract = command.find_subcommand("extract").unwrap();
+        let ids: Vec<&str> = extract
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .collect();
+        for id in &ids {
+            let is_recorded = recorded.iter().any(|r| r.0 == *id);
+            let is_not = not_recorded.iter().any(|n| n.0 == *id);
+            assert!(
+                is_recorded != is_not,
+                "`flowq extract` option `{id}`: record it in recorded_options (and list it \
+                 here as recorded), or list it here with the reason it is not recorded"
+            );
+        }
+        for (id, without, with, pointer) in recorded {
+            assert!(ids.contains(id), "{id} is no option of flowq extract");
+            let before = recorded_for(without);
+            let all: Vec<&str> = without.iter().chain(with.iter()).copied().collect();
+            let after = recorded_for(&all);
+            assert!(before.pointer(pointer).is_some(), "{pointer} in {before:#}");
+            assert_ne!(
+                before.pointer(pointer),
+                after.pointer(pointer),
+                "--{id} does not change {pointer}"
+            );
+        }
+    }
 
     #[test]
     fn thousands_groups_digits() {
