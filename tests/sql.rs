@@ -194,7 +194,7 @@ fn hive_partitioned_directories_become_columns() {
 #[test]
 fn errors_are_clear() {
     let syntax = err_of(&["selec 1 from flows", "--pcap", SAMPLE]);
-    assert!(syntax.contains("Line: 1, Column: 1"), "{syntax}");
+    assert!(syntax.contains("at line 1, column 1"), "{syntax}");
 
     let table = err_of(&["select * from nope", "--pcap", SAMPLE]);
     assert!(
@@ -381,6 +381,43 @@ fn word_splitting_follows_quotes() {
         split_words(r#"flowq "select 'a b' from t" --x 'y z'"#),
         ["flowq", "select 'a b' from t", "--x", "y z"]
     );
+}
+
+/// A syntax error reads as SQL shells print them: what was expected, where
+/// (line and column), and the line with a caret under the place. It used to
+/// be DataFusion's `SQL error: ParserError("...")`.
+#[test]
+fn syntax_errors_point_at_the_place() {
+    // (statement, message, the line shown, what goes before the caret)
+    let label = " ".repeat("LINE 1: ".len());
+    let cases = [
+        (
+            "select * frm flows",
+            "SQL syntax error at line 1, column 10: Expected: end of statement, found: frm",
+            "LINE 1: select * frm flows",
+            format!("{label}{}", " ".repeat(9)),
+        ),
+        (
+            // Tabs are kept in front of the caret, so it lines up under them.
+            "select 1;\nselect\tsrc_ip from flows where",
+            "SQL syntax error at line 2, column 31: Expected: an expression, found: EOF",
+            "LINE 2: select\tsrc_ip from flows where",
+            format!("{label}      \t{}", " ".repeat(23)),
+        ),
+        (
+            "select 'abc from flows",
+            "SQL syntax error at line 1, column 8: Unterminated string literal",
+            "LINE 1: select 'abc from flows",
+            format!("{label}{}", " ".repeat(7)),
+        ),
+    ];
+    for (sql, message, line, pad) in cases {
+        assert_eq!(
+            err_of(&[sql, "--pcap", SAMPLE]),
+            format!("flowq: error: {message}\n{line}\n{pad}^\n"),
+            "{sql:?}"
+        );
+    }
 }
 
 /// `--data` and `--pcap` both define `flows`; given together, one of them
