@@ -311,3 +311,23 @@ fn file_metadata_records_the_options_as_a_dataset_does() {
             .unwrap();
     assert_eq!(manifest["options"], recorded);
 }
+
+/// Messages name the manifest by its name, `_dataset.json`.
+#[test]
+fn messages_name_the_manifest_by_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo_root().join("testdata/sample.pcap");
+    let stats = dir.path().join("stats.json");
+    let dataset = dir.path().join("ds/");
+    let out = flowq(&[
+        "extract",
+        sample.to_str().unwrap(),
+        "-o",
+        dataset.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in its _dataset.json"), "{stderr}");
+}

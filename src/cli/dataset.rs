@@ -87,7 +87,8 @@ pub(super) fn run_dataset(
     };
     if args.stats_json.is_some() {
         bail!(
-            "--stats-json applies to one output file; a dataset's counts are in its dataset.json"
+            "--stats-json applies to one output file; a dataset's counts are in its {}",
+            dataset::manifest::MANIFEST_NAME
         );
     }
     let partition_by = match args.dataset.partition_by {

@@ -1,5 +1,5 @@
 //! Datasets: many captures into one directory of hive-partitioned Parquet (or
-//! CSV) files with a `dataset.json` manifest, optionally labelled, anonymized
+//! CSV) files with a `_dataset.json` manifest, optionally labelled, anonymized
 //! and stripped of identifiers (docs/datasets.md).
 //!
 //! Each capture is extracted on its own by one worker (its flows and files
