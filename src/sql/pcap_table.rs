@@ -381,20 +381,22 @@ impl ExecutionPlan for PcapScanExec {
         builder.spawn_blocking(move || {
             let name = file.display().to_string();
             let capture: ArrayRef = Arc::new(StringArray::from(vec![name.as_str()]));
+            // Batches to build before the injected failure (debug builds).
             #[cfg(debug_assertions)]
-            let fail_at: Option<usize> = std::env::var(FAIL_BATCH_ENV)
+            let mut fail_in: Option<usize> = std::env::var(FAIL_BATCH_ENV)
                 .ok()
                 .and_then(|v| v.parse().ok());
-            let mut built = 0usize;
             // The extractor builds its own columns; `capture` is added here.
             let send = &mut |batch: RecordBatch| -> Result<(), SendError> {
                 #[cfg(debug_assertions)]
-                if fail_at == Some(built) {
-                    return Err(SendError::Build(arrow::error::ArrowError::ComputeError(
-                        format!("{FAIL_BATCH_ENV}: injected failure"),
-                    )));
+                if let Some(left) = fail_in.as_mut() {
+                    if *left == 0 {
+                        return Err(SendError::Build(arrow::error::ArrowError::ComputeError(
+                            format!("{FAIL_BATCH_ENV}: injected failure"),
+                        )));
+                    }
+                    *left -= 1;
                 }
-                built += 1;
                 let out = with_capture_column(&batch, &columns, &capture, &schema)
                     .map_err(SendError::Build)?;
                 tx.blocking_send(Ok(out)).map_err(|_| SendError::Closed)
