@@ -1718,6 +1718,48 @@ fn bug_zero_duration_rates() {
     );
 }
 
+/// In CSV, `--cic-compat bugs` spells the zero-duration rates as
+/// CICFlowMeter did (Java's `Double.toString`) and CIC-IDS2017's files have
+/// them: `Infinity` and `NaN`, not Arrow's `inf`. Finite rates are written as
+/// without the option; the default mode writes nulls (empty fields).
+#[test]
+fn bug_zero_duration_rates_in_csv_read_as_in_cic_ids2017() {
+    let packets = vec![
+        udp((CLIENT, 5901), BB, 10, 0),
+        udp((CLIENT, 5901), BB, 10, 0),
+        udp((CLIENT, 5902), BB, 0, MS),
+        udp(BB, (CLIENT, 5902), 0, MS),
+        udp((CLIENT, 5903), BB, 10, 2 * MS),
+        udp((CLIENT, 5903), BB, 10, 2 * MS + 500 * MS),
+    ];
+    // Source port -> (Flow Bytes/s, Flow Packets/s), as text.
+    let rates = |text: &str| -> std::collections::BTreeMap<String, (String, String)> {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        // CIC-IDS2017's header has a space before most names.
+        let at = |name: &str| header.iter().position(|h| h.trim() == name).unwrap();
+        let (port, bytes, pkts) = (at("Source Port"), at("Flow Bytes/s"), at("Flow Packets/s"));
+        reader
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (
+                    r[port].to_string(),
+                    (r[bytes].to_string(), r[pkts].to_string()),
+                )
+            })
+            .collect()
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    let bugs = rates(&extract_csv_text(&packets, "cic2017", BUGS));
+    assert_eq!(bugs["5901"], pair("Infinity", "Infinity"), "{bugs:?}");
+    assert_eq!(bugs["5902"], pair("NaN", "Infinity"), "{bugs:?}");
+    assert_eq!(bugs["5903"], pair("40.0", "4.0"), "{bugs:?}");
+    let fixed = rates(&extract_csv_text(&packets, "cic2017", &[]));
+    assert_eq!(fixed["5901"], pair("", ""), "{fixed:?}");
+    assert_eq!(fixed["5903"], pair("40.0", "4.0"), "{fixed:?}");
+}
+
 #[test]
 fn bug_subflow_count() {
     use W::*;

@@ -222,3 +222,84 @@ fn zstd_capture_is_read_by_magic() {
     assert!(expected.len() > 1000);
     assert_eq!(run(&packed), expected);
 }
+
+/// A file's `flowq.options` records every option that shapes its rows, the
+/// same record as a dataset's manifest holds for the same options
+/// (`--tunnels` was missing from files). Which options are recorded is
+/// checked against the command line itself by a unit test
+/// (`every_extract_option_is_recorded_or_says_why_not`).
+#[test]
+fn file_metadata_records_the_options_as_a_dataset_does() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo_root().join("testdata/sample.pcap");
+    let file = dir.path().join("flows.parquet");
+    let dataset = dir.path().join("ds/");
+    let options = [
+        "--tunnels",
+        "outer",
+        "--profile",
+        "full",
+        "--splt",
+        "3",
+        "--idle-timeout",
+        "60",
+        "-q",
+    ];
+    for output in [&file, &dataset] {
+        let mut args = vec![
+            "extract",
+            sample.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+        ];
+        args.extend(options);
+        let out = flowq(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let reader = SerializedFileReader::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let recorded = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .find(|kv| kv.key == "flowq.options")
+        .and_then(|kv| kv.value.clone())
+        .expect("flowq.options");
+    let recorded: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    assert_eq!(recorded["features"]["tunnels"], "outer", "{recorded:#}");
+    assert_eq!(recorded["profile"], "full", "{recorded:#}");
+    assert_eq!(recorded["features"]["splt"], 3, "{recorded:#}");
+    assert_eq!(recorded["flow"]["idle_timeout_ns"], 60_000_000_000u64);
+    assert_eq!(recorded["rotated"], false, "{recorded:#}");
+    assert_eq!(recorded["transform"]["drop_identifiers"], false);
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dataset.join("_dataset.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["options"], recorded);
+}
+
+/// Messages name the manifest by its name, `_dataset.json`.
+#[test]
+fn messages_name_the_manifest_by_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = repo_root().join("testdata/sample.pcap");
+    let stats = dir.path().join("stats.json");
+    let dataset = dir.path().join("ds/");
+    let out = flowq(&[
+        "extract",
+        sample.to_str().unwrap(),
+        "-o",
+        dataset.to_str().unwrap(),
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("in its _dataset.json"), "{stderr}");
+}

@@ -1537,3 +1537,129 @@ fn dash_output_writes_csv_to_stdout() {
         ],
     );
 }
+
+/// `flowq extract x.pcap -o - --stats-json s.json | head -1`: when the reader of
+/// standard output goes away, reading stops (a long capture is not read to
+/// its end for nobody), the exit status is 0, and the run summary is still
+/// written, saying `interrupted`.
+///
+/// 100 000 one-packet flows, 1 ms apart, end one by one (1 s idle timeout) and
+/// make about 14 MB of CSV. The test reads the header line and closes the
+/// pipe; the extraction can be only a few 8192-row batches ahead of the
+/// blocked writer (its queue and the pipe are small), so it has read less
+/// than half of the capture when the failed write tells it to stop.
+#[test]
+fn stats_json_is_written_when_the_reader_of_stdout_goes_away() {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    let packets: Vec<Pkt> = (0..100_000u32)
+        .map(|i| {
+            let src = [10, 1, (i >> 8) as u8, i as u8];
+            let port = 1024 + (i >> 16) as u16;
+            at(
+                i64::from(i) * MS,
+                eth(&ip4_udp((src, port), (B, 53), &[0; 8])),
+            )
+        })
+        .collect();
+    let (dir, input) = ethernet_pcap("many.pcap", &packets);
+    let stats = dir.path().join("stats.json");
+    let mut child = Command::new(flowq_bin())
+        .args([
+            OsStr::new("extract"),
+            input.as_os_str(),
+            OsStr::new("-o"),
+            OsStr::new("-"),
+            OsStr::new("--idle-timeout"),
+            OsStr::new("1"),
+            OsStr::new("--stats-json"),
+            stats.as_os_str(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run flowq");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut header = String::new();
+    stdout.read_line(&mut header).unwrap();
+    assert!(header.starts_with("flow_id,"), "{header}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    let stats = read_stats(&stats);
+    assert_eq!(stats["interrupted"], true, "{stats}");
+    let read = stats["packets_read"].as_u64().unwrap();
+    assert!(read > 0 && read < 50_000, "{read} packets read");
+}
+
+/// A directory given as input may hold compressed files that are not
+/// captures (a `.tar.gz` of notes, a gzipped log): they are skipped with a
+/// note, as other files that are not captures are, and the run succeeds.
+/// They used to be taken for captures (their gzip magic) and then fail,
+/// making the run exit 1. A compressed capture in the same directory is
+/// read; a file named on the command line that is not a capture stays an
+/// error.
+#[test]
+fn compressed_files_that_are_not_captures_are_skipped_in_directories() {
+    let (dir, _) = scratch("unused");
+    let captures = dir.path().join("captures");
+    std::fs::create_dir(&captures).unwrap();
+    let one = captures.join("one.pcap");
+    write_pcap(
+        &one,
+        LINKTYPE_ETHERNET,
+        false,
+        &[at(0, eth(&ip4_udp((A, 1), (B, 2), &[])))],
+    );
+    std::fs::write(captures.join("notes.txt"), "not packets\n").unwrap();
+    let sh = |script: &str| {
+        let status = Command::new("sh")
+            .args(["-c", script])
+            .current_dir(&captures)
+            .status()
+            .expect("sh runs");
+        assert!(status.success(), "{script}");
+    };
+    // A compressed copy of the capture (read), a tarball and a gzipped text
+    // (skipped).
+    sh("gzip -c one.pcap > two.pcap.gz");
+    sh("tar -czf notes.tar.gz notes.txt && gzip -c notes.txt > log.gz");
+
+    let output = dir.path().join("out.csv");
+    let run = run_extract(&captures, &output, &[]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    for skipped in ["notes.tar.gz", "log.gz"] {
+        let note = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(skipped))
+            .unwrap_or_else(|| panic!("a note on {skipped}:\n{}", run.stderr));
+        assert!(
+            note.starts_with("flowq: note: ") && note.contains("not a pcap or pcapng capture"),
+            "{note}"
+        );
+    }
+    assert!(!run.stderr.contains("two.pcap.gz"), "{}", run.stderr);
+    assert_eq!(read_csv(&output).len(), 2, "one flow from each capture");
+
+    // Named explicitly, it is an error (exit 1: the other input was read).
+    let tarball = captures.join("notes.tar.gz");
+    let run = flowq([
+        OsStr::new("extract"),
+        tarball.as_os_str(),
+        one.as_os_str(),
+        OsStr::new("-o"),
+        output.as_os_str(),
+        OsStr::new("-q"),
+    ]);
+    assert_eq!(run.code, 1, "stderr:\n{}", run.stderr);
+    assert!(
+        run.stderr
+            .lines()
+            .any(|l| l.starts_with("flowq: error: ") && l.contains("notes.tar.gz")),
+        "{}",
+        run.stderr
+    );
+}

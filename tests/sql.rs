@@ -194,7 +194,7 @@ fn hive_partitioned_directories_become_columns() {
 #[test]
 fn errors_are_clear() {
     let syntax = err_of(&["selec 1 from flows", "--pcap", SAMPLE]);
-    assert!(syntax.contains("Line: 1, Column: 1"), "{syntax}");
+    assert!(syntax.contains("at line 1, column 1"), "{syntax}");
 
     let table = err_of(&["select * from nope", "--pcap", SAMPLE]);
     assert!(
@@ -381,4 +381,239 @@ fn word_splitting_follows_quotes() {
         split_words(r#"flowq "select 'a b' from t" --x 'y z'"#),
         ["flowq", "select 'a b' from t", "--x", "y z"]
     );
+}
+
+/// A syntax error reads as SQL shells print them: what was expected, where
+/// (line and column), and the line with a caret under the place. It used to
+/// be DataFusion's `SQL error: ParserError("...")`.
+#[test]
+fn syntax_errors_point_at_the_place() {
+    // (statement, message, the line shown, what goes before the caret)
+    let label = " ".repeat("LINE 1: ".len());
+    let cases = [
+        (
+            "select * frm flows",
+            "SQL syntax error at line 1, column 10: Expected: end of statement, found: frm",
+            "LINE 1: select * frm flows",
+            format!("{label}{}", " ".repeat(9)),
+        ),
+        (
+            // Tabs are kept in front of the caret, so it lines up under them.
+            "select 1;\nselect\tsrc_ip from flows where",
+            "SQL syntax error at line 2, column 31: Expected: an expression, found: EOF",
+            "LINE 2: select\tsrc_ip from flows where",
+            format!("{label}      \t{}", " ".repeat(23)),
+        ),
+        (
+            "select 'abc from flows",
+            "SQL syntax error at line 1, column 8: Unterminated string literal",
+            "LINE 1: select 'abc from flows",
+            format!("{label}{}", " ".repeat(7)),
+        ),
+    ];
+    for (sql, message, line, pad) in cases {
+        assert_eq!(
+            err_of(&[sql, "--pcap", SAMPLE]),
+            format!("flowq: error: {message}\n{line}\n{pad}^\n"),
+            "{sql:?}"
+        );
+    }
+}
+
+/// `--data` and `--pcap` both define `flows`; given together, one of them
+/// used to be ignored without a word. Now the command line refuses them, and
+/// `--help` says how to have both (`--table`).
+#[test]
+fn data_and_pcap_together_are_refused() {
+    let err = err_of(&["select 1", "--pcap", SAMPLE, "--data", "flows.parquet"]);
+    assert!(
+        err.contains("'--pcap <FILE|DIR>' cannot be used with '--data <PATH>'")
+            || err.contains("'--data <PATH>' cannot be used with '--pcap <FILE|DIR>'"),
+        "{err}"
+    );
+    let help = ok_stdout(&["query", "--help"]);
+    assert!(help.contains("--table NAME=PATH"), "{help}");
+    // What --help suggests works: flow files beside captures, under another name.
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.parquet");
+    let out = flowq(&["extract", SAMPLE, "-o", old.to_str().unwrap(), "-q"]);
+    assert!(out.status.success());
+    let both = ok_stdout(&[
+        "select (select count(*) from flows) = (select count(*) from old) as same",
+        "--pcap",
+        SAMPLE,
+        "--table",
+        &format!("old={}", old.display()),
+    ]);
+    assert_eq!(both, "same\ntrue\n");
+}
+
+/// A failure while building a batch of a capture scan fails the query, with
+/// a message and exit status 2. It used to be taken for "the query stopped
+/// reading": the query ended early with fewer rows and exit status 0. The
+/// failure is injected through a hook that only debug builds have.
+#[cfg(debug_assertions)]
+#[test]
+fn a_failure_building_a_batch_fails_the_query() {
+    let out = Command::new(flowq_bin())
+        .current_dir(repo_root())
+        .env("FLOWQ_TEST_FAIL_SCAN_BATCH", "0")
+        .args(["select count(*) as flows from flows", "--pcap", SAMPLE])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{stderr}");
+    assert!(
+        stderr.contains(SAMPLE) && stderr.contains("injected failure"),
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "",
+        "no partial result"
+    );
+}
+
+/// A named pipe holding a capture, fed by a thread: `head`, then, once `go`
+/// says so (or is dropped), `tail`, until a write fails because the reader
+/// has closed the pipe. Returns the bytes of `tail` written.
+#[cfg(target_os = "linux")]
+fn piped_capture(
+    path: &Path,
+    head: Vec<u8>,
+    go: std::sync::mpsc::Receiver<()>,
+    tail: Vec<u8>,
+) -> std::thread::JoinHandle<usize> {
+    use std::io::Write as _;
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success());
+    let path = path.to_path_buf();
+    std::thread::spawn(move || {
+        // Blocks until flowq opens the pipe.
+        let mut pipe = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        if pipe.write_all(&head).is_err() {
+            return 0;
+        }
+        let _ = go.recv();
+        let mut written = 0;
+        for chunk in tail.chunks(4096) {
+            if pipe.write_all(chunk).is_err() {
+                break;
+            }
+            written += chunk.len();
+        }
+        written
+    })
+}
+
+/// A query with LIMIT stops the extraction of its capture once it has its
+/// rows, instead of reading the rest of the capture for nobody (and keeping
+/// the process from exiting until then).
+///
+/// The capture comes through a named pipe, so that the test knows what flowq
+/// has seen: 10 000 one-packet flows, of which 8192 end (1 s idle timeout)
+/// and make the first batch, enough for `limit 1`; then, only after flowq has
+/// printed its row, 12 MB of packets of one flow, during which no flow ends
+/// and nothing would be sent. Before the fix the extraction read them all.
+/// (The plan is a GlobalLimitExec right over the scan, which drops the scan's
+/// stream as soon as it has its row, before the result is printed.)
+#[cfg(target_os = "linux")]
+#[test]
+fn limit_stops_reading_the_capture() {
+    use crate::util::capture::{LINKTYPE_ETHERNET, Pkt, T0_US, eth, ip4_udp, pcap_bytes};
+    use std::io::BufRead as _;
+    let udp = |ms: i64, i: u32| {
+        let src = [10, 1, (i >> 8) as u8, i as u8];
+        Pkt::new(
+            T0_US + ms * 1000,
+            eth(&ip4_udp(
+                (src, 1024 + (i >> 16) as u16),
+                ([10, 0, 0, 2], 53),
+                &[0; 4],
+            )),
+        )
+    };
+    let head: Vec<Pkt> = (0..10_000).map(|i| udp(i64::from(i), i)).collect();
+    let tail: Vec<Pkt> = (0..200_000)
+        .map(|i| udp(10_000 + i64::from(i), 99_999))
+        .collect();
+    let head = pcap_bytes(LINKTYPE_ETHERNET, false, &head);
+    // Without the file header: the records go on from the head's.
+    let tail = pcap_bytes(LINKTYPE_ETHERNET, false, &tail)[24..].to_vec();
+    let tail_len = tail.len();
+    let dir = tempfile::tempdir().unwrap();
+    let pipe = dir.path().join("live.pcap");
+    let (go, may_go) = std::sync::mpsc::channel();
+    let writer = piped_capture(&pipe, head, may_go, tail);
+
+    let mut child = Command::new(flowq_bin())
+        .args(["select src_port from flows limit 1", "--idle-timeout", "1"])
+        .arg("--pcap")
+        .arg(&pipe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut result = String::new();
+    for _ in 0..2 {
+        stdout.read_line(&mut result).unwrap();
+    }
+    assert_eq!(result, "src_port\n1024\n");
+    go.send(()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = writer.join().unwrap();
+    assert!(
+        written < tail_len,
+        "the extraction read the whole capture ({written} bytes after the first batch)"
+    );
+}
+
+/// `flowq "select ..." | head -1`: the reader of the result goes away, and
+/// the query ends quietly with exit status 0 (dropping its stream, which stops
+/// the extraction). Arrow's CSV writer reports the broken pipe as an encoding
+/// error with only a message, which used to end the query with exit status 2
+/// and `cannot encode <stdout>: Csv error: Broken pipe`.
+#[test]
+fn a_closed_pipe_ends_a_query_quietly() {
+    use crate::util::capture::{LINKTYPE_ETHERNET, Pkt, T0_US, eth, ip4_udp, write_pcap};
+    use std::io::BufRead as _;
+    // 100 000 one-packet flows, 1 ms apart: several MB of CSV, more than a
+    // pipe holds, so a write fails once the reader has gone.
+    let packets: Vec<Pkt> = (0..100_000u32)
+        .map(|i| {
+            let src = [10, 1, (i >> 8) as u8, i as u8];
+            let frame = eth(&ip4_udp(
+                (src, 1024 + (i >> 16) as u16),
+                ([10, 0, 0, 2], 53),
+                &[0; 4],
+            ));
+            Pkt::new(T0_US + i64::from(i) * 1000, frame)
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("many.pcap");
+    write_pcap(&capture, LINKTYPE_ETHERNET, false, &packets);
+    let mut child = Command::new(flowq_bin())
+        .args(["select * from flows", "--idle-timeout", "1", "--pcap"])
+        .arg(&capture)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut header = String::new();
+    stdout.read_line(&mut header).unwrap();
+    assert!(header.starts_with("flow_id,"), "{header}");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(stderr, "");
 }

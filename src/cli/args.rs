@@ -41,8 +41,9 @@ Examples:
   flowq shell --pcap captures/";
 
 const QUERY_AFTER_HELP: &str = "\
-Tables: `flows` (from --data, --pcap, $FLOWQ_DATA, ./flows.parquet or ./flows/),
-`packets` (with --pcap), any --table NAME=PATH, and file paths in quotes:
+Tables: `flows` (from --pcap or --data, one of them; else $FLOWQ_DATA,
+./flows.parquet or ./flows/), `packets` (with --pcap), any --table NAME=PATH
+(flow files beside --pcap: --table old=flows.parquet), and file paths in quotes:
   select * from 'capture.pcap'      select * from 'labels.csv'
 Functions: cidr_match(ip, cidr), is_private(ip), ip_version(ip), ip_to_int(ip),
 service_name(port, protocol); see docs/sql.md.
@@ -383,8 +384,9 @@ pub struct SourceArgs {
     /// Parquet, CSV or Arrow file, or a directory of them (hive-style `key=value`
     /// directories become columns), registered as the table `flows`. Repeatable:
     /// several paths form one table. Default: $FLOWQ_DATA, then ./flows.parquet,
-    /// then ./flows/.
-    #[arg(long, value_name = "PATH")]
+    /// then ./flows/. Not with --pcap, which defines `flows` too: to query flow
+    /// files beside captures, name them with --table NAME=PATH.
+    #[arg(long, value_name = "PATH", conflicts_with = "pcap")]
     pub data: Vec<PathBuf>,
 
     /// Register another table for joins, e.g. `--table labels=labels.csv`. Repeatable.
@@ -393,7 +395,7 @@ pub struct SourceArgs {
 
     /// Capture file or directory: its flows become the table `flows` and its
     /// packets the table `packets`, extracted while the query runs (one partition
-    /// per file, read in parallel). Repeatable.
+    /// per file, read in parallel). Repeatable. Not with --data (see there).
     #[arg(long, value_name = "FILE|DIR")]
     pub pcap: Vec<PathBuf>,
 

@@ -3,7 +3,7 @@
 
 use super::args::{DatasetArgs, ExtractArgs, FormatArg, PartitionByArg};
 use super::exit;
-use super::extract::{interrupt_flag, recorded_features, sources_of, thousands};
+use super::extract::{interrupt_flag, recorded_options, sources_of, thousands};
 use crate::dataset::{
     self, DatasetRun, cryptopan::CryptoPan, labels::RuleSet, partition::PartitionBy,
     transform::TransformSpec,
@@ -87,7 +87,8 @@ pub(super) fn run_dataset(
     };
     if args.stats_json.is_some() {
         bail!(
-            "--stats-json applies to one output file; a dataset's counts are in its dataset.json"
+            "--stats-json applies to one output file; a dataset's counts are in its {}",
+            dataset::manifest::MANIFEST_NAME
         );
     }
     let partition_by = match args.dataset.partition_by {
@@ -129,13 +130,12 @@ pub(super) fn run_dataset(
         threads: per_capture,
         ..base
     };
-    let recorded_options = serde_json::json!({
-        "profile": options.profile.name(),
-        "flow": options.effective_flow_config(),
-        "features": recorded_features(&options),
-        "rotated": args.dataset.rotated,
-        "transform": recorded_transform,
-    });
+    let recorded_options = recorded_options(
+        &options,
+        args.flow.flow_memory,
+        args.dataset.rotated,
+        &recorded_transform,
+    );
     let cancel = interrupt_flag();
     let run = DatasetRun {
         dir: args.output.clone(),

@@ -14,7 +14,7 @@ use arrow::record_batch::RecordBatch;
 use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::flow::FlowConfig;
-use flowq_extract::sink::{OutputFormat, OutputTarget, SinkError, open_sink_with_csv_header};
+use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{
     DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
 };
@@ -108,9 +108,34 @@ pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
     })
 }
 
+/// Everything that shapes the rows of an output, as recorded in its metadata
+/// (`flowq.options`) and in a dataset's manifest (`options`, compared by
+/// `--append`). A unit test checks that every option of `flowq extract` is
+/// recorded here or says why it is not.
+pub(super) fn recorded_options(
+    options: &ExtractOptions,
+    flow_memory: u64,
+    rotated: bool,
+    transform: &serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "profile": options.profile.name(),
+        "flow": options.effective_flow_config(),
+        // The default --max-flows is derived from it.
+        "flow_memory": flow_memory,
+        "features": recorded_features(options),
+        "rotated": rotated,
+        "transform": transform,
+    })
+}
+
 /// The inputs as the extractor reads them: one rotated stream with --rotated.
 pub(super) fn sources_of(args: &ExtractArgs) -> anyhow::Result<Vec<InputSource>> {
-    let inputs = discover_inputs(&args.inputs).context("cannot list the inputs")?;
+    let discovered = discover_inputs(&args.inputs).context("cannot list the inputs")?;
+    for (path, why) in &discovered.skipped {
+        eprintln!("flowq: note: {}: {why}; skipped", path.display());
+    }
+    let inputs = discovered.inputs;
     if inputs.is_empty() {
         bail!("no capture files found in the given directories");
     }
@@ -143,7 +168,14 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let (target, format) = output_of(&args.output, args.format)?;
     let inputs = sources_of(&args)?;
     let interrupted = interrupt_flag();
-    let extractor = Extractor::new(options).with_cancel(interrupted);
+    // `-o - | head`: once the reader of standard output has gone, nothing more
+    // is wanted. Reading stops as after Ctrl-C (so a long capture is not read
+    // to its end for nobody), and the summary of what was read is still
+    // written to --stats-json.
+    let reader_gone = Arc::new(AtomicBool::new(false));
+    let extractor = Extractor::new(options)
+        .with_cancel(interrupted)
+        .with_cancel(Arc::clone(&reader_gone));
     let rules = spec.labels.clone();
     let mut transform = FlowTransform::new(spec, &options.columns(), &extractor.schema())?;
     let metadata = vec![
@@ -157,7 +189,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         ),
         (
             "flowq.options".to_string(),
-            serde_json::to_string(&options.effective_flow_config())?,
+            recorded_options(
+                &options,
+                args.flow.flow_memory,
+                args.dataset.rotated,
+                &recorded_transform,
+            )
+            .to_string(),
         ),
         (
             "flowq.features".to_string(),
@@ -173,36 +211,45 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         ),
     ];
     let schema = transform.schema();
-    let csv_header = options.csv_header().map(|h| transform.csv_header(&h));
-    let mut sink = open_sink_with_csv_header(
-        &target,
-        format,
-        schema.clone(),
-        &metadata,
-        csv_header.as_deref(),
-    )?;
+    let csv = CsvOptions {
+        header: options.csv_header().map(|h| transform.csv_header(&h)),
+        java_non_finite: options.csv_java_non_finite(),
+    };
+    let mut sink = open_sink_with_csv(&target, format, schema.clone(), &metadata, &csv)?;
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    let mut progress = ProgressBar::new(show_progress, &inputs);
+    // One input on several threads splits its flows into shards, whose open
+    // flows are not counted (LiveCounters::active_flows).
+    let sharded = options.threads > 1 && inputs.len() == 1;
+    let progress = ProgressBar::start(show_progress, &inputs, extractor.live_counters(), !sharded);
     let mut wrote_batch = false;
-    let result = extractor.run_with_progress(
-        &inputs,
-        &mut |batch: RecordBatch| {
-            wrote_batch = true;
-            let batch = transform.apply(&batch).map_err(|e| SinkError::Encode {
-                path: target_name(&target),
-                message: format!("{e:#}"),
-            })?;
-            sink.write(&batch)
-        },
-        &mut progress,
-    );
+    let result = extractor.run(&inputs, &mut |batch: RecordBatch| {
+        if reader_gone.load(Ordering::Relaxed) {
+            // Batches finished while reading stops go nowhere.
+            return Ok(());
+        }
+        wrote_batch = true;
+        let batch = transform.apply(&batch).map_err(|e| SinkError::Encode {
+            path: target_name(&target),
+            message: format!("{e:#}"),
+        })?;
+        match sink.write(&batch) {
+            Err(e) if e.is_broken_pipe() => {
+                reader_gone.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            other => other,
+        }
+    });
     progress.finish();
     let summary = match result {
         Ok(summary) => summary,
-        Err(ExtractError::Consumer(e)) if e.is_broken_pipe() => return Ok(exit::OK),
         Err(ExtractError::Consumer(e)) => return Err(e.into()),
     };
+    // The sink is dropped unfinished: its writer failed.
+    if reader_gone.load(Ordering::Relaxed) {
+        return reader_went_away(args.stats_json.as_deref(), &summary);
+    }
     report_inputs(&summary);
     if summary.failed_inputs() == inputs.len() {
         // Nothing could be read: leave no output behind (the temporary file is
@@ -212,7 +259,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     if !wrote_batch {
         // An output with no flows still carries its header / schema.
         if let Err(e) = sink.write(&RecordBatch::new_empty(schema)) {
-            return finish_error(e);
+            return finish_error(e, args.stats_json.as_deref(), &summary);
         }
     }
     let mut final_metadata = metadata;
@@ -229,7 +276,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         final_metadata.push(("flowq.partial".to_string(), "interrupted".to_string()));
     }
     if let Err(e) = sink.finish(&final_metadata) {
-        return finish_error(e);
+        return finish_error(e, args.stats_json.as_deref(), &summary);
     }
     if let Some(path) = &args.stats_json {
         write_stats(path, &summary)?;
@@ -300,12 +347,26 @@ pub(super) fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
-fn finish_error(e: SinkError) -> anyhow::Result<u8> {
+fn finish_error(
+    e: SinkError,
+    stats_json: Option<&Path>,
+    summary: &RunSummary,
+) -> anyhow::Result<u8> {
     if e.is_broken_pipe() {
-        Ok(exit::OK)
+        reader_went_away(stats_json, summary)
     } else {
         Err(e.into())
     }
+}
+
+/// `-o - | head`: the reader of standard output has what it wanted, which is
+/// not a failure. The summary (of the packets read until then; `interrupted`
+/// when reading stopped early) still goes to --stats-json.
+fn reader_went_away(stats_json: Option<&Path>, summary: &RunSummary) -> anyhow::Result<u8> {
+    if let Some(path) = stats_json {
+        write_stats(path, summary)?;
+    }
+    Ok(exit::OK)
 }
 
 fn output_of(
@@ -479,7 +540,172 @@ pub fn columns(args: ColumnsArgs) -> anyhow::Result<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::thousands;
+    use super::{extract_options, recorded_options, thousands};
+    use crate::cli::args::{Cli, Command};
+    use crate::cli::dataset::transform_spec;
+    use clap::{CommandFactory, Parser};
+
+    /// What an output records as `flowq.options` for `flowq extract in.pcap
+    /// -o out.parquet ARGS`.
+    fn recorded_for(args: &[&str]) -> serde_json::Value {
+        let line = ["flowq", "extract", "in.pcap", "-o", "out.parquet"]
+            .into_iter()
+            .chain(args.iter().copied());
+        let Some(Command::Extract(args)) = Cli::try_parse_from(line).unwrap().command else {
+            panic!("not an extract command");
+        };
+        let options = extract_options(&args.flow).unwrap();
+        let (_, transform) = transform_spec(&args.dataset).unwrap();
+        recorded_options(
+            &options,
+            args.flow.flow_memory,
+            args.dataset.rotated,
+            &transform,
+        )
+    }
+
+    /// Every option of `flowq extract` is either recorded with the output
+    /// (`flowq.options` in Parquet and Arrow files, `options` in a dataset's
+    /// manifest, which `--append` compares), where changing it changes the
+    /// record, or listed below with the reason it is not. An option added
+    /// later fails this test until it is one or the other. (`--tunnels` was
+    /// missing from a file's `flowq.options`.)
+    #[test]
+    fn every_extract_option_is_recorded_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let rules = dir.path().join("rules.csv");
+        std::fs::write(&rules, "label,dst_port\nweb,80\n").unwrap();
+        let key = dir.path().join("key.hex");
+        std::fs::write(&key, "00112233445566778899aabbccddeeff".repeat(2)).unwrap();
+        let (rules, key) = (rules.to_str().unwrap(), key.to_str().unwrap());
+        // (option, arguments without it, arguments with it, where it is recorded)
+        let recorded: &[(&str, &[&str], &[&str], &str)] = &[
+            ("profile", &[], &["--profile", "full"], "/profile"),
+            (
+                "idle_timeout",
+                &[],
+                &["--idle-timeout", "7"],
+                "/flow/idle_timeout_ns",
+            ),
+            (
+                "active_timeout",
+                &[],
+                &["--active-timeout", "7"],
+                "/flow/active_timeout_ns",
+            ),
+            (
+                "tcp_close_grace",
+                &[],
+                &["--tcp-close-grace", "7"],
+                "/flow/close_grace_ns",
+            ),
+            (
+                "unidirectional",
+                &[],
+                &["--unidirectional"],
+                "/flow/bidirectional",
+            ),
+            ("max_flows", &[], &["--max-flows", "7"], "/flow/max_flows"),
+            (
+                "flow_memory",
+                &[],
+                &["--flow-memory", "1GiB"],
+                "/flow_memory",
+            ),
+            ("tunnels", &[], &["--tunnels", "outer"], "/features/tunnels"),
+            (
+                "splt",
+                &["--profile", "full"],
+                &["--splt", "3"],
+                "/features/splt",
+            ),
+            (
+                "stats",
+                &["--profile", "nfstream"],
+                &["--stats"],
+                "/features/nfstream_stats",
+            ),
+            (
+                "cic_compat",
+                &["--profile", "cic"],
+                &["--cic-compat", "bugs"],
+                "/features/cic_bugs",
+            ),
+            (
+                "cic_timestamp",
+                &["--profile", "cic"],
+                &["--cic-timestamp", "original"],
+                "/features/cic_original_timestamp",
+            ),
+            ("rotated", &[], &["--rotated"], "/rotated"),
+            ("labels", &[], &["--labels", rules], "/transform/labels"),
+            (
+                "default_label",
+                &["--labels", rules],
+                &["--default-label", "other"],
+                "/transform/labels/default_label",
+            ),
+            (
+                "anonymize",
+                &[],
+                &["--anonymize", key],
+                "/transform/anonymize",
+            ),
+            (
+                "drop_identifiers",
+                &[],
+                &["--drop-identifiers"],
+                "/transform/drop_identifiers",
+            ),
+        ];
+        let not_recorded: &[(&str, &str)] = &[
+            (
+                "inputs",
+                "the inputs are recorded on their own (flowq.inputs; a manifest's inputs)",
+            ),
+            ("output", "the output itself"),
+            ("format", "the output's own format"),
+            (
+                "threads",
+                "the rows are the same whatever -j (docs/flows.md)",
+            ),
+            (
+                "partition_by",
+                "dataset directories only: the manifest's partition_by",
+            ),
+            ("append", "dataset directories only: how a run adds to one"),
+            ("stats_json", "a report of the run, not of its rows"),
+            ("quiet", "what is printed on the terminal"),
+            ("help", "clap's own"),
+        ];
+        let command = Cli::command();
+        let extract = command.find_subcommand("extract").unwrap();
+        let ids: Vec<&str> = extract
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .collect();
+        for id in &ids {
+            let is_recorded = recorded.iter().any(|r| r.0 == *id);
+            let is_not = not_recorded.iter().any(|n| n.0 == *id);
+            assert!(
+                is_recorded != is_not,
+                "`flowq extract` option `{id}`: record it in recorded_options (and list it \
+                 here as recorded), or list it here with the reason it is not recorded"
+            );
+        }
+        for (id, without, with, pointer) in recorded {
+            assert!(ids.contains(id), "{id} is no option of flowq extract");
+            let before = recorded_for(without);
+            let all: Vec<&str> = without.iter().chain(with.iter()).copied().collect();
+            let after = recorded_for(&all);
+            assert!(before.pointer(pointer).is_some(), "{pointer} in {before:#}");
+            assert_ne!(
+                before.pointer(pointer),
+                after.pointer(pointer),
+                "--{id} does not change {pointer}"
+            );
+        }
+    }
 
     #[test]
     fn thousands_groups_digits() {

@@ -137,13 +137,13 @@ fn history_path() -> Option<PathBuf> {
 impl Shell {
     async fn sql(&self, text: &str) -> anyhow::Result<()> {
         for statement in parse(text)? {
-            let plan = plan(&self.ctx, statement, &self.registered).await?;
+            let plan = plan(&self.ctx, statement, &self.registered, text).await?;
             let silent = matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Statement(_));
             let frame = self
                 .ctx
                 .execute_logical_plan(plan)
                 .await
-                .map_err(|e| explain(e, &self.ctx, &self.registered))?;
+                .map_err(|e| explain(e, &self.ctx, &self.registered, None))?;
             if silent {
                 frame.collect().await?;
                 println!("ok");

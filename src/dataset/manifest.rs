@@ -1,4 +1,4 @@
-//! `dataset.json`: what a dataset directory holds and how it was made, so that a
+//! `_dataset.json`: what a dataset directory holds and how it was made, so that a
 //! dataset can be audited, reproduced and extended (`--append`).
 
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Datasets: many captures into one directory of hive-partitioned Parquet (or
-//! CSV) files with a `dataset.json` manifest, optionally labelled, anonymized
+//! CSV) files with a `_dataset.json` manifest, optionally labelled, anonymized
 //! and stripped of identifiers (docs/datasets.md).
 //!
 //! Each capture is extracted on its own by one worker (its flows and files
@@ -15,7 +15,7 @@ pub mod transform;
 use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::InputSource;
-use flowq_extract::sink::{FlowSink, OutputFormat, OutputTarget, open_sink_with_csv_header};
+use flowq_extract::sink::{CsvOptions, FlowSink, OutputFormat, OutputTarget, open_sink_with_csv};
 use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus};
 use manifest::{ColumnEntry, FileEntry, InputEntry, Manifest};
 use partition::{PartitionBy, Partitioner, safe_name};
@@ -122,7 +122,7 @@ impl DatasetRun {
             })
             .collect();
         let indexed: Vec<(usize, &Job)> = jobs.iter().enumerate().collect();
-        let hashes = parallel_map(&indexed, self.jobs, &self.cancel, |(i, job)| {
+        let hashes = parallel_map(&indexed, self.jobs, &[&self.cancel], |(i, job)| {
             needs_hash[*i]
                 .then(|| {
                     job.files
@@ -156,6 +156,7 @@ impl DatasetRun {
 
         let results = self.extract_all(&planned);
         let mut failures = Vec::new();
+        let mut stopped = 0;
         for ((job, _), result) in planned.iter().zip(results) {
             match result {
                 Some(Ok(entry)) => {
@@ -166,16 +167,22 @@ impl DatasetRun {
                     manifest.inputs.push(entry);
                 }
                 Some(Err(e)) => failures.push(format!("{}: {e:#}", job.name)),
-                // Not started or stopped by Ctrl-C.
-                None => outcome.interrupted = true,
+                // Not started, or stopped by Ctrl-C or by another capture's failure.
+                None => stopped += 1,
             }
         }
         if !failures.is_empty() {
             // Files of the captures that finished are in place; the manifest is
             // written so that `--append` can resume, then the run fails.
             self.finish_manifest(&mut manifest)?;
+            if stopped > 0 {
+                failures.push(format!(
+                    "{stopped} other capture(s) were stopped or not started; the finished ones are in the dataset, --append adds the rest"
+                ));
+            }
             bail!("{}", failures.join("\n"));
         }
+        outcome.interrupted = stopped > 0;
         self.finish_manifest(&mut manifest)?;
         outcome.manifest = Some(manifest);
         Ok(outcome)
@@ -318,14 +325,22 @@ impl DatasetRun {
     }
 
     /// Extracts the planned jobs, `self.jobs` at a time; results in job order
-    /// (None for jobs that Ctrl-C stopped or kept from starting).
+    /// (None for jobs that Ctrl-C or another job's failure stopped or kept
+    /// from starting). A job that fails fails the run, so the others stop
+    /// reading (within 1024 records) rather than read their captures to the
+    /// end for a dataset that will not be complete.
     fn extract_all(
         &self,
         planned: &[(Job, Option<Vec<FileEntry>>)],
     ) -> Vec<Option<anyhow::Result<InputEntry>>> {
         let done = AtomicUsize::new(0);
-        parallel_map(planned, self.jobs, &self.cancel, |(job, files)| {
-            let result = self.extract_one(job, files.as_deref()).transpose();
+        let failed = Arc::new(AtomicBool::new(false));
+        let stop = [&*self.cancel, &*failed];
+        parallel_map(planned, self.jobs, &stop, |(job, files)| {
+            let result = self.extract_one(job, files.as_deref(), &failed).transpose();
+            if matches!(result, Some(Err(_))) {
+                failed.store(true, Ordering::Relaxed);
+            }
             let finished = done.fetch_add(1, Ordering::Relaxed) + 1;
             if self.verbose {
                 match &result {
@@ -347,23 +362,24 @@ impl DatasetRun {
     }
 
     /// Extracts one job into its partition files, hashing its files meanwhile
-    /// unless `hashed` already has them; None when interrupted (its files are
-    /// then not written).
+    /// unless `hashed` already has them; None when interrupted or stopped by
+    /// `failed` (its files are then not written).
     fn extract_one(
         &self,
         job: &Job,
         hashed: Option<&[FileEntry]>,
+        failed: &Arc<AtomicBool>,
     ) -> anyhow::Result<Option<InputEntry>> {
         match hashed {
-            Some(files) => self.extract_hashed(job, || Ok(files.to_vec())),
+            Some(files) => self.extract_hashed(job, failed, || Ok(files.to_vec())),
             None => std::thread::scope(|scope| {
                 let hashing = scope.spawn(|| {
                     job.files
                         .iter()
-                        .map(|f| hash_file_until(f, &self.cancel))
+                        .map(|f| hash_file_until(f, &[&self.cancel, failed]))
                         .collect::<anyhow::Result<Vec<_>>>()
                 });
-                self.extract_hashed(job, || {
+                self.extract_hashed(job, failed, || {
                     hashing
                         .join()
                         .map_err(|_| anyhow::anyhow!("the hashing thread failed"))?
@@ -377,9 +393,12 @@ impl DatasetRun {
     fn extract_hashed(
         &self,
         job: &Job,
+        failed: &Arc<AtomicBool>,
         files: impl FnOnce() -> anyhow::Result<Vec<FileEntry>>,
     ) -> anyhow::Result<Option<InputEntry>> {
-        let extractor = Extractor::new(self.options).with_cancel(self.cancel.clone());
+        let extractor = Extractor::new(self.options)
+            .with_cancel(self.cancel.clone())
+            .with_cancel(Arc::clone(failed));
         let columns = extractor.options().columns();
         let mut transform =
             FlowTransform::new(self.transform.clone(), &columns, &extractor.schema())?;
@@ -390,7 +409,10 @@ impl DatasetRun {
             format_name(self.format),
         )?;
         let schema = transform.schema();
-        let csv_header = self.options.csv_header().map(|h| transform.csv_header(&h));
+        let csv = CsvOptions {
+            header: self.options.csv_header().map(|h| transform.csv_header(&h)),
+            java_non_finite: self.options.csv_java_non_finite(),
+        };
         let metadata = vec![
             (
                 "flowq.version".to_string(),
@@ -410,14 +432,14 @@ impl DatasetRun {
                 std::fs::create_dir_all(parent)
                     .with_context(|| format!("cannot create {}", parent.display()))?;
             }
-            Ok(open_sink_with_csv_header(
+            Ok(open_sink_with_csv(
                 &OutputTarget::File(path),
                 self.format,
                 schema.clone(),
                 // All metadata is written at the end, with the hashes and the
                 // summary (given here too, Parquet would hold each key twice).
                 &[],
-                csv_header.as_deref(),
+                &csv,
             )?)
         };
         if let Some(fixed) = partitioner.fixed_file() {
@@ -535,11 +557,11 @@ impl std::fmt::Display for WriteFailed {
 impl std::error::Error for WriteFailed {}
 
 /// `f` over `items` on `workers` threads, results in item order; None for the
-/// items not started because `cancel` was set.
+/// items not started because one of `stop` was set.
 fn parallel_map<T: Sync, R: Send>(
     items: &[T],
     workers: usize,
-    cancel: &AtomicBool,
+    stop: &[&AtomicBool],
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<Option<R>> {
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
@@ -547,7 +569,7 @@ fn parallel_map<T: Sync, R: Send>(
     std::thread::scope(|scope| {
         for _ in 0..workers.clamp(1, items.len().max(1)) {
             scope.spawn(|| {
-                while !cancel.load(Ordering::Relaxed) {
+                while !stop.iter().any(|s| s.load(Ordering::Relaxed)) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(item) = items.get(i) else {
                         return;
@@ -589,11 +611,12 @@ const HASH_CHUNK: usize = 64 * 1024;
 
 /// Size and SHA-256 of a file.
 pub fn hash_file(path: &Path) -> anyhow::Result<FileEntry> {
-    hash_file_until(path, &AtomicBool::new(false))
+    hash_file_until(path, &[])
 }
 
-/// [`hash_file`], giving up soon after `cancel` is set (Ctrl-C).
-fn hash_file_until(path: &Path, cancel: &AtomicBool) -> anyhow::Result<FileEntry> {
+/// [`hash_file`], giving up soon after one of `stop` is set (Ctrl-C, or
+/// another capture failed).
+fn hash_file_until(path: &Path, stop: &[&AtomicBool]) -> anyhow::Result<FileEntry> {
     let mut file =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut hasher = Sha256::new();
@@ -606,7 +629,7 @@ fn hash_file_until(path: &Path, cancel: &AtomicBool) -> anyhow::Result<FileEntry
         if n == 0 {
             break;
         }
-        if cancel.load(Ordering::Relaxed) {
+        if stop.iter().any(|s| s.load(Ordering::Relaxed)) {
             bail!("interrupted");
         }
         size += n as u64;
@@ -623,4 +646,41 @@ fn hash_file_until(path: &Path, cancel: &AtomicBool) -> anyhow::Result<FileEntry
         size,
         sha256,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parallel_map;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Barrier, Mutex};
+
+    /// Once a stop flag is set (Ctrl-C, or a capture that failed), no item is
+    /// started. Item 0 sets the flag while item 1 runs (the barrier makes
+    /// both run at once and item 1 end after the flag is set): items 2 to 9
+    /// are never started.
+    #[test]
+    fn nothing_starts_after_a_stop() {
+        let failed = AtomicBool::new(false);
+        let cancel = AtomicBool::new(false);
+        let both_started = Barrier::new(2);
+        let flag_set = Barrier::new(2);
+        let started = Mutex::new(Vec::new());
+        let items: Vec<usize> = (0..10).collect();
+        let results = parallel_map(&items, 2, &[&cancel, &failed], |&i| {
+            started.lock().unwrap().push(i);
+            if i < 2 {
+                both_started.wait();
+                if i == 0 {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                flag_set.wait();
+            }
+            i
+        });
+        let mut started = started.into_inner().unwrap();
+        started.sort();
+        assert_eq!(started, [0, 1]);
+        assert_eq!(&results[..2], [Some(0), Some(1)]);
+        assert!(results[2..].iter().all(Option::is_none), "{results:?}");
+    }
 }

@@ -75,6 +75,12 @@ pub async fn session_with(
     )?;
     udf::register_all(&ctx);
 
+    if !sources.pcap.is_empty() && !sources.data.is_empty() {
+        // The command line refuses this too; one of them would be ignored.
+        bail!(
+            "--data and --pcap both define the table `flows`; name the flow files with --table NAME=PATH instead"
+        );
+    }
     let flows = if !sources.pcap.is_empty() {
         let files = capture_files(&sources.pcap)?;
         let described = format!("{} capture file(s) (--pcap)", files.len());
@@ -145,8 +151,12 @@ fn capture_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             bail!("{}: no such file or directory", path.display());
         }
     }
-    let inputs = discover_inputs(paths).context("cannot list the captures")?;
-    let files: Vec<PathBuf> = inputs
+    let discovered = discover_inputs(paths).context("cannot list the captures")?;
+    for (path, why) in &discovered.skipped {
+        eprintln!("flowq: note: {}: {why}; skipped", path.display());
+    }
+    let files: Vec<PathBuf> = discovered
+        .inputs
         .into_iter()
         .filter_map(|i| match i {
             InputSource::File(p) => Some(p),

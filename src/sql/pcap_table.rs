@@ -15,15 +15,19 @@ use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchReceiverStream;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, RecordBatchStream,
     SendableRecordBatchStream,
 };
 use flowq_extract::batch::{Column, PACKET_COLUMNS, PacketColumn};
 use flowq_extract::capture::InputSource;
 use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus};
+use futures::Stream;
 use std::fmt;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 
 /// Name of the extra column that says which capture file a row comes from.
 pub const CAPTURE_COLUMN: &str = "capture";
@@ -238,17 +242,90 @@ impl DisplayAs for PcapScanExec {
     }
 }
 
-/// The consumer stopped reading (the query finished early or was cancelled).
+/// Why a batch did not reach the query.
 #[derive(Debug)]
-struct Stopped;
+enum SendError {
+    /// The query stopped reading (LIMIT reached, cancelled): not an error.
+    Closed,
+    /// The batch could not be built: the query must fail, not end short.
+    Build(arrow::error::ArrowError),
+}
 
-impl fmt::Display for Stopped {
+impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("query stopped reading")
+        match self {
+            SendError::Closed => f.write_str("the query stopped reading"),
+            SendError::Build(e) => write!(f, "cannot build a batch: {e}"),
+        }
     }
 }
 
-impl std::error::Error for Stopped {}
+impl std::error::Error for SendError {}
+
+/// Test-only fault injection (debug builds only, so never in a release):
+/// `FLOWQ_TEST_FAIL_SCAN_BATCH=N` makes building the N-th batch (from 0) of
+/// each capture partition fail, as a real Arrow error would, so that tests can
+/// check that such an error fails the query instead of truncating it.
+#[cfg(debug_assertions)]
+const FAIL_BATCH_ENV: &str = "FLOWQ_TEST_FAIL_SCAN_BATCH";
+
+/// The extractor's batch with the `capture` column added where `columns` has it.
+fn with_capture_column(
+    batch: &RecordBatch,
+    columns: &[TableColumn],
+    capture: &ArrayRef,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, arrow::error::ArrowError> {
+    let rows = batch.num_rows();
+    let mut arrays = Vec::with_capacity(columns.len());
+    let mut next = 0;
+    for column in columns {
+        if *column == TableColumn::Capture {
+            let indices = arrow::array::UInt32Array::from(vec![0u32; rows]);
+            arrays.push(arrow::compute::take(capture, &indices, None)?);
+        } else {
+            arrays.push(Arc::clone(batch.column(next)));
+            next += 1;
+        }
+    }
+    RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        arrays,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+}
+
+/// A scan partition's stream that, when dropped before its end (the query
+/// has what it wanted, or was cancelled: Ctrl-C in the shell), tells the
+/// extraction to stop. The extraction would notice a closed channel only when
+/// it next sends a batch, and while no flow ends it sends none: without this
+/// it could read the rest of a capture for nobody (and keep the process from
+/// exiting, which waits for it).
+struct StopOnDrop {
+    inner: SendableRecordBatchStream,
+    stop: Arc<AtomicBool>,
+}
+
+impl Stream for StopOnDrop {
+    type Item = Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl RecordBatchStream for StopOnDrop {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+}
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        // Checked by the extraction every 1024 records.
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
 
 impl ExecutionPlan for PcapScanExec {
     fn name(&self) -> &str {
@@ -299,34 +376,33 @@ impl ExecutionPlan for PcapScanExec {
             .as_deref()
             .map(|l| format!(" on {l}"))
             .unwrap_or_default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::clone(&stop);
         builder.spawn_blocking(move || {
             let name = file.display().to_string();
             let capture: ArrayRef = Arc::new(StringArray::from(vec![name.as_str()]));
+            // Batches to build before the injected failure (debug builds).
+            #[cfg(debug_assertions)]
+            let mut fail_in: Option<usize> = std::env::var(FAIL_BATCH_ENV)
+                .ok()
+                .and_then(|v| v.parse().ok());
             // The extractor builds its own columns; `capture` is added here.
-            let send = &mut |batch: RecordBatch| -> Result<(), Stopped> {
-                let rows_in = batch.num_rows();
-                let mut arrays = Vec::with_capacity(columns.len());
-                let mut next = 0;
-                for column in &columns {
-                    if *column == TableColumn::Capture {
-                        let indices = arrow::array::UInt32Array::from(vec![0u32; rows_in]);
-                        let repeated =
-                            arrow::compute::take(&capture, &indices, None).map_err(|_| Stopped)?;
-                        arrays.push(repeated);
-                    } else {
-                        arrays.push(Arc::clone(batch.column(next)));
-                        next += 1;
+            let send = &mut |batch: RecordBatch| -> Result<(), SendError> {
+                #[cfg(debug_assertions)]
+                if let Some(left) = fail_in.as_mut() {
+                    if *left == 0 {
+                        return Err(SendError::Build(arrow::error::ArrowError::ComputeError(
+                            format!("{FAIL_BATCH_ENV}: injected failure"),
+                        )));
                     }
+                    *left -= 1;
                 }
-                let out = RecordBatch::try_new_with_options(
-                    Arc::clone(&schema),
-                    arrays,
-                    &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows_in)),
-                )
-                .map_err(|_| Stopped)?;
-                tx.blocking_send(Ok(out)).map_err(|_| Stopped)
+                let out = with_capture_column(&batch, &columns, &capture, &schema)
+                    .map_err(SendError::Build)?;
+                tx.blocking_send(Ok(out)).map_err(|_| SendError::Closed)
             };
             let inputs = [InputSource::File(file.clone())];
+            let extractor = Extractor::new(options).with_cancel(Arc::clone(&stopped));
             let result = match rows {
                 Rows::Flows => {
                     let wanted: Vec<Column> = columns
@@ -336,9 +412,7 @@ impl ExecutionPlan for PcapScanExec {
                             _ => None,
                         })
                         .collect();
-                    Extractor::new(options)
-                        .with_columns(wanted)
-                        .run(&inputs, send)
+                    extractor.with_columns(wanted).run(&inputs, send)
                 }
                 Rows::Packets => {
                     let wanted: Vec<PacketColumn> = columns
@@ -348,10 +422,16 @@ impl ExecutionPlan for PcapScanExec {
                             _ => None,
                         })
                         .collect();
-                    Extractor::new(options).run_packets(&inputs, &wanted, send)
+                    extractor.run_packets(&inputs, &wanted, send)
                 }
             };
             match result {
+                // The query no longer wants rows (LIMIT reached, or cancelled).
+                Err(ExtractError::Consumer(SendError::Closed)) => Ok(()),
+                Ok(_) if stopped.load(Ordering::Relaxed) => Ok(()),
+                Err(ExtractError::Consumer(e @ SendError::Build(_))) => Err(
+                    DataFusionError::Execution(format!("capture {name}{on}: {e}")),
+                ),
                 Ok(summary) => {
                     for input in &summary.inputs {
                         match input.status {
@@ -372,10 +452,11 @@ impl ExecutionPlan for PcapScanExec {
                     }
                     Ok(())
                 }
-                // The query no longer wants rows (LIMIT reached, or cancelled).
-                Err(ExtractError::Consumer(Stopped)) => Ok(()),
             }
         });
-        Ok(builder.build())
+        Ok(Box::pin(StopOnDrop {
+            inner: builder.build(),
+            stop,
+        }))
     }
 }

@@ -10,12 +10,13 @@ use crate::capture::{CaptureFormat, CaptureReader, InputSource, ReadCounter};
 use crate::decode::SkipReason;
 use crate::features::{CicConfig, CicFeatures, FullConfig, FullFeatures, StandardFeatures};
 use crate::flow::{FinishedFlow, FlowConfig, FlowFeatures, FlowTable, TableCounters};
+use crate::live::{ActiveFlowsGauge, CHECK_EVERY, Checkpoint, LiveCounters, StopFlags};
 use crate::stream::{PacketStream, Step, StreamMode};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// A named set of columns and the flow rules that go with it.
@@ -163,6 +164,12 @@ impl ExtractOptions {
     /// profiles' published headers, with cic2017's duplicated column).
     pub fn csv_header(&self) -> Option<String> {
         self.profile.cic_vocab().map(crate::batch::cic::cic_header)
+    }
+
+    /// Whether CSV outputs spell infinities and NaN as CICFlowMeter (Java)
+    /// did, `Infinity` and `NaN`: only `--cic-compat bugs` produces them.
+    pub fn csv_java_non_finite(&self) -> bool {
+        self.cic_bugs && self.profile.cic_vocab().is_some()
     }
 
     /// Settings of the statistical state.
@@ -340,11 +347,14 @@ pub struct Progress<'a> {
     pub input_index: usize,
     /// Number of inputs.
     pub input_count: usize,
-    /// Bytes read of the current input (compressed bytes for compressed inputs).
+    /// Bytes read of the current input (compressed bytes for compressed
+    /// inputs); 0 when several inputs are read at once.
     pub input_bytes_read: u64,
-    /// Packets read so far in the whole run.
+    /// Bytes read so far in the whole run, all inputs.
+    pub bytes_read: u64,
+    /// Packets read so far in the whole run (see [`LiveCounters::packets_read`]).
     pub packets_read: u64,
-    /// Flows open in the current input.
+    /// Flows open (see [`LiveCounters::active_flows`]).
     pub active_flows: usize,
     /// Rows written so far.
     pub flows_written: u64,
@@ -374,10 +384,12 @@ pub struct Extractor {
     options: ExtractOptions,
     /// The flow columns to build (a subset of the profile's, for projections).
     columns: Vec<Column>,
-    /// Set from elsewhere (a Ctrl-C handler) to stop reading: the inputs end
-    /// where they are, open flows are written, and the summary says
-    /// `interrupted`.
-    cancel: Option<Arc<AtomicBool>>,
+    /// Set from elsewhere (a Ctrl-C handler, a consumer that went away) to
+    /// stop reading: the inputs end where they are, open flows are written, and
+    /// the summary says `interrupted`.
+    cancel: StopFlags,
+    /// What the runs publish while they run.
+    live: Arc<LiveCounters>,
 }
 
 /// The rows an extraction produces.
@@ -403,7 +415,8 @@ impl Extractor {
         Extractor {
             options,
             columns: options.columns(),
-            cancel: None,
+            cancel: StopFlags::default(),
+            live: Arc::default(),
         }
     }
 
@@ -414,10 +427,18 @@ impl Extractor {
         self
     }
 
-    /// Stops the run soon after `cancel` becomes true (checked every 1024 records).
+    /// Stops the run soon after `cancel` becomes true (checked every 1024
+    /// records, and before each input). Given several flags, the run stops
+    /// when any of them is set.
     pub fn with_cancel(mut self, cancel: Arc<AtomicBool>) -> Self {
-        self.cancel = Some(cancel);
+        self.cancel.add(cancel);
         self
+    }
+
+    /// Counters that the runs of this extractor (and of its clones) update
+    /// while they run, for another thread to show progress with.
+    pub fn live_counters(&self) -> Arc<LiveCounters> {
+        Arc::clone(&self.live)
     }
 
     /// The options in use.
@@ -470,13 +491,18 @@ impl Extractor {
             Done(Box<RunSummary>),
         }
         let started = Instant::now();
+        // Set when `consume` fails: the workers then stop reading (checked
+        // every 1024 records) and start no other input, rather than read
+        // their inputs to the end for a writer that is gone.
+        let failed = Arc::new(AtomicBool::new(false));
         let one = Extractor {
             options: ExtractOptions {
                 threads: 1,
                 ..self.options
             },
             columns: self.columns.clone(),
-            cancel: self.cancel.clone(),
+            cancel: self.cancel.with(Arc::clone(&failed)),
+            live: Arc::clone(&self.live),
         };
         let id_columns: Vec<usize> = (self.columns.iter().enumerate())
             .filter(|(_, c)| c.is_run_packet_ordinal())
@@ -496,7 +522,17 @@ impl Extractor {
             for _ in 0..workers {
                 scope.spawn(|| {
                     loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if one.cancel.is_set() {
+                            // Stopped (Ctrl-C, or the writer failed): no input
+                            // is started any more. Dropping the senders of the
+                            // inputs not taken yet ends their receivers, so the
+                            // merge below does not wait for them.
+                            if let Ok(mut senders) = senders.lock() {
+                                senders.iter_mut().for_each(|s| *s = None);
+                            }
+                            return;
+                        }
+                        let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(input) = inputs.get(i) else {
                             return;
                         };
@@ -522,6 +558,7 @@ impl Extractor {
             for reason in SkipReason::ALL {
                 summary.skipped.insert(reason.name(), 0);
             }
+            let mut rows_consumed = 0u64;
             for (index, receiver) in receivers.into_iter().enumerate() {
                 // Ids continue across inputs exactly as in a sequential run.
                 let offset = summary.packets_read;
@@ -530,15 +567,21 @@ impl Extractor {
                     match message {
                         Message::Batch(batch) => {
                             let batch = shift_ids(batch, &id_columns, offset);
-                            consume(batch).map_err(ExtractError::Consumer)?;
+                            rows_consumed += batch.num_rows() as u64;
+                            if let Err(e) = consume(batch) {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(ExtractError::Consumer(e));
+                            }
                             observer.update(&Progress {
                                 input: &name,
                                 input_index: index,
                                 input_count: inputs.len(),
                                 input_bytes_read: 0,
-                                packets_read: summary.packets_read,
-                                active_flows: 0,
-                                flows_written: summary.flows_written,
+                                bytes_read: self.live.bytes_read(),
+                                packets_read: self.live.packets_read(),
+                                active_flows: usize::try_from(self.live.active_flows())
+                                    .unwrap_or(usize::MAX),
+                                flows_written: rows_consumed,
                             });
                         }
                         Message::Done(part) => {
@@ -548,6 +591,8 @@ impl Extractor {
                     }
                 }
             }
+            // Stopped before some input started: those inputs were not read.
+            summary.interrupted |= self.cancel.is_set();
             summary.elapsed_seconds = started.elapsed().as_secs_f64();
             Ok(summary)
         })
@@ -590,6 +635,7 @@ impl Extractor {
                 count: inputs.len(),
                 failed: None,
                 cancel: self.cancel.clone(),
+                live: &self.live,
             };
             let input_summary = run.extract(input);
             if let Some(e) = run.failed.take() {
@@ -623,7 +669,8 @@ struct InputRun<'r, 'b, E> {
     count: usize,
     /// The consumer's error, which stops the run.
     failed: Option<E>,
-    cancel: Option<Arc<AtomicBool>>,
+    cancel: StopFlags,
+    live: &'r Arc<LiveCounters>,
 }
 
 impl<E> InputRun<'_, '_, E> {
@@ -638,13 +685,14 @@ impl<E> InputRun<'_, '_, E> {
             skipped: SkipReason::ALL.iter().map(|r| (r.name(), 0)).collect(),
             flows: 0,
         };
-        let counter = ReadCounter::default();
+        let counter = self.live.input_counter();
         let opened = input.open_capture(counter.clone());
         let mut reader = match opened {
             Ok(reader) => reader,
             Err(e) => {
                 result.status = InputStatus::Failed;
                 result.message = Some(e.to_string());
+                self.live.input_done();
                 return result;
             }
         };
@@ -661,7 +709,7 @@ impl<E> InputRun<'_, '_, E> {
         let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
         let (full, cic) = (self.options.full_config(), self.options.cic_config());
         let r = &mut reader;
-        let (stream, table_counters) = match (self.options.profile.state(), sharded) {
+        let (mut stream, table_counters) = match (self.options.profile.state(), sharded) {
             (State::Standard, false) => {
                 self.extract_single::<StandardFeatures>(r, mode, id_offset, &counter, ())
             }
@@ -686,7 +734,9 @@ impl<E> InputRun<'_, '_, E> {
         let outliers = stream.timestamp_outliers();
         let interrupted = stream.interrupted;
         let incomplete = stream.counts().incomplete;
+        stream.publish_records();
         drop(stream);
+        self.live.input_done();
 
         if let Some(e) = end_error {
             result.status = InputStatus::Partial;
@@ -735,7 +785,9 @@ impl<E> InputRun<'_, '_, E> {
     ) -> (PacketStream<'c>, TableCounters) {
         let mut table: FlowTable<F> =
             FlowTable::new(self.options.effective_flow_config(), features);
-        let mut stream = PacketStream::new(reader, mode, self.cancel.clone());
+        let checkpoint = Checkpoint::new(self.cancel.clone(), Arc::clone(self.live));
+        let mut stream = PacketStream::new(reader, mode, checkpoint);
+        let mut active = ActiveFlowsGauge::new(Arc::clone(self.live));
         loop {
             let decoded = match stream.step() {
                 Step::Packet(d) => d,
@@ -762,9 +814,12 @@ impl<E> InputRun<'_, '_, E> {
             if self.failed.is_some() {
                 break;
             }
-            if stream.records.is_multiple_of(PROGRESS_EVERY) {
-                let records = stream.records;
-                self.report(counter, records, table.active_flows());
+            if stream.records.is_multiple_of(CHECK_EVERY) {
+                active.set(table.active_flows());
+                if stream.records.is_multiple_of(PROGRESS_EVERY) {
+                    let records = stream.records;
+                    self.report(counter, records, table.active_flows());
+                }
             }
         }
         if self.failed.is_none() {
@@ -798,11 +853,14 @@ impl<E> InputRun<'_, '_, E> {
         );
         let (name, index, count) = (self.name, self.index, self.count);
         let flows_before = summary.flows_written;
+        let live = self.live;
+        let checkpoint = Checkpoint::new(self.cancel.clone(), Arc::clone(live));
         crate::shard::run::<F>(
-            PacketStream::new(reader, mode, self.cancel.clone()),
+            PacketStream::new(reader, mode, checkpoint),
             config,
             features,
             threads,
+            live,
             &mut |flow| {
                 emit(flow, rows, consume, failed, summary);
                 failed.is_none()
@@ -813,8 +871,10 @@ impl<E> InputRun<'_, '_, E> {
                     input_index: index,
                     input_count: count,
                     input_bytes_read: counter.get(),
-                    packets_read: 0,
-                    active_flows: 0,
+                    bytes_read: live.bytes_read(),
+                    packets_read: live.packets_read(),
+                    // The shards publish their tables' sizes.
+                    active_flows: usize::try_from(live.active_flows()).unwrap_or(usize::MAX),
                     flows_written: flows_before + flows_done,
                 })
             },
@@ -827,6 +887,7 @@ impl<E> InputRun<'_, '_, E> {
             input_index: self.index,
             input_count: self.count,
             input_bytes_read: counter.get(),
+            bytes_read: self.live.bytes_read(),
             packets_read: self.summary.packets_read + packets,
             active_flows,
             flows_written: self.summary.flows_written,

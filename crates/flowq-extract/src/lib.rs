@@ -42,6 +42,7 @@ pub mod decode;
 pub mod extract;
 pub mod features;
 pub mod flow;
+mod live;
 mod shard;
 pub mod sink;
 mod stream;
@@ -50,3 +51,4 @@ pub use extract::{
     DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, InputSummary, Profile,
     Progress, ProgressObserver, RunSummary,
 };
+pub use live::LiveCounters;

@@ -18,8 +18,10 @@ use crate::flow::{
     FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, OrderKey, TableCounters,
     partition_of, partitions,
 };
+use crate::live::{ActiveFlowsGauge, LiveCounters};
 use crate::stream::{PacketStream, Step};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Packets handed to a shard at once.
@@ -54,6 +56,7 @@ pub(crate) fn run<'r, F: FlowFeatures>(
     config: FlowConfig,
     features: F::Config,
     shards: usize,
+    live: &Arc<LiveCounters>,
     emit: &mut dyn FnMut(FinishedFlow<F>) -> bool,
     progress: &mut dyn FnMut(u64),
 ) -> (PacketStream<'r>, TableCounters) {
@@ -74,7 +77,8 @@ pub(crate) fn run<'r, F: FlowFeatures>(
         for shard in 0..shards {
             let (tx, rx) = sync_channel::<ToShard>(4);
             let out = out_tx.clone();
-            scope.spawn(move || shard_worker::<F>(shard, shard_config, features, rx, out));
+            let gauge = ActiveFlowsGauge::new(Arc::clone(live));
+            scope.spawn(move || shard_worker::<F>(shard, shard_config, features, rx, out, gauge));
             inputs.push(tx);
         }
         drop(out_tx);
@@ -164,6 +168,9 @@ fn shard_worker<F: FlowFeatures>(
     features: F::Config,
     input: Receiver<ToShard>,
     output: SyncSender<FromShard<F>>,
+    // This shard's open flows in the live counters (once per message, not
+    // per packet); dropped, it takes them back out.
+    mut gauge: ActiveFlowsGauge,
 ) {
     let mut table: FlowTable<F> = FlowTable::new(config, features);
     for message in input {
@@ -207,6 +214,7 @@ fn shard_worker<F: FlowFeatures>(
                 Some(table.counters())
             }
         };
+        gauge.set(table.active_flows());
         let last = done.is_some();
         let message = FromShard {
             shard,

@@ -6,9 +6,8 @@
 use crate::capture::{CaptureError, CaptureReader, RawPacket};
 use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
 use crate::extract::{ExtractOptions, Profile};
+use crate::live::{CHECK_EVERY, Checkpoint};
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How packets are seen: the original script's view (`seed` profile), or
 /// flowq's, taken out of these tunnels.
@@ -58,8 +57,9 @@ pub(crate) struct PacketStream<'r> {
     pub end_error: Option<CaptureError>,
     /// Everything but the reader (borrowed apart from it while a record is read).
     state: State,
-    cancel: Option<Arc<AtomicBool>>,
-    /// Reading stopped because `cancel` was set.
+    /// Every 1024 records: publishes the count and asks whether to stop.
+    checkpoint: Checkpoint,
+    /// Reading stopped because the run was told to stop.
     pub interrupted: bool,
 }
 
@@ -100,7 +100,7 @@ impl<'r> PacketStream<'r> {
     pub(crate) fn new(
         reader: &'r mut CaptureReader,
         mode: StreamMode,
-        cancel: Option<Arc<AtomicBool>>,
+        checkpoint: Checkpoint,
     ) -> Self {
         PacketStream {
             reader,
@@ -117,7 +117,7 @@ impl<'r> PacketStream<'r> {
                 outliers: 0,
                 ended: false,
             },
-            cancel,
+            checkpoint,
             interrupted: false,
         }
     }
@@ -143,6 +143,11 @@ impl<'r> PacketStream<'r> {
         self.reader
     }
 
+    /// Publishes the final record count (the input has ended).
+    pub(crate) fn publish_records(&mut self) {
+        self.checkpoint.publish(self.records);
+    }
+
     /// Reads one record: a usable packet, a skipped record (counted), a packet
     /// held back for the clock's sake, or the end of the capture (or the error
     /// that ended it, kept in `end_error`).
@@ -160,10 +165,7 @@ impl<'r> PacketStream<'r> {
         if self.state.ended {
             return Step::End;
         }
-        if self.records.is_multiple_of(1024)
-            && let Some(cancel) = &self.cancel
-            && cancel.load(Ordering::Relaxed)
-        {
+        if self.records.is_multiple_of(CHECK_EVERY) && self.checkpoint.reached(self.records) {
             self.interrupted = true;
             return self.state.end_of_input(&mut self.clock);
         }

@@ -18,7 +18,7 @@ mod rotated;
 mod source;
 
 pub use error::CaptureError;
-pub use source::{InputSource, ReadCounter, discover_inputs, looks_like_capture};
+pub use source::{Discovered, InputSource, ReadCounter, discover_inputs, looks_like_capture};
 
 use buffer::ReadBuffer;
 use std::io::Read;

@@ -109,12 +109,32 @@ impl InputSource {
 
 /// A shared count of bytes read from an input, for progress display.
 #[derive(Debug, Clone, Default)]
-pub struct ReadCounter(Arc<AtomicU64>);
+pub struct ReadCounter {
+    count: Arc<AtomicU64>,
+    /// A run's total, which this input's bytes are added to as well.
+    total: Option<Arc<AtomicU64>>,
+}
 
 impl ReadCounter {
     /// Bytes read so far.
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// A new counter whose bytes are also added to `total` (one atomic add
+    /// more per read of the underlying file, which reads whole buffers).
+    pub fn feeding(total: &ReadCounter) -> ReadCounter {
+        ReadCounter {
+            count: Arc::default(),
+            total: Some(Arc::clone(&total.count)),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        self.count.fetch_add(n, Ordering::Relaxed);
+        if let Some(total) = &self.total {
+            total.fetch_add(n, Ordering::Relaxed);
+        }
     }
 }
 
@@ -126,7 +146,7 @@ struct CountingReader {
 impl Read for CountingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.counter.0.fetch_add(n as u64, Ordering::Relaxed);
+        self.counter.add(n as u64);
         Ok(n)
     }
 }
@@ -233,58 +253,186 @@ impl Read for ThreadedReader {
     }
 }
 
-/// True when `path` starts with a pcap, pcapng, gzip or zstd magic number.
-pub fn looks_like_capture(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    let Ok(mut file) = File::open(path) else {
-        return false;
-    };
-    if file.read_exact(&mut magic).is_err() {
-        return false;
-    }
+/// True for the first four bytes of a pcap or pcapng file.
+fn is_capture_magic(magic: [u8; 4]) -> bool {
     let le = u32::from_le_bytes(magic);
     magic == [0x0a, 0x0d, 0x0d, 0x0a]
         || matches!(
             le,
             0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1
         )
-        || magic[..2] == GZIP_MAGIC
-        || magic == ZSTD_MAGIC
 }
 
-/// Expands command-line inputs: files are kept as given, directories are walked
-/// recursively and every file in them that starts with a capture magic number is
-/// taken, in sorted path order; `-` is standard input.
-pub fn discover_inputs(args: &[PathBuf]) -> io::Result<Vec<InputSource>> {
-    let mut out = Vec::new();
+/// What a file is, by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sniffed {
+    /// A pcap or pcapng file, or one compressed with gzip or zstd.
+    Capture,
+    /// Compressed, but what it holds is not a capture (a `.tar.gz`, compressed
+    /// logs) or cannot be decompressed.
+    CompressedOther(&'static str),
+    /// Anything else.
+    Other,
+}
+
+fn sniff(path: &Path) -> Sniffed {
+    let mut magic = [0u8; 4];
+    let Ok(mut file) = File::open(path) else {
+        return Sniffed::Other;
+    };
+    if file.read_exact(&mut magic).is_err() {
+        return Sniffed::Other;
+    }
+    if is_capture_magic(magic) {
+        return Sniffed::Capture;
+    }
+    // A compressed file is a capture only if what it holds is one: decompress
+    // its first bytes (one block at most) and look again.
+    let stream = io::Cursor::new(magic).chain(file);
+    let (inner, name): (Option<Box<dyn Read>>, _) = if magic[..2] == GZIP_MAGIC {
+        (
+            Some(Box::new(flate2::read::MultiGzDecoder::new(stream))),
+            "gzip",
+        )
+    } else if magic == ZSTD_MAGIC {
+        (
+            zstd::stream::read::Decoder::new(stream)
+                .ok()
+                .map(|d| Box::new(d) as Box<dyn Read>),
+            "zstd",
+        )
+    } else {
+        return Sniffed::Other;
+    };
+    let mut inner_magic = [0u8; 4];
+    let holds_capture = inner.is_some_and(|mut inner| {
+        inner.read_exact(&mut inner_magic).is_ok() && is_capture_magic(inner_magic)
+    });
+    if holds_capture {
+        Sniffed::Capture
+    } else {
+        Sniffed::CompressedOther(name)
+    }
+}
+
+/// True when `path` is a pcap or pcapng capture, or a gzip or zstd file whose
+/// content starts like one.
+pub fn looks_like_capture(path: &Path) -> bool {
+    sniff(path) == Sniffed::Capture
+}
+
+/// What [`discover_inputs`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Discovered {
+    /// The inputs, in order.
+    pub inputs: Vec<InputSource>,
+    /// Files below directories that were left out although they looked like
+    /// they might be captures (compressed files holding something else, such
+    /// as a `.tar.gz`), with the reason, for a note to the user. Other files
+    /// that are not captures are left out silently.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Expands command-line inputs: files are kept as given (a named file that is
+/// not a capture fails when it is read), directories are walked recursively and
+/// every file in them that is a capture (see [`looks_like_capture`]) is taken,
+/// in sorted path order; `-` is standard input.
+pub fn discover_inputs(args: &[PathBuf]) -> io::Result<Discovered> {
+    let mut out = Discovered::default();
     for arg in args {
         if arg.as_os_str() == "-" {
-            out.push(InputSource::Stdin);
+            out.inputs.push(InputSource::Stdin);
         } else if arg.is_dir() {
             let mut found = Vec::new();
-            walk(arg, &mut found)?;
+            let mut skipped = Vec::new();
+            walk(arg, &mut found, &mut skipped)?;
             found.sort();
-            out.extend(found.into_iter().map(InputSource::File));
+            skipped.sort();
+            out.inputs.extend(found.into_iter().map(InputSource::File));
+            out.skipped.extend(skipped);
         } else {
-            out.push(InputSource::File(arg.clone()));
+            out.inputs.push(InputSource::File(arg.clone()));
         }
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> io::Result<()> {
+fn walk(
+    dir: &Path,
+    found: &mut Vec<PathBuf>,
+    skipped: &mut Vec<(PathBuf, String)>,
+) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
         let kind = entry.file_type()?;
         if kind.is_dir() {
-            walk(&path, found)?;
-        } else if (kind.is_file() || kind.is_symlink())
-            && path.is_file()
-            && looks_like_capture(&path)
-        {
-            found.push(path);
+            walk(&path, found, skipped)?;
+        } else if (kind.is_file() || kind.is_symlink()) && path.is_file() {
+            match sniff(&path) {
+                Sniffed::Capture => found.push(path),
+                Sniffed::CompressedOther(format) => skipped.push((
+                    path,
+                    format!("{format}-compressed, but not a pcap or pcapng capture inside"),
+                )),
+                Sniffed::Other => {}
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Sniffed, sniff};
+    use std::io::Write;
+
+    const PCAP_HEADER: [u8; 24] = [
+        0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
+    ];
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// A compressed file is a capture when what it holds is one; other
+    /// compressed files (a tarball, a log) are told apart, so that directory
+    /// walks can skip them with a note instead of failing on them later.
+    #[test]
+    fn compressed_files_are_captures_only_if_their_content_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&str, Vec<u8>, Sniffed); 7] = [
+            ("plain.pcap", PCAP_HEADER.to_vec(), Sniffed::Capture),
+            ("a.pcap.gz", gzip(&PCAP_HEADER), Sniffed::Capture),
+            (
+                "a.pcap.zst",
+                zstd::encode_all(&PCAP_HEADER[..], 0).unwrap(),
+                Sniffed::Capture,
+            ),
+            (
+                "notes.tar.gz",
+                gzip(b"notes.txt\0\0\0\0 0000644\0"),
+                Sniffed::CompressedOther("gzip"),
+            ),
+            (
+                "log.zst",
+                zstd::encode_all(&b"some log line\n"[..], 0).unwrap(),
+                Sniffed::CompressedOther("zstd"),
+            ),
+            // Only the magic number: nothing to decompress.
+            (
+                "cut.gz",
+                vec![0x1f, 0x8b, 8, 0],
+                Sniffed::CompressedOther("gzip"),
+            ),
+            ("notes.txt", b"just text\n".to_vec(), Sniffed::Other),
+        ];
+        for (name, bytes, expected) in cases {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(sniff(&path), expected, "{name}");
+        }
+    }
 }

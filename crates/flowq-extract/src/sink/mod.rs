@@ -11,6 +11,8 @@ use parquet::file::properties::WriterProperties;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows per Parquet row group: large enough for good compression and fast scans,
 /// small enough that the writer's buffer stays in the tens of megabytes.
@@ -103,22 +105,41 @@ pub fn open_sink(
     schema: SchemaRef,
     metadata: &[(String, String)],
 ) -> Result<Box<dyn FlowSink>, SinkError> {
-    open_sink_with_csv_header(target, format, schema, metadata, None)
+    open_sink_with_csv(target, format, schema, metadata, &CsvOptions::default())
 }
 
-/// Like [`open_sink`]; a CSV output starts with `csv_header` instead of the
-/// schema's names (the CIC profiles' published headers, which repeat a name a
-/// schema cannot hold twice).
-pub fn open_sink_with_csv_header(
+/// How a CSV output departs from Arrow's defaults (other formats ignore it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// The header line to write instead of the schema's names (the CIC
+    /// profiles' published headers, which repeat a name a schema cannot hold
+    /// twice).
+    pub header: Option<String>,
+    /// Write non-finite floating-point values as Java's `Double.toString`
+    /// does, `Infinity`, `-Infinity` and `NaN`, as CICFlowMeter's CSVs (and
+    /// CIC-IDS2017's) have them, instead of Arrow's `inf`, `-inf` and `NaN`.
+    pub java_non_finite: bool,
+}
+
+/// Like [`open_sink`], with a CSV output written as `csv` says.
+pub fn open_sink_with_csv(
     target: &OutputTarget,
     format: OutputFormat,
     schema: SchemaRef,
     metadata: &[(String, String)],
-    csv_header: Option<&str>,
+    csv: &CsvOptions,
 ) -> Result<Box<dyn FlowSink>, SinkError> {
+    let csv_header = csv.header.as_deref();
+    let pipe_broke = Arc::new(AtomicBool::new(false));
     let (mut writer, label, pending) = match target {
         OutputTarget::Stdout => (
-            Box::new(BufWriter::with_capacity(1 << 16, io::stdout())) as Box<dyn Write + Send>,
+            Box::new(BufWriter::with_capacity(
+                1 << 16,
+                WatchPipe {
+                    inner: io::stdout(),
+                    broke: Arc::clone(&pipe_broke),
+                },
+            )) as Box<dyn Write + Send>,
             "<stdout>".to_string(),
             None,
         ),
@@ -196,6 +217,8 @@ pub fn open_sink_with_csv_header(
         label,
         pending,
         opened_metadata: metadata.to_vec(),
+        java_non_finite: csv.java_non_finite,
+        pipe_broke,
     })?))
 }
 
@@ -323,6 +346,42 @@ struct FileSink {
     /// metadata only in the footer, and appends rather than replaces, so it
     /// is merged with `finish`'s there, each key once.
     opened_metadata: Vec<(String, String)>,
+    /// CSV: write non-finite floats as Java does ([`CsvOptions`]).
+    java_non_finite: bool,
+    /// Set when standard output's reader went away (see [`WatchPipe`]).
+    pipe_broke: Arc<AtomicBool>,
+}
+
+/// Standard output, noting a broken pipe: encoders report write errors in
+/// their own error types (Arrow's CSV writer keeps only the message), so the
+/// sink learns from here that its reader has gone (`| head`), which is not
+/// a failure of the run.
+struct WatchPipe {
+    inner: io::Stdout,
+    broke: Arc<AtomicBool>,
+}
+
+impl WatchPipe {
+    fn note<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == io::ErrorKind::BrokenPipe
+        {
+            self.broke.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl Write for WatchPipe {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
 }
 
 fn find_io_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a io::Error> {
@@ -340,13 +399,26 @@ fn find_io_error<'a>(mut e: &'a (dyn std::error::Error + 'static)) -> Option<&'a
 impl FlowSink for FileSink {
     fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
         match &mut self.encoder {
-            Encoder::Parquet(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
-            Encoder::Csv(w) => w
-                .write(&lists_as_text(batch))
-                .map_err(|e| self_error(&self.label, e)),
-            Encoder::Arrow(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
-            Encoder::Json(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
-            Encoder::NdJson(w) => w.write(batch).map_err(|e| self_error(&self.label, e)),
+            Encoder::Parquet(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
+            Encoder::Csv(w) => {
+                let mut batch = lists_as_text(batch);
+                if self.java_non_finite {
+                    batch = non_finite_as_java(&batch);
+                }
+                w.write(&batch)
+                    .map_err(|e| self_error(&self.label, &self.pipe_broke, e))
+            }
+            Encoder::Arrow(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
+            Encoder::Json(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
+            Encoder::NdJson(w) => w
+                .write(batch)
+                .map_err(|e| self_error(&self.label, &self.pipe_broke, e)),
         }
     }
 
@@ -356,28 +428,32 @@ impl FlowSink for FileSink {
             label,
             pending,
             opened_metadata,
+            java_non_finite: _,
+            pipe_broke,
         } = *self;
         let mut out = match encoder {
             Encoder::Parquet(mut w) => {
                 for kv in key_values(&merge_metadata(opened_metadata, metadata)) {
                     w.append_key_value_metadata(kv);
                 }
-                w.into_inner().map_err(|e| self_error(&label, e))?
+                w.into_inner()
+                    .map_err(|e| self_error(&label, &pipe_broke, e))?
             }
             Encoder::Csv(w) => w.into_inner(),
             Encoder::Arrow(mut w) => {
                 for (k, v) in metadata {
                     w.write_metadata(k.clone(), v.clone());
                 }
-                w.finish().map_err(|e| self_error(&label, e))?;
-                w.into_inner().map_err(|e| self_error(&label, e))?
+                w.finish().map_err(|e| self_error(&label, &pipe_broke, e))?;
+                w.into_inner()
+                    .map_err(|e| self_error(&label, &pipe_broke, e))?
             }
             Encoder::Json(mut w) => {
-                w.finish().map_err(|e| self_error(&label, e))?;
+                w.finish().map_err(|e| self_error(&label, &pipe_broke, e))?;
                 w.into_inner()
             }
             Encoder::NdJson(mut w) => {
-                w.finish().map_err(|e| self_error(&label, e))?;
+                w.finish().map_err(|e| self_error(&label, &pipe_broke, e))?;
                 w.into_inner()
             }
         };
@@ -393,10 +469,16 @@ impl FlowSink for FileSink {
     }
 }
 
-fn self_error<E>(label: &str, e: E) -> SinkError
+fn self_error<E>(label: &str, pipe_broke: &AtomicBool, e: E) -> SinkError
 where
     E: std::error::Error + 'static,
 {
+    if pipe_broke.load(Ordering::Relaxed) {
+        return SinkError::Io {
+            path: label.to_string(),
+            source: io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()),
+        };
+    }
     if let Some(io) = find_io_error(&e) {
         return SinkError::Io {
             path: label.to_string(),
@@ -475,7 +557,6 @@ pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
     use arrow::array::{Array, ArrayRef, StringBuilder};
     use arrow::datatypes::{DataType, Field, Schema};
     use arrow::util::display::{ArrayFormatter, FormatOptions};
-    use std::sync::Arc;
     let is_list = |t: &DataType| matches!(t, DataType::List(_) | DataType::LargeList(_));
     if !batch
         .schema()
@@ -501,6 +582,72 @@ pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
         for row in 0..column.len() {
             if column.is_null(row) {
                 text.append_null();
+            } else {
+                text.append_value(formatter.value(row).to_string());
+            }
+        }
+        fields.push(Field::new(
+            field.name(),
+            DataType::Utf8,
+            field.is_nullable(),
+        ));
+        columns.push(Arc::new(text.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap_or_else(|_| batch.clone())
+}
+
+/// Floating-point columns holding infinities or NaN, as text: those values
+/// spelled as Java's `Double.toString` spells them (`Infinity`, `-Infinity`,
+/// `NaN`), every other value exactly as Arrow's CSV writer would write it.
+/// Columns without such values, and batches without such columns, pass
+/// through untouched.
+pub fn non_finite_as_java(batch: &RecordBatch) -> RecordBatch {
+    use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+    use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    fn java(v: f64) -> &'static str {
+        if v.is_nan() {
+            "NaN"
+        } else if v > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        }
+    }
+    let non_finite_at = |column: &ArrayRef, row: usize| -> Option<f64> {
+        if column.is_null(row) {
+            return None;
+        }
+        let v = match column.data_type() {
+            DataType::Float64 => column.as_primitive::<Float64Type>().value(row),
+            DataType::Float32 => f64::from(column.as_primitive::<Float32Type>().value(row)),
+            _ => return None,
+        };
+        (!v.is_finite()).then_some(v)
+    };
+    let needs_text =
+        |column: &ArrayRef| (0..column.len()).any(|row| non_finite_at(column, row).is_some());
+    if !batch.columns().iter().any(needs_text) {
+        return batch.clone();
+    }
+    let options = FormatOptions::default();
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let formatter = needs_text(column)
+            .then(|| ArrayFormatter::try_new(column.as_ref(), &options).ok())
+            .flatten();
+        let Some(formatter) = formatter else {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        };
+        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 12);
+        for row in 0..column.len() {
+            if column.is_null(row) {
+                text.append_null();
+            } else if let Some(v) = non_finite_at(column, row) {
+                text.append_value(java(v));
             } else {
                 text.append_value(formatter.value(row).to_string());
             }
@@ -569,5 +716,65 @@ mod tests {
                 ("flowq.summary".to_string(), Some("{}".to_string())),
             ]
         );
+    }
+
+    /// CICFlowMeter (Java) wrote `Infinity`, `-Infinity` and `NaN`; with
+    /// `java_non_finite` a CSV says the same, and every other value (finite
+    /// floats, nulls, other columns) is written as without it.
+    #[test]
+    fn csv_writes_non_finite_floats_as_java_when_asked() {
+        use arrow::array::{Float64Array, Int64Array};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("n", DataType::Int64, false),
+            Field::new("rate", DataType::Float64, true),
+            Field::new("finite", DataType::Float64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])),
+                Arc::new(Float64Array::from(vec![
+                    Some(f64::INFINITY),
+                    Some(f64::NEG_INFINITY),
+                    Some(f64::NAN),
+                    None,
+                    Some(0.1 + 0.2),
+                ])),
+                Arc::new(Float64Array::from(vec![
+                    Some(40.0),
+                    Some(1e21),
+                    Some(-0.5),
+                    None,
+                    Some(1.0 / 3.0),
+                ])),
+            ],
+        )
+        .unwrap();
+        let write = |java_non_finite: bool| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.csv");
+            let csv = CsvOptions {
+                header: None,
+                java_non_finite,
+            };
+            let mut sink = open_sink_with_csv(
+                &OutputTarget::File(path.clone()),
+                OutputFormat::Csv,
+                schema.clone(),
+                &[],
+                &csv,
+            )
+            .unwrap();
+            sink.write(&batch).unwrap();
+            sink.finish(&[]).unwrap();
+            std::fs::read_to_string(&path).unwrap()
+        };
+        let arrow = write(false);
+        let java = write(true);
+        assert_eq!(
+            arrow,
+            "n,rate,finite\n1,inf,40.0\n2,-inf,1e21\n3,NaN,-0.5\n4,,\n5,0.30000000000000004,0.3333333333333333\n"
+        );
+        assert_eq!(java, arrow.replace("inf", "Infinity"));
     }
 }
