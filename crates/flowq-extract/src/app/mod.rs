@@ -3,6 +3,7 @@
 //! WIP skeleton.
 
 pub mod community_id;
+pub mod dns;
 pub mod quic;
 mod reasm;
 pub mod tls;
