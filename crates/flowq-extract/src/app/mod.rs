@@ -4,8 +4,10 @@
 
 pub mod community_id;
 pub mod dns;
+pub mod http;
 pub mod quic;
 mod reasm;
+pub mod ssh;
 pub mod tls;
 mod util;
 
