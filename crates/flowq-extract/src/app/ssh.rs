@@ -144,6 +144,29 @@ impl SshState {
     pub fn is_done(&self) -> bool {
         self.dir.iter().all(|d| d.stage == Stage::Done)
     }
+
+    /// The flow's SSH metadata, rendered.
+    pub fn summary(&self) -> SshSummary {
+        SshSummary {
+            client: self.banner(Side::Client),
+            server: self.banner(Side::Server),
+            hassh: self.hassh(),
+            hassh_server: self.hassh_server(),
+        }
+    }
+}
+
+/// A flow's SSH metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SshSummary {
+    /// Client banner (without CR LF).
+    pub client: Option<String>,
+    /// Server banner.
+    pub server: Option<String>,
+    /// HASSH of the client's KEXINIT.
+    pub hassh: Option<String>,
+    /// HASSH-server of the server's KEXINIT.
+    pub hassh_server: Option<String>,
 }
 
 impl Dir {

@@ -24,9 +24,6 @@ impl<'a> Cur<'a> {
     pub(crate) fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
-    pub(crate) fn rest(&self) -> &'a [u8] {
-        &self.buf[self.pos..]
-    }
     pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let end = self.pos.checked_add(n)?;
         let s = self.buf.get(self.pos..end)?;
@@ -38,10 +35,6 @@ impl<'a> Cur<'a> {
     }
     pub(crate) fn u16(&mut self) -> Option<u16> {
         self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
-    }
-    pub(crate) fn u24(&mut self) -> Option<u32> {
-        self.take(3)
-            .map(|b| u32::from_be_bytes([0, b[0], b[1], b[2]]))
     }
     pub(crate) fn u32(&mut self) -> Option<u32> {
         self.take(4)
