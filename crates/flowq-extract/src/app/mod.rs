@@ -382,4 +382,91 @@ mod tests {
         assert_eq!(d.summary().server_name.as_deref(), Some("www.tcpdump.org"));
         assert_eq!(d.summary().dns.unwrap().transactions(), 1);
     }
+
+    /// A deterministic stand-in for the fuzz target (fuzz/fuzz_targets/app_parsers.rs)
+    /// on stable Rust: valid messages of every protocol, mutated (bytes flipped,
+    /// cut, duplicated) and fed in random segments and orders to every parser.
+    #[test]
+    fn mutated_messages_never_panic() {
+        let mut seeds: Vec<(Transport, Vec<u8>)> = vec![
+            (Transport::Tcp, tls::tests::unhex(tls::tests::PETAL)),
+            (Transport::Tcp, tls::tests::record(22, &tls::tests::spec_example_ch())),
+            (Transport::Tcp, b"GET /a HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3\r\n\r\nabcPOST / HTTP/1.0\n\n".to_vec()),
+            (Transport::Tcp, b"SSH-2.0-x\r\n\x00\x00\x00\x1c\x04\x14AAAAAAAAAAAAAAAA\x00\x00\x00\x01k".to_vec()),
+            (Transport::Udp, b"\x59\x34\x85\x00\x00\x01\x00\x01\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x04\x01\x02\x03\x04".to_vec()),
+        ];
+        let q = seeds[4].1.clone();
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&q);
+        seeds.push((Transport::Tcp, framed));
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let (transport, seed) = &seeds[round % seeds.len()];
+            let mut m = seed.clone();
+            for _ in 0..(rnd() % 4) {
+                let at = (rnd() as usize) % m.len().max(1);
+                match rnd() % 4 {
+                    0 if !m.is_empty() => m[at] = rnd() as u8,
+                    1 => m.truncate(at),
+                    2 => {
+                        let tail = m[at..].to_vec();
+                        m.extend_from_slice(&tail);
+                    }
+                    _ => m.insert(at.min(m.len()), rnd() as u8),
+                }
+            }
+            let mut f = AppFlow::new(*transport);
+            let mut t = TlsState::new();
+            let mut h = HttpState::new();
+            let mut s = SshState::new();
+            let mut d = DnsState::new();
+            let mut qs = QuicState::new();
+            let side = if rnd() % 2 == 0 {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            let mut segs = Vec::new();
+            let mut off = 0;
+            while off < m.len() {
+                let n = 1 + (rnd() as usize) % 64;
+                let end = (off + n).min(m.len());
+                segs.push((off, &m[off..end]));
+                off = end;
+            }
+            if rnd() % 2 == 0 {
+                segs.reverse();
+            }
+            f.feed(side, Some(TcpSegment { seq: 99, syn: true }), &[]);
+            t.feed(side, TcpSegment { seq: 99, syn: true }, &[]);
+            for (off, p) in segs {
+                let seg = TcpSegment {
+                    seq: 100 + off as u32,
+                    syn: false,
+                };
+                f.feed(side, Some(seg), p);
+                t.feed(side, seg, p);
+                h.feed(side, seg, p);
+                s.feed(side, seg, p);
+                d.feed_tcp(side, seg, p);
+                d.feed_udp(p);
+                qs.feed(side, p);
+            }
+            let sum = f.summary();
+            if let Some(tl) = &sum.tls {
+                assert_eq!(tl.ja3.is_some(), tl.ja4.is_some());
+            }
+            if let Some(ch) = t.client_hello() {
+                assert_eq!(ch.complete, ch.ja4('t').is_some());
+            }
+            assert!(d.summary().answers.len() <= dns::MAX_ANSWERS);
+            let _ = (h.summary(), s.summary(), qs.summary());
+        }
+    }
 }
