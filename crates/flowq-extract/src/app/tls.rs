@@ -7,8 +7,10 @@
 //!
 //! Each direction's bytes go through a bounded [`TcpStream`](super::reasm) and
 //! then a record-layer reader: handshake records (content type 22) are
-//! concatenated and cut into handshake messages; ChangeCipherSpec records (20)
-//! are skipped; any other content type before the hello ends the direction. A
+//! concatenated and cut into handshake messages; ChangeCipherSpec (20) and
+//! Alert (21) records are skipped (a server may send a warning alert such as
+//! `unrecognized_name` before its ServerHello); any other content type before
+//! the hello ends the direction. A
 //! handshake message is parsed once complete, and only up to
 //! [`MAX_HANDSHAKE_BYTES`]. Messages are recognized by type, not by direction,
 //! so a flow whose initiator is the server side still gives its hellos.
@@ -493,8 +495,9 @@ impl HandshakeReader {
                 self.hdr_len = 0;
                 let [ty, major, _minor, l0, l1] = self.hdr;
                 let len = usize::from(u16::from_be_bytes([l0, l1]));
-                // Handshake or ChangeCipherSpec of SSLv3/TLS, at most 2^14 + 2048 bytes.
-                if !matches!(ty, 20 | 22) || major != 3 || len == 0 || len > (1 << 14) + 2048 {
+                // Handshake, ChangeCipherSpec or Alert (a warning such as
+                // unrecognized_name may precede a ServerHello).
+                if !matches!(ty, 20..=22) || major != 3 || len == 0 || len > (1 << 14) + 2048 {
                     self.state = ReaderState::Failed;
                     return;
                 }
@@ -1111,6 +1114,19 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
             Some(md5_hex(b"771,4866,51-43").as_str())
         );
         assert!(st.is_done());
+    }
+
+    #[test]
+    fn warning_alert_before_server_hello() {
+        // ndpi/http_ipv6.pcap: alert(warning, unrecognized_name) then the ServerHello.
+        let mut bytes = record(21, &[1, 112]);
+        bytes.extend_from_slice(&record(
+            22,
+            &server_hello([3; 32], 0xc02f, &[(0xff01, vec![0])]),
+        ));
+        let mut st = TlsState::new();
+        st.feed(Side::Server, seg(1), &bytes);
+        assert_eq!(st.summary().cipher, Some(0xc02f));
     }
 
     #[test]
