@@ -9,7 +9,7 @@
 //! | `http` | TCP | a request line with a known method and, if the line is complete, `HTTP/1.x`; or a status line `HTTP/1.x NNN` |
 //! | `bittorrent` | TCP | the peer handshake: byte 19 then `BitTorrent protocol` |
 //! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
-//! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 29-32), connection IDs ≤ 20 bytes |
+//! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
 //! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
 //! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
 
@@ -23,7 +23,7 @@ use super::ssh::looks_like_ssh;
 pub enum AppProtocol {
     /// TLS over TCP.
     Tls,
-    /// QUIC (v1, v2, drafts 29-32).
+    /// QUIC (v1, v2, drafts 23-32).
     Quic,
     /// DNS over UDP or TCP (also mDNS, LLMNR).
     Dns,

@@ -8,8 +8,9 @@
 //! Per flow: the client's first Initial gives the Destination Connection ID the
 //! Initial keys derive from (both sides' keys: the server's Initials use the
 //! same secret with the "server in" label). After a Retry the client uses a new
-//! DCID: a client Initial that fails to decrypt under the current keys and has
-//! another DCID re-derives the keys from it (at most [`MAX_REKEYS`] times).
+//! DCID, the Retry's Source Connection ID: a server Retry re-derives the keys
+//! from it, and so does a client Initial that fails to decrypt under the
+//! current keys and has another DCID (at most [`MAX_REKEYS`] times in all).
 //! CRYPTO frames are placed by offset in a per-side buffer of
 //! [`MAX_CRYPTO_BYTES`]; the first handshake message (ClientHello or
 //! ServerHello) is parsed once its bytes from offset 0 are all there, in
@@ -56,6 +57,12 @@ const SALT_DRAFT29: [u8; 20] = [
     0x43, 0x90, 0xa8, 0x99,
 ];
 
+/// Drafts 23-28 (0xff000017-0xff00001c).
+const SALT_DRAFT23: [u8; 20] = [
+    0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7, 0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65,
+    0xbe, 0xf9, 0xf5, 0x02,
+];
+
 /// Per-version parameters: salt, label prefix, long-header type of Initial and Retry.
 struct VersionParams {
     salt: &'static [u8; 20],
@@ -79,6 +86,12 @@ fn version_params(v: u32) -> Option<VersionParams> {
             initial_type: 1,
             retry_type: 0,
         }),
+        0xff00_0017..=0xff00_001c => Some(VersionParams {
+            salt: &SALT_DRAFT23,
+            labels: V1,
+            initial_type: 0,
+            retry_type: 3,
+        }),
         0xff00_001d..=0xff00_0020 => Some(VersionParams {
             salt: &SALT_DRAFT29,
             labels: V1,
@@ -89,7 +102,7 @@ fn version_params(v: u32) -> Option<VersionParams> {
     }
 }
 
-/// Whether flowq can decrypt Initials of this version (v1, v2, drafts 29-32).
+/// Whether flowq can decrypt Initials of this version (v1, v2, drafts 23-32).
 pub fn is_supported_version(v: u32) -> bool {
     version_params(v).is_some()
 }
@@ -364,8 +377,18 @@ impl QuicState {
         if slen > 20 {
             return None;
         }
-        c.take(usize::from(slen))?;
+        let scid = c.take(usize::from(slen))?;
         if ty == params.retry_type {
+            // The client's next Initials use the Retry's SCID as DCID, and both
+            // sides' Initial keys derive from it (RFC 9001 §5.2).
+            if side == Side::Server
+                && self.dcid.is_some()
+                && self.rekeys < MAX_REKEYS
+                && !scid.is_empty()
+            {
+                self.rekeys += 1;
+                self.rekey(version, scid);
+            }
             return None; // a Retry has no Length and ends the datagram
         }
         if ty == params.initial_type {
@@ -849,6 +872,32 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
         );
         assert_eq!(q.summary().tls.server_name.as_deref(), Some("example.com"));
         assert_eq!(q.decrypt_counts(), (2, 0));
+    }
+
+    #[test]
+    fn server_initial_after_retry_uses_the_retry_scid() {
+        // The client's first Initial already carries the whole ClientHello; the
+        // server answers with a Retry (new SCID 9999…) and later its Initial,
+        // protected with keys of the new DCID.
+        let payload = padded_frame(&unhex(CRYPTO_FRAME));
+        let mut q = QuicState::new();
+        q.feed(
+            Side::Client,
+            &protect(QUIC_V1, Side::Client, &[1; 8], &[], 0, &payload),
+        );
+        assert!(q.client_hello().is_some_and(|c| c.complete));
+        let mut retry = vec![0xf0, 0, 0, 0, 1, 0, 8];
+        retry.extend_from_slice(&[9; 8]);
+        retry.extend_from_slice(&[0xaa; 20]);
+        q.feed(Side::Server, &retry);
+        let server = unhex(
+            "02000000000600405a020000560303eefce7f7b37ba1d1632e96677825ddf73988cfc79825df566dc5430b9a045a1200130100002e00330024001d00209d3c940d89690b84d08a60993c144eca684d1081287c834d5311bcf32bb9da1a002b00020304",
+        );
+        q.feed(
+            Side::Server,
+            &protect(QUIC_V1, Side::Server, &[9; 8], &[5; 8], 0, &server),
+        );
+        assert_eq!(q.server_hello().map(|s| s.cipher), Some(0x1301));
     }
 
     #[test]
