@@ -6,7 +6,10 @@
 //! [`MAX_HEAD_BYTES`]) and a body whose length the head gives (`Content-Length`;
 //! none for a request without it, for 1xx/204/304 responses). The first request
 //! gives method, URI, Host, User-Agent; the first response status and
-//! Content-Type; every request head found is counted. When the body length is
+//! Content-Type; every request head found is counted. Whether a direction
+//! carries requests or responses is decided by its first head's start line, not
+//! by the side it was given (a capture without the SYN may name the sides the
+//! other way round). When the body length is
 //! unknown (chunked, a response delimited by the close, an oversized head, a
 //! gap), the direction resynchronizes at the next delivered segment that starts
 //! with a request line (client) or status line (server), so later requests are
@@ -138,6 +141,9 @@ struct Direction {
     mode: Mode,
     buf: Vec<u8>,
     heads: u32,
+    /// Whether the direction carries requests (`Some(true)`) or responses,
+    /// decided by its first head's start line.
+    requests: Option<bool>,
 }
 
 /// Per-flow HTTP state.
@@ -156,7 +162,7 @@ impl HttpState {
         Self::default()
     }
 
-    /// Feed one TCP payload of `side` (the client sends requests).
+    /// Feed one TCP payload of `side`.
     pub fn feed(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
         let i = side.index();
         if self.dir[i].mode == Mode::Off {
@@ -173,10 +179,10 @@ impl HttpState {
     fn data(&mut self, side: Side, mut d: &[u8]) {
         let i = side.index();
         if self.dir[i].mode == Mode::Lost {
-            let starts = if side == Side::Client {
-                looks_like_request(d)
-            } else {
-                looks_like_response(d)
+            let starts = match self.dir[i].requests {
+                Some(true) => looks_like_request(d),
+                Some(false) => looks_like_response(d),
+                None => looks_like_request(d) || looks_like_response(d),
             };
             if !starts {
                 return;
@@ -240,11 +246,7 @@ impl HttpState {
 
     fn start_ok(&self, side: Side) -> bool {
         let b = &self.dir[side.index()].buf;
-        if side == Side::Client {
-            looks_like_request(b)
-        } else {
-            looks_like_response(b)
-        }
+        looks_like_request(b) || looks_like_response(b)
     }
 
     /// Parse the head in the direction's buffer (possibly cut at the bound);
@@ -298,7 +300,14 @@ impl HttpState {
                 }
             }
         };
-        if side == Side::Client {
+        let is_request = match self.dir[i].requests {
+            Some(r) => r,
+            None if looks_like_request(buf) => true,
+            None if looks_like_response(start) => false,
+            None => return if first { Mode::Off } else { Mode::Lost },
+        };
+        self.dir[i].requests = Some(is_request);
+        if is_request {
             let mut parts = start.splitn(3, |&b| b == b' ');
             let (Some(method), Some(target), Some(version)) =
                 (parts.next(), parts.next(), parts.next())
@@ -448,6 +457,26 @@ mod tests {
         assert_eq!(s.host.as_deref(), Some("unifi:8080"));
         assert_eq!(s.user_agent.as_deref(), Some("AirControl Agent v1.0"));
         assert_eq!(s.requests, 4);
+    }
+
+    #[test]
+    fn sides_swapped() {
+        // zeek/missing-syn.pcap: the flow's first packet came from the server,
+        // so the request arrives on the side named "server".
+        let mut h = HttpState::new();
+        h.feed(
+            Side::Server,
+            seg(1),
+            b"GET / HTTP/1.1\r\nHost: www.icir.org\r\nUser-Agent: Wget/1.10\r\n\r\n",
+        );
+        h.feed(
+            Side::Client,
+            seg(1),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        );
+        let s = h.summary();
+        assert_eq!(s.host.as_deref(), Some("www.icir.org"));
+        assert_eq!((s.status, s.requests, s.responses), (Some(200), 1, 1));
     }
 
     #[test]
