@@ -36,6 +36,7 @@
 
 #![deny(missing_docs)]
 
+pub mod app;
 pub mod batch;
 pub mod capture;
 pub mod decode;

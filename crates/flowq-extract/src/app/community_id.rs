@@ -1,0 +1,279 @@
+//! Community ID v1 (corelight/community-id-spec): a hash of a flow's endpoints
+//! that other tools (Zeek, Suricata, Wireshark, Arkime) compute identically.
+//!
+//! Bytes hashed with SHA-1, integers big-endian:
+//! `seed(2) ‖ addrA ‖ addrB ‖ proto(1) ‖ 0(1) ‖ portA(2) ‖ portB(2)`, the ports only
+//! for TCP, UDP, SCTP, ICMP and ICMPv6; A is the smaller endpoint (address bytes,
+//! then port). ICMP and ICMPv6 use the type as the source port and the type's
+//! counterpart as the destination port; a type without counterpart uses the code
+//! and is one-way (never reordered). Result: `1:` and the base64 of the digest.
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use sha1::{Digest as _, Sha1};
+
+const TCP: u8 = 6;
+const UDP: u8 = 17;
+const SCTP: u8 = 132;
+const ICMP: u8 = 1;
+const ICMPV6: u8 = 58;
+
+/// ICMPv4 request/response type pairs (Zeek, pycommunityid `icmp.py`).
+const ICMP4_PAIRS: [(u8, u8); 5] = [(8, 0), (13, 14), (15, 16), (10, 9), (17, 18)];
+/// ICMPv6 request/response type pairs (pycommunityid `icmp6.py`).
+const ICMP6_PAIRS: [(u8, u8); 6] = [
+    (128, 129),
+    (130, 131),
+    (133, 134),
+    (135, 136),
+    (139, 140),
+    (144, 145),
+];
+
+/// The counterpart of an ICMP(v6) type, if the type belongs to a request/response pair.
+fn icmp_counterpart(proto: u8, ty: u8) -> Option<u8> {
+    let pairs: &[(u8, u8)] = if proto == ICMP {
+        &ICMP4_PAIRS
+    } else {
+        &ICMP6_PAIRS
+    };
+    pairs.iter().find_map(|&(a, b)| {
+        if ty == a {
+            Some(b)
+        } else if ty == b {
+            Some(a)
+        } else {
+            None
+        }
+    })
+}
+
+/// Output encoding of a Community ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CommunityIdEncoding {
+    /// `1:` + base64 (standard alphabet, padded): the default, 30 characters.
+    #[default]
+    Base64,
+    /// `1:` + lowercase hex (the spec's debugging form).
+    Hex,
+}
+
+/// The Community ID v1 of one packet's (or flow's first packet's) tuple.
+///
+/// * `proto`: the IP protocol number. For ICMP (1) and ICMPv6 (58) pass the ICMP
+///   type as `src_port` and the code as `dst_port`, as the spec's flow tuple does.
+/// * Protocols other than TCP, UDP, SCTP, ICMP and ICMPv6 ignore the ports.
+/// * `None` when the two addresses are of different IP versions.
+pub fn community_id_v1(
+    seed: u16,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    src_port: u16,
+    dst_port: u16,
+    encoding: CommunityIdEncoding,
+) -> Option<String> {
+    let mut buf = [0u8; 2 + 16 + 16 + 2 + 4];
+    let mut n = 0;
+    let mut put = |b: &[u8]| {
+        buf[n..n + b.len()].copy_from_slice(b);
+        n += b.len();
+    };
+    let (sa, da, alen): ([u8; 16], [u8; 16], usize) = match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut a = [0; 16];
+            let mut b = [0; 16];
+            a[..4].copy_from_slice(&s.octets());
+            b[..4].copy_from_slice(&d.octets());
+            (a, b, 4)
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => (s.octets(), d.octets(), 16),
+        _ => return None,
+    };
+    let (mut sp, mut dp) = (src_port, dst_port);
+    let mut one_way = false;
+    if proto == ICMP || proto == ICMPV6 {
+        let ty = src_port as u8;
+        sp = u16::from(ty);
+        match icmp_counterpart(proto, ty) {
+            Some(c) => dp = u16::from(c),
+            None => {
+                dp = dst_port & 0xff;
+                one_way = true;
+            }
+        }
+    }
+    let has_ports = matches!(proto, TCP | UDP | SCTP | ICMP | ICMPV6);
+    let (s, d) = (&sa[..alen], &da[..alen]);
+    let ordered = one_way || s < d || (s == d && (!has_ports || sp <= dp));
+    let (a, b, pa, pb) = if ordered {
+        (s, d, sp, dp)
+    } else {
+        (d, s, dp, sp)
+    };
+    put(&seed.to_be_bytes());
+    put(a);
+    put(b);
+    put(&[proto, 0]);
+    if has_ports {
+        put(&pa.to_be_bytes());
+        put(&pb.to_be_bytes());
+    }
+    let digest = Sha1::digest(&buf[..n]);
+    let body = match encoding {
+        CommunityIdEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode(digest),
+        CommunityIdEncoding::Hex => super::util::hex(&digest),
+    };
+    Some(format!("1:{body}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cid(seed: u16, s: &str, d: &str, proto: u8, sp: u16, dp: u16) -> String {
+        community_id_v1(
+            seed,
+            s.parse().unwrap(),
+            d.parse().unwrap(),
+            proto,
+            sp,
+            dp,
+            CommunityIdEncoding::Base64,
+        )
+        .unwrap()
+    }
+
+    /// Every vector of the reference note §1.3 (official baselines, pycommunityid's
+    /// tests and README, and four real-capture flows checked with tshark).
+    #[test]
+    fn spec_vectors() {
+        let v4 = ("1.2.3.4", "5.6.7.8");
+        // TCP, both directions.
+        assert_eq!(
+            cid(0, v4.0, v4.1, 6, 1122, 3344),
+            "1:wCb3OG7yAFWelaUydu0D+125CLM="
+        );
+        assert_eq!(
+            cid(0, v4.1, v4.0, 6, 3344, 1122),
+            "1:wCb3OG7yAFWelaUydu0D+125CLM="
+        );
+        assert_eq!(
+            cid(1, v4.0, v4.1, 6, 1122, 3344),
+            "1:HhA1B+6CoLbiKPEs5nhNYN4XWfk="
+        );
+        assert_eq!(
+            cid(0, v4.0, v4.1, 17, 1122, 3344),
+            "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg="
+        );
+        assert_eq!(
+            cid(0, v4.0, v4.1, 132, 1122, 3344),
+            "1:EKt4MsxuyaE6mL+hmrEkQ9csDD8="
+        );
+        // ICMP echo request and its reply map to the same ID.
+        assert_eq!(
+            cid(0, v4.0, v4.1, 1, 8, 0),
+            "1:crodRHL2FEsHjbv3UkRrfbs4bZ0="
+        );
+        assert_eq!(
+            cid(0, v4.1, v4.0, 1, 0, 0),
+            "1:crodRHL2FEsHjbv3UkRrfbs4bZ0="
+        );
+        assert_eq!(
+            cid(0, v4.0, v4.1, 1, 11, 0),
+            "1:f/YiSyWqczrTgfUCZlBUnvHRcPk="
+        );
+        let v6 = (
+            "fe80:1:203:405:607:809:a0b:c0d",
+            "fe80:1011:1213:1415:1617:1819:1a1b:1c1d",
+        );
+        assert_eq!(
+            cid(0, v6.0, v6.1, 58, 128, 0),
+            "1:0bf7hyMJUwt3fMED7z8LIfRpBeo="
+        );
+        assert_eq!(
+            cid(0, v6.1, v6.0, 58, 129, 0),
+            "1:0bf7hyMJUwt3fMED7z8LIfRpBeo="
+        );
+        assert_eq!(
+            cid(0, v6.0, v6.1, 58, 146, 0),
+            "1:fYC8+pz24E+EhANP1EZhpX0Dw10="
+        );
+        // RSVP: no ports (whatever is passed).
+        assert_eq!(
+            cid(0, v4.0, v4.1, 46, 0, 0),
+            "1:ikv3kmf89luf73WPz1jOs49S768="
+        );
+        assert_eq!(
+            cid(0, v4.0, v4.1, 46, 7, 9),
+            "1:ikv3kmf89luf73WPz1jOs49S768="
+        );
+        assert_eq!(
+            cid(0, "127.0.0.1", "10.0.0.1", 6, 1234, 80),
+            "1:mgRgpIZSu0KHDp/QrtcWZpkJpMU="
+        );
+        let (a, b) = (
+            "3ffe:507:0:1:260:97ff:fe07:69ea",
+            "3ffe:507:0:1:200:86ff:fe05:80da",
+        );
+        assert_eq!(cid(0, a, b, 58, 3, 0), "1:NdobDX8PQNJbAyfkWxhtL2Pqp5w=");
+        assert_eq!(cid(0, b, a, 58, 3, 0), "1:/OGBt9BN1ofenrmSPWYicpij2Vc=");
+        // Real captures (tshark 4.0 communityid).
+        assert_eq!(
+            cid(0, "192.168.133.129", "34.117.237.239", 6, 36372, 443),
+            "1:7OU+l5cEs5x+SRSynLmb3ER2xKc="
+        );
+        assert_eq!(
+            cid(
+                0,
+                "2001:4998:ef83:14:8000::100d",
+                "2606:4700::6811:d209",
+                6,
+                64034,
+                443
+            ),
+            "1:/wxqZ626SZRx3CanjPRZ6tl4iH8="
+        );
+        assert_eq!(
+            cid(0, "192.168.1.168", "142.251.163.147", 17, 59102, 443),
+            "1:YzVkOOYiTuBXnYUbOrwvXhS5ZJ0="
+        );
+        assert_eq!(
+            cid(0, "192.168.1.11", "209.87.249.18", 17, 43966, 53),
+            "1:OBOqRVFrvo3F8pH3uiQTx4SF+sA="
+        );
+    }
+
+    #[test]
+    fn hex_form_mixed_versions_and_same_address() {
+        let h = community_id_v1(
+            0,
+            "1.2.3.4".parse().unwrap(),
+            "5.6.7.8".parse().unwrap(),
+            6,
+            1122,
+            3344,
+            CommunityIdEncoding::Hex,
+        )
+        .unwrap();
+        assert_eq!(h.len(), 2 + 40);
+        assert!(
+            community_id_v1(
+                0,
+                "1.2.3.4".parse().unwrap(),
+                "::1".parse().unwrap(),
+                6,
+                1,
+                2,
+                Default::default()
+            )
+            .is_none()
+        );
+        // Same address: ordered by port.
+        assert_eq!(
+            cid(0, "1.1.1.1", "1.1.1.1", 6, 9, 5),
+            cid(0, "1.1.1.1", "1.1.1.1", 6, 5, 9)
+        );
+    }
+}

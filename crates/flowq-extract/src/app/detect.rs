@@ -1,0 +1,197 @@
+//! Content-based detection of the application protocol from the first payload
+//! bytes of a direction. No rule uses a port.
+//!
+//! | protocol | transport | rule |
+//! |---|---|---|
+//! | `tls` | TCP | a handshake record header (22, version 3.0-3.4, length 1-18 432) whose first handshake message is a ClientHello (1) or ServerHello (2) |
+//! | `ssh` | TCP | `SSH-` and a digit |
+//! | `http2` | TCP | the HTTP/2 connection preface's first line `PRI * HTTP/2.0` (prior knowledge, RFC 9113 §3.4) |
+//! | `http` | TCP | a request line with a known method and, if the line is complete, `HTTP/1.x`; or a status line `HTTP/1.x NNN` |
+//! | `bittorrent` | TCP | the peer handshake: byte 19 then `BitTorrent protocol` |
+//! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
+//! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
+//! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
+//! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
+
+use super::dns::looks_like_dns;
+use super::http::{looks_like_request, looks_like_response};
+use super::quic::is_supported_version;
+use super::ssh::looks_like_ssh;
+
+/// An application protocol flowq recognizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppProtocol {
+    /// TLS over TCP.
+    Tls,
+    /// QUIC (v1, v2, drafts 23-32).
+    Quic,
+    /// DNS over UDP or TCP (also mDNS, LLMNR).
+    Dns,
+    /// HTTP/1.x.
+    Http,
+    /// HTTP/2 with prior knowledge (cleartext).
+    Http2,
+    /// SSH.
+    Ssh,
+    /// DTLS.
+    Dtls,
+    /// The BitTorrent peer protocol.
+    BitTorrent,
+}
+
+impl AppProtocol {
+    /// The protocol's name as in the `app_protocol` column (`tls`, `quic` …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppProtocol::Tls => "tls",
+            AppProtocol::Quic => "quic",
+            AppProtocol::Dns => "dns",
+            AppProtocol::Http => "http",
+            AppProtocol::Http2 => "http2",
+            AppProtocol::Ssh => "ssh",
+            AppProtocol::Dtls => "dtls",
+            AppProtocol::BitTorrent => "bittorrent",
+        }
+    }
+}
+
+/// The transport a payload came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP: payloads are parts of a byte stream.
+    Tcp,
+    /// UDP: each payload is one datagram.
+    Udp,
+}
+
+/// Detect the protocol of a direction from its first payload.
+pub fn detect(transport: Transport, data: &[u8]) -> Option<AppProtocol> {
+    match transport {
+        Transport::Tcp => detect_tcp(data),
+        Transport::Udp => detect_udp(data),
+    }
+}
+
+fn detect_tcp(d: &[u8]) -> Option<AppProtocol> {
+    if let [22, 3, minor, l0, l1, hs, ..] = *d {
+        let len = u16::from_be_bytes([l0, l1]);
+        if minor <= 4 && (1..=18_432).contains(&len) && matches!(hs, 1 | 2) {
+            return Some(AppProtocol::Tls);
+        }
+    }
+    if looks_like_ssh(d) {
+        return Some(AppProtocol::Ssh);
+    }
+    if d.starts_with(b"PRI * HTTP/2.0\r\n") {
+        return Some(AppProtocol::Http2);
+    }
+    if looks_like_request(d) || looks_like_response(d) {
+        return Some(AppProtocol::Http);
+    }
+    if d.len() >= 20 && d[0] == 19 && &d[1..20] == b"BitTorrent protocol" {
+        return Some(AppProtocol::BitTorrent);
+    }
+    if let [l0, l1, msg @ ..] = d
+        && u16::from_be_bytes([*l0, *l1]) >= 12
+        && looks_like_dns(msg)
+    {
+        return Some(AppProtocol::Dns);
+    }
+    None
+}
+
+fn detect_udp(d: &[u8]) -> Option<AppProtocol> {
+    if let [first, v0, v1, v2, v3, dcid_len, rest @ ..] = d
+        && first & 0xc0 == 0xc0
+        && is_supported_version(u32::from_be_bytes([*v0, *v1, *v2, *v3]))
+        && *dcid_len <= 20
+        && rest.get(usize::from(*dcid_len)).is_some_and(|&s| s <= 20)
+    {
+        return Some(AppProtocol::Quic);
+    }
+    if d.len() >= 13 && d[0] == 22 && matches!((d[1], d[2]), (0xfe, 0xff | 0xfd | 0xfc)) {
+        return Some(AppProtocol::Dtls);
+    }
+    if looks_like_dns(d) {
+        return Some(AppProtocol::Dns);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tls::tests::{PETAL, unhex};
+
+    #[test]
+    fn rules() {
+        let t = Transport::Tcp;
+        let u = Transport::Udp;
+        assert_eq!(detect(t, &unhex(PETAL)), Some(AppProtocol::Tls));
+        assert_eq!(detect(t, &unhex(PETAL)[..5]), None);
+        assert_eq!(
+            detect(t, b"\x16\x03\x03\x00\x40\x02"),
+            Some(AppProtocol::Tls)
+        );
+        assert_eq!(detect(t, b"\x17\x03\x03\x00\x40\x02"), None);
+        assert_eq!(
+            detect(t, b"SSH-2.0-OpenSSH_9.6\r\n"),
+            Some(AppProtocol::Ssh)
+        );
+        assert_eq!(
+            detect(t, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            Some(AppProtocol::Http)
+        );
+        assert_eq!(detect(t, b"POST /x"), Some(AppProtocol::Http));
+        assert_eq!(
+            detect(t, b"HTTP/1.0 404 Not Found\r\n"),
+            Some(AppProtocol::Http)
+        );
+        assert_eq!(
+            detect(t, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            Some(AppProtocol::Http2)
+        );
+        assert_eq!(
+            detect(t, b"\x13BitTorrent protocol\0\0\0\0\0\0\0\0"),
+            Some(AppProtocol::BitTorrent)
+        );
+        let q = b"\x59\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01";
+        let mut tq = (q.len() as u16).to_be_bytes().to_vec();
+        tq.extend_from_slice(q);
+        assert_eq!(detect(t, &tq), Some(AppProtocol::Dns));
+        assert_eq!(detect(u, q), Some(AppProtocol::Dns));
+        assert_eq!(detect(t, q), None);
+        assert_eq!(
+            detect(
+                u,
+                b"\xc3\x00\x00\x00\x01\x08\x83\x94\xc8\xf0\x3e\x51\x57\x08\x00\x00\x44\x9e"
+            ),
+            Some(AppProtocol::Quic)
+        );
+        assert_eq!(
+            detect(
+                u,
+                b"\xd3\x6b\x33\x43\xcf\x08\x83\x94\xc8\xf0\x3e\x51\x57\x08\x00"
+            ),
+            Some(AppProtocol::Quic)
+        );
+        assert_eq!(
+            detect(
+                u,
+                b"\xc3\x00\x00\x00\x07\x08\x83\x94\xc8\xf0\x3e\x51\x57\x08\x00"
+            ),
+            None
+        );
+        assert_eq!(
+            detect(
+                u,
+                b"\x16\xfe\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x01"
+            ),
+            Some(AppProtocol::Dtls)
+        );
+        assert_eq!(detect(u, b""), None);
+        assert_eq!(detect(t, b""), None);
+        assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);
+        assert_eq!(AppProtocol::BitTorrent.as_str(), "bittorrent");
+    }
+}

@@ -1,0 +1,610 @@
+//! DNS over UDP and over TCP (RFC 1035 §4.1-4.2, RFC 6891 §6.1.3 extended RCODE).
+//!
+//! Every message is classified by its QR bit (not by direction) and counted.
+//! The first query gives the query name, type, class and transaction id; the
+//! first response gives the RCODE (with the EDNS extended bits when an OPT
+//! record is present), ANCOUNT and up to [`MAX_ANSWERS`] rendered answers from
+//! the answer section only. When the flow's first message seen is a response,
+//! its question fills the query fields.
+//!
+//! Over TCP each message has a 2-byte length prefix (RFC 1035 §4.2.2); a segment
+//! may carry several messages and a message may span segments. Of each TCP
+//! message at most [`MAX_TCP_MESSAGE`] bytes are kept; answers beyond are not
+//! rendered. Names: at most [`MAX_POINTER_JUMPS`] compression pointers per
+//! name, each pointing strictly before the label that holds it (so loops are
+//! impossible), at most 255 wire bytes; anything else makes the name invalid.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::reasm::TcpStream;
+use super::util::{Cur, escape_bytes};
+use super::{Side, TcpSegment};
+
+/// Answers rendered per flow, at most.
+pub const MAX_ANSWERS: usize = 16;
+/// Characters kept of one rendered answer (a TXT record can be 64 KB).
+pub const MAX_ANSWER_CHARS: usize = 255;
+/// Bytes kept of one DNS-over-TCP message.
+pub const MAX_TCP_MESSAGE: usize = 4096;
+/// Compression pointers followed per name, at most.
+pub const MAX_POINTER_JUMPS: usize = 16;
+/// Wire length of a name, at most (RFC 1035 §2.3.4).
+const MAX_NAME_WIRE: usize = 255;
+
+/// The name of a DNS RR type, for the common ones.
+pub fn dns_type_name(t: u16) -> Option<&'static str> {
+    Some(match t {
+        1 => "A",
+        2 => "NS",
+        5 => "CNAME",
+        6 => "SOA",
+        12 => "PTR",
+        13 => "HINFO",
+        15 => "MX",
+        16 => "TXT",
+        28 => "AAAA",
+        33 => "SRV",
+        35 => "NAPTR",
+        39 => "DNAME",
+        41 => "OPT",
+        43 => "DS",
+        46 => "RRSIG",
+        47 => "NSEC",
+        48 => "DNSKEY",
+        64 => "SVCB",
+        65 => "HTTPS",
+        252 => "AXFR",
+        255 => "ANY",
+        257 => "CAA",
+        _ => return None,
+    })
+}
+
+/// The name of a DNS RCODE (RFC 6895 registry, common values).
+pub fn dns_rcode_name(r: u16) -> Option<&'static str> {
+    Some(match r {
+        0 => "NOERROR",
+        1 => "FORMERR",
+        2 => "SERVFAIL",
+        3 => "NXDOMAIN",
+        4 => "NOTIMP",
+        5 => "REFUSED",
+        6 => "YXDOMAIN",
+        7 => "YXRRSET",
+        8 => "NXRRSET",
+        9 => "NOTAUTH",
+        10 => "NOTZONE",
+        16 => "BADVERS",
+        23 => "BADCOOKIE",
+        _ => return None,
+    })
+}
+
+/// Read a (possibly compressed) name starting at `pos` of `msg`, rendering it
+/// into `out` (labels joined by `.`, bytes escaped; the root is `.`). Returns the
+/// position after the name where it started (after the first pointer, if any).
+pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usize> {
+    out.clear();
+    let mut p = pos;
+    let mut after = None;
+    let mut jumps = 0;
+    let mut wire = 0usize;
+    loop {
+        let b = *msg.get(p)?;
+        match b & 0xc0 {
+            0xc0 => {
+                let lo = *msg.get(p + 1)?;
+                let target = (usize::from(b & 0x3f) << 8) | usize::from(lo);
+                jumps += 1;
+                if jumps > MAX_POINTER_JUMPS || target >= p {
+                    return None;
+                }
+                after.get_or_insert(p + 2);
+                p = target;
+            }
+            0x00 => {
+                if b == 0 {
+                    if out.is_empty() {
+                        out.push('.');
+                    }
+                    return Some(after.unwrap_or(p + 1));
+                }
+                let len = usize::from(b);
+                wire += len + 1;
+                if wire + 1 > MAX_NAME_WIRE {
+                    return None;
+                }
+                let label = msg.get(p + 1..p + 1 + len)?;
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(&escape_bytes(label, len));
+                p += 1 + len;
+            }
+            _ => return None, // 0x40 / 0x80: extended label types (obsolete)
+        }
+    }
+}
+
+/// A parsed message header.
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    id: u16,
+    flags: u16,
+    qd: u16,
+    an: u16,
+    ns: u16,
+    ar: u16,
+}
+
+fn header(msg: &[u8]) -> Option<Header> {
+    let mut c = Cur::new(msg);
+    Some(Header {
+        id: c.u16()?,
+        flags: c.u16()?,
+        qd: c.u16()?,
+        an: c.u16()?,
+        ns: c.u16()?,
+        ar: c.u16()?,
+    })
+}
+
+/// Whether `msg` looks like a DNS message: a plausible header and exactly one
+/// question that parses, with a known class. Used for content detection.
+pub fn looks_like_dns(msg: &[u8]) -> bool {
+    let Some(h) = header(msg) else { return false };
+    let opcode = (h.flags >> 11) & 0x0f;
+    if h.qd != 1 || !matches!(opcode, 0 | 1 | 2 | 4 | 5) {
+        return false;
+    }
+    if h.flags & 0x8000 == 0 && (h.an > 0 && opcode != 4 || h.ns > 0 && opcode != 5) {
+        return false; // a query carries no answers (except NOTIFY) nor authority (except UPDATE)
+    }
+    let mut name = String::new();
+    let Some(p) = read_name(msg, 12, &mut name) else {
+        return false;
+    };
+    let mut c = Cur::new(msg.get(p..).unwrap_or_default());
+    let (Some(_qtype), Some(qclass)) = (c.u16(), c.u16()) else {
+        return false;
+    };
+    // IN, CH, HS, NONE, ANY; mDNS sets the top bit (unicast-response / cache-flush).
+    matches!(qclass & 0x7fff, 1 | 3 | 4 | 254 | 255)
+}
+
+/// A flow's DNS metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DnsSummary {
+    /// First query name (from the first query, else the first response).
+    pub query: Option<String>,
+    /// Its QTYPE.
+    pub qtype: Option<u16>,
+    /// Its QCLASS.
+    pub qclass: Option<u16>,
+    /// Transaction id of the first query (else of the first response).
+    pub id: Option<u16>,
+    /// RCODE of the first response, extended with the OPT record's high bits.
+    pub rcode: Option<u16>,
+    /// ANCOUNT of the first response.
+    pub answer_count: Option<u16>,
+    /// Rendered answers of the first response (answer section only, at most
+    /// [`MAX_ANSWERS`]): A/AAAA as addresses, CNAME/PTR/NS/DNAME as names, MX and
+    /// SRV as their target name, SOA as its primary server name, TXT as its
+    /// strings joined by spaces, anything else as `TYPE<n>`.
+    pub answers: Vec<String>,
+    /// Query messages (QR = 0) seen.
+    pub queries: u32,
+    /// Response messages (QR = 1) seen.
+    pub responses: u32,
+    /// Messages too short or whose question or answers could not be parsed.
+    pub malformed: u32,
+}
+
+impl DnsSummary {
+    /// Transactions: query messages, or responses when no query was seen (a
+    /// capture with one direction only).
+    pub fn transactions(&self) -> u32 {
+        if self.queries > 0 {
+            self.queries
+        } else {
+            self.responses
+        }
+    }
+}
+
+/// Reads length-prefixed messages from one TCP direction.
+#[derive(Debug, Default, Clone)]
+struct TcpMessages {
+    len_buf: [u8; 2],
+    len_have: usize,
+    /// Bytes left of the current message.
+    left: usize,
+    /// Its declared length.
+    declared: usize,
+    buf: Vec<u8>,
+}
+
+/// Per-flow DNS state.
+#[derive(Debug, Default, Clone)]
+pub struct DnsState {
+    sum: DnsSummary,
+    query_from_response: bool,
+    have_response: bool,
+    stream: [TcpStream; 2],
+    tcp: [TcpMessages; 2],
+    name: String,
+}
+
+impl DnsState {
+    /// A new state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one UDP payload (one message).
+    pub fn feed_udp(&mut self, payload: &[u8]) {
+        self.message(payload);
+    }
+
+    /// Feed one TCP payload of `side`.
+    pub fn feed_tcp(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
+        let i = side.index();
+        let mut stream = std::mem::take(&mut self.stream[i]);
+        let mut tcp = std::mem::take(&mut self.tcp[i]);
+        stream.push(seg.seq, seg.syn, payload, &mut |mut d: &[u8]| {
+            while !d.is_empty() {
+                if tcp.left == 0 {
+                    let n = (2 - tcp.len_have).min(d.len());
+                    tcp.len_buf[tcp.len_have..tcp.len_have + n].copy_from_slice(&d[..n]);
+                    tcp.len_have += n;
+                    d = &d[n..];
+                    if tcp.len_have == 2 {
+                        tcp.len_have = 0;
+                        tcp.declared = usize::from(u16::from_be_bytes(tcp.len_buf));
+                        tcp.left = tcp.declared;
+                        tcp.buf.clear();
+                        if tcp.declared == 0 {
+                            self.sum.malformed = self.sum.malformed.saturating_add(1);
+                        }
+                    }
+                    continue;
+                }
+                let n = tcp.left.min(d.len());
+                let keep = n.min(MAX_TCP_MESSAGE.saturating_sub(tcp.buf.len()));
+                tcp.buf.extend_from_slice(&d[..keep]);
+                tcp.left -= n;
+                d = &d[n..];
+                if tcp.left == 0 {
+                    self.message(&tcp.buf);
+                }
+            }
+        });
+        self.stream[i] = stream;
+        self.tcp[i] = tcp;
+    }
+
+    fn bad(&mut self) {
+        self.sum.malformed = self.sum.malformed.saturating_add(1);
+    }
+
+    /// Handle one message (possibly cut at [`MAX_TCP_MESSAGE`]).
+    fn message(&mut self, msg: &[u8]) {
+        let Some(h) = header(msg) else {
+            return self.bad();
+        };
+        let response = h.flags & 0x8000 != 0;
+        if response {
+            self.sum.responses = self.sum.responses.saturating_add(1);
+        } else {
+            self.sum.queries = self.sum.queries.saturating_add(1);
+        }
+        let want_question = self.sum.query.is_none() || (!response && self.query_from_response);
+        if !want_question && (!response || self.have_response) {
+            return;
+        }
+        // Question section.
+        let mut pos = 12;
+        let mut question = None;
+        for q in 0..h.qd {
+            let Some(p) = read_name(msg, pos, &mut self.name) else {
+                return self.bad();
+            };
+            let mut c = Cur::new(msg.get(p..).unwrap_or_default());
+            let (Some(qt), Some(qc)) = (c.u16(), c.u16()) else {
+                return self.bad();
+            };
+            if q == 0 {
+                question = Some((self.name.clone(), qt, qc));
+            }
+            pos = p + 4;
+        }
+        if want_question && let Some((name, qt, qc)) = question {
+            self.sum.query = Some(name);
+            self.sum.qtype = Some(qt);
+            self.sum.qclass = Some(qc);
+            self.sum.id = Some(h.id);
+            self.query_from_response = response;
+        }
+        if !response || self.have_response {
+            return;
+        }
+        self.have_response = true;
+        self.sum.answer_count = Some(h.an);
+        let mut rcode = h.flags & 0x000f;
+        let mut answers = Vec::new();
+        let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
+        for n in 0..total {
+            let Some(p) = read_name(msg, pos, &mut self.name) else {
+                break;
+            };
+            let mut c = Cur::new(msg.get(p..).unwrap_or_default());
+            let (Some(ty), Some(_class), Some(ttl), Some(rdlen)) =
+                (c.u16(), c.u16(), c.u32(), c.u16())
+            else {
+                break;
+            };
+            let rstart = p + 10;
+            let Some(rdata) = msg.get(rstart..rstart + usize::from(rdlen)) else {
+                break;
+            };
+            pos = rstart + usize::from(rdlen);
+            if n < u32::from(h.an) {
+                if answers.len() < MAX_ANSWERS
+                    && let Some(a) = self.render(msg, ty, rstart, rdata)
+                {
+                    answers.push(a);
+                }
+            } else if ty == 41 {
+                rcode |= u16::from((ttl >> 24) as u8) << 4;
+            }
+        }
+        self.sum.rcode = Some(rcode);
+        self.sum.answers = answers;
+    }
+
+    fn render(&mut self, msg: &[u8], ty: u16, rstart: usize, rdata: &[u8]) -> Option<String> {
+        let name_at = |skip: usize, name: &mut String| -> Option<String> {
+            if rdata.len() < skip {
+                return None;
+            }
+            read_name(msg, rstart + skip, name)?;
+            Some(name.clone())
+        };
+        let mut s = match ty {
+            1 => Ipv4Addr::from(<[u8; 4]>::try_from(rdata).ok()?).to_string(),
+            28 => Ipv6Addr::from(<[u8; 16]>::try_from(rdata).ok()?).to_string(),
+            2 | 5 | 12 | 39 | 6 => name_at(0, &mut self.name)?,
+            15 => name_at(2, &mut self.name)?,
+            33 => name_at(6, &mut self.name)?,
+            16 => {
+                let mut c = Cur::new(rdata);
+                let mut parts = Vec::new();
+                while let Some(n) = c.u8() {
+                    parts.push(escape_bytes(c.take(usize::from(n))?, MAX_ANSWER_CHARS));
+                }
+                parts.join(" ")
+            }
+            _ => format!("TYPE{ty}"),
+        };
+        if s.len() > MAX_ANSWER_CHARS {
+            let mut cut = MAX_ANSWER_CHARS;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+        }
+        Some(s)
+    }
+
+    /// The flow's DNS metadata.
+    pub fn summary(&self) -> &DnsSummary {
+        &self.sum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// tcpdump tests/dns_udp.pcap, rebuilt from its dissection (reference note §6):
+    /// query www.tcpdump.org A, ID 0x5934; response with 2 answers and 2
+    /// additional A records (tshark's dns.a shows 4, the answer section has 2).
+    fn query() -> Vec<u8> {
+        let mut m = vec![0x59, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01");
+        m
+    }
+
+    fn response() -> Vec<u8> {
+        let mut m = vec![0x59, 0x34, 0x85, 0x00, 0, 1, 0, 2, 0, 1, 0, 2];
+        m.extend_from_slice(b"\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01");
+        for ip in [[192, 139, 46, 66], [198, 199, 88, 104]] {
+            m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+            m.extend_from_slice(&ip);
+        }
+        // Authority: NS ns.tcpdump.org (pointer into the question at "tcpdump").
+        m.extend_from_slice(&[
+            0xc0, 16, 0, 2, 0, 1, 0, 0, 0, 60, 0, 5, 2, b'n', b's', 0xc0, 16,
+        ]);
+        for ip in [[1, 1, 1, 1], [2, 2, 2, 2]] {
+            m.extend_from_slice(&[0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4]);
+            m.extend_from_slice(&ip);
+        }
+        m
+    }
+
+    #[test]
+    fn udp_query_and_response() {
+        let mut d = DnsState::new();
+        assert!(looks_like_dns(&query()) && looks_like_dns(&response()));
+        d.feed_udp(&query());
+        d.feed_udp(&response());
+        let s = d.summary();
+        assert_eq!(s.query.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(s.qtype, Some(1));
+        assert_eq!(s.id, Some(0x5934));
+        assert_eq!(s.rcode, Some(0));
+        assert_eq!(s.answer_count, Some(2));
+        assert_eq!(s.answers, vec!["192.139.46.66", "198.199.88.104"]);
+        assert_eq!(
+            (s.queries, s.responses, s.transactions(), s.malformed),
+            (1, 1, 1, 0)
+        );
+        // More transactions on the same 5-tuple: counted, first values kept.
+        let mut q2 = query();
+        q2[0] = 1;
+        q2[13] = b'x';
+        d.feed_udp(&q2);
+        assert_eq!(d.summary().transactions(), 2);
+        assert_eq!(d.summary().query.as_deref(), Some("www.tcpdump.org"));
+    }
+
+    #[test]
+    fn tcp_two_messages_in_one_segment_and_split() {
+        let (q, r) = (query(), response());
+        let mut client = (q.len() as u16).to_be_bytes().to_vec();
+        client.extend_from_slice(&q);
+        client.extend_from_slice(&(q.len() as u16).to_be_bytes());
+        client.extend_from_slice(&q);
+        let mut d = DnsState::new();
+        d.feed_tcp(Side::Client, TcpSegment { seq: 10, syn: true }, &[]);
+        d.feed_tcp(
+            Side::Client,
+            TcpSegment {
+                seq: 11,
+                syn: false,
+            },
+            &client,
+        );
+        let mut server = (r.len() as u16).to_be_bytes().to_vec();
+        server.extend_from_slice(&r);
+        // The response split at every point into two segments, second one first.
+        for cut in [1, 2, 3, 20, server.len() - 1] {
+            let mut e = DnsState::new();
+            e.feed_tcp(Side::Server, TcpSegment { seq: 99, syn: true }, &[]);
+            e.feed_tcp(
+                Side::Server,
+                TcpSegment {
+                    seq: 100 + cut as u32,
+                    syn: false,
+                },
+                &server[cut..],
+            );
+            e.feed_tcp(
+                Side::Server,
+                TcpSegment {
+                    seq: 100,
+                    syn: false,
+                },
+                &server[..cut],
+            );
+            assert_eq!(e.summary().answers.len(), 2, "cut {cut}");
+            assert_eq!(e.summary().query.as_deref(), Some("www.tcpdump.org"));
+        }
+        d.feed_tcp(
+            Side::Server,
+            TcpSegment {
+                seq: 100,
+                syn: false,
+            },
+            &server,
+        );
+        let s = d.summary();
+        assert_eq!((s.queries, s.responses), (2, 1));
+        assert_eq!(s.answers.len(), 2);
+    }
+
+    #[test]
+    fn extended_rcode_and_rendering() {
+        // dns-badcookie: header RCODE 7, OPT TTL high byte 1 → 23 (BADCOOKIE).
+        let mut m = vec![0, 1, 0x81, 0x07, 0, 1, 0, 4, 0, 0, 0, 1];
+        m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+        // CNAME b.a, MX 10 a, TXT "hi" "x\x00", SRV, AAAA.
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 1, 0, 4, 1, b'b', 0xc0, 12]);
+        m.extend_from_slice(&[0xc0, 12, 0, 15, 0, 1, 0, 0, 0, 1, 0, 4, 0, 10, 0xc0, 12]);
+        m.extend_from_slice(&[
+            0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 1, 0, 6, 2, b'h', b'i', 2, b'x', 0,
+        ]);
+        m.extend_from_slice(&[
+            0xc0, 12, 0, 28, 0, 1, 0, 0, 0, 1, 0, 16, 0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 1,
+        ]);
+        m.extend_from_slice(&[0, 0, 41, 0x10, 0, 0x01, 0, 0, 0, 0, 0]);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!(s.rcode, Some(23));
+        assert_eq!(dns_rcode_name(23), Some("BADCOOKIE"));
+        assert_eq!(s.answers, vec!["b.a", "a", "hi x\\x00", "2001:db8::1"]);
+        assert_eq!(s.query.as_deref(), Some("a"));
+        assert_eq!(s.queries, 0);
+        assert_eq!(s.transactions(), 1);
+    }
+
+    #[test]
+    fn compression_loops_and_bad_pointers_are_rejected() {
+        let mut out = String::new();
+        // Pointer to itself, forward pointer, out of bounds, pointer chain loop.
+        let mut m = vec![0u8; 12];
+        m.extend_from_slice(&[0xc0, 12]);
+        assert_eq!(read_name(&m, 12, &mut out), None);
+        let mut m = vec![0u8; 12];
+        m.extend_from_slice(&[0xc0, 14, 0]);
+        assert_eq!(read_name(&m, 12, &mut out), None);
+        let mut m = vec![0u8; 12];
+        m.extend_from_slice(&[0xff, 0xff]);
+        assert_eq!(read_name(&m, 12, &mut out), None);
+        let m = [1, b'a', 0xc0, 0];
+        assert_eq!(read_name(&m, 0, &mut out), None);
+        // Too many (backward) jumps.
+        let mut m = vec![0u8];
+        for i in 0..20u8 {
+            m.extend_from_slice(&[0xc0, if i == 0 { 0 } else { 1 + 2 * (i - 1) }]);
+        }
+        assert!(read_name(&m, m.len() - 2, &mut out).is_none());
+        assert_eq!(read_name(&m, 3, &mut out), Some(5));
+        assert_eq!(out, ".");
+        // Too long a name.
+        let mut m = Vec::new();
+        for _ in 0..5 {
+            m.push(63);
+            m.extend_from_slice(&[b'a'; 63]);
+        }
+        m.push(0);
+        assert_eq!(read_name(&m, 0, &mut out), None);
+        // A query with a looping name is malformed, not a panic.
+        let mut q = vec![0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1];
+        let mut d = DnsState::new();
+        d.feed_udp(&q);
+        assert_eq!(d.summary().malformed, 1);
+        assert!(d.summary().query.is_none());
+        q.truncate(5);
+        d.feed_udp(&q);
+        assert_eq!(d.summary().malformed, 2);
+        assert!(!looks_like_dns(b"GET / HTTP/1.1\r\n"));
+    }
+
+    #[test]
+    fn every_prefix_and_byte_flip() {
+        let r = response();
+        for cut in 0..r.len() {
+            let mut d = DnsState::new();
+            d.feed_udp(&r[..cut]);
+            let _ = d.summary();
+            let mut t = DnsState::new();
+            let mut framed = (cut as u16).to_be_bytes().to_vec();
+            framed.extend_from_slice(&r[..cut]);
+            t.feed_tcp(Side::Server, TcpSegment::default(), &framed);
+        }
+        for i in 0..r.len() {
+            for v in [0, 0xc0, 0xff, 0x3f] {
+                let mut m = r.clone();
+                m[i] = v;
+                let mut d = DnsState::new();
+                d.feed_udp(&m);
+                let _ = looks_like_dns(&m);
+                assert!(d.summary().answers.len() <= MAX_ANSWERS);
+            }
+        }
+    }
+}

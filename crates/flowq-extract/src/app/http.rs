@@ -1,0 +1,538 @@
+//! HTTP/1.x request and response heads on any TCP port (RFC 9112 §2-4, §6;
+//! RFC 9110 §7.2 Host).
+//!
+//! Each direction's reassembled stream is read as a sequence of messages: a head
+//! (start line and header lines up to the empty line, bare LF accepted, at most
+//! [`MAX_HEAD_BYTES`]) and a body whose length the head gives (`Content-Length`;
+//! none for a request without it, for 1xx/204/304 responses). The first request
+//! gives method, URI, Host, User-Agent; the first response status and
+//! Content-Type; every request head found is counted. Whether a direction
+//! carries requests or responses is decided by its first head's start line, not
+//! by the side it was given (a capture without the SYN may name the sides the
+//! other way round). When the body length is
+//! unknown (chunked, a response delimited by the close, an oversized head, a
+//! gap), the direction resynchronizes at the next delivered segment that starts
+//! with a request line (client) or status line (server), so later requests are
+//! still counted.
+
+use super::reasm::TcpStream;
+use super::util::escape_bytes;
+use super::{Side, TcpSegment};
+
+/// Bytes of one message head kept, at most.
+pub const MAX_HEAD_BYTES: usize = 8 * 1024;
+/// Bytes of the request target kept, at most.
+pub const MAX_URI_BYTES: usize = 1024;
+/// Bytes of a header value kept, at most (Host, User-Agent, Content-Type).
+pub const MAX_VALUE_BYTES: usize = 512;
+
+/// Request methods recognized at the start of a stream (RFC 9110 §9, WebDAV).
+const METHODS: [&[u8]; 16] = [
+    b"GET",
+    b"POST",
+    b"HEAD",
+    b"PUT",
+    b"DELETE",
+    b"OPTIONS",
+    b"CONNECT",
+    b"TRACE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+];
+
+/// Whether `data` starts like an HTTP/1.x request: a known method and a space,
+/// and, if the first line is complete, a `HTTP/1.x` version at its end.
+pub fn looks_like_request(data: &[u8]) -> bool {
+    let Some(sp) = data.iter().take(12).position(|&b| b == b' ') else {
+        return false;
+    };
+    if !METHODS.contains(&&data[..sp]) {
+        return false;
+    }
+    match data.iter().position(|&b| b == b'\n') {
+        Some(nl) => {
+            let line = trim_cr(&data[..nl]);
+            line.len() >= 8
+                && line[line.len() - 8..line.len() - 1] == *b"HTTP/1."
+                && line[line.len() - 1].is_ascii_digit()
+        }
+        None => data.len() > sp + 1 && data[sp + 1] != b' ',
+    }
+}
+
+/// Whether `data` starts like an HTTP/1.x status line (`HTTP/1.x NNN`).
+pub fn looks_like_response(data: &[u8]) -> bool {
+    data.len() >= 12
+        && data.starts_with(b"HTTP/1.")
+        && data[7].is_ascii_digit()
+        && data[8] == b' '
+        && data[9..12].iter().all(u8::is_ascii_digit)
+}
+
+fn trim_cr(l: &[u8]) -> &[u8] {
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// The Host value without its port (and without the brackets of an IPv6 literal).
+pub fn host_without_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+/// A flow's HTTP metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpSummary {
+    /// Method of the first request.
+    pub method: Option<String>,
+    /// Its request target, as sent, at most [`MAX_URI_BYTES`].
+    pub uri: Option<String>,
+    /// Its HTTP version (`HTTP/1.1`).
+    pub version: Option<String>,
+    /// Its Host header, as sent (see [`host_without_port`]).
+    pub host: Option<String>,
+    /// Its User-Agent header (`Some("")` when present and empty).
+    pub user_agent: Option<String>,
+    /// Status code of the first response.
+    pub status: Option<u16>,
+    /// Content-Type of the first response.
+    pub content_type: Option<String>,
+    /// Request heads seen.
+    pub requests: u32,
+    /// Response heads seen.
+    pub responses: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Mode {
+    /// Reading a head into `buf`.
+    #[default]
+    Head,
+    /// Skipping a body of this many bytes.
+    Body(u64),
+    /// Body length unknown: wait for a segment starting a new head.
+    Lost,
+    /// Not HTTP: ignore the direction.
+    Off,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Direction {
+    mode: Mode,
+    buf: Vec<u8>,
+    heads: u32,
+    /// Whether the direction carries requests (`Some(true)`) or responses,
+    /// decided by its first head's start line.
+    requests: Option<bool>,
+}
+
+/// Per-flow HTTP state.
+#[derive(Debug, Default, Clone)]
+pub struct HttpState {
+    stream: [TcpStream; 2],
+    dir: [Direction; 2],
+    sum: HttpSummary,
+    /// The first request was HEAD (its response has no body).
+    head_request: bool,
+}
+
+impl HttpState {
+    /// A new state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one TCP payload of `side`.
+    pub fn feed(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
+        let i = side.index();
+        if self.dir[i].mode == Mode::Off {
+            return;
+        }
+        let mut stream = std::mem::take(&mut self.stream[i]);
+        stream.push(seg.seq, seg.syn, payload, &mut |d| self.data(side, d));
+        self.stream[i] = stream;
+        if self.dir[i].mode == Mode::Off {
+            self.stream[i].clear();
+        }
+    }
+
+    fn data(&mut self, side: Side, mut d: &[u8]) {
+        let i = side.index();
+        if self.dir[i].mode == Mode::Lost {
+            let starts = match self.dir[i].requests {
+                Some(true) => looks_like_request(d),
+                Some(false) => looks_like_response(d),
+                None => looks_like_request(d) || looks_like_response(d),
+            };
+            if !starts {
+                return;
+            }
+            self.dir[i].mode = Mode::Head;
+            self.dir[i].buf.clear();
+        }
+        while !d.is_empty() {
+            match self.dir[i].mode {
+                Mode::Off | Mode::Lost => return,
+                Mode::Body(left) => {
+                    let n = (d.len() as u64).min(left);
+                    d = &d[n as usize..];
+                    self.dir[i].mode = if left == n {
+                        Mode::Head
+                    } else {
+                        Mode::Body(left - n)
+                    };
+                }
+                Mode::Head => {
+                    let dir = &mut self.dir[i];
+                    let from = dir.buf.len().saturating_sub(3);
+                    let room = MAX_HEAD_BYTES - dir.buf.len();
+                    let take = d.len().min(room);
+                    dir.buf.extend_from_slice(&d[..take]);
+                    let end = find_head_end(&dir.buf, from);
+                    match end {
+                        Some(end) => {
+                            // Give back the bytes after the head.
+                            let extra = dir.buf.len() - end;
+                            d = &d[take - extra..];
+                            dir.buf.truncate(end);
+                            let next = self.head(side, false);
+                            self.dir[i].buf.clear();
+                            self.dir[i].mode = next;
+                        }
+                        None if dir.buf.len() >= MAX_HEAD_BYTES => {
+                            let next = self.head(side, true);
+                            self.dir[i].buf.clear();
+                            self.dir[i].mode = if next == Mode::Off {
+                                Mode::Off
+                            } else {
+                                Mode::Lost
+                            };
+                            return;
+                        }
+                        None => {
+                            // Not yet complete; give up early on a stream that is not HTTP.
+                            let dir = &self.dir[i];
+                            if dir.heads == 0 && dir.buf.len() >= 16 && !self.start_ok(side) {
+                                self.dir[i].mode = Mode::Off;
+                                self.dir[i].buf = Vec::new();
+                            }
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_ok(&self, side: Side) -> bool {
+        let b = &self.dir[side.index()].buf;
+        looks_like_request(b) || looks_like_response(b)
+    }
+
+    /// Parse the head in the direction's buffer (possibly cut at the bound);
+    /// returns the mode for what follows it.
+    fn head(&mut self, side: Side, cut: bool) -> Mode {
+        let i = side.index();
+        let buf = std::mem::take(&mut self.dir[i].buf);
+        let mode = self.parse_head(side, &buf, cut);
+        self.dir[i].buf = buf;
+        mode
+    }
+
+    fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool) -> Mode {
+        let i = side.index();
+        let mut lines = buf.split(|&b| b == b'\n').map(trim_cr);
+        let start = lines.next().unwrap_or_default();
+        let first = self.dir[i].heads == 0;
+        let mut content_length: Option<u64> = None;
+        let mut chunked = false;
+        let mut host = None;
+        let mut ua = None;
+        let mut ctype = None;
+        for l in lines {
+            let Some(colon) = l.iter().position(|&b| b == b':') else {
+                continue;
+            };
+            let (name, value) = (&l[..colon], trim(&l[colon + 1..]));
+            let v = || escape_bytes(value, MAX_VALUE_BYTES);
+            if name.eq_ignore_ascii_case(b"content-length") {
+                content_length = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                chunked = true;
+            } else if name.eq_ignore_ascii_case(b"host") && host.is_none() {
+                host = Some(v());
+            } else if name.eq_ignore_ascii_case(b"user-agent") && ua.is_none() {
+                ua = Some(v());
+            } else if name.eq_ignore_ascii_case(b"content-type") && ctype.is_none() {
+                ctype = Some(v());
+            }
+        }
+        let body = |no_body: bool| {
+            if cut || chunked {
+                Mode::Lost
+            } else if no_body {
+                Mode::Head
+            } else {
+                match content_length {
+                    Some(0) => Mode::Head,
+                    Some(n) => Mode::Body(n),
+                    None => Mode::Lost,
+                }
+            }
+        };
+        let is_request = match self.dir[i].requests {
+            Some(r) => r,
+            None if looks_like_request(buf) => true,
+            None if looks_like_response(start) => false,
+            None => return if first { Mode::Off } else { Mode::Lost },
+        };
+        self.dir[i].requests = Some(is_request);
+        if is_request {
+            let mut parts = start.splitn(3, |&b| b == b' ');
+            let (Some(method), Some(target), Some(version)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return if first { Mode::Off } else { Mode::Lost };
+            };
+            if !looks_like_request(buf) {
+                return if first { Mode::Off } else { Mode::Lost };
+            }
+            self.dir[i].heads += 1;
+            self.sum.requests = self.sum.requests.saturating_add(1);
+            if self.sum.method.is_none() {
+                self.sum.method = Some(escape_bytes(method, 32));
+                self.sum.uri = Some(escape_bytes(target, MAX_URI_BYTES));
+                self.sum.version = Some(escape_bytes(version, 16));
+                self.sum.host = host;
+                self.sum.user_agent = ua;
+                self.head_request = method == b"HEAD";
+            }
+            // A request without Content-Length or Transfer-Encoding has no body.
+            if content_length.is_none() && !chunked {
+                Mode::Head
+            } else {
+                body(false)
+            }
+        } else {
+            if !looks_like_response(start) {
+                return if first { Mode::Off } else { Mode::Lost };
+            }
+            let code = std::str::from_utf8(&start[9..12])
+                .ok()
+                .and_then(|s| s.parse::<u16>().ok())
+                .unwrap_or(0);
+            self.dir[i].heads += 1;
+            self.sum.responses = self.sum.responses.saturating_add(1);
+            let first_response = self.sum.status.is_none();
+            if first_response {
+                self.sum.status = Some(code);
+                self.sum.content_type = ctype;
+            }
+            let no_body = (100..200).contains(&code)
+                || code == 204
+                || code == 304
+                || (first_response && self.head_request);
+            body(no_body)
+        }
+    }
+
+    /// The flow's HTTP metadata.
+    pub fn summary(&self) -> &HttpSummary {
+        &self.sum
+    }
+
+    /// Whether both directions were found not to be HTTP.
+    pub fn is_off(&self) -> bool {
+        self.dir.iter().all(|d| d.mode == Mode::Off)
+    }
+}
+
+/// The offset just past the empty line ending a head (`\n\n` or `\n\r\n`),
+/// searching from `from`.
+fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i < buf.len() {
+        if buf[i] == b'\n' {
+            if buf.get(i + 1) == Some(&b'\n') {
+                return Some(i + 2);
+            }
+            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
+                return Some(i + 3);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(seq: u32) -> TcpSegment {
+        TcpSegment { seq, syn: false }
+    }
+
+    #[test]
+    fn request_split_across_segments_and_response() {
+        let req = b"GET /index.html?q=1 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: curl/8.1.2\r\nAccept: */*\r\n\r\n";
+        let mut h = HttpState::new();
+        h.feed(Side::Client, TcpSegment { seq: 0, syn: true }, &[]);
+        // Three segments, the last two swapped.
+        h.feed(Side::Client, seg(1), &req[..10]);
+        h.feed(Side::Client, seg(1 + 40), &req[40..]);
+        h.feed(Side::Client, seg(1 + 10), &req[10..40]);
+        let resp = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\r\nhello";
+        h.feed(Side::Server, seg(77), resp);
+        let s = h.summary();
+        assert_eq!(s.method.as_deref(), Some("GET"));
+        assert_eq!(s.uri.as_deref(), Some("/index.html?q=1"));
+        assert_eq!(s.version.as_deref(), Some("HTTP/1.1"));
+        assert_eq!(s.host.as_deref(), Some("example.com:8080"));
+        assert_eq!(host_without_port(s.host.as_deref().unwrap()), "example.com");
+        assert_eq!(s.user_agent.as_deref(), Some("curl/8.1.2"));
+        assert_eq!(s.status, Some(200));
+        assert_eq!(s.content_type.as_deref(), Some("text/html; charset=utf-8"));
+        assert_eq!((s.requests, s.responses), (1, 1));
+    }
+
+    #[test]
+    fn bare_lf_empty_user_agent_no_host_tiny_segments() {
+        // FoxIO http-empty-useragent.pcap: "GET / HTTP/1.0", bare LF, empty UA, no Host,
+        // over three segments of 15 + 12 + 1 bytes.
+        let req = b"GET / HTTP/1.0\nUser-Agent:\n\n";
+        assert_eq!(req.len(), 28);
+        let mut h = HttpState::new();
+        h.feed(Side::Client, seg(5), &req[..15]);
+        h.feed(Side::Client, seg(20), &req[15..27]);
+        h.feed(Side::Client, seg(32), &req[27..]);
+        let s = h.summary();
+        assert_eq!(s.method.as_deref(), Some("GET"));
+        assert_eq!(s.user_agent.as_deref(), Some(""));
+        assert_eq!(s.host, None);
+        assert_eq!(s.requests, 1);
+    }
+
+    #[test]
+    fn pipelined_requests_with_bodies_counted() {
+        let mut stream = Vec::new();
+        stream.extend_from_slice(b"POST /inform HTTP/1.1\r\nHost: unifi:8080\r\nUser-Agent: AirControl Agent v1.0\r\nContent-Length: 4\r\n\r\nGET ");
+        stream.extend_from_slice(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        stream.extend_from_slice(
+            b"PUT /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n",
+        );
+        let mut h = HttpState::new();
+        h.feed(Side::Client, seg(1), &stream);
+        // After the chunked body the stream is resynchronized at the next segment
+        // that starts with a request line.
+        h.feed(
+            Side::Client,
+            seg(1 + stream.len() as u32),
+            b"more body bytes",
+        );
+        let n = stream.len() as u32 + 15;
+        h.feed(Side::Client, seg(1 + n), b"DELETE /c HTTP/1.1\r\n\r\n");
+        let s = h.summary();
+        assert_eq!(s.method.as_deref(), Some("POST"));
+        assert_eq!(s.host.as_deref(), Some("unifi:8080"));
+        assert_eq!(s.user_agent.as_deref(), Some("AirControl Agent v1.0"));
+        assert_eq!(s.requests, 4);
+    }
+
+    #[test]
+    fn sides_swapped() {
+        // zeek/missing-syn.pcap: the flow's first packet came from the server,
+        // so the request arrives on the side named "server".
+        let mut h = HttpState::new();
+        h.feed(
+            Side::Server,
+            seg(1),
+            b"GET / HTTP/1.1\r\nHost: www.icir.org\r\nUser-Agent: Wget/1.10\r\n\r\n",
+        );
+        h.feed(
+            Side::Client,
+            seg(1),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        );
+        let s = h.summary();
+        assert_eq!(s.host.as_deref(), Some("www.icir.org"));
+        assert_eq!((s.status, s.requests, s.responses), (Some(200), 1, 1));
+    }
+
+    #[test]
+    fn not_http_and_bounds() {
+        let mut h = HttpState::new();
+        h.feed(
+            Side::Client,
+            seg(1),
+            b"\x16\x03\x01\x00\x05hello tls stream....",
+        );
+        h.feed(Side::Server, seg(1), b"SSH-2.0-OpenSSH_9.0\r\n..........");
+        assert!(h.is_off());
+        assert_eq!(h.summary(), &HttpSummary::default());
+        // A long URI is cut; an oversized head still gives its request line.
+        let mut req = b"GET /".to_vec();
+        req.extend(std::iter::repeat_n(b'a', 20_000));
+        req.extend_from_slice(b" HTTP/1.1\r\n\r\n");
+        let mut h = HttpState::new();
+        h.feed(Side::Client, seg(1), &req);
+        let s = h.summary();
+        // The request line never ended within the bound: not counted as HTTP.
+        assert!(s.uri.is_none());
+        let mut req = b"GET /".to_vec();
+        req.extend(std::iter::repeat_n(b'a', 3000));
+        req.extend_from_slice(b" HTTP/1.1\r\nX: y\r\n\r\n");
+        let mut h = HttpState::new();
+        h.feed(Side::Client, seg(1), &req);
+        assert_eq!(
+            h.summary().uri.as_ref().map(|u| u.len()),
+            Some(MAX_URI_BYTES)
+        );
+        assert!(!looks_like_request(b"RTSP/1.0 200 OK\r\n"));
+        assert!(!looks_like_response(b"SIP/2.0 200 OK\r\n"));
+        assert!(looks_like_request(b"OPTIONS * HTTP/1.1\r\n"));
+        assert!(!looks_like_request(b"OPTIONS sip:a SIP/2.0\r\n"));
+        assert_eq!(host_without_port("[2001:db8::1]:443"), "2001:db8::1");
+        assert_eq!(host_without_port("2001:db8::1"), "2001:db8::1");
+        assert_eq!(host_without_port("a.b"), "a.b");
+    }
+
+    #[test]
+    fn every_split_point_and_garbage() {
+        let req = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        for cut in 0..=req.len() {
+            let mut h = HttpState::new();
+            h.feed(Side::Client, seg(1), &req[..cut]);
+            h.feed(Side::Client, seg(1 + cut as u32), &req[cut..]);
+            assert_eq!(h.summary().host.as_deref(), Some("h"), "cut {cut}");
+        }
+        for b in 0..=255u8 {
+            let mut h = HttpState::new();
+            let mut r = req.to_vec();
+            let at = b as usize % r.len();
+            r[at] = b;
+            h.feed(Side::Client, seg(1), &r);
+            h.feed(Side::Server, seg(1), &r);
+        }
+    }
+}

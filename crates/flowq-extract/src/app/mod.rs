@@ -1,0 +1,472 @@
+//! Application-layer metadata of a flow, read from its first payload bytes by
+//! flowq's own parsers: the Community ID, the application protocol (by
+//! content, not port), TLS and QUIC hellos (SNI, ALPN, versions, JA3, JA3S,
+//! JA4), DNS, HTTP/1.x and SSH. Definitions, sources and bounds:
+//! `docs/app-metadata.md`.
+//!
+//! Everything here is incremental and per flow: an [`AppFlow`] (or one
+//! protocol's state, e.g. [`tls::TlsState`]) is fed each TCP or UDP payload of
+//! the flow in arrival order with its [`Side`] (and, for TCP, its sequence
+//! number and SYN flag), and read once when the flow's row is written. Memory
+//! per flow is bounded by each module's `MAX_*` constants; malformed input
+//! gives missing (`None`) values and counters, never a panic. Once a
+//! protocol's metadata is complete its state ignores further payloads without
+//! allocating (DNS and HTTP keep counting messages, O(1) per payload).
+//!
+//! ```
+//! use flowq_extract::app::{AppFlow, Side, TcpSegment, detect::Transport};
+//!
+//! let mut flow = AppFlow::new(Transport::Tcp);
+//! flow.feed(Side::Client, Some(TcpSegment { seq: 100, syn: true }), b"");
+//! flow.feed(
+//!     Side::Client,
+//!     Some(TcpSegment { seq: 101, syn: false }),
+//!     b"GET /x HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+//! );
+//! let meta = flow.summary();
+//! assert_eq!(meta.protocol.map(|p| p.as_str()), Some("http"));
+//! assert_eq!(meta.server_name.as_deref(), Some("example.com"));
+//! ```
+
+pub mod community_id;
+pub mod detect;
+pub mod dns;
+pub mod http;
+pub mod quic;
+mod reasm;
+pub mod ssh;
+pub mod tls;
+mod util;
+
+pub use community_id::{CommunityIdEncoding, community_id_v1};
+pub use detect::{AppProtocol, Transport, detect};
+pub use util::{escape_bytes, is_grease, md5_hex};
+
+use dns::{DnsState, DnsSummary};
+use http::{HttpState, HttpSummary};
+use quic::{QuicState, QuicSummary};
+use ssh::{SshState, SshSummary};
+use tls::{TlsState, TlsSummary};
+
+/// Which end of the conversation sent a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// The client (normally the flow's initiator).
+    Client = 0,
+    /// The server.
+    Server = 1,
+}
+
+impl Side {
+    /// 0 for the client, 1 for the server, for `[T; 2]` per-side state.
+    #[inline]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The TCP header fields the parsers need to place a payload in its stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpSegment {
+    /// Sequence number of the segment.
+    pub seq: u32,
+    /// Whether the SYN flag is set.
+    pub syn: bool,
+}
+
+/// Payloads per side looked at for detection before the flow is left undetected.
+pub const MAX_DETECT_PAYLOADS: u32 = 4;
+/// Bytes of undetected payloads kept per side (replayed to the parser chosen
+/// by the other side's payload).
+pub const MAX_DETECT_HELD_BYTES: usize = 4096;
+
+/// The parser chosen for a flow.
+#[derive(Debug, Clone, Default)]
+enum Parser {
+    /// Not decided yet.
+    #[default]
+    Undecided,
+    /// No protocol recognized (or one without a parser): payloads ignored.
+    None,
+    Tls(Box<TlsState>),
+    Quic(Box<QuicState>),
+    Dns(Box<DnsState>),
+    Http(Box<HttpState>),
+    Ssh(Box<SshState>),
+}
+
+/// Application metadata state of one flow: detection, then the protocol's parser.
+#[derive(Debug, Clone)]
+pub struct AppFlow {
+    transport: Transport,
+    protocol: Option<AppProtocol>,
+    parser: Parser,
+    /// Before detection: per side, the payloads seen and the ones held for replay.
+    seen: [u32; 2],
+    held: [Vec<(Option<TcpSegment>, Vec<u8>)>; 2],
+    held_bytes: [usize; 2],
+    /// The SYN of each side, replayed to the parser (it sets the stream start).
+    syn: [Option<u32>; 2],
+    /// Synthetic sequence numbers for TCP payloads given without one.
+    next_seq: [u32; 2],
+}
+
+impl AppFlow {
+    /// A new flow on `transport`.
+    pub fn new(transport: Transport) -> Self {
+        AppFlow {
+            transport,
+            protocol: None,
+            parser: Parser::Undecided,
+            seen: [0; 2],
+            held: [Vec::new(), Vec::new()],
+            held_bytes: [0; 2],
+            syn: [None; 2],
+            next_seq: [0; 2],
+        }
+    }
+
+    /// Feed one packet's transport payload (possibly empty: a SYN) of `side`,
+    /// in arrival order. `tcp` is the segment's sequence number and SYN flag
+    /// (ignored on UDP; without it, TCP payloads are taken as in order).
+    pub fn feed(&mut self, side: Side, tcp: Option<TcpSegment>, payload: &[u8]) {
+        let i = side.index();
+        let tcp = match (self.transport, tcp) {
+            (Transport::Udp, _) => None,
+            (Transport::Tcp, Some(t)) => Some(t),
+            (Transport::Tcp, None) => {
+                let t = TcpSegment {
+                    seq: self.next_seq[i],
+                    syn: false,
+                };
+                self.next_seq[i] = self.next_seq[i].wrapping_add(payload.len() as u32);
+                Some(t)
+            }
+        };
+        match self.parser {
+            Parser::Undecided => {}
+            Parser::None => return,
+            _ => return self.forward(side, tcp, payload),
+        }
+        if let Some(t) = tcp
+            && t.syn
+            && self.syn[i].is_none()
+        {
+            self.syn[i] = Some(t.seq);
+        }
+        if payload.is_empty() {
+            return;
+        }
+        self.seen[i] += 1;
+        if let Some(p) = detect(self.transport, payload) {
+            self.start(p);
+            for s in [Side::Client, Side::Server] {
+                if let Some(seq) = self.syn[s.index()] {
+                    self.forward(s, Some(TcpSegment { seq, syn: true }), &[]);
+                }
+            }
+            let other = 1 - i;
+            for (t, data) in std::mem::take(&mut self.held[other]) {
+                let s = if other == 0 {
+                    Side::Client
+                } else {
+                    Side::Server
+                };
+                self.forward(s, t, &data);
+            }
+            for (t, data) in std::mem::take(&mut self.held[i]) {
+                self.forward(side, t, &data);
+            }
+            self.held_bytes = [0; 2];
+            self.forward(side, tcp, payload);
+            return;
+        }
+        if self.seen.iter().all(|&n| n >= MAX_DETECT_PAYLOADS)
+            || self.seen[i] > MAX_DETECT_PAYLOADS * 4
+        {
+            self.parser = Parser::None;
+            self.held = [Vec::new(), Vec::new()];
+            return;
+        }
+        if self.held_bytes[i] + payload.len() <= MAX_DETECT_HELD_BYTES
+            && self.seen[i] <= MAX_DETECT_PAYLOADS
+        {
+            self.held_bytes[i] += payload.len();
+            self.held[i].push((tcp, payload.to_vec()));
+        }
+    }
+
+    fn start(&mut self, p: AppProtocol) {
+        self.protocol = Some(p);
+        self.parser = match p {
+            AppProtocol::Tls => Parser::Tls(Box::default()),
+            AppProtocol::Quic => Parser::Quic(Box::default()),
+            AppProtocol::Dns => Parser::Dns(Box::default()),
+            AppProtocol::Http => Parser::Http(Box::default()),
+            AppProtocol::Ssh => Parser::Ssh(Box::default()),
+            AppProtocol::Http2 | AppProtocol::Dtls | AppProtocol::BitTorrent => Parser::None,
+        };
+    }
+
+    fn forward(&mut self, side: Side, tcp: Option<TcpSegment>, payload: &[u8]) {
+        let seg = tcp.unwrap_or_default();
+        match &mut self.parser {
+            Parser::Tls(s) => s.feed(side, seg, payload),
+            Parser::Quic(s) if !payload.is_empty() => s.feed(side, payload),
+            Parser::Dns(s) => match tcp {
+                Some(t) => s.feed_tcp(side, t, payload),
+                None if !payload.is_empty() => s.feed_udp(payload),
+                None => {}
+            },
+            Parser::Http(s) => s.feed(side, seg, payload),
+            Parser::Ssh(s) => s.feed(side, seg, payload),
+            _ => {}
+        }
+    }
+
+    /// The detected protocol.
+    pub fn protocol(&self) -> Option<AppProtocol> {
+        self.protocol
+    }
+
+    /// Whether further payloads can change nothing but counters (DNS messages,
+    /// HTTP requests) or nothing at all.
+    pub fn is_done(&self) -> bool {
+        match &self.parser {
+            Parser::Undecided => false,
+            Parser::None => true,
+            Parser::Tls(s) => s.is_done(),
+            Parser::Quic(s) => s.is_done(),
+            Parser::Dns(s) => s.summary().rcode.is_some(),
+            Parser::Http(s) => s.summary().status.is_some() || s.is_off(),
+            Parser::Ssh(s) => s.is_done(),
+        }
+    }
+
+    /// The flow's metadata, rendered (call once, when the flow's row is written).
+    pub fn summary(&self) -> AppSummary {
+        let mut m = AppSummary {
+            protocol: self.protocol,
+            ..Default::default()
+        };
+        match &self.parser {
+            Parser::Tls(s) => {
+                let t = s.summary();
+                m.server_name = t.server_name.clone();
+                m.tls = Some(t);
+            }
+            Parser::Quic(s) => {
+                let q = s.summary();
+                m.server_name = q.tls.server_name.clone();
+                m.quic = Some(q);
+            }
+            Parser::Dns(s) => {
+                let d = s.summary().clone();
+                m.server_name = d.query.clone();
+                m.dns = Some(d);
+            }
+            Parser::Http(s) => {
+                let h = s.summary().clone();
+                m.server_name = h
+                    .host
+                    .as_deref()
+                    .map(|h| http::host_without_port(h).to_string());
+                m.http = Some(h);
+            }
+            Parser::Ssh(s) => m.ssh = Some(s.summary()),
+            Parser::Undecided | Parser::None => {}
+        }
+        m
+    }
+}
+
+/// A flow's application metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSummary {
+    /// The detected protocol.
+    pub protocol: Option<AppProtocol>,
+    /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port, DNS
+    /// query name.
+    pub server_name: Option<String>,
+    /// TLS over TCP.
+    pub tls: Option<TlsSummary>,
+    /// QUIC.
+    pub quic: Option<QuicSummary>,
+    /// DNS.
+    pub dns: Option<DnsSummary>,
+    /// HTTP/1.x.
+    pub http: Option<HttpSummary>,
+    /// SSH.
+    pub ssh: Option<SshSummary>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_server_speaks_first_then_client() {
+        // The client's first payload is not recognizable (an unusual pre-banner);
+        // the server's banner decides; the client's held payload is replayed.
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(Side::Client, Some(TcpSegment { seq: 10, syn: true }), b"");
+        f.feed(Side::Server, Some(TcpSegment { seq: 50, syn: true }), b"");
+        f.feed(
+            Side::Client,
+            Some(TcpSegment {
+                seq: 11,
+                syn: false,
+            }),
+            b"hello\r\n",
+        );
+        f.feed(
+            Side::Server,
+            Some(TcpSegment {
+                seq: 51,
+                syn: false,
+            }),
+            b"SSH-2.0-OpenSSH_8.7\r\n",
+        );
+        f.feed(
+            Side::Client,
+            Some(TcpSegment {
+                seq: 18,
+                syn: false,
+            }),
+            b"SSH-2.0-OpenSSH_7.4\r\n",
+        );
+        let m = f.summary();
+        assert_eq!(m.protocol, Some(AppProtocol::Ssh));
+        let s = m.ssh.unwrap();
+        assert_eq!(s.server.as_deref(), Some("SSH-2.0-OpenSSH_8.7"));
+        assert_eq!(s.client.as_deref(), Some("SSH-2.0-OpenSSH_7.4"));
+    }
+
+    #[test]
+    fn tls_quic_dns_through_appflow() {
+        let rec = tls::tests::record(22, &tls::tests::spec_example_ch());
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(Side::Client, Some(TcpSegment { seq: 0, syn: true }), b"");
+        f.feed(
+            Side::Client,
+            Some(TcpSegment { seq: 1, syn: false }),
+            &rec[..100],
+        );
+        f.feed(
+            Side::Client,
+            Some(TcpSegment {
+                seq: 101,
+                syn: false,
+            }),
+            &rec[100..],
+        );
+        let m = f.summary();
+        assert_eq!(m.server_name.as_deref(), Some("example.com"));
+        assert_eq!(
+            m.tls.unwrap().ja4.as_deref(),
+            Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
+        );
+        // Unknown content: undecided, then given up, then nothing.
+        let mut g = AppFlow::new(Transport::Udp);
+        for _ in 0..(MAX_DETECT_PAYLOADS * 4 + 1) {
+            g.feed(Side::Client, None, b"\x00\x01random");
+        }
+        assert!(g.is_done());
+        assert_eq!(g.summary(), AppSummary::default());
+        let mut d = AppFlow::new(Transport::Udp);
+        d.feed(
+            Side::Client,
+            None,
+            b"\x59\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01",
+        );
+        assert_eq!(d.summary().server_name.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(d.summary().dns.unwrap().transactions(), 1);
+    }
+
+    /// A deterministic stand-in for the fuzz target (fuzz/fuzz_targets/app_parsers.rs)
+    /// on stable Rust: valid messages of every protocol, mutated (bytes flipped,
+    /// cut, duplicated) and fed in random segments and orders to every parser.
+    #[test]
+    fn mutated_messages_never_panic() {
+        let mut seeds: Vec<(Transport, Vec<u8>)> = vec![
+            (Transport::Tcp, tls::tests::unhex(tls::tests::PETAL)),
+            (Transport::Tcp, tls::tests::record(22, &tls::tests::spec_example_ch())),
+            (Transport::Tcp, b"GET /a HTTP/1.1\r\nHost: h:1\r\nContent-Length: 3\r\n\r\nabcPOST / HTTP/1.0\n\n".to_vec()),
+            (Transport::Tcp, b"SSH-2.0-x\r\n\x00\x00\x00\x1c\x04\x14AAAAAAAAAAAAAAAA\x00\x00\x00\x01k".to_vec()),
+            (Transport::Udp, b"\x59\x34\x85\x00\x00\x01\x00\x01\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x01\x00\x04\x01\x02\x03\x04".to_vec()),
+        ];
+        let q = seeds[4].1.clone();
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&q);
+        seeds.push((Transport::Tcp, framed));
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let (transport, seed) = &seeds[round % seeds.len()];
+            let mut m = seed.clone();
+            for _ in 0..(rnd() % 4) {
+                let at = (rnd() as usize) % m.len().max(1);
+                match rnd() % 4 {
+                    0 if !m.is_empty() => m[at] = rnd() as u8,
+                    1 => m.truncate(at),
+                    2 => {
+                        let tail = m[at..].to_vec();
+                        m.extend_from_slice(&tail);
+                    }
+                    _ => m.insert(at.min(m.len()), rnd() as u8),
+                }
+            }
+            let mut f = AppFlow::new(*transport);
+            let mut t = TlsState::new();
+            let mut h = HttpState::new();
+            let mut s = SshState::new();
+            let mut d = DnsState::new();
+            let mut qs = QuicState::new();
+            let side = if rnd() % 2 == 0 {
+                Side::Client
+            } else {
+                Side::Server
+            };
+            let mut segs = Vec::new();
+            let mut off = 0;
+            while off < m.len() {
+                let n = 1 + (rnd() as usize) % 64;
+                let end = (off + n).min(m.len());
+                segs.push((off, &m[off..end]));
+                off = end;
+            }
+            if rnd() % 2 == 0 {
+                segs.reverse();
+            }
+            f.feed(side, Some(TcpSegment { seq: 99, syn: true }), &[]);
+            t.feed(side, TcpSegment { seq: 99, syn: true }, &[]);
+            for (off, p) in segs {
+                let seg = TcpSegment {
+                    seq: 100 + off as u32,
+                    syn: false,
+                };
+                f.feed(side, Some(seg), p);
+                t.feed(side, seg, p);
+                h.feed(side, seg, p);
+                s.feed(side, seg, p);
+                d.feed_tcp(side, seg, p);
+                d.feed_udp(p);
+                qs.feed(side, p);
+            }
+            let sum = f.summary();
+            if let Some(tl) = &sum.tls {
+                assert_eq!(tl.ja3.is_some(), tl.ja4.is_some());
+            }
+            if let Some(ch) = t.client_hello() {
+                assert_eq!(ch.complete, ch.ja4('t').is_some());
+            }
+            assert!(d.summary().answers.len() <= dns::MAX_ANSWERS);
+            let _ = (h.summary(), s.summary(), qs.summary());
+        }
+    }
+}

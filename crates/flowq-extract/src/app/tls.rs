@@ -1,0 +1,1199 @@
+//! TLS over TCP: the ClientHello and ServerHello, reassembled across TCP segments
+//! and records, with JA3, JA3S and JA4 (the TLS client fingerprint only).
+//!
+//! Sources: RFC 8446 §4.1.2-4.1.4, §4.2, §5.1; RFC 6066 §3 (SNI); RFC 7301 §3.1
+//! (ALPN); RFC 8701 (GREASE); salesforce/ja3 (JA3, JA3S); FoxIO-LLC/ja4
+//! `technical_details/JA4.md` (JA4, BSD 3-Clause). See `docs/app-metadata.md`.
+//!
+//! Each direction's bytes go through a bounded [`TcpStream`](super::reasm) and
+//! then a record-layer reader: handshake records (content type 22) are
+//! concatenated and cut into handshake messages; ChangeCipherSpec (20) and
+//! Alert (21) records are skipped (a server may send a warning alert such as
+//! `unrecognized_name` before its ServerHello); any other content type before
+//! the hello ends the direction. A
+//! handshake message is parsed once complete, and only up to
+//! [`MAX_HANDSHAKE_BYTES`]. Messages are recognized by type, not by direction,
+//! so a flow whose initiator is the server side still gives its hellos.
+//!
+//! The first ClientHello is the one fingerprinted; a second one (after a
+//! HelloRetryRequest) is counted only. The ServerHello kept is the first one
+//! that is not a HelloRetryRequest; an HRR sets [`TlsState::hello_retry_request`].
+
+use super::reasm::TcpStream;
+use super::util::{Cur, escape_bytes, is_grease, md5_hex, sha256_12};
+use super::{Side, TcpSegment};
+
+/// A handshake message longer than this is not parsed (a ClientHello with
+/// post-quantum key shares is about 1.8 KB, the largest seen in the corpus 11.4 KB).
+pub const MAX_HANDSHAKE_BYTES: usize = 16 * 1024;
+/// Values kept of the ALPN list, at most.
+pub const MAX_ALPN: usize = 16;
+/// Bytes kept of one ALPN value or of the SNI, at most (SNI host names are at most
+/// 255 bytes in DNS; ALPN names at most 255 by their 1-byte length).
+pub const MAX_NAME_BYTES: usize = 255;
+/// Payload segments per direction after which a direction still without its hello
+/// stops being parsed.
+pub const MAX_SEGMENTS: u32 = 64;
+
+/// The SHA-256 of "HelloRetryRequest": the `random` of a HelloRetryRequest.
+const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+const EXT_SNI: u16 = 0x0000;
+const EXT_GROUPS: u16 = 0x000a;
+const EXT_POINT_FORMATS: u16 = 0x000b;
+const EXT_SIG_ALGS: u16 = 0x000d;
+const EXT_ALPN: u16 = 0x0010;
+const EXT_SUPPORTED_VERSIONS: u16 = 0x002b;
+const EXT_QUIC_TP: u16 = 0x0039;
+
+/// The name of a TLS/SSL protocol version (`TLSv1.3`, `SSLv3`, `DTLSv1.2` …).
+pub fn tls_version_name(v: u16) -> Option<&'static str> {
+    Some(match v {
+        0x0002 => "SSLv2",
+        0x0300 => "SSLv3",
+        0x0301 => "TLSv1.0",
+        0x0302 => "TLSv1.1",
+        0x0303 => "TLSv1.2",
+        0x0304 => "TLSv1.3",
+        0xfeff => "DTLSv1.0",
+        0xfefd => "DTLSv1.2",
+        0xfefc => "DTLSv1.3",
+        _ => return None,
+    })
+}
+
+/// What a ClientHello offers (all lists in wire order, GREASE values kept: the
+/// fingerprints remove them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientHello {
+    /// `legacy_version` of the handshake body.
+    pub legacy_version: u16,
+    /// Cipher suites.
+    pub ciphers: Vec<u16>,
+    /// Extension types.
+    pub extensions: Vec<u16>,
+    /// The first `host_name` of the SNI extension, at most [`MAX_NAME_BYTES`] bytes.
+    pub sni: Option<Vec<u8>>,
+    /// ALPN protocol names offered, at most [`MAX_ALPN`] of [`MAX_NAME_BYTES`] bytes.
+    pub alpn: Vec<Vec<u8>>,
+    /// `supported_versions` (extension 43).
+    pub supported_versions: Vec<u16>,
+    /// `supported_groups` (extension 10).
+    pub groups: Vec<u16>,
+    /// `ec_point_formats` (extension 11).
+    pub point_formats: Vec<u8>,
+    /// `signature_algorithms` (extension 13) values.
+    pub sig_algs: Vec<u16>,
+    /// Whether every field was read: `false` for a truncated or malformed hello,
+    /// whose fields hold what could be read before the problem and which has no
+    /// fingerprints.
+    pub complete: bool,
+}
+
+/// Why a hello could not be read in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Ran out of bytes or a length field disagreed with its container.
+    Malformed,
+}
+
+impl ClientHello {
+    /// Parse a ClientHello handshake body (after the 4-byte handshake header).
+    /// Never fails: a truncated or malformed body gives the fields read so far
+    /// with `complete == false`.
+    pub fn parse(body: &[u8]) -> ClientHello {
+        let mut ch = ClientHello::default();
+        ch.complete = ch.parse_into(body).is_ok();
+        ch
+    }
+
+    /// Parse the prefix of a ClientHello body whose message is known to be
+    /// incomplete: never `complete`, even if the prefix happens to parse.
+    pub(crate) fn parse_partial(prefix: &[u8]) -> ClientHello {
+        let mut ch = ClientHello::parse(prefix);
+        ch.complete = false;
+        ch
+    }
+
+    fn parse_into(&mut self, body: &[u8]) -> Result<(), Stop> {
+        let m = Stop::Malformed;
+        let mut c = Cur::new(body);
+        self.legacy_version = c.u16().ok_or(m)?;
+        c.take(32).ok_or(m)?;
+        let sid = c.u8().ok_or(m)?;
+        c.take(usize::from(sid)).ok_or(m)?;
+        let n = c.u16().ok_or(m)?;
+        let mut cs = c.sub(usize::from(n)).ok_or(m)?;
+        if n % 2 != 0 {
+            return Err(m);
+        }
+        while let Some(v) = cs.u16() {
+            self.ciphers.push(v);
+        }
+        let n = c.u8().ok_or(m)?;
+        c.take(usize::from(n)).ok_or(m)?;
+        if c.is_empty() {
+            return Ok(()); // no extensions (SSLv3 / early TLS)
+        }
+        let n = c.u16().ok_or(m)?;
+        let mut exts = c.sub(usize::from(n)).ok_or(m)?;
+        while !exts.is_empty() {
+            let ty = exts.u16().ok_or(m)?;
+            let len = exts.u16().ok_or(m)?;
+            self.extensions.push(ty);
+            let data = exts.sub(usize::from(len)).ok_or(m)?;
+            self.extension(ty, data).ok_or(m)?;
+        }
+        Ok(())
+    }
+
+    fn extension(&mut self, ty: u16, mut d: Cur<'_>) -> Option<()> {
+        match ty {
+            EXT_SNI if self.sni.is_none() => {
+                let n = d.u16()?;
+                let mut list = d.sub(usize::from(n))?;
+                while !list.is_empty() {
+                    let kind = list.u8()?;
+                    let n = list.u16()?;
+                    let name = list.take(usize::from(n))?;
+                    if kind == 0 && self.sni.is_none() {
+                        self.sni = Some(name[..name.len().min(MAX_NAME_BYTES)].to_vec());
+                    }
+                }
+            }
+            EXT_ALPN if self.alpn.is_empty() => {
+                let n = d.u16()?;
+                let mut list = d.sub(usize::from(n))?;
+                while !list.is_empty() {
+                    let n = list.u8()?;
+                    let name = list.take(usize::from(n))?;
+                    if self.alpn.len() < MAX_ALPN {
+                        self.alpn.push(name.to_vec());
+                    }
+                }
+            }
+            EXT_SUPPORTED_VERSIONS if self.supported_versions.is_empty() => {
+                let n = d.u8()?;
+                let mut list = d.sub(usize::from(n))?;
+                while let Some(v) = list.u16() {
+                    self.supported_versions.push(v);
+                }
+            }
+            EXT_GROUPS if self.groups.is_empty() => {
+                let n = d.u16()?;
+                let mut list = d.sub(usize::from(n))?;
+                while let Some(v) = list.u16() {
+                    self.groups.push(v);
+                }
+            }
+            EXT_POINT_FORMATS if self.point_formats.is_empty() => {
+                let n = d.u8()?;
+                self.point_formats
+                    .extend_from_slice(d.take(usize::from(n))?);
+            }
+            EXT_SIG_ALGS if self.sig_algs.is_empty() => {
+                let n = d.u16()?;
+                let mut list = d.sub(usize::from(n))?;
+                while let Some(v) = list.u16() {
+                    self.sig_algs.push(v);
+                }
+            }
+            _ => {}
+        }
+        Some(())
+    }
+
+    /// The SNI as text ([`escape_bytes`]).
+    pub fn server_name(&self) -> Option<String> {
+        self.sni.as_deref().map(|s| escape_bytes(s, MAX_NAME_BYTES))
+    }
+
+    /// The offered ALPN values as text, in wire order.
+    pub fn alpn_names(&self) -> Vec<String> {
+        self.alpn
+            .iter()
+            .map(|a| escape_bytes(a, MAX_NAME_BYTES))
+            .collect()
+    }
+
+    /// Whether it carries QUIC transport parameters (extension 0x39).
+    pub fn has_quic_transport_parameters(&self) -> bool {
+        self.extensions.contains(&EXT_QUIC_TP)
+    }
+
+    /// The JA3 string (`None` unless complete).
+    pub fn ja3_string(&self) -> Option<String> {
+        if !self.complete {
+            return None;
+        }
+        fn join<T: Copy + Into<u32>>(v: &[T], grease: bool) -> String {
+            let mut s = String::new();
+            for &x in v {
+                let x: u32 = x.into();
+                if grease && is_grease(x as u16) {
+                    continue;
+                }
+                if !s.is_empty() {
+                    s.push('-');
+                }
+                s.push_str(&x.to_string());
+            }
+            s
+        }
+        Some(format!(
+            "{},{},{},{},{}",
+            self.legacy_version,
+            join(&self.ciphers, true),
+            join(&self.extensions, true),
+            join(&self.groups, true),
+            join(&self.point_formats, false),
+        ))
+    }
+
+    /// JA3: MD5 of [`ja3_string`](Self::ja3_string).
+    pub fn ja3(&self) -> Option<String> {
+        self.ja3_string().map(|s| md5_hex(s.as_bytes()))
+    }
+
+    /// The JA4 TLS client fingerprint, `protocol` being `'t'` (TLS over TCP),
+    /// `'q'` (QUIC) or `'d'` (DTLS). `None` unless complete.
+    pub fn ja4(&self, protocol: char) -> Option<String> {
+        let (a, b, c) = self.ja4_parts(protocol)?;
+        Some(format!("{a}_{}_{}", hash_or_zero(&b), hash_or_zero(&c)))
+    }
+
+    /// JA4_r: JA4 with the sorted lists unhashed.
+    pub fn ja4_r(&self, protocol: char) -> Option<String> {
+        let (a, b, c) = self.ja4_parts(protocol)?;
+        Some(format!("{a}_{b}_{c}"))
+    }
+
+    fn ja4_parts(&self, protocol: char) -> Option<(String, String, String)> {
+        if !self.complete {
+            return None;
+        }
+        let version = self
+            .supported_versions
+            .iter()
+            .copied()
+            .filter(|&v| !is_grease(v))
+            .max()
+            .unwrap_or(self.legacy_version);
+        let version = match version {
+            0x0304 => "13",
+            0x0303 => "12",
+            0x0302 => "11",
+            0x0301 => "10",
+            0x0300 => "s3",
+            0x0002 => "s2",
+            0xfeff => "d1",
+            0xfefd => "d2",
+            0xfefc => "d3",
+            _ => "00",
+        };
+        let sni = if self.extensions.contains(&EXT_SNI) {
+            'd'
+        } else {
+            'i'
+        };
+        let mut ciphers: Vec<u16> = self
+            .ciphers
+            .iter()
+            .copied()
+            .filter(|&v| !is_grease(v))
+            .collect();
+        let exts: Vec<u16> = self
+            .extensions
+            .iter()
+            .copied()
+            .filter(|&v| !is_grease(v))
+            .collect();
+        let alpn = match self.alpn.first() {
+            Some(v) if !v.is_empty() => ja4_alpn(v),
+            _ => "00".to_string(),
+        };
+        let a = format!(
+            "{protocol}{version}{sni}{:02}{:02}{alpn}",
+            ciphers.len().min(99),
+            exts.len().min(99)
+        );
+        ciphers.sort_unstable();
+        let b = hex_list(&ciphers);
+        let mut sorted: Vec<u16> = exts
+            .into_iter()
+            .filter(|&e| e != EXT_SNI && e != EXT_ALPN)
+            .collect();
+        sorted.sort_unstable();
+        let mut c = hex_list(&sorted);
+        if self.extensions.contains(&EXT_SIG_ALGS) && !c.is_empty() {
+            let sigs: Vec<u16> = self
+                .sig_algs
+                .iter()
+                .copied()
+                .filter(|&v| !is_grease(v))
+                .collect();
+            c.push('_');
+            c.push_str(&hex_list(&sigs));
+        }
+        Some((a, b, c))
+    }
+}
+
+/// JA4's two ALPN characters for a non-empty first ALPN value: its first and last
+/// character when both are ASCII alphanumeric, else the first and last hex digit
+/// of the value's lowercase hex.
+fn ja4_alpn(v: &[u8]) -> String {
+    let (f, l) = (v[0], v[v.len() - 1]);
+    if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+        format!("{}{}", f as char, l as char)
+    } else {
+        let h = super::util::hex(v);
+        let hb = h.as_bytes();
+        format!("{}{}", hb[0] as char, hb[hb.len() - 1] as char)
+    }
+}
+
+fn hex_list(v: &[u16]) -> String {
+    let mut s = String::with_capacity(v.len() * 5);
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("{x:04x}"));
+    }
+    s
+}
+
+fn hash_or_zero(s: &str) -> String {
+    if s.is_empty() {
+        "000000000000".to_string()
+    } else {
+        sha256_12(s.as_bytes())
+    }
+}
+
+/// What a ServerHello selects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerHello {
+    /// `legacy_version` of the handshake body.
+    pub legacy_version: u16,
+    /// The selected cipher suite.
+    pub cipher: u16,
+    /// Extension types in wire order.
+    pub extensions: Vec<u16>,
+    /// `supported_versions` (extension 43): the selected version.
+    pub selected_version: Option<u16>,
+    /// The ALPN value the server chose (visible up to TLS 1.2 only).
+    pub alpn: Option<Vec<u8>>,
+    /// Whether this is a HelloRetryRequest (RFC 8446 §4.1.3).
+    pub is_hrr: bool,
+}
+
+impl ServerHello {
+    /// Parse a ServerHello handshake body; `None` if malformed or truncated.
+    pub fn parse(body: &[u8]) -> Option<ServerHello> {
+        let mut c = Cur::new(body);
+        let mut sh = ServerHello {
+            legacy_version: c.u16()?,
+            ..Default::default()
+        };
+        sh.is_hrr = c.take(32)? == HRR_RANDOM;
+        let sid = c.u8()?;
+        c.take(usize::from(sid))?;
+        sh.cipher = c.u16()?;
+        c.u8()?;
+        if c.is_empty() {
+            return Some(sh);
+        }
+        let n = c.u16()?;
+        let mut exts = c.sub(usize::from(n))?;
+        while !exts.is_empty() {
+            let ty = exts.u16()?;
+            let len = exts.u16()?;
+            let mut d = exts.sub(usize::from(len))?;
+            sh.extensions.push(ty);
+            match ty {
+                EXT_SUPPORTED_VERSIONS if len == 2 => sh.selected_version = d.u16(),
+                EXT_ALPN => {
+                    let n = d.u16()?;
+                    let mut l = d.sub(usize::from(n))?;
+                    let n = l.u8()?;
+                    let v = l.take(usize::from(n))?;
+                    sh.alpn = Some(v[..v.len().min(MAX_NAME_BYTES)].to_vec());
+                }
+                _ => {}
+            }
+        }
+        Some(sh)
+    }
+
+    /// The negotiated version: `supported_versions` if present, else `legacy_version`.
+    pub fn negotiated_version(&self) -> u16 {
+        self.selected_version.unwrap_or(self.legacy_version)
+    }
+
+    /// The JA3S string `version,cipher,extensions` (decimal, GREASE removed).
+    pub fn ja3s_string(&self) -> String {
+        let exts: Vec<String> = self
+            .extensions
+            .iter()
+            .filter(|&&e| !is_grease(e))
+            .map(|e| e.to_string())
+            .collect();
+        format!("{},{},{}", self.legacy_version, self.cipher, exts.join("-"))
+    }
+
+    /// JA3S: MD5 of [`ja3s_string`](Self::ja3s_string).
+    pub fn ja3s(&self) -> String {
+        md5_hex(self.ja3s_string().as_bytes())
+    }
+}
+
+/// Outcome of feeding bytes to a [`HandshakeReader`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ReaderState {
+    /// Waiting for more bytes.
+    #[default]
+    Reading,
+    /// Not TLS, or malformed, or over the bound: ignores further bytes.
+    Failed,
+    /// The consumer needs nothing more.
+    Done,
+}
+
+/// Record-layer reader of one direction: handshake-record payloads are appended
+/// to a bounded buffer from which complete handshake messages are cut.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct HandshakeReader {
+    hdr: [u8; 5],
+    hdr_len: usize,
+    /// Bytes left of the current record.
+    rec_left: usize,
+    /// Content type of the current record.
+    rec_type: u8,
+    /// Handshake bytes not yet cut into messages.
+    hs: Vec<u8>,
+    pub(crate) state: ReaderState,
+}
+
+impl HandshakeReader {
+    /// Feed in-order stream bytes; `on_msg(type, body)` is called per complete
+    /// handshake message and returns whether more messages are wanted.
+    pub(crate) fn feed(&mut self, mut data: &[u8], on_msg: &mut dyn FnMut(u8, &[u8]) -> bool) {
+        while !data.is_empty() && self.state == ReaderState::Reading {
+            if self.rec_left == 0 {
+                let n = (5 - self.hdr_len).min(data.len());
+                self.hdr[self.hdr_len..self.hdr_len + n].copy_from_slice(&data[..n]);
+                self.hdr_len += n;
+                data = &data[n..];
+                if self.hdr_len < 5 {
+                    return;
+                }
+                self.hdr_len = 0;
+                let [ty, major, _minor, l0, l1] = self.hdr;
+                let len = usize::from(u16::from_be_bytes([l0, l1]));
+                // Handshake, ChangeCipherSpec or Alert (a warning such as
+                // unrecognized_name may precede a ServerHello).
+                if !matches!(ty, 20..=22) || major != 3 || len == 0 || len > (1 << 14) + 2048 {
+                    self.state = ReaderState::Failed;
+                    return;
+                }
+                self.rec_type = ty;
+                self.rec_left = len;
+                continue;
+            }
+            let n = self.rec_left.min(data.len());
+            let (chunk, rest) = data.split_at(n);
+            data = rest;
+            self.rec_left -= n;
+            if self.rec_type != 22 {
+                continue;
+            }
+            if self.hs.len() + chunk.len() > MAX_HANDSHAKE_BYTES + 4 {
+                self.state = ReaderState::Failed;
+                return;
+            }
+            self.hs.extend_from_slice(chunk);
+            self.cut(on_msg);
+        }
+    }
+
+    fn cut(&mut self, on_msg: &mut dyn FnMut(u8, &[u8]) -> bool) {
+        let mut start = 0;
+        while self.state == ReaderState::Reading {
+            let Some(h) = self.hs.get(start..start + 4) else {
+                break;
+            };
+            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+            if len > MAX_HANDSHAKE_BYTES {
+                self.state = ReaderState::Failed;
+                break;
+            }
+            let Some(body) = self.hs.get(start + 4..start + 4 + len) else {
+                break;
+            };
+            if !on_msg(h[0], body) {
+                self.state = ReaderState::Done;
+            }
+            start += 4 + len;
+        }
+        if self.state == ReaderState::Reading {
+            self.hs.drain(..start);
+        } else {
+            self.hs = Vec::new();
+        }
+    }
+
+    /// The bytes of an incomplete handshake message of `ty` held at the end, if any
+    /// (its body prefix), for a best-effort partial parse.
+    pub(crate) fn pending_body(&self, ty: u8) -> Option<&[u8]> {
+        match self.hs.first() {
+            Some(&t) if t == ty && self.state == ReaderState::Reading => self.hs.get(4..),
+            _ => None,
+        }
+    }
+}
+
+/// The hellos of a handshake, fed with handshake messages (shared by TLS over
+/// TCP and QUIC's CRYPTO stream).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Hellos {
+    pub(crate) client: Option<ClientHello>,
+    pub(crate) server: Option<ServerHello>,
+    pub(crate) hrr: bool,
+    pub(crate) client_hellos: u32,
+    pub(crate) malformed: bool,
+}
+
+impl Hellos {
+    /// Take one handshake message; returns whether more messages are wanted from
+    /// the direction that sent it.
+    pub(crate) fn message(&mut self, ty: u8, body: &[u8]) -> bool {
+        match ty {
+            1 => {
+                self.client_hellos = self.client_hellos.saturating_add(1);
+                if self.client.is_none() {
+                    let ch = ClientHello::parse(body);
+                    self.malformed |= !ch.complete;
+                    self.client = Some(ch);
+                }
+                // A second ClientHello follows only an HRR; nothing more is needed.
+                !(self.client_hellos >= 2 || self.server.is_some() || !self.hrr_possible())
+            }
+            2 => match ServerHello::parse(body) {
+                Some(sh) if sh.is_hrr => {
+                    self.hrr = true;
+                    true
+                }
+                Some(sh) => {
+                    self.server = Some(sh);
+                    false
+                }
+                None => {
+                    self.malformed = true;
+                    false
+                }
+            },
+            // Anything else before the expected hello ends this direction.
+            _ => false,
+        }
+    }
+
+    /// After the first ClientHello, the client direction is kept only to count a
+    /// second hello after an HRR: only if the first offered TLS 1.3.
+    fn hrr_possible(&self) -> bool {
+        self.client
+            .as_ref()
+            .is_some_and(|c| c.supported_versions.contains(&0x0304))
+    }
+}
+
+/// Per-flow TLS state over TCP.
+#[derive(Debug, Default, Clone)]
+pub struct TlsState {
+    stream: [TcpStream; 2],
+    reader: [HandshakeReader; 2],
+    segments: [u32; 2],
+    hellos: Hellos,
+}
+
+impl TlsState {
+    /// A new state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one TCP payload of `side`, in arrival order.
+    pub fn feed(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
+        let i = side.index();
+        if self.reader[i].state != ReaderState::Reading {
+            return;
+        }
+        if !payload.is_empty() {
+            self.segments[i] += 1;
+            if self.segments[i] > MAX_SEGMENTS {
+                self.reader[i].state = ReaderState::Failed;
+                self.stream[i].clear();
+                return;
+            }
+        }
+        let Self {
+            stream,
+            reader,
+            hellos,
+            ..
+        } = self;
+        let reader = &mut reader[i];
+        stream[i].push(seg.seq, seg.syn, payload, &mut |d| {
+            reader.feed(d, &mut |ty, body| hellos.message(ty, body))
+        });
+        if reader.state != ReaderState::Reading {
+            stream[i].clear();
+        }
+    }
+
+    /// Whether nothing more will be learnt (both directions done or failed).
+    pub fn is_done(&self) -> bool {
+        self.reader.iter().all(|r| r.state != ReaderState::Reading)
+    }
+
+    /// The first ClientHello; a truncated one (the flow ended before it was
+    /// complete) is parsed as far as it goes, with `complete == false`.
+    pub fn client_hello(&self) -> Option<ClientHello> {
+        if let Some(ch) = &self.hellos.client {
+            return Some(ch.clone());
+        }
+        self.reader
+            .iter()
+            .find_map(|r| r.pending_body(1))
+            .map(ClientHello::parse_partial)
+    }
+
+    /// The first ServerHello that is not a HelloRetryRequest.
+    pub fn server_hello(&self) -> Option<&ServerHello> {
+        self.hellos.server.as_ref()
+    }
+
+    /// Whether a HelloRetryRequest was seen.
+    pub fn hello_retry_request(&self) -> bool {
+        self.hellos.hrr
+    }
+
+    /// ClientHello messages seen (2 after an HRR).
+    pub fn client_hello_count(&self) -> u32 {
+        self.hellos.client_hellos
+    }
+
+    /// Whether a hello was malformed.
+    pub fn malformed(&self) -> bool {
+        self.hellos.malformed
+    }
+
+    /// The negotiated version (from the ServerHello).
+    pub fn version(&self) -> Option<u16> {
+        self.server_hello().map(ServerHello::negotiated_version)
+    }
+
+    /// The summary of the flow's TLS metadata.
+    pub fn summary(&self) -> TlsSummary {
+        TlsSummary::new(
+            self.client_hello().as_ref(),
+            self.server_hello(),
+            't',
+            self.hello_retry_request(),
+        )
+    }
+}
+
+/// A flow's TLS (or QUIC) metadata, rendered.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSummary {
+    /// SNI.
+    pub server_name: Option<String>,
+    /// Offered ALPN list.
+    pub alpn: Vec<String>,
+    /// Negotiated version (ServerHello).
+    pub version: Option<u16>,
+    /// Chosen cipher suite (ServerHello).
+    pub cipher: Option<u16>,
+    /// JA3 of the ClientHello.
+    pub ja3: Option<String>,
+    /// JA3S of the ServerHello.
+    pub ja3s: Option<String>,
+    /// JA4 of the ClientHello.
+    pub ja4: Option<String>,
+    /// A HelloRetryRequest was seen.
+    pub hello_retry_request: bool,
+}
+
+impl TlsSummary {
+    pub(crate) fn new(
+        ch: Option<&ClientHello>,
+        sh: Option<&ServerHello>,
+        proto: char,
+        hrr: bool,
+    ) -> Self {
+        TlsSummary {
+            server_name: ch.and_then(ClientHello::server_name),
+            alpn: ch.map(ClientHello::alpn_names).unwrap_or_default(),
+            version: sh.map(ServerHello::negotiated_version),
+            cipher: sh.map(|s| s.cipher),
+            ja3: ch.and_then(ClientHello::ja3),
+            ja3s: sh.map(ServerHello::ja3s),
+            ja4: ch.and_then(|c| c.ja4(proto)),
+            hello_retry_request: hrr,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// The ClientHello record of the reference note §2.3 (ja3-rustls crate docs).
+    pub(crate) const PETAL: &str =
+        "16030100f5010000f10303ad8e0c8dfe3adbc045e51aee4cb9480c02d5da4a240f95e8282a1f51be34901a20
+681af80b44c4b359adb3f9543a966e07e6ba6bed551472a62cd4b107cbd40e830014130213011303c02cc02b
+cca9c030c02fcca800ff01000094002b00050403040303000b00020100000a00080006001d00170018000d00
+140012050304030807080608050804060105010401001700000005000501000000000000001800160000137777
+772e706574616c7365617263682e636f6d00120000003300260024001d0020086fffef5fa7f04fb7d788615b
+c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
+
+    fn seg(seq: u32) -> TcpSegment {
+        TcpSegment { seq, syn: false }
+    }
+
+    fn feed_all(st: &mut TlsState, side: Side, syn_seq: u32, parts: &[(usize, &[u8])]) {
+        st.feed(
+            side,
+            TcpSegment {
+                seq: syn_seq,
+                syn: true,
+            },
+            &[],
+        );
+        for (off, p) in parts {
+            st.feed(
+                side,
+                seg(syn_seq.wrapping_add(1).wrapping_add(*off as u32)),
+                p,
+            );
+        }
+    }
+
+    #[test]
+    fn raw_bytes_vector_ja3_ja4() {
+        let rec = unhex(PETAL);
+        let mut st = TlsState::new();
+        st.feed(Side::Client, seg(1000), &rec);
+        let ch = st.client_hello().unwrap();
+        assert!(ch.complete);
+        assert_eq!(ch.server_name().as_deref(), Some("www.petalsearch.com"));
+        assert!(ch.alpn.is_empty());
+        assert_eq!(ch.supported_versions, vec![0x0304, 0x0303]);
+        assert_eq!(
+            ch.ja3_string().unwrap(),
+            "771,4866-4865-4867-49196-49195-52393-49200-49199-52392-255,43-11-10-13-23-5-0-18-51-45-35,29-23-24,0"
+        );
+        assert_eq!(ch.ja3().unwrap(), "a94fc11547bcef10847672ff518b3fb9");
+        assert_eq!(ch.ja4('t').unwrap(), "t13d101100_61a7ad8aa9b6_dc02626b439c");
+        assert_eq!(
+            ch.ja4_r('t').unwrap(),
+            "t13d101100_00ff,1301,1302,1303,c02b,c02c,c02f,c030,cca8,cca9_0005,000a,000b,000d,0012,0017,0023,002b,002d,0033_0503,0403,0807,0806,0805,0804,0601,0501,0401"
+        );
+    }
+
+    #[test]
+    fn ja3_spec_strings() {
+        assert_eq!(
+            md5_hex(b"769,47-53-5-10-49161-49162-49171-49172-50-56-19-4,0-10-11,23-24-25,0"),
+            "ada70206e40642a3e4461f35503241d5"
+        );
+        assert_eq!(
+            md5_hex(b"769,4-5-10-9-100-98-3-6-19-18-99,,,"),
+            "de350869b8c85de67a350c8d186f11e6"
+        );
+    }
+
+    /// Build a ClientHello handshake message (type + length + body).
+    pub(crate) fn build_ch(version: u16, ciphers: &[u16], exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&version.to_be_bytes());
+        b.extend_from_slice(&[7; 32]);
+        b.push(0);
+        b.extend_from_slice(&((ciphers.len() * 2) as u16).to_be_bytes());
+        for c in ciphers {
+            b.extend_from_slice(&c.to_be_bytes());
+        }
+        b.extend_from_slice(&[1, 0]);
+        let mut e = Vec::new();
+        for (t, d) in exts {
+            e.extend_from_slice(&t.to_be_bytes());
+            e.extend_from_slice(&(d.len() as u16).to_be_bytes());
+            e.extend_from_slice(d);
+        }
+        b.extend_from_slice(&(e.len() as u16).to_be_bytes());
+        b.extend_from_slice(&e);
+        let mut m = vec![1];
+        m.extend_from_slice(&(b.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(&b);
+        m
+    }
+
+    fn u16s(len_bytes: usize, v: &[u16]) -> Vec<u8> {
+        let mut d = Vec::new();
+        let n = v.len() * 2;
+        if len_bytes == 1 {
+            d.push(n as u8);
+        } else {
+            d.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        for x in v {
+            d.extend_from_slice(&x.to_be_bytes());
+        }
+        d
+    }
+
+    pub(crate) fn sni_ext(name: &str) -> Vec<u8> {
+        let mut d = Vec::new();
+        d.extend_from_slice(&((name.len() + 3) as u16).to_be_bytes());
+        d.push(0);
+        d.extend_from_slice(&(name.len() as u16).to_be_bytes());
+        d.extend_from_slice(name.as_bytes());
+        d
+    }
+
+    pub(crate) fn alpn_ext(names: &[&[u8]]) -> Vec<u8> {
+        let mut l = Vec::new();
+        for n in names {
+            l.push(n.len() as u8);
+            l.extend_from_slice(n);
+        }
+        let mut d = (l.len() as u16).to_be_bytes().to_vec();
+        d.extend_from_slice(&l);
+        d
+    }
+
+    /// The JA4 spec's example ClientHello (technical_details/JA4.md), with GREASE
+    /// values added in ciphers, extensions, groups and supported versions.
+    pub(crate) fn spec_example_ch() -> Vec<u8> {
+        let ciphers = [
+            0x1a1a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+            0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+        ];
+        let sig = [
+            0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+        ];
+        let exts = vec![
+            (0x0a0a, vec![]),
+            (0x0000, sni_ext("example.com")),
+            (0x0017, vec![]),
+            (0xff01, vec![0]),
+            (0x000a, u16s(2, &[0x2a2a, 0x001d, 0x0017, 0x0018])),
+            (0x000b, vec![1, 0]),
+            (0x0023, vec![]),
+            (0x0010, alpn_ext(&[b"h2", b"http/1.1"])),
+            (0x0005, vec![1, 0, 0, 0, 0]),
+            (0x000d, u16s(2, &sig)),
+            (0x0012, vec![]),
+            (0x0033, vec![0, 0]),
+            (0x002d, vec![1, 1]),
+            (0x002b, u16s(1, &[0x3a3a, 0x0304, 0x0303])),
+            (0x001b, vec![2, 0, 2]),
+            (0x4469, vec![0, 0]),
+            (0x0015, vec![0; 8]),
+            (0xfafa, vec![0]),
+        ];
+        build_ch(0x0303, &ciphers, &exts)
+    }
+
+    pub(crate) fn record(ty: u8, body: &[u8]) -> Vec<u8> {
+        let mut r = vec![ty, 3, 1];
+        r.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    }
+
+    #[test]
+    fn ja4_spec_example_with_grease() {
+        let msg = spec_example_ch();
+        let ch = ClientHello::parse(&msg[4..]);
+        assert!(ch.complete);
+        assert_eq!(ch.ja4('t').unwrap(), "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert_eq!(ch.ja4('q').unwrap(), "q13d1516h2_8daaf6152771_e5627efa2ab1");
+        // The spec's intermediate hashes.
+        assert_eq!(
+            sha256_12(
+                b"002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,cca9"
+            ),
+            "8daaf6152771"
+        );
+        assert_eq!(
+            sha256_12(b"0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01"),
+            "6d807ffa2a79"
+        );
+        // JA3 drops GREASE from ciphers, extensions and curves.
+        let ja3 = ch.ja3_string().unwrap();
+        assert!(ja3.starts_with("771,4865-4866-4867-49195-"), "{ja3}");
+        assert!(
+            !ja3.contains("6682")
+                && !ja3.contains("2570")
+                && !ja3.contains("64250")
+                && !ja3.contains("10794")
+        );
+        assert!(ja3.ends_with(",29-23-24,0"));
+    }
+
+    #[test]
+    fn ja4_alpn_rules() {
+        assert_eq!(ja4_alpn(b"h2"), "h2");
+        assert_eq!(ja4_alpn(b"http/1.1"), "h1");
+        assert_eq!(ja4_alpn(b"h3"), "h3");
+        assert_eq!(ja4_alpn(b"a"), "aa");
+        assert_eq!(ja4_alpn(&[0xab]), "ab");
+        assert_eq!(ja4_alpn(&[0xab, 0xcd]), "ad");
+        assert_eq!(ja4_alpn(&[0x30, 0xab]), "3b");
+        assert_eq!(ja4_alpn(&[0x61, 0x20]), "60");
+        assert_eq!(ja4_alpn(&[0x30, 0xab, 0xcd, 0x31]), "01");
+        assert_eq!(ja4_alpn(&[0xba, 0xad]), "bd"); // tls-non-ascii-alpn: spec, not FoxIO's 99
+        // No ALPN / empty first value.
+        let m = build_ch(0x0301, &[0x002f], &[(0x0000, sni_ext("a.b"))]);
+        let want = format!("t10d010100_{}_000000000000", sha256_12(b"002f"));
+        assert_eq!(ClientHello::parse(&m[4..]).ja4('t').unwrap(), want);
+        let m = build_ch(0x0303, &[], &[(0x0010, alpn_ext(&[b"", b"h2"]))]);
+        let j = ClientHello::parse(&m[4..]).ja4('t').unwrap();
+        assert_eq!(j, "t12i000100_000000000000_000000000000");
+    }
+
+    #[test]
+    fn split_over_three_segments_out_of_order_and_retransmitted() {
+        let rec = record(22, &spec_example_ch());
+        let n = rec.len();
+        let (a, b) = (n / 3, 2 * n / 3);
+        for order in [[0usize, 1, 2], [2, 0, 1], [1, 2, 0], [2, 1, 0]] {
+            let parts = [(0, &rec[..a]), (a, &rec[a..b]), (b, &rec[b..])];
+            let mut st = TlsState::new();
+            st.feed(
+                Side::Client,
+                TcpSegment {
+                    seq: u32::MAX - 5,
+                    syn: true,
+                },
+                &[],
+            );
+            for &i in &order {
+                let (off, p) = parts[i];
+                st.feed(
+                    Side::Client,
+                    seg((u32::MAX - 4).wrapping_add(off as u32)),
+                    p,
+                );
+                // Retransmit every segment too, and an overlapping one.
+                st.feed(
+                    Side::Client,
+                    seg((u32::MAX - 4).wrapping_add(off as u32)),
+                    p,
+                );
+            }
+            st.feed(
+                Side::Client,
+                seg((u32::MAX - 4).wrapping_add(1)),
+                &rec[1..n],
+            );
+            let s = st.summary();
+            assert_eq!(
+                s.ja4.as_deref(),
+                Some("t13d1516h2_8daaf6152771_e5627efa2ab1"),
+                "{order:?}"
+            );
+            assert_eq!(s.server_name.as_deref(), Some("example.com"));
+            assert_eq!(s.alpn, vec!["h2", "http/1.1"]);
+            assert_eq!(st.client_hello_count(), 1);
+        }
+    }
+
+    #[test]
+    fn handshake_split_over_records_and_coalesced() {
+        // One ClientHello over three records (RFC 8446 §5.1 fragmentation), all
+        // in one segment preceded by nothing; then a one-byte-per-segment feed.
+        let msg = spec_example_ch();
+        let mut bytes = Vec::new();
+        for chunk in msg.chunks(msg.len() / 3 + 1) {
+            bytes.extend_from_slice(&record(22, chunk));
+        }
+        let mut st = TlsState::new();
+        st.feed(Side::Client, seg(5), &bytes);
+        assert_eq!(
+            st.summary().ja4.as_deref(),
+            Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
+        );
+        let rec = record(22, &msg);
+        let mut st = TlsState::new();
+        st.feed(Side::Client, TcpSegment { seq: 0, syn: true }, &[]);
+        // Bytes in 1-byte segments up to MAX_SEGMENTS are fine, more are not.
+        for (i, b) in rec.iter().enumerate().take(MAX_SEGMENTS as usize) {
+            st.feed(Side::Client, seg(1 + i as u32), std::slice::from_ref(b));
+        }
+        assert!(st.summary().ja4.is_none());
+        let ch = st.client_hello().unwrap();
+        assert!(!ch.complete);
+    }
+
+    fn server_hello(random: [u8; 32], cipher: u16, exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&random);
+        b.push(0);
+        b.extend_from_slice(&cipher.to_be_bytes());
+        b.push(0);
+        let mut e = Vec::new();
+        for (t, d) in exts {
+            e.extend_from_slice(&t.to_be_bytes());
+            e.extend_from_slice(&(d.len() as u16).to_be_bytes());
+            e.extend_from_slice(d);
+        }
+        b.extend_from_slice(&(e.len() as u16).to_be_bytes());
+        b.extend_from_slice(&e);
+        let mut m = vec![2];
+        m.extend_from_slice(&(b.len() as u32).to_be_bytes()[1..]);
+        m.extend_from_slice(&b);
+        m
+    }
+
+    #[test]
+    fn hello_retry_request_then_tls13() {
+        let mut st = TlsState::new();
+        let ch = record(22, &spec_example_ch());
+        feed_all(&mut st, Side::Client, 100, &[(0, &ch)]);
+        // HRR (key_share for x25519), then CCS, then, after the 2nd ClientHello, the ServerHello.
+        let hrr = record(
+            22,
+            &server_hello(
+                HRR_RANDOM,
+                0x1301,
+                &[(0x002b, vec![3, 4]), (0x0033, vec![0, 0x1d])],
+            ),
+        );
+        let ccs = record(20, &[1]);
+        let mut s = hrr.clone();
+        s.extend_from_slice(&ccs);
+        feed_all(&mut st, Side::Server, 5000, &[(0, &s)]);
+        assert!(st.hello_retry_request());
+        assert!(st.server_hello().is_none());
+        let ch2 = record(22, &spec_example_ch());
+        let mut c2 = ccs.clone();
+        c2.extend_from_slice(&ch2);
+        st.feed(Side::Client, seg(101 + ch.len() as u32), &c2);
+        assert_eq!(st.client_hello_count(), 2);
+        let sh = record(
+            22,
+            &server_hello(
+                [9; 32],
+                0x1302,
+                &[(0x0033, vec![0; 4]), (0x002b, vec![3, 4])],
+            ),
+        );
+        st.feed(Side::Server, seg(5001 + s.len() as u32), &sh);
+        let sum = st.summary();
+        assert_eq!(sum.version, Some(0x0304));
+        assert_eq!(sum.cipher, Some(0x1302));
+        assert!(sum.hello_retry_request);
+        assert_eq!(st.server_hello().unwrap().ja3s_string(), "771,4866,51-43");
+        assert_eq!(
+            sum.ja3s.as_deref(),
+            Some(md5_hex(b"771,4866,51-43").as_str())
+        );
+        assert!(st.is_done());
+    }
+
+    #[test]
+    fn warning_alert_before_server_hello() {
+        // ndpi/http_ipv6.pcap: alert(warning, unrecognized_name) then the ServerHello.
+        let mut bytes = record(21, &[1, 112]);
+        bytes.extend_from_slice(&record(
+            22,
+            &server_hello([3; 32], 0xc02f, &[(0xff01, vec![0])]),
+        ));
+        let mut st = TlsState::new();
+        st.feed(Side::Server, seg(1), &bytes);
+        assert_eq!(st.summary().cipher, Some(0xc02f));
+    }
+
+    #[test]
+    fn tls12_server_hello_with_alpn_then_certificate() {
+        let mut st = TlsState::new();
+        let mut sh = server_hello(
+            [1; 32],
+            0xcca9,
+            &[
+                (0x0000, vec![]),
+                (0xff01, vec![0]),
+                (0x000b, vec![1, 0]),
+                (0x0010, alpn_ext(&[b"h2"])),
+            ],
+        );
+        sh.extend_from_slice(&[11, 0, 0, 3, 0, 0, 0]); // Certificate, empty
+        st.feed(Side::Server, seg(7), &record(22, &sh));
+        let s = st.server_hello().unwrap();
+        assert_eq!(s.negotiated_version(), 0x0303);
+        assert_eq!(s.alpn.as_deref(), Some(&b"h2"[..]));
+        // tls-alpn-h2.pcap's JA3S string.
+        assert_eq!(s.ja3s_string(), "771,52393,0-65281-11-16");
+        assert_eq!(s.ja3s(), "7f76f3e952a1bc7d407366fafe1db7ed");
+        assert_eq!(tls_version_name(st.version().unwrap()), Some("TLSv1.2"));
+    }
+
+    #[test]
+    fn truncated_and_malformed_never_panic() {
+        let msg = spec_example_ch();
+        let rec = record(22, &msg);
+        // Every prefix of the record: partial or nothing, never a fingerprint of a
+        // partial hello.
+        for cut in 0..rec.len() {
+            let mut st = TlsState::new();
+            st.feed(Side::Client, seg(1), &rec[..cut]);
+            let s = st.summary();
+            assert!(s.ja3.is_none() && s.ja4.is_none(), "cut {cut}");
+            if let Some(ch) = st.client_hello() {
+                assert!(!ch.complete);
+                if let Some(n) = ch.sni {
+                    assert_eq!(n, b"example.com");
+                }
+            }
+        }
+        // Bad lengths inside the body: each byte flipped.
+        for i in 0..msg.len() {
+            for v in [0u8, 0xff, 0x80] {
+                let mut m = msg.clone();
+                m[i] = v;
+                let mut st = TlsState::new();
+                st.feed(Side::Client, seg(1), &record(22, &m));
+                let _ = st.summary();
+                let _ = ClientHello::parse(&m[4..]).ja4('t');
+                let _ = ServerHello::parse(&m[4..]);
+            }
+        }
+        // Not TLS at all.
+        let mut st = TlsState::new();
+        st.feed(Side::Client, seg(1), b"GET / HTTP/1.1\r\n\r\n");
+        assert!(st.client_hello().is_none());
+        assert!(!st.is_done());
+        st.feed(Side::Server, seg(1), b"HTTP/1.1 200 OK\r\n\r\n");
+        assert!(st.is_done());
+        // An oversized handshake message is refused, not buffered.
+        let mut st = TlsState::new();
+        st.feed(Side::Client, seg(1), &[22, 3, 1, 0x40, 0, 1, 1, 0, 0]);
+        assert!(st.client_hello().is_none());
+        assert!(st.reader[0].hs.capacity() < 1024);
+    }
+}

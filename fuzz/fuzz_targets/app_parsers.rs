@@ -1,0 +1,120 @@
+//! cargo-fuzz target `app_parsers`: arbitrary bytes, cut into segments by the
+//! input itself, through every application parser of `flowq_extract::app`.
+//!
+//! Input: a program of segments. Each segment starts with a control byte:
+//! bit 7 = side (client/server), bit 6 = out of order (sequence number moved
+//! back or ahead by the next byte), bit 5 = SYN, bits 0-4 + 1 = a length
+//! multiplier; then that many bytes (up to what is left) are the payload.
+//! Checks: no panic; fingerprints only from complete hellos; every rendered
+//! list and string within its documented bound.
+
+#![no_main]
+
+use flowq_extract::app::{
+    self, AppFlow, Side, TcpSegment, Transport,
+    dns::{self, DnsState},
+    http::{self, HttpState},
+    quic::QuicState,
+    ssh::{self, SshState},
+    tls::{self, ClientHello, ServerHello, TlsState},
+};
+
+fn segments(data: &[u8]) -> Vec<(Side, TcpSegment, &[u8])> {
+    let mut out = Vec::new();
+    let mut seq = [1000u32, 5000u32];
+    let mut rest = data;
+    while let [ctrl, tail @ ..] = rest {
+        let side = if ctrl & 0x80 != 0 { Side::Server } else { Side::Client };
+        let syn = ctrl & 0x20 != 0;
+        let mut tail = tail;
+        let mut s = seq[side.index()];
+        if ctrl & 0x40 != 0 {
+            if let [shift, t @ ..] = tail {
+                s = s.wrapping_add((*shift as i8 as i32 * 7) as u32);
+                tail = t;
+            }
+        }
+        let len = (usize::from(ctrl & 0x1f) + 1) * 16;
+        let n = len.min(tail.len());
+        let (payload, t) = tail.split_at(n);
+        rest = t;
+        if syn {
+            s = s.wrapping_sub(1);
+        }
+        out.push((side, TcpSegment { seq: s, syn }, payload));
+        seq[side.index()] = s.wrapping_add(u32::from(syn)).wrapping_add(n as u32);
+    }
+    out
+}
+
+fn check_tls(s: &tls::TlsSummary) {
+    assert!(s.alpn.len() <= tls::MAX_ALPN);
+    if let Some(n) = &s.server_name {
+        assert!(n.len() <= 4 * tls::MAX_NAME_BYTES);
+    }
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let segs = segments(data);
+    let mut tcp_flow = AppFlow::new(Transport::Tcp);
+    let mut udp_flow = AppFlow::new(Transport::Udp);
+    let mut tls_state = TlsState::new();
+    let mut quic = QuicState::new();
+    let mut dns_udp = DnsState::new();
+    let mut dns_tcp = DnsState::new();
+    let mut http_state = HttpState::new();
+    let mut ssh_state = SshState::new();
+    for &(side, seg, payload) in &segs {
+        tcp_flow.feed(side, Some(seg), payload);
+        udp_flow.feed(side, None, payload);
+        tls_state.feed(side, seg, payload);
+        quic.feed(side, payload);
+        dns_udp.feed_udp(payload);
+        dns_tcp.feed_tcp(side, seg, payload);
+        http_state.feed(side, seg, payload);
+        ssh_state.feed(side, seg, payload);
+        let _ = app::detect(Transport::Tcp, payload);
+        let _ = app::detect(Transport::Udp, payload);
+        let ch = ClientHello::parse(payload);
+        if !ch.complete {
+            assert!(ch.ja3().is_none() && ch.ja4('t').is_none());
+        }
+        let _ = (ch.ja4_r('q'), ServerHello::parse(payload).map(|s| s.ja3s()));
+        let _ = ssh::KexInit::parse(payload);
+        let _ = dns::looks_like_dns(payload);
+        let _ = (http::looks_like_request(payload), http::looks_like_response(payload));
+    }
+    if let Some(ch) = tls_state.client_hello() {
+        assert_eq!(ch.complete, ch.ja4('t').is_some());
+    }
+    check_tls(&tls_state.summary());
+    check_tls(&quic.summary().tls);
+    for d in [dns_udp.summary(), dns_tcp.summary()] {
+        assert!(d.answers.len() <= dns::MAX_ANSWERS);
+        assert!(d.answers.iter().all(|a| a.len() <= dns::MAX_ANSWER_CHARS));
+    }
+    let h = http_state.summary();
+    if let Some(u) = &h.uri {
+        assert!(u.len() <= 4 * http::MAX_URI_BYTES);
+    }
+    let s = ssh_state.summary();
+    for b in [&s.client, &s.server].into_iter().flatten() {
+        assert!(b.len() <= 4 * ssh::MAX_BANNER_BYTES);
+    }
+    let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
+    if data.len() >= 38 {
+        let v4 = std::net::IpAddr::from([data[0], data[1], data[2], data[3]]);
+        let w4 = std::net::IpAddr::from([data[4], data[5], data[6], data[7]]);
+        let id = app::community_id_v1(
+            u16::from_be_bytes([data[8], data[9]]),
+            v4,
+            w4,
+            data[10],
+            u16::from_be_bytes([data[11], data[12]]),
+            u16::from_be_bytes([data[13], data[14]]),
+            app::CommunityIdEncoding::Base64,
+        )
+        .unwrap();
+        assert_eq!(id.len(), 30);
+    }
+});
