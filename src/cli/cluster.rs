@@ -178,10 +178,9 @@ fn debug_string_literals(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::{debug_string_literals, tidy_error};
-    use datafusion::arrow::error::ArrowError;
     use datafusion::error::DataFusionError;
-    use std::sync::Arc;
 
+    #[cfg(feature = "distributed")]
     const MESSAGE: &str =
         "cannot read capture /x/b.pcap on executor 10.0.0.2:50051: not a \"capture\" (\\x)";
 
@@ -194,6 +193,8 @@ mod tests {
     fn cluster_error(executor_error: DataFusionError) -> anyhow::Error {
         use ballista_core::error::BallistaError;
         use ballista_core::serde::protobuf::FailedTask;
+        use datafusion::arrow::error::ArrowError;
+        use std::sync::Arc;
         let task = FailedTask::from(BallistaError::from(executor_error));
         let reason = format!("Job failed due to stage 0 failed: {}\n", task.error);
         let client = DataFusionError::Execution(format!("Job 038HH7D41A000 failed: {reason}"));
@@ -209,6 +210,7 @@ mod tests {
     #[cfg(feature = "distributed")]
     #[test]
     fn ballista_wrapping_is_removed() {
+        use std::sync::Arc;
         let expected =
             format!("the cluster could not run the query (job 038HH7D41A000): {MESSAGE}");
         // How a failed capture scan arrives from an executor: DataFusion
