@@ -4,6 +4,7 @@ mod cli;
 mod dataset;
 #[cfg(feature = "distributed")]
 mod distributed;
+mod output_metadata;
 mod sql;
 
 use std::process::ExitCode;

@@ -506,6 +506,12 @@ fn an_unreadable_capture_names_the_path_and_the_executor() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(bad.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains("on executor 127.0.0.1:"), "{stderr}");
+    // The executor's message and the job, without Ballista's wrapping.
+    assert!(
+        stderr.contains("the cluster could not run the query (job "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("DataFusionError("), "{stderr}");
 }
 
 #[test]

@@ -8,6 +8,7 @@ use super::dataset::{is_dataset_output, print_label_counts, run_dataset, transfo
 use super::exit;
 use super::progress::ProgressBar;
 use crate::dataset::{labels::LabelCounts, transform::FlowTransform};
+use crate::output_metadata;
 use crate::sql::pcap_table::CAPTURE_COLUMN;
 use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
@@ -178,17 +179,10 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         .with_cancel(Arc::clone(&reader_gone));
     let rules = spec.labels.clone();
     let mut transform = FlowTransform::new(spec, &options.columns(), &extractor.schema())?;
-    let metadata = vec![
+    let metadata = output_metadata::file_metadata([
+        ("flowq.profile", options.profile.name().to_string()),
         (
-            "flowq.version".to_string(),
-            env!("CARGO_PKG_VERSION").to_string(),
-        ),
-        (
-            "flowq.profile".to_string(),
-            options.profile.name().to_string(),
-        ),
-        (
-            "flowq.options".to_string(),
+            "flowq.options",
             recorded_options(
                 &options,
                 args.flow.flow_memory,
@@ -197,19 +191,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
             )
             .to_string(),
         ),
+        ("flowq.features", recorded_features(&options).to_string()),
+        ("flowq.transform", recorded_transform.to_string()),
         (
-            "flowq.features".to_string(),
-            recorded_features(&options).to_string(),
-        ),
-        (
-            "flowq.transform".to_string(),
-            recorded_transform.to_string(),
-        ),
-        (
-            "flowq.inputs".to_string(),
+            "flowq.inputs",
             serde_json::to_string(&inputs.iter().map(|i| i.to_string()).collect::<Vec<_>>())?,
         ),
-    ];
+    ]);
     let schema = transform.schema();
     let csv = CsvOptions {
         header: options.csv_header().map(|h| transform.csv_header(&h)),
@@ -218,10 +206,8 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let mut sink = open_sink_with_csv(&target, format, schema.clone(), &metadata, &csv)?;
 
     let show_progress = !args.quiet && std::io::stderr().is_terminal();
-    // One input on several threads splits its flows into shards, whose open
-    // flows are not counted (LiveCounters::active_flows).
-    let sharded = options.threads > 1 && inputs.len() == 1;
-    let progress = ProgressBar::start(show_progress, &inputs, extractor.live_counters(), !sharded);
+    // Shards and parallel inputs publish their open flows too.
+    let progress = ProgressBar::start(show_progress, &inputs, extractor.live_counters(), true);
     let mut wrote_batch = false;
     let result = extractor.run(&inputs, &mut |batch: RecordBatch| {
         if reader_gone.load(Ordering::Relaxed) {
@@ -263,15 +249,7 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
         }
     }
     let mut final_metadata = metadata;
-    // The wall-clock time and the peak of open flows (which depends on -j) stay
-    // out of the file, so that the same input and flow options always give
-    // byte-identical output.
-    let mut recorded = serde_json::to_value(&summary)?;
-    if let Some(fields) = recorded.as_object_mut() {
-        fields.remove("elapsed_seconds");
-        fields.remove("peak_active_flows");
-    }
-    final_metadata.push(("flowq.summary".to_string(), recorded.to_string()));
+    final_metadata.push(output_metadata::summary_entry(&summary)?);
     if summary.interrupted {
         final_metadata.push(("flowq.partial".to_string(), "interrupted".to_string()));
     }

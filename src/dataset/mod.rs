@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod partition;
 pub mod transform;
 
+use crate::output_metadata;
 use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::capture::InputSource;
@@ -256,7 +257,7 @@ impl DatasetRun {
             .collect();
         Ok(Manifest {
             manifest_version: manifest::MANIFEST_VERSION,
-            flowq_version: env!("CARGO_PKG_VERSION").to_string(),
+            flowq_version: output_metadata::FLOWQ_VERSION.to_string(),
             format: format_name(self.format).to_string(),
             partition_by: self.partition_by.name().to_string(),
             partition_columns: self.partition_by.columns(),
@@ -307,7 +308,7 @@ impl DatasetRun {
     }
 
     fn finish_manifest(&self, manifest: &mut Manifest) -> anyhow::Result<()> {
-        manifest.flowq_version = env!("CARGO_PKG_VERSION").to_string();
+        manifest.flowq_version = output_metadata::FLOWQ_VERSION.to_string();
         manifest.recompute_totals();
         let mut warnings = Vec::new();
         if let Some(rules) = &self.transform.labels {
@@ -413,17 +414,10 @@ impl DatasetRun {
             header: self.options.csv_header().map(|h| transform.csv_header(&h)),
             java_non_finite: self.options.csv_java_non_finite(),
         };
-        let metadata = vec![
-            (
-                "flowq.version".to_string(),
-                env!("CARGO_PKG_VERSION").to_string(),
-            ),
-            (
-                "flowq.options".to_string(),
-                self.recorded_options.to_string(),
-            ),
-            ("flowq.capture".to_string(), job.name.clone()),
-        ];
+        let metadata = output_metadata::file_metadata([
+            ("flowq.options", self.recorded_options.to_string()),
+            ("flowq.capture", job.name.clone()),
+        ]);
         // Each file with whether it has rows yet.
         let mut sinks: BTreeMap<PathBuf, (Box<dyn FlowSink>, bool)> = BTreeMap::new();
         let open = |relative: &Path| -> anyhow::Result<Box<dyn FlowSink>> {
@@ -489,11 +483,6 @@ impl DatasetRun {
             Some(InputStatus::Failed) => "failed",
         };
         let mut outputs = Vec::new();
-        let mut recorded = serde_json::to_value(&summary)?;
-        if let Some(fields) = recorded.as_object_mut() {
-            fields.remove("elapsed_seconds");
-            fields.remove("peak_active_flows");
-        }
         let files = files()?;
         let final_metadata = {
             let mut m = metadata.clone();
@@ -501,7 +490,7 @@ impl DatasetRun {
                 "flowq.inputs".to_string(),
                 serde_json::to_string(&files.iter().map(|f| &f.sha256).collect::<Vec<_>>())?,
             ));
-            m.push(("flowq.summary".to_string(), recorded.to_string()));
+            m.push(output_metadata::summary_entry(&summary)?);
             m
         };
         // A capture that could not be read leaves no files (dropping the sinks
