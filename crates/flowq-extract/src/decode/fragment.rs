@@ -68,7 +68,16 @@ impl Default for FragmentTracker {
 impl FragmentTracker {
     /// Records a first fragment's ports, or gives a later fragment the ports of its
     /// datagram's first fragment. `clock` is the extraction clock (ns).
+    #[inline]
     pub fn observe(&mut self, view: &mut PacketView<'_>, clock: i64) {
+        // Nearly every packet is not a fragment: that check alone is inlined.
+        if view.fragment.is_some() {
+            self.observe_fragment(view, clock);
+        }
+    }
+
+    #[inline(never)]
+    fn observe_fragment(&mut self, view: &mut PacketView<'_>, clock: i64) {
         let Some(frag) = view.fragment else {
             return;
         };

@@ -143,13 +143,10 @@ struct Slot<F> {
     initiator: u8,
     /// Which key endpoints have sent FIN (bit 0, bit 1).
     fin_sent: u8,
-    /// The eviction partition.
+    /// The eviction partition, whose lists the slot is in.
     partition: u8,
     list: ListId,
-    /// Neighbours in the table-wide list (expiry order).
     links: Links,
-    /// Neighbours in the partition's list of the same kind (eviction order).
-    part_links: Links,
     first_ns: i64,
     last_ns: i64,
     /// Timestamp of the last packet in arrival order (the first one's is `arrival_first_ns`).
@@ -184,8 +181,11 @@ impl List {
 /// First packets are unique, so the slot never decides the order.
 type Pending = Reverse<(i64, u64, u64, u32)>;
 
-/// One eviction partition: its lists (in the same order as the table-wide
-/// ones), its open flows and its share of the flow limit.
+/// One eviction partition: its open flows (least recently active first) and
+/// its closed TCP flows in their grace period (first closed first), how many
+/// it holds and its share of the flow limit. A table has no lists of its own:
+/// with one partition (limits under 128), the partition's lists are the
+/// table's.
 #[derive(Debug, Clone, Copy)]
 struct Partition {
     open: List,
@@ -253,8 +253,6 @@ pub struct FlowTable<F: FlowFeatures> {
     index: HashTable<u32>,
     slots: Slab<Slot<F>>,
     free: Vec<u32>,
-    open: List,
-    closed: List,
     active: usize,
     parts: Vec<Partition>,
     ready: BinaryHeap<Pending>,
@@ -323,8 +321,6 @@ impl<F: FlowFeatures> FlowTable<F> {
             index: HashTable::new(),
             slots: Slab::default(),
             free: Vec::new(),
-            open: List::EMPTY,
-            closed: List::EMPTY,
             active: 0,
             parts,
             ready: BinaryHeap::new(),
@@ -442,10 +438,12 @@ impl<F: FlowFeatures> FlowTable<F> {
             self.advance_clock(clock);
         }
         // Closed flows end at their grace deadline, before every open flow.
-        while let Some(i) = self.closed.head_index() {
-            let s = &self.slots[i as usize];
-            let end_time = s.deadline_base.saturating_add(self.config.close_grace_ns);
-            self.end_flow(i, s.close_reason, end_time, ENDED_BY_TIME);
+        for p in 0..self.parts.len() {
+            while let Some(i) = self.parts[p].closed.head_index() {
+                let s = &self.slots[i as usize];
+                let end_time = s.deadline_base.saturating_add(self.config.close_grace_ns);
+                self.end_flow(i, s.close_reason, end_time, ENDED_BY_TIME);
+            }
         }
         while let Some(Reverse((end_time, ended_by, _, i))) = self.ready.pop() {
             emit(self.release(i, end_time, ended_by));
@@ -454,11 +452,13 @@ impl<F: FlowFeatures> FlowTable<F> {
         // They are taken from their slots one by one rather than through the
         // heap, which would hold a second copy of every open flow.
         let mut open = Vec::with_capacity(self.active);
-        let mut next = self.open.head_index();
-        while let Some(i) = next {
-            let slot = &self.slots[i as usize];
-            open.push((slot.first_packet, i));
-            next = (slot.links.next != NIL).then_some(slot.links.next);
+        for part in &self.parts {
+            let mut next = part.open.head_index();
+            while let Some(i) = next {
+                let slot = &self.slots[i as usize];
+                open.push((slot.first_packet, i));
+                next = (slot.links.next != NIL).then_some(slot.links.next);
+            }
         }
         open.sort_unstable();
         for (_, i) in open {
@@ -507,44 +507,58 @@ impl<F: FlowFeatures> FlowTable<F> {
         }
     }
 
-    /// Ends flows whose idle timeout or close grace period has passed.
+    /// Ends flows whose idle timeout or close grace period has passed: the
+    /// heads of every partition's lists (each list is in deadline order).
+    ///
+    /// It runs only once the clock has passed `next_deadline`, the earliest
+    /// head deadline when it was computed. That stays a lower bound without
+    /// being updated as packets move flows: a list's head only ever leaves
+    /// for a later one (flows join the tail stamped with the clock, which
+    /// only moves forward), so the partitions are scanned once per expiry,
+    /// not once per packet.
+    #[cold]
     fn expire(&mut self) {
-        if let Some(idle) = self.config.idle_timeout_ns {
-            while let Some(i) = self.open.head_index() {
-                let deadline = self.slots[i as usize].deadline_base.saturating_add(idle);
-                if deadline >= self.clock {
+        let clock = self.clock;
+        let idle = self.config.idle_timeout_ns;
+        let grace = self.config.close_grace_ns;
+        let mut next = i64::MAX;
+        for p in 0..self.parts.len() {
+            if let Some(idle) = idle {
+                while let Some(i) = self.parts[p].open.head_index() {
+                    let deadline = self.slots[i as usize].deadline_base.saturating_add(idle);
+                    if deadline >= clock {
+                        next = next.min(deadline);
+                        break;
+                    }
+                    self.end_flow(i, EndReason::IdleTimeout, deadline, ENDED_BY_TIME);
+                }
+            }
+            while let Some(i) = self.parts[p].closed.head_index() {
+                let s = &self.slots[i as usize];
+                let deadline = s.deadline_base.saturating_add(grace);
+                if deadline >= clock {
+                    next = next.min(deadline);
                     break;
                 }
-                self.end_flow(i, EndReason::IdleTimeout, deadline, ENDED_BY_TIME);
+                self.end_flow(i, s.close_reason, deadline, ENDED_BY_TIME);
             }
         }
-        while let Some(i) = self.closed.head_index() {
-            let s = &self.slots[i as usize];
-            let deadline = s.deadline_base.saturating_add(self.config.close_grace_ns);
-            if deadline >= self.clock {
-                break;
-            }
-            self.end_flow(i, s.close_reason, deadline, ENDED_BY_TIME);
-        }
-        // Both heads are now the earliest deadlines of their lists; a flow that
-        // joins an empty list later is stamped with a clock at least this one.
-        let open = match self.config.idle_timeout_ns {
-            Some(idle) => self
-                .open
-                .head_index()
-                .map_or(self.clock, |i| self.slots[i as usize].deadline_base)
-                .saturating_add(idle),
-            None => i64::MAX,
-        };
-        let closed = self
-            .closed
-            .head_index()
-            .map_or(self.clock, |i| self.slots[i as usize].deadline_base)
-            .saturating_add(self.config.close_grace_ns);
-        self.next_deadline = open.min(closed);
+        // A flow that joins an empty list later is stamped with a clock at
+        // least this one.
+        let empty_open = idle.map_or(i64::MAX, |idle| clock.saturating_add(idle));
+        self.next_deadline = next.min(empty_open).min(clock.saturating_add(grace));
     }
 
+    /// Emits the finished flows whose place in the output is final.
+    #[inline]
     fn release_ready(&mut self, emit: &mut impl FnMut(FinishedFlow<F>)) {
+        // Usually nothing waits: one comparison per packet.
+        if !self.ready.is_empty() {
+            self.release_waiting(emit);
+        }
+    }
+
+    fn release_waiting(&mut self, emit: &mut impl FnMut(FinishedFlow<F>)) {
         // Every flow still in the table ends at or after the clock, by time or
         // by a packet not yet seen, so anything before that is final in order.
         let (clock, next_ordinal, _) = self.watermark();
@@ -595,10 +609,11 @@ impl<F: FlowFeatures> FlowTable<F> {
         let slot = &mut self.slots[i as usize];
         Self::count_packet(slot, packet, src_side);
         slot.deadline_base = clock;
-        // Moving the flow to the tail of the open list (most recently active)
+        // Moving the flow to the tail of its open list (most recently active)
         // is a no-op when it is there already: back-to-back packets of one flow.
-        if self.open.tail != i {
-            self.move_to_open_tail(i);
+        let p = usize::from(slot.partition);
+        if self.parts[p].open.tail != i {
+            self.move_to_open_tail(p, i);
         }
         if packet.tcp_flags() & (tcp_flags::RST | tcp_flags::FIN) != 0 {
             self.track_tcp_close(i, packet, src_side);
@@ -606,17 +621,20 @@ impl<F: FlowFeatures> FlowTable<F> {
         i
     }
 
-    /// Moves open flow `i`, which is not the open list's tail, to the tail:
-    /// `unlink` + `push_back` for the one case every packet of an open flow
-    /// takes, with each slot looked up once.
+    /// Moves open flow `i` of partition `p`, which is not its open list's
+    /// tail, to the tail: `unlink` + `push_back` for the one case every packet
+    /// of an open flow takes, with each slot looked up once.
     #[inline]
-    fn move_to_open_tail(&mut self, i: u32) {
+    fn move_to_open_tail(&mut self, p: usize, i: u32) {
         let Links { prev, next } = self.slots[i as usize].links;
-        let tail = self.open.tail;
+        let list = &mut self.parts[p].open;
+        let tail = list.tail;
         // Not the tail, so `next` and `tail` are other flows of the list.
         if prev == NIL {
-            self.open.head = next;
-        } else {
+            list.head = next;
+        }
+        list.tail = i;
+        if prev != NIL {
             self.slots[prev as usize].links.next = next;
         }
         self.slots[next as usize].links.prev = prev;
@@ -625,15 +643,6 @@ impl<F: FlowFeatures> FlowTable<F> {
             prev: tail,
             next: NIL,
         };
-        self.open.tail = i;
-        // The same move in the partition's open list.
-        if self.partitioned() {
-            let p = usize::from(self.slots[i as usize].partition);
-            if self.parts[p].open.tail != i {
-                self.part_unlink(i);
-                self.part_push_back(i);
-            }
-        }
     }
 
     fn add_packet(&mut self, i: u32, packet: &PacketView<'_>, src_side: u8) {
@@ -693,7 +702,7 @@ impl<F: FlowFeatures> FlowTable<F> {
         ordinal: u64,
         emit: &mut impl FnMut(FinishedFlow<F>),
     ) -> u32 {
-        let partition = if self.partitioned() {
+        let partition = if self.parts.len() > 1 {
             partition_of(&key, self.parts.len())
         } else {
             0
@@ -727,10 +736,7 @@ impl<F: FlowFeatures> FlowTable<F> {
                 prev: NIL,
                 next: NIL,
             },
-            part_links: Links {
-                prev: NIL,
-                next: NIL,
-            },
+
             first_ns: packet.ts_ns,
             last_ns: packet.ts_ns,
             arrival_first_ns: packet.ts_ns,
@@ -790,13 +796,8 @@ impl<F: FlowFeatures> FlowTable<F> {
     /// one (it has ended already), else the partition's least recently active
     /// open flow.
     fn evict_one(&mut self, partition: usize, ordinal: u64) {
-        let (closed, open) = if self.partitioned() {
-            let part = &self.parts[partition];
-            (part.closed, part.open)
-        } else {
-            (self.closed, self.open)
-        };
-        if let Some(i) = closed.head_index().or_else(|| open.head_index()) {
+        let part = &self.parts[partition];
+        if let Some(i) = part.closed.head_index().or_else(|| part.open.head_index()) {
             self.evict(i, ordinal);
         }
     }
@@ -808,18 +809,21 @@ impl<F: FlowFeatures> FlowTable<F> {
         self.release_ready(emit);
     }
 
-    /// Whether partitions keep lists of their own: with one partition the
-    /// table-wide lists are its lists.
-    #[inline]
-    fn partitioned(&self) -> bool {
-        self.parts.len() > 1
-    }
-
     /// The process's flow-state budget is spent (several tables at once):
-    /// ends the table's least recently active flow, whatever its partition.
-    /// Returns whether there was one.
+    /// ends the table's earliest closed flow still in its grace period, else
+    /// its least recently active flow, whatever their partitions (a scan of
+    /// the partitions' heads, on this rare path only). Returns whether there
+    /// was one.
     fn evict_for_memory(&mut self, ordinal: u64) -> bool {
-        let Some(i) = self.closed.head_index().or_else(|| self.open.head_index()) else {
+        let slots = &self.slots;
+        let oldest = |heads: &mut dyn Iterator<Item = Option<u32>>| {
+            heads
+                .flatten()
+                .min_by_key(|&i| (slots[i as usize].deadline_base, i))
+        };
+        let closed = oldest(&mut self.parts.iter().map(|p| p.closed.head_index()));
+        let victim = closed.or_else(|| oldest(&mut self.parts.iter().map(|p| p.open.head_index())));
+        let Some(i) = victim else {
             return false;
         };
         if self.slots[i as usize].list == ListId::Open {
@@ -896,15 +900,18 @@ impl<F: FlowFeatures> FlowTable<F> {
         }
     }
 
-    fn list_mut(&mut self, list: ListId) -> &mut List {
+    /// The list of kind `list` of slot `i`'s partition.
+    fn list_mut(&mut self, i: u32, list: ListId) -> &mut List {
+        let part = &mut self.parts[usize::from(self.slots[i as usize].partition)];
         match list {
-            ListId::Open => &mut self.open,
-            ListId::Closed => &mut self.closed,
+            ListId::Open => &mut part.open,
+            ListId::Closed => &mut part.closed,
         }
     }
 
+    /// Appends slot `i` to its partition's list of kind `list`.
     fn push_back(&mut self, list: ListId, i: u32) {
-        let tail = self.list_mut(list).tail;
+        let tail = self.list_mut(i, list).tail;
         {
             let slot = &mut self.slots[i as usize];
             slot.list = list;
@@ -914,76 +921,25 @@ impl<F: FlowFeatures> FlowTable<F> {
             };
         }
         if tail == NIL {
-            self.list_mut(list).head = i;
+            self.list_mut(i, list).head = i;
         } else {
             self.slots[tail as usize].links.next = i;
         }
-        self.list_mut(list).tail = i;
-        self.part_push_back(i);
-    }
-
-    /// The partition list of slot `i`'s kind (open or closed).
-    fn part_list_mut(&mut self, i: u32) -> &mut List {
-        let slot = &self.slots[i as usize];
-        let part = &mut self.parts[usize::from(slot.partition)];
-        match slot.list {
-            ListId::Open => &mut part.open,
-            ListId::Closed => &mut part.closed,
-        }
-    }
-
-    /// Appends slot `i` to its partition's list of its kind.
-    fn part_push_back(&mut self, i: u32) {
-        if !self.partitioned() {
-            return;
-        }
-        let tail = self.part_list_mut(i).tail;
-        self.slots[i as usize].part_links = Links {
-            prev: tail,
-            next: NIL,
-        };
-        if tail == NIL {
-            self.part_list_mut(i).head = i;
-        } else {
-            self.slots[tail as usize].part_links.next = i;
-        }
-        self.part_list_mut(i).tail = i;
-    }
-
-    fn part_unlink(&mut self, i: u32) {
-        if !self.partitioned() {
-            return;
-        }
-        let Links { prev, next } = self.slots[i as usize].part_links;
-        if prev == NIL {
-            self.part_list_mut(i).head = next;
-        } else {
-            self.slots[prev as usize].part_links.next = next;
-        }
-        if next == NIL {
-            self.part_list_mut(i).tail = prev;
-        } else {
-            self.slots[next as usize].part_links.prev = prev;
-        }
-        self.slots[i as usize].part_links = Links {
-            prev: NIL,
-            next: NIL,
-        };
+        self.list_mut(i, list).tail = i;
     }
 
     fn unlink(&mut self, i: u32) {
-        self.part_unlink(i);
         let (list, Links { prev, next }) = {
             let s = &self.slots[i as usize];
             (s.list, s.links)
         };
         if prev == NIL {
-            self.list_mut(list).head = next;
+            self.list_mut(i, list).head = next;
         } else {
             self.slots[prev as usize].links.next = next;
         }
         if next == NIL {
-            self.list_mut(list).tail = prev;
+            self.list_mut(i, list).tail = prev;
         } else {
             self.slots[next as usize].links.prev = prev;
         }
@@ -1028,9 +984,9 @@ mod tests {
         use crate::features::{CicFeatures, FullFeatures};
         assert_eq!(
             FlowTable::<StandardFeatures>::default_max_flows() / 100_000,
-            157
+            162
         );
-        assert_eq!(std::mem::size_of::<Slot<StandardFeatures>>(), 256);
+        assert_eq!(std::mem::size_of::<Slot<StandardFeatures>>(), 248);
         assert_eq!(FlowTable::<FullFeatures>::default_max_flows() / 100_000, 40);
         let cic = FlowTable::<CicFeatures>::default_max_flows();
         assert!((2_500_000..3_500_000).contains(&cic), "{cic}");
