@@ -21,13 +21,16 @@ N="${2:-2000000}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-peak_kb() { # command...: runs it, prints its peak RSS in KiB
-    /usr/bin/time -v "$@" 2>"$work/time" >/dev/null || {
-        echo "failed: $*" >&2
+peak_kb() { # command...: runs it, prints its peak RSS in KiB and its exit status
+    local status=0
+    /usr/bin/time -v "$@" 2>"$work/time" >/dev/null || status=$?
+    # 0: read whole; 1: an input was damaged (reported, output written).
+    if [ "$status" -gt 1 ]; then
+        echo "failed ($status): $*" >&2
         cat "$work/time" >&2
         exit 1
-    }
-    awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time"
+    fi
+    echo "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time") $status"
 }
 
 run() { # kind options...: prints a table row
@@ -35,20 +38,20 @@ run() { # kind options...: prints a table row
     shift
     local capture="$work/$kind.cap"
     [ -f "$capture" ] || python3 bench/hostile.py "$kind" "$N" "$capture"
-    local kb
-    kb="$(peak_kb "$FLOWQ" extract "$capture" -o "$work/out.parquet" -q --stats-json "$work/stats.json" "$@")"
+    local kb status
+    read -r kb status <<<"$(peak_kb "$FLOWQ" extract "$capture" -o "$work/out.parquet" -q --stats-json "$work/stats.json" "$@")"
     local flows evicted
     flows="$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["flows_written"], s["evicted_flows"])' "$work/stats.json")"
     read -r flows evicted <<<"$flows"
     if [ -z "${base_kb:-}" ]; then base_kb="$kb"; fi
-    printf '| %s | %s | %s | %s | %s | %d | %.2f |\n' "$kind" "$N" "$*" "$flows" "$evicted" \
+    printf '| %s | %s | %s | %s | %s | %s | %d | %.2f |\n' "$kind" "$N" "$*" "$status" "$flows" "$evicted" \
         "$((kb / 1024))" "$(echo "$kb / $base_kb" | bc -l)"
 }
 
 echo "flowq: $FLOWQ ($("$FLOWQ" --version)); $N packets per capture; $(nproc) cores"
 echo
-echo '| capture | packets | options | flows | evicted | peak RSS (MiB) | vs rising |'
-echo '|---|---|---|---|---|---|---|'
+echo '| capture | packets | options | exit | flows | evicted | peak RSS (MiB) | vs rising |'
+echo '|---|---|---|---|---|---|---|---|'
 base_kb=""
 run rising --max-flows 1000
 for kind in frozen falling zero spb; do

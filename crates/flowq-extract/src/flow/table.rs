@@ -623,8 +623,9 @@ impl<F: FlowFeatures> FlowTable<F> {
 
     /// Moves open flow `i` of partition `p`, which is not its open list's
     /// tail, to the tail: `unlink` + `push_back` for the one case every packet
-    /// of an open flow takes, with each slot looked up once.
-    #[inline]
+    /// of an open flow takes, with each slot looked up once. Always inlined:
+    /// as a call it cost about 20 instructions per packet (callgrind).
+    #[inline(always)]
     fn move_to_open_tail(&mut self, p: usize, i: u32) {
         let Links { prev, next } = self.slots[i as usize].links;
         let list = &mut self.parts[p].open;
