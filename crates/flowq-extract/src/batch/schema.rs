@@ -1,6 +1,7 @@
 //! The one place columns are defined: name, Arrow type, unit and meaning. The
 //! Arrow schemas, CSV headers and the checks on `docs/features.md` derive from it.
 
+use crate::flow::Direction;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
@@ -48,27 +49,27 @@ pub enum Column {
     /// Inter-arrival time of packets (microseconds).
     IatUs(Scope, Stat),
     /// Packets of one direction with a TCP flag set (index into `COUNTED_FLAGS`).
-    DirFlagCount(Side, usize),
+    DirFlagCount(Direction, usize),
     /// IP plus transport header bytes of one direction.
-    HeaderBytes(Side),
+    HeaderBytes(Direction),
     /// Packets of one direction carrying transport payload.
-    PayloadPkts(Side),
+    PayloadPkts(Direction),
     /// TCP window of a direction's first TCP packet.
-    InitWin(Side),
+    InitWin(Direction),
     /// Smallest TCP window of a direction.
-    WinMin(Side),
+    WinMin(Direction),
     /// Largest TCP window of a direction.
-    WinMax(Side),
+    WinMax(Direction),
     /// MSS option of a direction's SYN.
-    Mss(Side),
+    Mss(Direction),
     /// Window scale option of a direction's SYN.
-    WinScale(Side),
+    WinScale(Direction),
     /// SYN to SYN+ACK (microseconds).
     SynToSynAckUs,
     /// SYN+ACK to ACK (microseconds).
     SynAckToAckUs,
     /// TCP retransmissions of a direction.
-    RetransPkts(Side),
+    RetransPkts(Direction),
     /// Packets stamped earlier than the flow's previous packet.
     OutOfOrderPkts,
     /// Active periods (microseconds).
@@ -76,9 +77,9 @@ pub enum Column {
     /// Idle periods (microseconds).
     IdleUs(Stat),
     /// Smallest TTL / hop limit of a direction.
-    TtlMin(Side),
+    TtlMin(Direction),
     /// Largest TTL / hop limit of a direction.
-    TtlMax(Side),
+    TtlMax(Direction),
     /// DSCP of the first packet.
     Dscp,
     /// Wire bytes per second of duration.
@@ -98,21 +99,15 @@ pub enum Column {
     Cic(super::cic::CicVocab, super::cic::CicColumn),
 }
 
-/// Which packets of a flow a statistic covers.
+/// Which packets of a flow a statistic covers: one [`Direction`] or both
+/// together. Not the same as [`Direction`], which has no "both"; the
+/// per-direction columns take a [`Direction`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum Scope {
     Fwd,
     Bwd,
     Both,
-}
-
-/// One direction of a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum Side {
-    Fwd,
-    Bwd,
 }
 
 /// A summary statistic.
@@ -192,28 +187,24 @@ impl Scope {
     }
 }
 
-impl Side {
-    /// Both sides, forward first.
-    pub const ALL: [Side; 2] = [Side::Fwd, Side::Bwd];
-
-    /// Index into `[fwd, bwd]` arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Side::Fwd => "fwd_",
-            Side::Bwd => "bwd_",
+impl Scope {
+    /// The scope of one direction's packets.
+    pub fn of(direction: Direction) -> Scope {
+        match direction {
+            Direction::Forward => Scope::Fwd,
+            Direction::Backward => Scope::Bwd,
         }
     }
+}
 
-    fn words(self) -> &'static str {
-        match self {
-            Side::Fwd => "from src to dst",
-            Side::Bwd => "from dst to src",
-        }
-    }
+/// The name prefix of a per-direction column.
+fn dir_prefix(direction: Direction) -> &'static str {
+    Scope::of(direction).prefix()
+}
+
+/// The words that say which packets a per-direction column counts.
+fn dir_words(direction: Direction) -> &'static str {
+    Scope::of(direction).words()
 }
 
 impl Stat {
@@ -488,57 +479,57 @@ impl Column {
                 ),
             ),
             Column::DirFlagCount(side, flag) => counted(
-                format!("{}{}_count", side.prefix(), FLAG_NAMES[flag]),
+                format!("{}{}_count", dir_prefix(side), FLAG_NAMES[flag]),
                 I64,
                 format!(
                     "TCP packets {} with {} set",
-                    side.words(),
+                    dir_words(side),
                     FLAG_NAMES[flag].to_ascii_uppercase()
                 ),
             ),
             Column::HeaderBytes(side) => counted(
-                format!("{}header_bytes", side.prefix()),
+                format!("{}header_bytes", dir_prefix(side)),
                 I64,
                 format!(
                     "IP plus transport header bytes of the packets {}",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::PayloadPkts(side) => counted(
-                format!("{}payload_pkts", side.prefix()),
+                format!("{}payload_pkts", dir_prefix(side)),
                 I64,
                 format!(
                     "packets {} with at least one byte of transport payload",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::InitWin(side) => nullable(
-                format!("{}init_win", side.prefix()),
+                format!("{}init_win", dir_prefix(side)),
                 I32,
                 format!(
                     "TCP window field of the first TCP packet {} (unscaled)",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::WinMin(side) => nullable(
-                format!("{}win_min", side.prefix()),
+                format!("{}win_min", dir_prefix(side)),
                 I32,
-                format!("smallest TCP window field {} (unscaled)", side.words()),
+                format!("smallest TCP window field {} (unscaled)", dir_words(side)),
             ),
             Column::WinMax(side) => nullable(
-                format!("{}win_max", side.prefix()),
+                format!("{}win_max", dir_prefix(side)),
                 I32,
-                format!("largest TCP window field {} (unscaled)", side.words()),
+                format!("largest TCP window field {} (unscaled)", dir_words(side)),
             ),
             Column::Mss(side) => nullable(
-                format!("{}mss", side.prefix()),
+                format!("{}mss", dir_prefix(side)),
                 I32,
-                format!("MSS option of the first SYN {} (bytes)", side.words()),
+                format!("MSS option of the first SYN {} (bytes)", dir_words(side)),
             ),
             Column::WinScale(side) => nullable(
-                format!("{}win_scale", side.prefix()),
+                format!("{}win_scale", dir_prefix(side)),
                 I16,
-                format!("window scale shift of the first SYN {}", side.words()),
+                format!("window scale shift of the first SYN {}", dir_words(side)),
             ),
             Column::SynToSynAckUs => nullable(
                 "syn_to_synack_us".into(),
@@ -551,11 +542,11 @@ impl Column {
                 "time from dst's SYN+ACK to src's ACK (microseconds)".into(),
             ),
             Column::RetransPkts(side) => counted(
-                format!("{}retrans_pkts", side.prefix()),
+                format!("{}retrans_pkts", dir_prefix(side)),
                 I64,
                 format!(
                     "TCP packets {} with payload that add no new sequence numbers",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::OutOfOrderPkts => def(
@@ -577,14 +568,14 @@ impl Column {
                 format!("{} length of the idle periods (microseconds)", stat.words()),
             ),
             Column::TtlMin(side) => nullable(
-                format!("{}ttl_min", side.prefix()),
+                format!("{}ttl_min", dir_prefix(side)),
                 I16,
-                format!("smallest IP TTL / hop limit {}", side.words()),
+                format!("smallest IP TTL / hop limit {}", dir_words(side)),
             ),
             Column::TtlMax(side) => nullable(
-                format!("{}ttl_max", side.prefix()),
+                format!("{}ttl_max", dir_prefix(side)),
                 I16,
-                format!("largest IP TTL / hop limit {}", side.words()),
+                format!("largest IP TTL / hop limit {}", dir_words(side)),
             ),
             Column::Dscp => def("dscp", I8, "DSCP of the flow's first packet"),
             Column::BytesPerSec => nullable(
@@ -802,23 +793,23 @@ pub fn full_extra_columns(splt: bool) -> Vec<Column> {
     for scope in Scope::ALL {
         c.extend(Stat::ALL.map(|stat| Column::IatUs(scope, stat)));
     }
-    for side in Side::ALL {
+    for side in Direction::ALL {
         c.extend((0..FLAG_NAMES.len()).map(|flag| Column::DirFlagCount(side, flag)));
     }
-    c.extend(Side::ALL.map(Column::HeaderBytes));
-    c.extend(Side::ALL.map(Column::PayloadPkts));
-    c.extend(Side::ALL.map(Column::InitWin));
-    for side in Side::ALL {
+    c.extend(Direction::ALL.map(Column::HeaderBytes));
+    c.extend(Direction::ALL.map(Column::PayloadPkts));
+    c.extend(Direction::ALL.map(Column::InitWin));
+    for side in Direction::ALL {
         c.extend([Column::WinMin(side), Column::WinMax(side)]);
     }
-    c.extend(Side::ALL.map(Column::Mss));
-    c.extend(Side::ALL.map(Column::WinScale));
+    c.extend(Direction::ALL.map(Column::Mss));
+    c.extend(Direction::ALL.map(Column::WinScale));
     c.extend([Column::SynToSynAckUs, Column::SynAckToAckUs]);
-    c.extend(Side::ALL.map(Column::RetransPkts));
+    c.extend(Direction::ALL.map(Column::RetransPkts));
     c.push(Column::OutOfOrderPkts);
     c.extend(Stat::ALL.map(Column::ActiveUs));
     c.extend(Stat::ALL.map(Column::IdleUs));
-    for side in Side::ALL {
+    for side in Direction::ALL {
         c.extend([Column::TtlMin(side), Column::TtlMax(side)]);
     }
     c.extend([Column::Dscp, Column::BytesPerSec, Column::PktsPerSec]);
