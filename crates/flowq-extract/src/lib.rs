@@ -54,6 +54,6 @@ pub mod summary;
 mod timestamp;
 
 pub use extract::{ColumnError, ExtractError, Extractor};
+pub use live::LiveCounters;
 pub use options::{DEFAULT_SPLT_LEN, ExtractOptions, Profile};
 pub use summary::{InputStatus, InputSummary, Progress, ProgressObserver, RunSummary};
-pub use live::LiveCounters;

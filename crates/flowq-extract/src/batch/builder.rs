@@ -2,10 +2,10 @@
 
 use super::chunk::Chunk;
 use super::schema::{Column, Kind, schema_of};
-use crate::timestamp::TimestampStyle;
 use crate::decode::AddrBytes;
 use crate::features::RowFeatures;
 use crate::flow::FinishedFlow;
+use crate::timestamp::TimestampStyle;
 use arrow::array::{
     ArrayRef, ArrowPrimitiveType, Float64Builder, Int8Builder, Int32Builder, Int64Builder,
     ListBuilder, PrimitiveArray, StringBuilder,

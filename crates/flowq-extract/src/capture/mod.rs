@@ -17,9 +17,9 @@ mod pcapng;
 mod rotated;
 mod source;
 
+pub use crate::timestamp::TimestampStyle;
 pub use error::CaptureError;
 pub use source::{Discovered, InputSource, ReadCounter, discover_inputs, looks_like_capture};
-pub use crate::timestamp::TimestampStyle;
 
 use buffer::ReadBuffer;
 use std::io::Read;

@@ -171,8 +171,7 @@ impl Extractor {
             return self.run_inputs_in_parallel(inputs, consume, observer);
         }
         with_state!(&self.options, |F, config| {
-            let mut builder =
-                FlowBatchBuilder::<F>::new(&self.columns, self.options.batch_rows);
+            let mut builder = FlowBatchBuilder::<F>::new(&self.columns, self.options.batch_rows);
             builder.set_flow_timeout(self.options.effective_flow_config().active_timeout_ns);
             self.drive(inputs, Rows::Flows(&mut builder), config, consume, observer)
         })

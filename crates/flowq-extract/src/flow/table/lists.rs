@@ -1,0 +1,142 @@
+//! The flow table's intrusive doubly linked lists: every slot is in the
+//! table-wide list of its kind (open flows in expiry order, closed flows in
+//! close order) and, when the table is partitioned, in its partition's list of
+//! the same kind (eviction order). Links are slot indices; [`NIL`] ends a list.
+
+use super::{FlowFeatures, FlowTable};
+
+// The list operations are methods of the table: they read and write the
+// slots' links and the table's and partitions' list heads. (Methods are
+// compiled with their self type, the table, as before this file existed.)
+
+pub(super) const NIL: u32 = u32::MAX;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ListId {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Links {
+    pub(super) prev: u32,
+    pub(super) next: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct List {
+    pub(super) head: u32,
+    pub(super) tail: u32,
+}
+
+impl List {
+    pub(super) const EMPTY: List = List {
+        head: NIL,
+        tail: NIL,
+    };
+}
+
+impl<F: FlowFeatures> FlowTable<F> {
+    pub(super) fn list_mut(&mut self, list: ListId) -> &mut List {
+        match list {
+            ListId::Open => &mut self.open,
+            ListId::Closed => &mut self.closed,
+        }
+    }
+
+    pub(super) fn push_back(&mut self, list: ListId, i: u32) {
+        let tail = self.list_mut(list).tail;
+        {
+            let slot = &mut self.slots[i as usize];
+            slot.list = list;
+            slot.links = Links {
+                prev: tail,
+                next: NIL,
+            };
+        }
+        if tail == NIL {
+            self.list_mut(list).head = i;
+        } else {
+            self.slots[tail as usize].links.next = i;
+        }
+        self.list_mut(list).tail = i;
+        self.part_push_back(i);
+    }
+
+    /// The partition list of slot `i`'s kind (open or closed).
+    pub(super) fn part_list_mut(&mut self, i: u32) -> &mut List {
+        let slot = &self.slots[i as usize];
+        let part = &mut self.parts[usize::from(slot.partition)];
+        match slot.list {
+            ListId::Open => &mut part.open,
+            ListId::Closed => &mut part.closed,
+        }
+    }
+
+    /// Appends slot `i` to its partition's list of its kind.
+    pub(super) fn part_push_back(&mut self, i: u32) {
+        if !self.partitioned() {
+            return;
+        }
+        let tail = self.part_list_mut(i).tail;
+        self.slots[i as usize].part_links = Links {
+            prev: tail,
+            next: NIL,
+        };
+        if tail == NIL {
+            self.part_list_mut(i).head = i;
+        } else {
+            self.slots[tail as usize].part_links.next = i;
+        }
+        self.part_list_mut(i).tail = i;
+    }
+
+    pub(super) fn part_unlink(&mut self, i: u32) {
+        if !self.partitioned() {
+            return;
+        }
+        let Links { prev, next } = self.slots[i as usize].part_links;
+        if prev == NIL {
+            self.part_list_mut(i).head = next;
+        } else {
+            self.slots[prev as usize].part_links.next = next;
+        }
+        if next == NIL {
+            self.part_list_mut(i).tail = prev;
+        } else {
+            self.slots[next as usize].part_links.prev = prev;
+        }
+        self.slots[i as usize].part_links = Links {
+            prev: NIL,
+            next: NIL,
+        };
+    }
+
+    pub(super) fn unlink(&mut self, i: u32) {
+        self.part_unlink(i);
+        let (list, Links { prev, next }) = {
+            let s = &self.slots[i as usize];
+            (s.list, s.links)
+        };
+        if prev == NIL {
+            self.list_mut(list).head = next;
+        } else {
+            self.slots[prev as usize].links.next = next;
+        }
+        if next == NIL {
+            self.list_mut(list).tail = prev;
+        } else {
+            self.slots[next as usize].links.prev = prev;
+        }
+        self.slots[i as usize].links = Links {
+            prev: NIL,
+            next: NIL,
+        };
+    }
+}
+
+impl List {
+    pub(super) fn head_index(&self) -> Option<u32> {
+        (self.head != NIL).then_some(self.head)
+    }
+}
