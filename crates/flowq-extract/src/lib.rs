@@ -45,6 +45,8 @@ pub mod decode;
 pub mod extract;
 pub mod features;
 pub mod flow;
+#[cfg(test)]
+mod layers;
 mod live;
 pub mod options;
 mod shard;
