@@ -240,3 +240,31 @@ impl Extractor {
         Ok(summary)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::NfColumn;
+
+    /// A projection of the profile's columns is accepted; another profile's
+    /// column is refused with its name, instead of failing when rows are built.
+    #[test]
+    fn with_columns_accepts_only_the_profile_columns() {
+        let extractor = Extractor::new(ExtractOptions::default());
+        let projected = extractor
+            .clone()
+            .with_columns(vec![Column::DstPort, Column::FlowId])
+            .unwrap();
+        assert_eq!(projected.schema().fields().len(), 2);
+        let err = extractor
+            .with_columns(vec![Column::FlowId, Column::Nf(NfColumn::Id)])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ColumnError {
+                column: "id".to_string(),
+                profile: "standard",
+            }
+        );
+    }
+}
