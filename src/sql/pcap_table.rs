@@ -412,7 +412,14 @@ impl ExecutionPlan for PcapScanExec {
                             _ => None,
                         })
                         .collect();
-                    extractor.with_columns(wanted).run(&inputs, send)
+                    match extractor.with_columns(wanted) {
+                        Ok(extractor) => extractor.run(&inputs, send),
+                        Err(e) => {
+                            return Err(DataFusionError::Execution(format!(
+                                "capture {name}{on}: {e}"
+                            )));
+                        }
+                    }
                 }
                 Rows::Packets => {
                     let wanted: Vec<PacketColumn> = columns

@@ -15,7 +15,9 @@
 //! * [`features`]: per-flow accumulators.
 //! * [`batch`]: the column catalogue and [`batch::FlowBatchBuilder`].
 //! * [`sink`]: atomic Parquet, CSV and Arrow IPC writers.
-//! * [`extract`]: the [`Extractor`] that drives them all and reports a [`RunSummary`].
+//! * [`options`]: the [`Profile`] and [`ExtractOptions`], mapped onto each stage's settings.
+//! * [`summary`]: the [`RunSummary`] and [`Progress`] a run reports.
+//! * [`extract`]: the [`Extractor`] that drives them all.
 //!
 //! This crate has no async runtime and no query engine, so its tests and
 //! benchmarks build quickly; the `flowq` crate adds the command line and SQL.
@@ -43,13 +45,17 @@ pub mod decode;
 pub mod extract;
 pub mod features;
 pub mod flow;
+#[cfg(test)]
+mod layers;
 mod live;
+pub mod options;
 mod shard;
 pub mod sink;
 mod stream;
+pub mod summary;
+mod timestamp;
 
-pub use extract::{
-    DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, InputSummary, Profile,
-    Progress, ProgressObserver, RunSummary,
-};
+pub use extract::{ColumnError, ExtractError, Extractor};
 pub use live::LiveCounters;
+pub use options::{DEFAULT_SPLT_LEN, ExtractOptions, Profile};
+pub use summary::{InputStatus, InputSummary, Progress, ProgressObserver, RunSummary};

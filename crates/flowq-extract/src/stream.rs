@@ -5,31 +5,15 @@
 
 use crate::capture::{CaptureError, CaptureReader, RawPacket};
 use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
-use crate::extract::{ExtractOptions, Profile};
 use crate::live::{CHECK_EVERY, Checkpoint};
 use std::collections::VecDeque;
 
 /// How packets are seen: the original script's view (`seed` profile), or
-/// flowq's, taken out of these tunnels.
+/// flowq's, taken out of these tunnels. Made by the driver from its options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StreamMode {
-    seed: bool,
-    tunnels: Tunnels,
-}
-
-impl StreamMode {
-    /// The view `options` ask for. The `seed` profile decodes no tunnel itself
-    /// (its scapy rules look inside them); the `nfstream` profile takes packets
-    /// out of the tunnels NFStream decodes.
-    pub(crate) fn of(options: &ExtractOptions) -> StreamMode {
-        let seed = options.profile == Profile::Seed;
-        let tunnels = match options.profile {
-            _ if seed || !options.decapsulate => Tunnels::NONE,
-            Profile::Nfstream => Tunnels::NFSTREAM,
-            _ => Tunnels::ALL,
-        };
-        StreamMode { seed, tunnels }
-    }
+    pub(crate) seed: bool,
+    pub(crate) tunnels: Tunnels,
 }
 
 /// A decoded packet with its place in the input.

@@ -2,9 +2,10 @@
 
 use super::chunk::Chunk;
 use super::schema::{Column, Kind, schema_of};
-use crate::capture::TimestampStyle;
 use crate::decode::AddrBytes;
-use crate::flow::{FinishedFlow, FlowFeatures};
+use crate::features::RowFeatures;
+use crate::flow::FinishedFlow;
+use crate::timestamp::TimestampStyle;
 use arrow::array::{
     ArrayRef, ArrowPrimitiveType, Float64Builder, Int8Builder, Int32Builder, Int64Builder,
     ListBuilder, PrimitiveArray, StringBuilder,
@@ -144,17 +145,17 @@ pub(super) struct Scratch {
 /// statistical profiles) stays in the CPU's cache.
 const CHUNK_FLOWS: usize = 256;
 
-/// Accumulates finished flows into record batches of a fixed column list.
-pub struct FlowBatchBuilder {
+/// Accumulates finished flows (of per-flow state `F`) into record batches of
+/// a fixed column list.
+pub struct FlowBatchBuilder<F> {
     columns: Vec<Column>,
     schema: SchemaRef,
     builders: Vec<ColumnBuilder>,
     /// Rows in `builders` plus the flows pending in `pending`.
     rows: usize,
     batch_rows: usize,
-    /// Flows whose cells are not built yet (at most [`CHUNK_FLOWS`]); typed by
-    /// the profile's state on the first push.
-    pending: Option<Box<dyn PendingFlows>>,
+    /// Flows whose cells are not built yet (at most [`CHUNK_FLOWS`]).
+    pending: Vec<FinishedFlow<F>>,
     context: RowContext,
     scratch: Scratch,
 }
@@ -171,7 +172,7 @@ struct RowContext {
     cic: super::cic::CicContext,
 }
 
-impl FlowBatchBuilder {
+impl<F: RowFeatures> FlowBatchBuilder<F> {
     /// A builder for `columns`, cutting batches of `batch_rows` rows.
     pub fn new(columns: &[Column], batch_rows: usize) -> Self {
         let batch_rows = batch_rows.max(1);
@@ -184,7 +185,7 @@ impl FlowBatchBuilder {
                 .collect(),
             rows: 0,
             batch_rows,
-            pending: None,
+            pending: Vec::with_capacity(CHUNK_FLOWS),
             context: RowContext {
                 timestamp_style: TimestampStyle::FixedDigits(6),
                 id_offset: 0,
@@ -225,22 +226,9 @@ impl FlowBatchBuilder {
     }
 
     /// Appends one flow; returns a batch when `batch_rows` rows have accumulated.
-    pub fn push<F: FlowFeatures>(&mut self, flow: FinishedFlow<F>) -> Option<RecordBatch> {
-        let pending = self
-            .pending
-            .get_or_insert_with(|| Box::new(Pending::<F>(Vec::with_capacity(CHUNK_FLOWS))));
-        let flows = match pending.as_any().downcast_mut::<Pending<F>>() {
-            Some(Pending(flows)) => flows,
-            // A builder serves one profile; should another state ever arrive,
-            // the flows already buffered are built first.
-            None => {
-                self.build_pending();
-                self.pending = Some(Box::new(Pending::<F>(Vec::with_capacity(CHUNK_FLOWS))));
-                return self.push(flow);
-            }
-        };
-        flows.push(flow);
-        let full_chunk = flows.len() >= CHUNK_FLOWS;
+    pub fn push(&mut self, flow: FinishedFlow<F>) -> Option<RecordBatch> {
+        self.pending.push(flow);
+        let full_chunk = self.pending.len() >= CHUNK_FLOWS;
         self.rows += 1;
         if self.rows >= self.batch_rows {
             Some(self.cut())
@@ -259,61 +247,28 @@ impl FlowBatchBuilder {
         finish_batch(&self.schema, &mut self.builders, rows)
     }
 
-    /// Builds the cells of the pending flows into the column builders.
+    /// Appends the pending flows' cells to the column builders and empties
+    /// the buffer.
     fn build_pending(&mut self) {
-        if let Some(pending) = &mut self.pending {
-            pending.build(
-                &self.columns,
-                &mut self.builders,
-                self.context,
-                &mut self.scratch,
-            );
+        if self.pending.is_empty() {
+            return;
         }
-    }
-}
-
-/// Finished flows of one state type waiting for their cells to be built.
-trait PendingFlows: Send {
-    fn as_any(&mut self) -> &mut dyn std::any::Any;
-    /// Appends the flows' cells to `builders` (one per column) and empties the buffer.
-    fn build(
-        &mut self,
-        columns: &[Column],
-        builders: &mut [ColumnBuilder],
-        context: RowContext,
-        scratch: &mut Scratch,
-    );
-}
-
-struct Pending<F>(Vec<FinishedFlow<F>>);
-
-impl<F: FlowFeatures> PendingFlows for Pending<F> {
-    fn as_any(&mut self) -> &mut dyn std::any::Any {
-        self
-    }
-
-    fn build(
-        &mut self,
-        columns: &[Column],
-        builders: &mut [ColumnBuilder],
-        context: RowContext,
-        scratch: &mut Scratch,
-    ) {
+        let context = self.context;
         let flow_id = FlowId {
             offset: context.id_offset,
         };
-        for (&column, builder) in columns.iter().zip(builders.iter_mut()) {
+        for (&column, builder) in self.columns.iter().zip(self.builders.iter_mut()) {
             let mut chunk = Chunk {
-                flows: &self.0,
+                flows: &self.pending,
                 builder,
-                scratch,
+                scratch: &mut self.scratch,
             };
             match column {
                 Column::Cic(_, c) => super::cic::fill(c, &mut chunk, context.cic),
                 _ => fill(column, &mut chunk, flow_id, context.timestamp_style),
             }
         }
-        self.0.clear();
+        self.pending.clear();
     }
 }
 
@@ -375,13 +330,13 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
 /// Fills `column` for the chunk's flows: the standard and `seed` columns
 /// here, the statistical ones in `stats.rs` (the CIC ones, in `cic.rs`, are
 /// dispatched by the caller).
-fn fill<F: FlowFeatures>(
+fn fill<F: RowFeatures>(
     column: Column,
     chunk: &mut Chunk<'_, F>,
     flow_id: FlowId,
     timestamp_style: TimestampStyle,
 ) {
-    fn std<F: FlowFeatures>(f: &FinishedFlow<F>) -> &crate::features::StandardFeatures {
+    fn std<F: RowFeatures>(f: &FinishedFlow<F>) -> &crate::features::StandardFeatures {
         f.features.standard()
     }
     let (src, dst) = (

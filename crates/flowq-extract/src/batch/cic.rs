@@ -5,8 +5,8 @@ use super::builder::{ip_text, push_ip};
 use super::chunk::Chunk;
 use super::schema::{Column, ColumnDef, Kind, Stat};
 use super::stats::full;
-use crate::features::{CicState, Summary};
-use crate::flow::{Direction, EndReason, FinishedFlow, FlowFeatures};
+use crate::features::{CicState, RowFeatures, Summary};
+use crate::flow::{Direction, EndReason, FinishedFlow};
 use std::fmt::Write as _;
 
 /// Which CICFlowMeter header a profile writes.
@@ -412,7 +412,7 @@ const NS_PER_US: f64 = 1e3;
 
 /// Fills a CIC column for the chunk's flows (all null for a profile without
 /// the CIC state, which never lists these columns).
-pub(super) fn fill<F: FlowFeatures>(
+pub(super) fn fill<F: RowFeatures>(
     column: CicColumn,
     chunk: &mut Chunk<'_, F>,
     context: CicContext,
@@ -612,7 +612,7 @@ fn stat(s: &Summary, stat: Stat, scale: f64) -> f64 {
 /// The CIC state of a flow whose profile keeps it (checked once per chunk by
 /// [`fill`]; for those profiles this compiles to a field access).
 #[inline(always)]
-fn cic<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &CicState {
+fn cic<F: RowFeatures>(flow: &FinishedFlow<F>) -> &CicState {
     match flow.features.cic() {
         Some(cic) => cic,
         None => unreachable!("CIC column of a profile without the CIC state"),

@@ -11,6 +11,6 @@ mod stats;
 pub use builder::{DEFAULT_BATCH_ROWS, FlowBatchBuilder};
 pub use packets::{PACKET_COLUMNS, PacketBatchBuilder, PacketColumn, packet_schema};
 pub use schema::{
-    Column, ColumnDef, Kind, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS, Scope, Side, Stat,
+    Column, ColumnDef, Kind, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS, Scope, Stat,
     full_extra_columns, nfstream_columns, schema_of,
 };

@@ -2,7 +2,7 @@
 //! difference of scapy's packet timestamps. The rule was established by running
 //! the script (see `testdata/seed/README.md`).
 
-use crate::capture::TimestampStyle;
+use crate::timestamp::TimestampStyle;
 use std::fmt::Write as _;
 
 /// An exact decimal `coefficient x 10^exponent`, as scapy's `EDecimal` holds it.

@@ -5,8 +5,8 @@ use super::builder::FlowId;
 use super::chunk::Chunk;
 use super::schema::{Column, NfColumn, Scope, Stat};
 use crate::decode::Tunnel;
-use crate::features::{FullFeatures, Summary};
-use crate::flow::{Direction, EndReason, FinishedFlow, FlowFeatures};
+use crate::features::{FullFeatures, RowFeatures, Summary};
+use crate::flow::{Direction, EndReason, FinishedFlow};
 use std::fmt::Write as _;
 
 const NS_PER_US: f64 = 1e3;
@@ -14,7 +14,7 @@ const NS_PER_MS: f64 = 1e6;
 
 /// Fills a statistical column for the chunk's flows (all null for a profile
 /// without the statistical state, which never lists these columns).
-pub(super) fn fill<F: FlowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
+pub(super) fn fill<F: RowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
     if chunk.nulls_unless(|state| state.full().is_some()) {
         return;
     }
@@ -105,7 +105,7 @@ pub(super) fn fill<F: FlowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, fl
 /// chunk by the column functions; for those profiles this compiles to a field
 /// access).
 #[inline(always)]
-pub(super) fn full<F: FlowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
+pub(super) fn full<F: RowFeatures>(flow: &FinishedFlow<F>) -> &FullFeatures {
     match flow.features.full() {
         Some(full) => full,
         None => unreachable!("a column of a profile without the statistical state"),
@@ -123,7 +123,7 @@ fn statistic(s: &Summary, stat: Stat) -> Option<f64> {
 
 /// NFStream's view: integer milliseconds (floored) for times, 0 where a
 /// direction or a statistic is empty, −1 padding in the early-flow sequence.
-fn fill_nf<F: FlowFeatures>(column: NfColumn, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
+fn fill_nf<F: RowFeatures>(column: NfColumn, chunk: &mut Chunk<'_, F>, flow_id: FlowId) {
     let ms = |ns: i64| ns.div_euclid(1_000_000);
     // First and last timestamp of the scope, when it has packets.
     let span = |f: &FinishedFlow<F>, scope: Scope| -> Option<(i64, i64)> {

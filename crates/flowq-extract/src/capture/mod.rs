@@ -17,6 +17,7 @@ mod pcapng;
 mod rotated;
 mod source;
 
+pub use crate::timestamp::TimestampStyle;
 pub use error::CaptureError;
 pub use source::{Discovered, InputSource, ReadCounter, discover_inputs, looks_like_capture};
 
@@ -47,18 +48,6 @@ pub struct RawPacket<'a> {
     pub linktype: u32,
     /// Interface index within the capture (always 0 for classic pcap).
     pub interface: u32,
-}
-
-/// How the capture stores timestamps, which the `seed` profile needs to print
-/// durations exactly as the original script did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimestampStyle {
-    /// Classic pcap: seconds plus a fraction of exactly this many decimal digits
-    /// (6 for microsecond files, 9 for nanosecond files).
-    FixedDigits(u32),
-    /// pcapng: ticks divided by the interface resolution, an exact decimal with
-    /// trailing fractional zeros dropped.
-    Normalized,
 }
 
 /// Which container format a capture uses.

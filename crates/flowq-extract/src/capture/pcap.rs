@@ -6,17 +6,49 @@ use super::{CaptureError, MAX_RECORD_LEN, RawPacket, ticks_to_ns};
 
 /// The largest record a pcap snap length can allow (16 MiB): beyond any real
 /// frame, TSO/GRO super-packets included, and small enough to buffer.
-const MAX_SNAPLEN_RECORD_LEN: u32 = 16 << 20;
+pub(crate) const MAX_SNAPLEN_RECORD_LEN: u32 = 16 << 20;
 use pcap_parser::pcap::parse_pcap_header;
 
-const GLOBAL_HEADER_LEN: usize = 24;
+/// Bytes of the global header at the start of a pcap file.
+pub(crate) const GLOBAL_HEADER_LEN: usize = 24;
+
+/// What the first four bytes of a classic pcap file say about its framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PcapMagic {
+    /// The file's fields are big-endian.
+    pub big_endian: bool,
+    /// Bytes of each record header: 16, or 24 in the modified (Kuznetzov) format.
+    pub record_header_len: usize,
+}
+
+/// The pcap magic numbers (micro- and nanosecond, both byte orders, and the
+/// modified format), read as a little-endian `u32`; `None` for anything else.
+pub(crate) fn pcap_magic(magic: [u8; 4]) -> Option<PcapMagic> {
+    let (big_endian, record_header_len) = match u32::from_le_bytes(magic) {
+        0xa1b2_c3d4 | 0xa1b2_3c4d => (false, 16),
+        0xd4c3_b2a1 | 0x4d3c_b2a1 => (true, 16),
+        0xa1b2_cd34 => (false, 24),
+        _ => return None,
+    };
+    Some(PcapMagic {
+        big_endian,
+        record_header_len,
+    })
+}
 
 pub(crate) fn is_pcap_magic(magic: [u8; 4]) -> bool {
-    let le = u32::from_le_bytes(magic);
-    matches!(
-        le,
-        0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1
-    )
+    pcap_magic(magic).is_some()
+}
+
+/// The captured length of a record, from its header (at least 12 bytes).
+#[inline]
+pub(crate) fn record_caplen(header: &[u8], big_endian: bool) -> u32 {
+    let bytes = [header[8], header[9], header[10], header[11]];
+    if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    }
 }
 
 pub(crate) struct PcapState {
@@ -172,12 +204,7 @@ impl PcapState {
                 needed: hlen,
             });
         }
-        let caplen_bytes = [buf.data()[8], buf.data()[9], buf.data()[10], buf.data()[11]];
-        let caplen = if self.big_endian {
-            u32::from_be_bytes(caplen_bytes)
-        } else {
-            u32::from_le_bytes(caplen_bytes)
-        };
+        let caplen = record_caplen(buf.data(), self.big_endian);
         if caplen > self.limit {
             return Err(CaptureError::Corrupt {
                 offset: buf.offset(),

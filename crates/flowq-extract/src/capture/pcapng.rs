@@ -8,11 +8,14 @@ use pcap_parser::traits::PcapNGPacketBlock;
 
 /// The section header block type, 0x0A0D0D0A, the same in both byte orders.
 pub(crate) const SHB_TYPE_BYTES: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
-const SHB_TYPE: u32 = 0x0a0d_0d0a;
+pub(crate) const SHB_TYPE: u32 = 0x0a0d_0d0a;
 /// The obsolete Packet Block (type 2), which pcap-parser does not decode.
 const OBSOLETE_PACKET_BLOCK: u32 = 0x0000_0002;
 /// Smallest possible block: type, length, trailing length.
-const MIN_BLOCK_LEN: u32 = 12;
+pub(crate) const MIN_BLOCK_LEN: u32 = 12;
+/// Smallest section header block: the 12 bytes of any block, byte-order
+/// magic, version and section length.
+pub(crate) const MIN_SHB_LEN: u32 = 28;
 const DEFAULT_RESOLUTION: u64 = 1_000_000;
 const IF_TSRESOL: u16 = 9;
 const IF_TSOFFSET: u16 = 14;
@@ -395,7 +398,7 @@ impl PcapngState {
 }
 
 /// `Some(true)` for a big-endian byte-order magic, `Some(false)` for little-endian.
-fn byte_order(magic: &[u8]) -> Option<bool> {
+pub(crate) fn byte_order(magic: &[u8]) -> Option<bool> {
     match magic {
         [0x1a, 0x2b, 0x3c, 0x4d] => Some(true),
         [0x4d, 0x3c, 0x2b, 0x1a] => Some(false),

@@ -10,22 +10,22 @@
 //! part-way (the last one of a killed tcpdump, or a truncated middle one) loses
 //! only its incomplete last record, and the next file starts cleanly.
 
+use super::MAX_BLOCK_LEN;
+use super::pcap::{
+    GLOBAL_HEADER_LEN, MAX_SNAPLEN_RECORD_LEN, PcapMagic, pcap_magic, record_caplen,
+};
+use super::pcapng::{MIN_BLOCK_LEN, MIN_SHB_LEN, SHB_TYPE, byte_order};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::PathBuf;
-
-const PCAPNG_SHB: u32 = 0x0a0d_0d0a;
-const PCAPNG_BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
-/// Largest block or record framed (the capture readers' own limit).
-const MAX_FRAME: usize = 16 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Container {
     /// Classic pcap: its 24-byte global header, with the byte order and record
     /// header length it implies.
     Pcap {
-        header: [u8; 24],
+        header: [u8; GLOBAL_HEADER_LEN],
         big_endian: bool,
         record_header_len: usize,
     },
@@ -73,22 +73,22 @@ impl RotatedReader {
             // An empty file adds nothing.
             return Ok(true);
         }
-        let container = if u32::from_le_bytes(magic) == PCAPNG_SHB {
+        let container = if u32::from_le_bytes(magic) == SHB_TYPE {
             self.out.extend_from_slice(&magic);
-            self.frame_pcapng_block_after_type(&mut reader, &path, PCAPNG_SHB)?;
+            self.frame_pcapng_block_after_type(&mut reader, &path, SHB_TYPE)?;
             Container::Pcapng
         } else {
-            let mut header = [0u8; 24];
+            let mut header = [0u8; GLOBAL_HEADER_LEN];
             header[..4].copy_from_slice(&magic);
             if !read_full(&mut reader, &mut header[4..])? {
                 return Err(invalid(&path, "too short for a pcap header"));
             }
-            let le = u32::from_le_bytes(magic);
-            let (big_endian, record_header_len) = match le {
-                0xa1b2_c3d4 | 0xa1b2_3c4d => (false, 16),
-                0xd4c3_b2a1 | 0x4d3c_b2a1 => (true, 16),
-                0xa1b2_cd34 => (false, 24),
-                _ => return Err(invalid(&path, "not a pcap or pcapng capture")),
+            let Some(PcapMagic {
+                big_endian,
+                record_header_len,
+            }) = pcap_magic(magic)
+            else {
+                return Err(invalid(&path, "not a pcap or pcapng capture"));
             };
             Container::Pcap {
                 header,
@@ -187,13 +187,8 @@ impl RotatedReader {
             }
             _ => {}
         }
-        let len_bytes = [header[8], header[9], header[10], header[11]];
-        let len = if big_endian {
-            u32::from_be_bytes(len_bytes)
-        } else {
-            u32::from_le_bytes(len_bytes)
-        } as usize;
-        if len > MAX_FRAME {
+        let len = record_caplen(&header, big_endian) as usize;
+        if len > MAX_SNAPLEN_RECORD_LEN as usize {
             return Err(invalid(path, &format!("a record claims {len} bytes")));
         }
         self.out.extend_from_slice(&header[..header_len]);
@@ -213,18 +208,20 @@ impl RotatedReader {
             self.truncated(path, start);
             return Ok(false);
         }
-        if block_type == PCAPNG_SHB {
+        if block_type == SHB_TYPE {
             // The byte-order magic decides how this section's lengths read.
             let mut bom = [0u8; 4];
             if read_some(reader, &mut bom)? < 4 {
                 self.truncated(path, start);
                 return Ok(false);
             }
-            self.big_endian = u32::from_le_bytes(bom) != PCAPNG_BYTE_ORDER_MAGIC;
+            // (An invalid magic reads as big-endian; the capture reader
+            // reports it.)
+            self.big_endian = byte_order(&bom) != Some(false);
             self.out.extend_from_slice(&len_bytes);
             self.out.extend_from_slice(&bom);
             let total = self.u32_of(len_bytes) as usize;
-            if !(28..=MAX_FRAME).contains(&total) {
+            if !(MIN_SHB_LEN as usize..=MAX_BLOCK_LEN as usize).contains(&total) {
                 return Err(invalid(
                     path,
                     &format!("a section header claims {total} bytes"),
@@ -234,7 +231,7 @@ impl RotatedReader {
         }
         self.out.extend_from_slice(&len_bytes);
         let total = self.u32_of(len_bytes) as usize;
-        if !(12..=MAX_FRAME).contains(&total) {
+        if !(MIN_BLOCK_LEN as usize..=MAX_BLOCK_LEN as usize).contains(&total) {
             return Err(invalid(path, &format!("a block claims {total} bytes")));
         }
         self.copy_body(reader, path, start, total - 8)

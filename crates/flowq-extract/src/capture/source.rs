@@ -255,12 +255,7 @@ impl Read for ThreadedReader {
 
 /// True for the first four bytes of a pcap or pcapng file.
 fn is_capture_magic(magic: [u8; 4]) -> bool {
-    let le = u32::from_le_bytes(magic);
-    magic == [0x0a, 0x0d, 0x0d, 0x0a]
-        || matches!(
-            le,
-            0xa1b2_c3d4 | 0xa1b2_3c4d | 0xa1b2_cd34 | 0xd4c3_b2a1 | 0x4d3c_b2a1
-        )
+    magic == super::pcapng::SHB_TYPE_BYTES || super::pcap::is_pcap_magic(magic)
 }
 
 /// What a file is, by its first bytes.

@@ -13,6 +13,7 @@ mod link;
 pub mod scapy;
 mod transport;
 mod tunnel;
+mod wire;
 
 pub use fragment::FragmentTracker;
 pub use link::LinkType;

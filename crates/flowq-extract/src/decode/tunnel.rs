@@ -7,6 +7,10 @@
 //! then keyed on the header that carried it).
 
 use super::link;
+use super::wire::{
+    ETHERTYPE_BRIDGING, ETHERTYPE_ERSPAN_2, ETHERTYPE_ERSPAN_3, ETHERTYPE_IPV4, ETHERTYPE_IPV6,
+    ETHERTYPE_PPP, be16,
+};
 
 /// The outermost encapsulation a packet was taken out of.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,13 +92,6 @@ const PORT_VXLAN: u16 = 4789;
 const PORT_GENEVE: u16 = 6081;
 const PORT_GTP_U: u16 = 2152;
 const PORT_GRE_IN_UDP: u16 = 4754;
-
-const ETHERTYPE_IPV4: u16 = 0x0800;
-const ETHERTYPE_IPV6: u16 = 0x86dd;
-const ETHERTYPE_BRIDGING: u16 = 0x6558;
-const ETHERTYPE_PPP: u16 = 0x880b;
-const ETHERTYPE_ERSPAN_2: u16 = 0x88be;
-const ETHERTYPE_ERSPAN_3: u16 = 0x22eb;
 
 /// What an encapsulation header says follows it.
 enum Inner<'a> {
@@ -268,11 +265,6 @@ fn gtp_u(bytes: &[u8]) -> Option<Inner<'_>> {
         }
     }
     Some(Inner::Ip(bytes.get(len..)?))
-}
-
-#[inline]
-fn be16(bytes: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([bytes[at], bytes[at + 1]])
 }
 
 #[cfg(test)]

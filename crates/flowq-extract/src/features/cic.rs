@@ -2,7 +2,7 @@
 //! bulk transfers, subflows and the values CICFlowMeter's bugs produce
 //! (`--cic-compat bugs`). Definitions: docs/cic.md.
 
-use super::{FullConfig, FullFeatures, StandardFeatures, Summary};
+use super::{FullConfig, FullFeatures, RowFeatures, StandardFeatures, Summary};
 use crate::decode::{PacketView, tcp_flags};
 use crate::flow::{Direction, FlowFeatures};
 
@@ -113,19 +113,7 @@ pub struct CicFeatures {
     pub cic: CicState,
 }
 
-impl FlowFeatures for CicFeatures {
-    type Config = CicConfig;
-
-    fn new(config: &CicConfig) -> Self {
-        CicFeatures {
-            full: FullFeatures::new(&config.full),
-            cic: CicState {
-                bugs: config.bugs,
-                ..CicState::default()
-            },
-        }
-    }
-
+impl RowFeatures for CicFeatures {
     fn standard(&self) -> &StandardFeatures {
         &self.full.standard
     }
@@ -140,6 +128,20 @@ impl FlowFeatures for CicFeatures {
 
     fn written(&self) -> bool {
         !(self.cic.bugs && self.full.standard.total().packets < 2)
+    }
+}
+
+impl FlowFeatures for CicFeatures {
+    type Config = CicConfig;
+
+    fn new(config: &CicConfig) -> Self {
+        CicFeatures {
+            full: FullFeatures::new(&config.full),
+            cic: CicState {
+                bugs: config.bugs,
+                ..CicState::default()
+            },
+        }
     }
 
     #[inline]

@@ -4,7 +4,7 @@
 //! sequence. Everything is O(1) per flow except the sequence, which is bounded
 //! by its configured length. Definitions: docs/features.md.
 
-use super::{COUNTED_FLAGS, StandardFeatures, Summary};
+use super::{COUNTED_FLAGS, RowFeatures, StandardFeatures, Summary};
 use crate::decode::{NO_WINDOW_SCALE, PacketView, tcp_flags};
 use crate::flow::{Direction, FlowFeatures};
 
@@ -200,6 +200,16 @@ pub struct FullFeatures {
     splt_len: u16,
 }
 
+impl RowFeatures for FullFeatures {
+    fn standard(&self) -> &StandardFeatures {
+        &self.standard
+    }
+
+    fn full(&self) -> Option<&FullFeatures> {
+        Some(self)
+    }
+}
+
 impl FlowFeatures for FullFeatures {
     type Config = FullConfig;
 
@@ -209,14 +219,6 @@ impl FlowFeatures for FullFeatures {
             splt_len: config.splt_len,
             ..FullFeatures::default()
         }
-    }
-
-    fn standard(&self) -> &StandardFeatures {
-        &self.standard
-    }
-
-    fn full(&self) -> Option<&FullFeatures> {
-        Some(self)
     }
 
     #[inline]

@@ -16,6 +16,28 @@ pub use stats::Summary;
 use crate::decode::{PacketView, tcp_flags};
 use crate::flow::{Direction, FlowFeatures};
 
+/// What a profile's rows read from its per-flow state: the flow table only
+/// knows [`FlowFeatures`]; the row builders (`batch`) and the driver read
+/// the state through this. Every state holds the [`StandardFeatures`]
+/// counters, and the statistical profiles add [`FullFeatures`].
+pub trait RowFeatures: FlowFeatures {
+    /// The counters every profile writes.
+    fn standard(&self) -> &StandardFeatures;
+    /// The statistical state, for profiles that keep it.
+    fn full(&self) -> Option<&FullFeatures> {
+        None
+    }
+    /// The CICFlowMeter state, for the CIC profiles.
+    fn cic(&self) -> Option<&CicState> {
+        None
+    }
+    /// Whether the profile writes this flow at all (the reproduced CICFlowMeter
+    /// drops single-packet flows).
+    fn written(&self) -> bool {
+        true
+    }
+}
+
 /// Counters of one direction of a flow.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DirCounters {
@@ -69,15 +91,17 @@ impl StandardFeatures {
     }
 }
 
+impl RowFeatures for StandardFeatures {
+    fn standard(&self) -> &StandardFeatures {
+        self
+    }
+}
+
 impl FlowFeatures for StandardFeatures {
     type Config = ();
 
     fn new(_config: &()) -> Self {
         StandardFeatures::default()
-    }
-
-    fn standard(&self) -> &StandardFeatures {
-        self
     }
 
     #[inline]

@@ -1,7 +1,7 @@
 use crate::decode::{AddrBytes, PacketView, Tunnel};
 
 /// Direction of a packet relative to the flow's initiator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// From the initiator (`src`) to the responder (`dst`): the `fwd_` columns.
     Forward = 0,
@@ -10,6 +10,9 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// Both directions, forward first.
+    pub const ALL: [Direction; 2] = [Direction::Forward, Direction::Backward];
+
     /// 0 for forward, 1 for backward, for `[T; 2]` per-direction state.
     #[inline]
     pub fn index(self) -> usize {

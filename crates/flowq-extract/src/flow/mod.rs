@@ -19,9 +19,9 @@ use crate::decode::PacketView;
 
 /// Per-flow feature state, updated once per packet in O(1) time and memory.
 ///
-/// Each profile's state also says how its rows read it: every state holds the
-/// [`StandardFeatures`](crate::features::StandardFeatures) counters, and the
-/// statistical profiles add [`FullFeatures`](crate::features::FullFeatures).
+/// All the flow table knows of a flow's features: how to make a new state and
+/// add a packet to it. What a profile's rows read from the state is the
+/// business of the stages above (`features::RowFeatures`).
 pub trait FlowFeatures: Default + Send + 'static {
     /// Settings fixed for a run (e.g. how many packets the early-flow sequence keeps).
     type Config: Copy + Send + Sync + std::fmt::Debug + 'static;
@@ -29,21 +29,6 @@ pub trait FlowFeatures: Default + Send + 'static {
     fn new(config: &Self::Config) -> Self;
     /// Adds one packet travelling in `dir` (relative to the flow's initiator).
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction);
-    /// The counters every profile writes.
-    fn standard(&self) -> &crate::features::StandardFeatures;
-    /// The statistical state, for profiles that keep it.
-    fn full(&self) -> Option<&crate::features::FullFeatures> {
-        None
-    }
-    /// The CICFlowMeter state, for the CIC profiles.
-    fn cic(&self) -> Option<&crate::features::CicState> {
-        None
-    }
-    /// Whether the profile writes this flow at all (the reproduced CICFlowMeter
-    /// drops single-packet flows).
-    fn written(&self) -> bool {
-        true
-    }
 }
 
 /// Why a flow ended.

@@ -22,6 +22,12 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 
+mod lists;
+mod slab;
+
+use lists::{Links, List, ListId, NIL};
+use slab::Slab;
+
 /// How flows are formed and when they end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct FlowConfig {
@@ -122,20 +128,6 @@ pub struct TableCounters {
     pub memory_evicted_flows: u64,
 }
 
-const NIL: u32 = u32::MAX;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListId {
-    Open,
-    Closed,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Links {
-    prev: u32,
-    next: u32,
-}
-
 #[derive(Debug)]
 struct Slot<F> {
     key: FlowKey,
@@ -161,19 +153,6 @@ struct Slot<F> {
     features: F,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct List {
-    head: u32,
-    tail: u32,
-}
-
-impl List {
-    const EMPTY: List = List {
-        head: NIL,
-        tail: NIL,
-    };
-}
-
 /// A finished flow waiting in the reorder heap: its [`OrderKey`] and slot.
 /// The flow stays in its slot until it is released, so the heap moves 32-byte
 /// keys instead of whole flows (a `FinishedFlow` is 224 bytes for the standard
@@ -192,57 +171,6 @@ struct Partition {
     closed: List,
     active: u32,
     cap: u32,
-}
-
-/// Slots live in fixed-size chunks that are never reallocated: growing the table
-/// never copies it, and unused capacity is at most one chunk (a growing `Vec`
-/// would hold up to twice the flows' memory, three times while it moves).
-struct Slab<T> {
-    chunks: Vec<Vec<T>>,
-    len: usize,
-}
-
-const CHUNK: usize = 4096;
-
-impl<T> Default for Slab<T> {
-    fn default() -> Self {
-        Slab {
-            chunks: Vec::new(),
-            len: 0,
-        }
-    }
-}
-
-impl<T> Slab<T> {
-    fn push(&mut self, value: T) {
-        if self.len == self.chunks.len() * CHUNK {
-            self.chunks.push(Vec::with_capacity(CHUNK));
-        }
-        // The last chunk has room: len < chunks.len() * CHUNK.
-        if let Some(chunk) = self.chunks.last_mut() {
-            chunk.push(value);
-        }
-        self.len += 1;
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
-impl<T> std::ops::Index<usize> for Slab<T> {
-    type Output = T;
-    #[inline]
-    fn index(&self, i: usize) -> &T {
-        &self.chunks[i / CHUNK][i % CHUNK]
-    }
-}
-
-impl<T> std::ops::IndexMut<usize> for Slab<T> {
-    #[inline]
-    fn index_mut(&mut self, i: usize) -> &mut T {
-        &mut self.chunks[i / CHUNK][i % CHUNK]
-    }
 }
 
 /// Groups packets into flows. See the module docs.
@@ -900,61 +828,6 @@ impl<F: FlowFeatures> FlowTable<F> {
             features: std::mem::take(&mut slot.features),
         }
     }
-
-    /// The list of kind `list` of slot `i`'s partition.
-    fn list_mut(&mut self, i: u32, list: ListId) -> &mut List {
-        let part = &mut self.parts[usize::from(self.slots[i as usize].partition)];
-        match list {
-            ListId::Open => &mut part.open,
-            ListId::Closed => &mut part.closed,
-        }
-    }
-
-    /// Appends slot `i` to its partition's list of kind `list`.
-    fn push_back(&mut self, list: ListId, i: u32) {
-        let tail = self.list_mut(i, list).tail;
-        {
-            let slot = &mut self.slots[i as usize];
-            slot.list = list;
-            slot.links = Links {
-                prev: tail,
-                next: NIL,
-            };
-        }
-        if tail == NIL {
-            self.list_mut(i, list).head = i;
-        } else {
-            self.slots[tail as usize].links.next = i;
-        }
-        self.list_mut(i, list).tail = i;
-    }
-
-    fn unlink(&mut self, i: u32) {
-        let (list, Links { prev, next }) = {
-            let s = &self.slots[i as usize];
-            (s.list, s.links)
-        };
-        if prev == NIL {
-            self.list_mut(i, list).head = next;
-        } else {
-            self.slots[prev as usize].links.next = next;
-        }
-        if next == NIL {
-            self.list_mut(i, list).tail = prev;
-        } else {
-            self.slots[next as usize].links.prev = prev;
-        }
-        self.slots[i as usize].links = Links {
-            prev: NIL,
-            next: NIL,
-        };
-    }
-}
-
-impl List {
-    fn head_index(&self) -> Option<u32> {
-        (self.head != NIL).then_some(self.head)
-    }
 }
 
 #[cfg(test)]
@@ -1111,19 +984,5 @@ mod tests {
         assert_eq!(caps.iter().sum::<u32>(), 1_000);
         assert_eq!(caps[0], 67);
         assert_eq!(caps[14], 66);
-    }
-
-    #[test]
-    fn slab_indexes_across_chunks() {
-        let mut slab = Slab::default();
-        for i in 0..(2 * CHUNK + 3) {
-            slab.push(i);
-        }
-        assert_eq!(slab.len(), 2 * CHUNK + 3);
-        assert_eq!(slab[CHUNK - 1], CHUNK - 1);
-        assert_eq!(slab[CHUNK], CHUNK);
-        assert_eq!(slab[2 * CHUNK + 2], 2 * CHUNK + 2);
-        slab[5] = 50;
-        assert_eq!(slab[5], 50);
     }
 }

@@ -1,6 +1,13 @@
 //! The one place columns are defined: name, Arrow type, unit and meaning. The
 //! Arrow schemas, CSV headers and the checks on `docs/features.md` derive from it.
 
+mod nfstream;
+mod profiles;
+
+pub use nfstream::{NfColumn, nfstream_columns};
+pub use profiles::{SEED_COLUMNS, STANDARD_COLUMNS, full_extra_columns};
+
+use crate::flow::Direction;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use std::sync::Arc;
 
@@ -48,27 +55,27 @@ pub enum Column {
     /// Inter-arrival time of packets (microseconds).
     IatUs(Scope, Stat),
     /// Packets of one direction with a TCP flag set (index into `COUNTED_FLAGS`).
-    DirFlagCount(Side, usize),
+    DirFlagCount(Direction, usize),
     /// IP plus transport header bytes of one direction.
-    HeaderBytes(Side),
+    HeaderBytes(Direction),
     /// Packets of one direction carrying transport payload.
-    PayloadPkts(Side),
+    PayloadPkts(Direction),
     /// TCP window of a direction's first TCP packet.
-    InitWin(Side),
+    InitWin(Direction),
     /// Smallest TCP window of a direction.
-    WinMin(Side),
+    WinMin(Direction),
     /// Largest TCP window of a direction.
-    WinMax(Side),
+    WinMax(Direction),
     /// MSS option of a direction's SYN.
-    Mss(Side),
+    Mss(Direction),
     /// Window scale option of a direction's SYN.
-    WinScale(Side),
+    WinScale(Direction),
     /// SYN to SYN+ACK (microseconds).
     SynToSynAckUs,
     /// SYN+ACK to ACK (microseconds).
     SynAckToAckUs,
     /// TCP retransmissions of a direction.
-    RetransPkts(Side),
+    RetransPkts(Direction),
     /// Packets stamped earlier than the flow's previous packet.
     OutOfOrderPkts,
     /// Active periods (microseconds).
@@ -76,9 +83,9 @@ pub enum Column {
     /// Idle periods (microseconds).
     IdleUs(Stat),
     /// Smallest TTL / hop limit of a direction.
-    TtlMin(Side),
+    TtlMin(Direction),
     /// Largest TTL / hop limit of a direction.
-    TtlMax(Side),
+    TtlMax(Direction),
     /// DSCP of the first packet.
     Dscp,
     /// Wire bytes per second of duration.
@@ -98,21 +105,15 @@ pub enum Column {
     Cic(super::cic::CicVocab, super::cic::CicColumn),
 }
 
-/// Which packets of a flow a statistic covers.
+/// Which packets of a flow a statistic covers: one [`Direction`] or both
+/// together. Not the same as [`Direction`], which has no "both"; the
+/// per-direction columns take a [`Direction`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum Scope {
     Fwd,
     Bwd,
     Both,
-}
-
-/// One direction of a flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum Side {
-    Fwd,
-    Bwd,
 }
 
 /// A summary statistic.
@@ -126,32 +127,6 @@ pub enum Stat {
     Mean,
     /// Sample standard deviation (n − 1).
     Std,
-}
-
-/// The columns of the `nfstream` profile that flowq's own profiles do not have
-/// under the same name (addresses, ports, protocol and VLAN are shared).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum NfColumn {
-    Id,
-    ExpirationId,
-    SrcMac,
-    SrcOui,
-    DstMac,
-    DstOui,
-    TunnelId,
-    FirstSeenMs(Scope),
-    LastSeenMs(Scope),
-    DurationMs(Scope),
-    Packets(Scope),
-    Bytes(Scope),
-    Ps(Scope, Stat),
-    PiatMs(Scope, Stat),
-    /// Packets with a TCP flag set (index into `COUNTED_FLAGS`).
-    FlagPackets(Scope, usize),
-    SpltDirection,
-    SpltPs,
-    SpltPiatMs,
 }
 
 impl Scope {
@@ -192,28 +167,24 @@ impl Scope {
     }
 }
 
-impl Side {
-    /// Both sides, forward first.
-    pub const ALL: [Side; 2] = [Side::Fwd, Side::Bwd];
-
-    /// Index into `[fwd, bwd]` arrays.
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            Side::Fwd => "fwd_",
-            Side::Bwd => "bwd_",
+impl Scope {
+    /// The scope of one direction's packets.
+    pub fn of(direction: Direction) -> Scope {
+        match direction {
+            Direction::Forward => Scope::Fwd,
+            Direction::Backward => Scope::Bwd,
         }
     }
+}
 
-    fn words(self) -> &'static str {
-        match self {
-            Side::Fwd => "from src to dst",
-            Side::Bwd => "from dst to src",
-        }
-    }
+/// The name prefix of a per-direction column.
+fn dir_prefix(direction: Direction) -> &'static str {
+    Scope::of(direction).prefix()
+}
+
+/// The words that say which packets a per-direction column counts.
+fn dir_words(direction: Direction) -> &'static str {
+    Scope::of(direction).words()
 }
 
 impl Stat {
@@ -488,57 +459,57 @@ impl Column {
                 ),
             ),
             Column::DirFlagCount(side, flag) => counted(
-                format!("{}{}_count", side.prefix(), FLAG_NAMES[flag]),
+                format!("{}{}_count", dir_prefix(side), FLAG_NAMES[flag]),
                 I64,
                 format!(
                     "TCP packets {} with {} set",
-                    side.words(),
+                    dir_words(side),
                     FLAG_NAMES[flag].to_ascii_uppercase()
                 ),
             ),
             Column::HeaderBytes(side) => counted(
-                format!("{}header_bytes", side.prefix()),
+                format!("{}header_bytes", dir_prefix(side)),
                 I64,
                 format!(
                     "IP plus transport header bytes of the packets {}",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::PayloadPkts(side) => counted(
-                format!("{}payload_pkts", side.prefix()),
+                format!("{}payload_pkts", dir_prefix(side)),
                 I64,
                 format!(
                     "packets {} with at least one byte of transport payload",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::InitWin(side) => nullable(
-                format!("{}init_win", side.prefix()),
+                format!("{}init_win", dir_prefix(side)),
                 I32,
                 format!(
                     "TCP window field of the first TCP packet {} (unscaled)",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::WinMin(side) => nullable(
-                format!("{}win_min", side.prefix()),
+                format!("{}win_min", dir_prefix(side)),
                 I32,
-                format!("smallest TCP window field {} (unscaled)", side.words()),
+                format!("smallest TCP window field {} (unscaled)", dir_words(side)),
             ),
             Column::WinMax(side) => nullable(
-                format!("{}win_max", side.prefix()),
+                format!("{}win_max", dir_prefix(side)),
                 I32,
-                format!("largest TCP window field {} (unscaled)", side.words()),
+                format!("largest TCP window field {} (unscaled)", dir_words(side)),
             ),
             Column::Mss(side) => nullable(
-                format!("{}mss", side.prefix()),
+                format!("{}mss", dir_prefix(side)),
                 I32,
-                format!("MSS option of the first SYN {} (bytes)", side.words()),
+                format!("MSS option of the first SYN {} (bytes)", dir_words(side)),
             ),
             Column::WinScale(side) => nullable(
-                format!("{}win_scale", side.prefix()),
+                format!("{}win_scale", dir_prefix(side)),
                 I16,
-                format!("window scale shift of the first SYN {}", side.words()),
+                format!("window scale shift of the first SYN {}", dir_words(side)),
             ),
             Column::SynToSynAckUs => nullable(
                 "syn_to_synack_us".into(),
@@ -551,11 +522,11 @@ impl Column {
                 "time from dst's SYN+ACK to src's ACK (microseconds)".into(),
             ),
             Column::RetransPkts(side) => counted(
-                format!("{}retrans_pkts", side.prefix()),
+                format!("{}retrans_pkts", dir_prefix(side)),
                 I64,
                 format!(
                     "TCP packets {} with payload that add no new sequence numbers",
-                    side.words()
+                    dir_words(side)
                 ),
             ),
             Column::OutOfOrderPkts => def(
@@ -577,14 +548,14 @@ impl Column {
                 format!("{} length of the idle periods (microseconds)", stat.words()),
             ),
             Column::TtlMin(side) => nullable(
-                format!("{}ttl_min", side.prefix()),
+                format!("{}ttl_min", dir_prefix(side)),
                 I16,
-                format!("smallest IP TTL / hop limit {}", side.words()),
+                format!("smallest IP TTL / hop limit {}", dir_words(side)),
             ),
             Column::TtlMax(side) => nullable(
-                format!("{}ttl_max", side.prefix()),
+                format!("{}ttl_max", dir_prefix(side)),
                 I16,
-                format!("largest IP TTL / hop limit {}", side.words()),
+                format!("largest IP TTL / hop limit {}", dir_words(side)),
             ),
             Column::Dscp => def("dscp", I8, "DSCP of the flow's first packet"),
             Column::BytesPerSec => nullable(
@@ -622,263 +593,6 @@ impl Column {
         let d = self.def();
         Field::new(d.name, d.kind.data_type(), d.nullable)
     }
-}
-
-/// The columns of the `standard` profile, in order.
-pub const STANDARD_COLUMNS: &[Column] = &[
-    Column::FlowId,
-    Column::SrcIp,
-    Column::DstIp,
-    Column::SrcPort,
-    Column::DstPort,
-    Column::Protocol,
-    Column::IpVersion,
-    Column::VlanId,
-    Column::Tunnel,
-    Column::FirstSeen,
-    Column::LastSeen,
-    Column::Duration,
-    Column::PktCount,
-    Column::ByteCount,
-    Column::FwdPktCount,
-    Column::BwdPktCount,
-    Column::FwdByteCount,
-    Column::BwdByteCount,
-    Column::FwdPayloadBytes,
-    Column::BwdPayloadBytes,
-    Column::SynCount,
-    Column::FinCount,
-    Column::RstCount,
-    Column::PshCount,
-    Column::AckCount,
-    Column::UrgCount,
-    Column::EceCount,
-    Column::CwrCount,
-    Column::EndReason,
-];
-
-/// The columns of the `seed` profile: the original script's CSV header.
-pub const SEED_COLUMNS: &[Column] = &[
-    Column::SrcIp,
-    Column::DstIp,
-    Column::SrcPort,
-    Column::DstPort,
-    Column::Protocol,
-    Column::SeedDuration,
-    Column::PktCount,
-    Column::SeedByteCount,
-    Column::SynCount,
-    Column::FinCount,
-    Column::RstCount,
-    Column::PshCount,
-    Column::AckCount,
-];
-
-impl NfColumn {
-    fn def(self) -> ColumnDef {
-        use Kind::*;
-        let text = |name: &str, kind: Kind, doc: String| counted(name.to_string(), kind, doc);
-        match self {
-            NfColumn::Id => text(
-                "id",
-                I64,
-                "flow_id: number of the flow's first packet".into(),
-            ),
-            NfColumn::ExpirationId => text(
-                "expiration_id",
-                I8,
-                "0 idle timeout or end of capture, 1 active timeout".into(),
-            ),
-            NfColumn::SrcMac => text("src_mac", Text, "source MAC of the first packet".into()),
-            NfColumn::SrcOui => text("src_oui", Text, "first three bytes of src_mac".into()),
-            NfColumn::DstMac => text(
-                "dst_mac",
-                Text,
-                "destination MAC of the first packet".into(),
-            ),
-            NfColumn::DstOui => text("dst_oui", Text, "first three bytes of dst_mac".into()),
-            NfColumn::TunnelId => text(
-                "tunnel_id",
-                I64,
-                "NFStream's tunnel code: 1 GTP-U, 0 otherwise (IP-in-IP included)".into(),
-            ),
-            NfColumn::FirstSeenMs(scope) => counted(
-                format!("{}_first_seen_ms", scope.nf_name()),
-                I64,
-                format!(
-                    "first packet {} (ms since the epoch, 0 if none)",
-                    scope.words()
-                ),
-            ),
-            NfColumn::LastSeenMs(scope) => counted(
-                format!("{}_last_seen_ms", scope.nf_name()),
-                I64,
-                format!(
-                    "last packet {} (ms since the epoch, 0 if none)",
-                    scope.words()
-                ),
-            ),
-            NfColumn::DurationMs(scope) => counted(
-                format!("{}_duration_ms", scope.nf_name()),
-                I64,
-                format!("last_seen_ms - first_seen_ms {}", scope.words()),
-            ),
-            NfColumn::Packets(scope) => counted(
-                format!("{}_packets", scope.nf_name()),
-                I64,
-                format!("packets {}", scope.words()),
-            ),
-            NfColumn::Bytes(scope) => counted(
-                format!("{}_bytes", scope.nf_name()),
-                I64,
-                format!("wire bytes {}", scope.words()),
-            ),
-            NfColumn::Ps(scope, stat) => counted(
-                format!("{}_{}_ps", scope.nf_name(), nf_stat(stat)),
-                if matches!(stat, Stat::Min | Stat::Max) {
-                    I64
-                } else {
-                    F64
-                },
-                format!("{} wire length {} (0 if none)", stat.words(), scope.words()),
-            ),
-            NfColumn::PiatMs(scope, stat) => counted(
-                format!("{}_{}_piat_ms", scope.nf_name(), nf_stat(stat)),
-                if matches!(stat, Stat::Min | Stat::Max) {
-                    I64
-                } else {
-                    F64
-                },
-                format!(
-                    "{} packet inter-arrival time {} (ms, 0 if none)",
-                    stat.words(),
-                    scope.words()
-                ),
-            ),
-            NfColumn::FlagPackets(scope, flag) => counted(
-                format!("{}_{}_packets", scope.nf_name(), FLAG_NAMES[flag]),
-                I64,
-                format!(
-                    "TCP packets {} with {} set",
-                    scope.words(),
-                    FLAG_NAMES[flag].to_ascii_uppercase()
-                ),
-            ),
-            NfColumn::SpltDirection => text(
-                "splt_direction",
-                ListI8,
-                "direction of the first packets (0 src2dst, 1 dst2src, -1 padding)".into(),
-            ),
-            NfColumn::SpltPs => text(
-                "splt_ps",
-                ListI32,
-                "wire length of the first packets (-1 padding)".into(),
-            ),
-            NfColumn::SpltPiatMs => text(
-                "splt_piat_ms",
-                ListI64,
-                "inter-arrival time of the first packets (ms, 0 first, -1 padding)".into(),
-            ),
-        }
-    }
-}
-
-fn nf_stat(stat: Stat) -> &'static str {
-    match stat {
-        Stat::Min => "min",
-        Stat::Max => "max",
-        Stat::Mean => "mean",
-        Stat::Std => "stddev",
-    }
-}
-
-/// The columns added by the `full` profile to the standard ones, in order;
-/// the early-flow sequence is included when `splt` is true.
-pub fn full_extra_columns(splt: bool) -> Vec<Column> {
-    let mut c = Vec::with_capacity(96);
-    for scope in Scope::ALL {
-        c.extend(Stat::ALL.map(|stat| Column::PktLen(scope, stat)));
-    }
-    for scope in Scope::ALL {
-        c.extend(Stat::ALL.map(|stat| Column::IatUs(scope, stat)));
-    }
-    for side in Side::ALL {
-        c.extend((0..FLAG_NAMES.len()).map(|flag| Column::DirFlagCount(side, flag)));
-    }
-    c.extend(Side::ALL.map(Column::HeaderBytes));
-    c.extend(Side::ALL.map(Column::PayloadPkts));
-    c.extend(Side::ALL.map(Column::InitWin));
-    for side in Side::ALL {
-        c.extend([Column::WinMin(side), Column::WinMax(side)]);
-    }
-    c.extend(Side::ALL.map(Column::Mss));
-    c.extend(Side::ALL.map(Column::WinScale));
-    c.extend([Column::SynToSynAckUs, Column::SynAckToAckUs]);
-    c.extend(Side::ALL.map(Column::RetransPkts));
-    c.push(Column::OutOfOrderPkts);
-    c.extend(Stat::ALL.map(Column::ActiveUs));
-    c.extend(Stat::ALL.map(Column::IdleUs));
-    for side in Side::ALL {
-        c.extend([Column::TtlMin(side), Column::TtlMax(side)]);
-    }
-    c.extend([Column::Dscp, Column::BytesPerSec, Column::PktsPerSec]);
-    if splt {
-        c.extend([Column::SpltDirection, Column::SpltPktLen, Column::SpltIatUs]);
-    }
-    c
-}
-
-/// The `nfstream` profile's columns: NFStream 6.6's core columns, its 48
-/// statistical columns with `stats`, and its early-flow sequence with `splt`.
-pub fn nfstream_columns(stats: bool, splt: bool) -> Vec<Column> {
-    use NfColumn as N;
-    let mut c = vec![
-        Column::Nf(N::Id),
-        Column::Nf(N::ExpirationId),
-        Column::SrcIp,
-        Column::Nf(N::SrcMac),
-        Column::Nf(N::SrcOui),
-        Column::SrcPort,
-        Column::DstIp,
-        Column::Nf(N::DstMac),
-        Column::Nf(N::DstOui),
-        Column::DstPort,
-        Column::Protocol,
-        Column::IpVersion,
-        Column::VlanId,
-        Column::Nf(N::TunnelId),
-    ];
-    for scope in Scope::ALL {
-        c.extend([
-            Column::Nf(N::FirstSeenMs(scope)),
-            Column::Nf(N::LastSeenMs(scope)),
-            Column::Nf(N::DurationMs(scope)),
-            Column::Nf(N::Packets(scope)),
-            Column::Nf(N::Bytes(scope)),
-        ]);
-    }
-    if stats {
-        let order = [Stat::Min, Stat::Mean, Stat::Std, Stat::Max];
-        for scope in Scope::ALL {
-            c.extend(order.map(|stat| Column::Nf(N::Ps(scope, stat))));
-        }
-        for scope in Scope::ALL {
-            c.extend(order.map(|stat| Column::Nf(N::PiatMs(scope, stat))));
-        }
-        // NFStream's flag order: syn, cwr, ece, urg, ack, psh, rst, fin.
-        let flags = [0, 7, 6, 5, 4, 3, 2, 1];
-        for scope in Scope::ALL {
-            c.extend(flags.map(|flag| Column::Nf(N::FlagPackets(scope, flag))));
-        }
-    }
-    if splt {
-        c.extend([
-            Column::Nf(N::SpltDirection),
-            Column::Nf(N::SpltPs),
-            Column::Nf(N::SpltPiatMs),
-        ]);
-    }
-    c
 }
 
 /// An Arrow schema of the given columns.

@@ -1,0 +1,158 @@
+//! What a run reports: the [`RunSummary`] with one [`InputSummary`] per input,
+//! and the [`Progress`] snapshots sent while it runs.
+
+use crate::capture::CaptureFormat;
+use std::collections::BTreeMap;
+
+/// How reading one input ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputStatus {
+    /// Read to its end.
+    Complete,
+    /// Read up to a truncated or corrupt record; the packets before it were used.
+    Partial,
+    /// Could not be opened or is not a capture; nothing from it was used.
+    Failed,
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InputSummary {
+    /// The input's name (path or `<stdin>`).
+    pub name: String,
+    /// Container format, when recognised.
+    pub format: Option<CaptureFormat>,
+    /// How reading ended.
+    pub status: InputStatus,
+    /// The error or warning that ended reading early, if any.
+    pub message: Option<String>,
+    /// Packet records read.
+    pub packets_read: u64,
+    /// Packets counted in some flow.
+    pub packets_in_flows: u64,
+    /// Packets skipped, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Flows written from this input.
+    pub flows: u64,
+}
+
+/// The report of a whole run, printed at the end and available as JSON.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunSummary {
+    /// Packet records read from all inputs.
+    pub packets_read: u64,
+    /// Packets counted in some flow.
+    pub packets_in_flows: u64,
+    /// Packets skipped, by reason (`packets_read = packets_in_flows + sum(skipped)`).
+    pub skipped: BTreeMap<&'static str, u64>,
+    /// Rows written.
+    pub flows_written: u64,
+    /// Flows the profile leaves out (`--cic-compat bugs` drops single-packet
+    /// flows, as CICFlowMeter did).
+    pub flows_not_written: u64,
+    /// Packets in flows whose transport header was cut off or invalid (they were
+    /// keyed with the ports that could be read, 0 otherwise).
+    pub transport_incomplete: u64,
+    /// Later IP fragments whose first fragment was never seen (keyed with ports 0).
+    pub orphan_fragments: u64,
+    /// Packets stamped earlier than a packet before them in the same input.
+    pub backward_timestamps: u64,
+    /// Largest number of flows open at once in one input.
+    pub peak_active_flows: u64,
+    /// Flows ended early because the flow table was full (`--max-flows`),
+    /// written with end reason `evicted`.
+    pub evicted_flows: u64,
+    /// Of those, flows ended because the process's flow-state budget was spent
+    /// by several captures read at once rather than by `--max-flows`: which
+    /// flows these were depends on what else was running, so the output is no
+    /// longer a function of the inputs and options alone when this is nonzero.
+    pub memory_evicted_flows: u64,
+    /// Packets whose timestamp jumped more than an hour past the capture clock
+    /// without the next packet confirming the jump: they were counted in their
+    /// flows but did not move the clock (docs/robustness.md).
+    pub timestamp_outliers: u64,
+    /// pcapng packet blocks naming an undescribed interface (not counted as packets).
+    pub unknown_interface_blocks: u64,
+    /// pcapng simple packet blocks (timestamped with the previous packet's time).
+    pub simple_packet_blocks: u64,
+    /// The run was stopped early (Ctrl-C): inputs end where reading stopped,
+    /// and later inputs were not read.
+    pub interrupted: bool,
+    /// Wall-clock seconds the run took.
+    pub elapsed_seconds: f64,
+    /// Per-input details, in input order.
+    pub inputs: Vec<InputSummary>,
+}
+
+impl RunSummary {
+    /// Adds the summary of a run over later inputs to this one.
+    pub(crate) fn absorb(&mut self, other: RunSummary) {
+        self.packets_read += other.packets_read;
+        self.packets_in_flows += other.packets_in_flows;
+        for (reason, n) in other.skipped {
+            *self.skipped.entry(reason).or_default() += n;
+        }
+        self.flows_written += other.flows_written;
+        self.flows_not_written += other.flows_not_written;
+        self.transport_incomplete += other.transport_incomplete;
+        self.orphan_fragments += other.orphan_fragments;
+        self.backward_timestamps += other.backward_timestamps;
+        self.peak_active_flows = self.peak_active_flows.max(other.peak_active_flows);
+        self.evicted_flows += other.evicted_flows;
+        self.memory_evicted_flows += other.memory_evicted_flows;
+        self.timestamp_outliers += other.timestamp_outliers;
+        self.interrupted |= other.interrupted;
+        self.unknown_interface_blocks += other.unknown_interface_blocks;
+        self.simple_packet_blocks += other.simple_packet_blocks;
+        self.inputs.extend(other.inputs);
+    }
+
+    /// Inputs that failed to open.
+    pub fn failed_inputs(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter(|i| i.status == InputStatus::Failed)
+            .count()
+    }
+
+    /// Inputs read only partly.
+    pub fn partial_inputs(&self) -> usize {
+        self.inputs
+            .iter()
+            .filter(|i| i.status == InputStatus::Partial)
+            .count()
+    }
+}
+
+/// A snapshot of a running extraction, for progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    /// Name of the input being read.
+    pub input: &'a str,
+    /// Index of that input (0-based) and the number of inputs.
+    pub input_index: usize,
+    /// Number of inputs.
+    pub input_count: usize,
+    /// Bytes read of the current input (compressed bytes for compressed
+    /// inputs); 0 when several inputs are read at once.
+    pub input_bytes_read: u64,
+    /// Bytes read so far in the whole run, all inputs.
+    pub bytes_read: u64,
+    /// Packets read so far in the whole run (see [`LiveCounters::packets_read`](crate::LiveCounters::packets_read)).
+    pub packets_read: u64,
+    /// Flows open (see [`LiveCounters::active_flows`](crate::LiveCounters::active_flows)).
+    pub active_flows: usize,
+    /// Rows written so far.
+    pub flows_written: u64,
+}
+
+/// Receives progress snapshots, about every 64 Ki packets and at input boundaries.
+pub trait ProgressObserver {
+    /// Called with the current state.
+    fn update(&mut self, progress: &Progress<'_>);
+}
+
+impl ProgressObserver for () {
+    fn update(&mut self, _progress: &Progress<'_>) {}
+}
