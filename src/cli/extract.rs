@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
-use flowq_extract::flow::FlowConfig;
+use flowq_extract::flow::{DEFAULT_FLOW_STATE_BUDGET, FlowConfig};
 use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{
     DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
@@ -84,9 +84,18 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
             tcp_close: true,
             close_grace_ns: seconds_to_ns(flow.tcp_close_grace).unwrap_or(0),
             syn_ack_reverses: true,
-            max_flows: flow
-                .max_flows
-                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            // A budget other than the default fixes the limit here, so that
+            // processes that derive it themselves (cluster executors, with
+            // their own default budget) use the same one.
+            max_flows: match flow.max_flows {
+                Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+                None if flow.flow_memory != DEFAULT_FLOW_STATE_BUDGET as u64 => {
+                    Some(profile.max_flows_for_budget(
+                        usize::try_from(flow.flow_memory).unwrap_or(usize::MAX),
+                    ))
+                }
+                None => None,
+            },
         },
         splt_len,
         nfstream_stats: flow.stats,
@@ -683,6 +692,28 @@ mod tests {
                 "--{id} does not change {pointer}"
             );
         }
+    }
+
+    /// A budget other than the default fixes the flow limit in the options
+    /// (cluster executors derive no default of their own from it).
+    #[test]
+    fn a_flow_memory_budget_fixes_the_default_limit() {
+        let one_gib = recorded_for(&["--flow-memory", "1GiB"]);
+        // 2^30 bytes / (a 248-byte standard slot + 16 bytes of index).
+        assert_eq!(
+            one_gib.pointer("/flow/max_flows"),
+            Some(&serde_json::json!(4_067_203))
+        );
+        let default = recorded_for(&[]);
+        assert_eq!(
+            default.pointer("/flow/max_flows"),
+            Some(&serde_json::Value::Null)
+        );
+        let explicit = recorded_for(&["--flow-memory", "1GiB", "--max-flows", "9"]);
+        assert_eq!(
+            explicit.pointer("/flow/max_flows"),
+            Some(&serde_json::json!(9))
+        );
     }
 
     #[test]

@@ -71,6 +71,18 @@ impl Profile {
         }
     }
 
+    /// The flow limit `--max-flows` defaults to with a flow-state budget of
+    /// `budget` bytes: as many of this profile's flows as fit in it.
+    pub fn max_flows_for_budget(self, budget: usize) -> usize {
+        use crate::features::{CicFeatures, FullFeatures, StandardFeatures};
+        use crate::flow::FlowTable;
+        match self.state() {
+            State::Standard => FlowTable::<StandardFeatures>::max_flows_for_budget(budget),
+            State::Full => FlowTable::<FullFeatures>::max_flows_for_budget(budget),
+            State::Cic => FlowTable::<CicFeatures>::max_flows_for_budget(budget),
+        }
+    }
+
     /// The active timeout the profile uses unless told otherwise (ns): the CIC
     /// profiles use CICFlowMeter's 120 s flow timeout.
     pub fn default_active_timeout_ns(self) -> Option<i64> {
