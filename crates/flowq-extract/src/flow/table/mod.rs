@@ -417,7 +417,9 @@ impl<F: FlowFeatures> FlowTable<F> {
     /// A lower bound of the [`OrderKey`] of every flow emitted from now on
     /// (until [`finish`](Self::finish)).
     pub fn watermark(&self) -> OrderKey {
-        (self.clock, self.next_ordinal, 0)
+        // End times are clamped below `i64::MAX` (the end of the capture), so
+        // at a clock of `i64::MAX` a flow can still end at `i64::MAX - 1`.
+        (self.clock.min(i64::MAX - 1), self.next_ordinal, 0)
     }
 
     fn advance_clock(&mut self, ts: i64) {
