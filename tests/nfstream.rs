@@ -672,12 +672,7 @@ struct Tally {
 /// captures), from the table in docs/features.md, "Deliberate differences from
 /// NFStream"; and the documented `matched of total` NFStream flows.
 fn documented() -> (BTreeMap<String, [usize; 5]>, [usize; 2]) {
-    let doc = std::fs::read_to_string(repo_root().join(DOC)).expect(DOC);
-    let section = doc
-        .split_once(SECTION)
-        .unwrap_or_else(|| panic!("{DOC} has no `{SECTION}` section"))
-        .1;
-    let section = section.split("\n## ").next().unwrap_or(section);
+    let section = crate::util::doc_section(DOC, SECTION);
     let mut table = BTreeMap::new();
     for line in section.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();

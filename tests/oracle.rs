@@ -679,12 +679,7 @@ fn documented_link_types() -> BTreeSet<u32> {
 /// The documented counts: class to (records, captures), and the documented
 /// number of records that agree.
 fn documented_packet_classes() -> (BTreeMap<String, [usize; 2]>, usize) {
-    let doc = std::fs::read_to_string(repo_root().join(CAPTURE_DOC)).expect(CAPTURE_DOC);
-    let section = doc
-        .split_once(CAPTURE_SECTION)
-        .unwrap_or_else(|| panic!("{CAPTURE_DOC} has no `{CAPTURE_SECTION}` section"))
-        .1;
-    let section = section.split("\n## ").next().unwrap_or(section);
+    let section = crate::util::doc_section(CAPTURE_DOC, CAPTURE_SECTION);
     let mut table = BTreeMap::new();
     for line in section.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();

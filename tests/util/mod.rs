@@ -76,6 +76,17 @@ pub fn skip_note(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "note: {test}: {message}");
 }
 
+/// The text of the section of the doc `path` (relative to the repository)
+/// that starts at `heading`, up to the next `## ` heading.
+pub fn doc_section(path: &str, heading: &str) -> String {
+    let doc = std::fs::read_to_string(repo_root().join(path)).expect(path);
+    let section = doc
+        .split_once(heading)
+        .unwrap_or_else(|| panic!("{path} has no `{heading}` section"))
+        .1;
+    section.split("\n## ").next().unwrap_or(section).to_string()
+}
+
 /// The shared capture corpus (`../shared/pcaps` beside the repository), if present.
 /// Its absence fails the test under `.ci/run`, and is a visible skip elsewhere.
 pub fn shared_pcaps() -> Option<PathBuf> {

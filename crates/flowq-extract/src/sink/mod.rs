@@ -2,7 +2,8 @@
 //! target directory and renamed into place only when complete, so a failed run
 //! never leaves a file that looks finished.
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::ArrayRef;
+use arrow::datatypes::{Field, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -554,46 +555,17 @@ impl PendingFile {
 /// bracketed text, `[0, 1, 1]`, which Python's `ast.literal_eval` and JSON
 /// parsers read back. Other columns pass through untouched.
 pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
-    use arrow::array::{Array, ArrayRef, StringBuilder};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use arrow::util::display::{ArrayFormatter, FormatOptions};
-    let is_list = |t: &DataType| matches!(t, DataType::List(_) | DataType::LargeList(_));
-    if !batch
-        .schema()
-        .fields()
-        .iter()
-        .any(|f| is_list(f.data_type()))
-    {
-        return batch.clone();
-    }
-    let options = FormatOptions::default();
-    let mut fields = Vec::with_capacity(batch.num_columns());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let formatter = is_list(field.data_type())
-            .then(|| ArrayFormatter::try_new(column.as_ref(), &options).ok())
-            .flatten();
-        let Some(formatter) = formatter else {
-            fields.push(field.as_ref().clone());
-            columns.push(column.clone());
-            continue;
-        };
-        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 32);
-        for row in 0..column.len() {
-            if column.is_null(row) {
-                text.append_null();
-            } else {
-                text.append_value(formatter.value(row).to_string());
-            }
-        }
-        fields.push(Field::new(
-            field.name(),
-            DataType::Utf8,
-            field.is_nullable(),
-        ));
-        columns.push(Arc::new(text.finish()));
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap_or_else(|_| batch.clone())
+    use arrow::datatypes::DataType;
+    columns_as_text(
+        batch,
+        |_, column| {
+            matches!(
+                column.data_type(),
+                DataType::List(_) | DataType::LargeList(_)
+            )
+        },
+        |_, _| None,
+    )
 }
 
 /// Floating-point columns holding infinities or NaN, as text: those values
@@ -602,19 +574,9 @@ pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
 /// Columns without such values, and batches without such columns, pass
 /// through untouched.
 pub fn non_finite_as_java(batch: &RecordBatch) -> RecordBatch {
-    use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
-    use arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema};
-    use arrow::util::display::{ArrayFormatter, FormatOptions};
-    fn java(v: f64) -> &'static str {
-        if v.is_nan() {
-            "NaN"
-        } else if v > 0.0 {
-            "Infinity"
-        } else {
-            "-Infinity"
-        }
-    }
-    let non_finite_at = |column: &ArrayRef, row: usize| -> Option<f64> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{DataType, Float32Type, Float64Type};
+    fn non_finite_at(column: &ArrayRef, row: usize) -> Option<&'static str> {
         if column.is_null(row) {
             return None;
         }
@@ -623,18 +585,41 @@ pub fn non_finite_as_java(batch: &RecordBatch) -> RecordBatch {
             DataType::Float32 => f64::from(column.as_primitive::<Float32Type>().value(row)),
             _ => return None,
         };
-        (!v.is_finite()).then_some(v)
-    };
-    let needs_text =
-        |column: &ArrayRef| (0..column.len()).any(|row| non_finite_at(column, row).is_some());
-    if !batch.columns().iter().any(needs_text) {
+        match v {
+            v if v.is_nan() => Some("NaN"),
+            v if v == f64::INFINITY => Some("Infinity"),
+            v if v == f64::NEG_INFINITY => Some("-Infinity"),
+            _ => None,
+        }
+    }
+    columns_as_text(
+        batch,
+        |_, column| (0..column.len()).any(|row| non_finite_at(column, row).is_some()),
+        non_finite_at,
+    )
+}
+
+/// `batch` with the columns `select` picks turned into text: each value as
+/// `special` spells it, else as Arrow's display (what its CSV writer writes),
+/// nulls kept. A batch with no such column is returned as it is.
+fn columns_as_text(
+    batch: &RecordBatch,
+    select: impl Fn(&Field, &ArrayRef) -> bool,
+    special: impl Fn(&ArrayRef, usize) -> Option<&'static str>,
+) -> RecordBatch {
+    use arrow::array::{Array, StringBuilder};
+    use arrow::datatypes::{DataType, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let schema = batch.schema();
+    let pairs = || schema.fields().iter().zip(batch.columns());
+    if !pairs().any(|(f, c)| select(f, c)) {
         return batch.clone();
     }
     let options = FormatOptions::default();
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let formatter = needs_text(column)
+    for (field, column) in pairs() {
+        let formatter = select(field, column)
             .then(|| ArrayFormatter::try_new(column.as_ref(), &options).ok())
             .flatten();
         let Some(formatter) = formatter else {
@@ -642,12 +627,12 @@ pub fn non_finite_as_java(batch: &RecordBatch) -> RecordBatch {
             columns.push(column.clone());
             continue;
         };
-        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 12);
+        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 16);
         for row in 0..column.len() {
             if column.is_null(row) {
                 text.append_null();
-            } else if let Some(v) = non_finite_at(column, row) {
-                text.append_value(java(v));
+            } else if let Some(spelled) = special(column, row) {
+                text.append_value(spelled);
             } else {
                 text.append_value(formatter.value(row).to_string());
             }
