@@ -183,9 +183,13 @@ fn profiles() -> Vec<&'static str> {
     Profile::ALL.iter().map(|p| p.name()).collect()
 }
 
+/// Files in directories that are not captures, with why (the command line's
+/// `note: ...; skipped`).
+type SkippedFiles = Vec<(String, String)>;
+
 /// The inputs named by `paths` (files, directories, `-`), as the command line
-/// finds them, and the files in directories it skipped (with why).
-fn inputs_of(paths: Vec<PathBuf>) -> PyResult<(Vec<InputSource>, Vec<(String, String)>)> {
+/// finds them, and the files in directories it skipped.
+fn inputs_of(paths: Vec<PathBuf>) -> PyResult<(Vec<InputSource>, SkippedFiles)> {
     if paths.is_empty() {
         return Err(PyValueError::new_err("no input given"));
     }
@@ -264,7 +268,7 @@ struct Run {
     live: Arc<LiveCounters>,
     summary: Mutex<Option<String>>,
     #[pyo3(get)]
-    skipped_files: Vec<(String, String)>,
+    skipped_files: SkippedFiles,
     /// Bytes of all inputs (None with standard input).
     #[pyo3(get)]
     total_bytes: Option<u64>,
