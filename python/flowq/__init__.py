@@ -15,8 +15,9 @@ Three lines::
 
 The extraction is flowq's own engine (the ``flowq extract`` command line's),
 running on its own thread without the GIL. Its record batches reach pyarrow
-through the Arrow C data interface: pyarrow, pandas (``to_pandas`` where the
-types allow it), polars and DuckDB read the engine's buffers, not copies.
+through the Arrow C data interface: pyarrow, polars, DuckDB and pandas
+(``to_pandas(types_mapper=pandas.ArrowDtype)``) read the engine's buffers,
+not copies.
 The options and their defaults are the command line's (``flowq extract
 --help``; the column definitions are in docs/features.md).
 """
@@ -367,8 +368,8 @@ def stream(
     reading (or press Ctrl-C: KeyboardInterrupt) and the extraction stops.
 
     The reader implements ``__arrow_c_stream__``: ``polars.from_arrow(r)``,
-    ``duckdb.sql("select ... from r")`` and ``r.read_pandas()`` read it without
-    copies. It can be read once.
+    ``duckdb.sql("select ... from r")`` read it without copies. It can be
+    read once.
 
     Options, errors and the run summary: below.
     Not yet offered (``flowq extract`` only): ``labels``, ``default_label``,
@@ -412,8 +413,10 @@ def extract(
     The same rows, order and values as ``flowq extract PATHS -o
     flows.parquet`` with the same options (:func:`stream` gives them batch
     by batch while the captures are read). The table's buffers are the
-    engine's: ``table.to_pandas()``, ``polars.from_arrow(table)`` and
-    ``duckdb.sql("select ... from table")`` read them without copies.
+    engine's: ``polars.from_arrow(table)``, ``duckdb.sql("select ... from
+    table")`` and ``table.to_pandas(types_mapper=pandas.ArrowDtype)`` read
+    them without copies (a plain ``to_pandas()`` converts to NumPy-backed
+    columns, one copy).
 
     The schema metadata holds ``flowq.profile`` and ``flowq.summary`` (the
     :class:`RunSummary` as JSON, also :func:`last_summary`).

@@ -45,13 +45,18 @@ def test_polars_reads_a_stream():
     assert df.columns == flowq.columns()["name"].to_pylist()
 
 
-def test_pandas_views_the_integer_columns():
+def test_pandas_reads_the_same_buffers():
+    """Arrow-backed pandas columns and NumPy views are the engine's buffers;
+    a plain to_pandas() converts (one copy), with the same values."""
     table = flowq.extract(SAMPLE)
     column = table["pkt_count"].chunks[0]
     values = column.to_numpy(zero_copy_only=True)
     assert values.ctypes.data == buffer_address(column)
+    arrow_backed = table.to_pandas(types_mapper=pd.ArrowDtype)
+    backing = arrow_backed["pkt_count"].array.__arrow_array__().chunks[0]
+    assert buffer_address(backing) == buffer_address(column)
     df = table.to_pandas()
-    assert df["pkt_count"].sum() == 800
+    assert df["pkt_count"].sum() == arrow_backed["pkt_count"].sum() == 800
     assert list(df.columns) == table.column_names
 
 
