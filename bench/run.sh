@@ -11,6 +11,9 @@
 #   inputs   generate the synthetic captures (../shared/tools/gen_pcap.py)
 #   harness  cargo bench (in-process: bare loop, decoder, flow table, extractor)
 #   extract  1M capture and real captures: cat, flowq, NFStream, tshark
+#   pandas   1M capture into a pandas DataFrame: flowq.extract().to_pandas(),
+#            flowq extract -o x.parquet + pandas.read_parquet, NFStream's
+#            to_pandas() (installs ./python into the venv)
 #   seed     100k capture: flowq --profile seed against the original scapy script
 #   big      10M capture (about 7.6 GB, generated on demand): time, peak RSS,
 #            bytes per active flow, -j 1 / -j 2
@@ -164,6 +167,20 @@ extract() {
     done
 }
 
+pandas() {
+    local f=$DATA/synth-1M.pcap n
+    say "pandas: 1M capture into pandas ($f)"
+    # The package's dependencies, then the package as the tree has it now.
+    "$VENV/bin/pip" install -q "pyarrow>=14" "tqdm>=4.60"
+    "$VENV/bin/pip" install -q --force-reinstall --no-deps "$ROOT/python"
+    n=$(packets "$f")
+    cat "$f" > /dev/null
+    measure --group "1M to pandas" --input "$f" --packets "$n" --ref "flowq extract -o x.parquet + pandas.read_parquet" \
+        --cmd "flowq extract -o x.parquet + pandas.read_parquet" "$RUNS" "" "$PY $ROOT/bench/python_to_pandas.py cli $f $FLOWQ $SCRATCH/x.parquet" \
+        --cmd "flowq.extract().to_pandas()" "$RUNS" "target: within 1.3x" "$PY $ROOT/bench/python_to_pandas.py flowq $f" \
+        --cmd "NFStream 6.6 to_pandas()" "$SLOW_RUNS" "target: 20x slower or more" "$PY $ROOT/bench/python_to_pandas.py nfstream $f"
+}
+
 seed() {
     local f=$DATA/synth-100k.pcap n
     say "seed: 100k capture, flowq --profile seed against the original scapy script"
@@ -270,13 +287,13 @@ table() {
 
 stages=("$@")
 if [ ${#stages[@]} = 0 ]; then
-    stages=(setup inputs harness extract seed big sql profile table)
+    stages=(setup inputs harness extract pandas seed big sql profile table)
     # A full run starts a fresh results directory; the previous one is kept.
     [ -d "$OUT" ] && rm -rf "$OUT.prev" && mv "$OUT" "$OUT.prev"
 fi
 for s in "${stages[@]}"; do
     case $s in
-        setup | inputs | harness | extract | seed | big | sql | profile | callgrind | table) ;;
+        setup | inputs | harness | extract | pandas | seed | big | sql | profile | callgrind | table) ;;
         *) die "unknown stage '$s' (see the top of $0)" ;;
     esac
 done

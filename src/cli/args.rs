@@ -494,35 +494,7 @@ pub struct ColumnsArgs {
 /// A size in bytes: a number with an optional unit (B, KiB, MiB, GiB, TiB, or
 /// K, M, G, T as their binary multiples; KB, MB, GB, TB decimal).
 fn parse_size(text: &str) -> Result<u64, String> {
-    let trimmed = text.trim();
-    let split = trimmed
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(trimmed.len());
-    let (number, unit) = trimmed.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (like 4GiB or 512MiB)"))?;
-    let multiple: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kib" => 1024.0,
-        "m" | "mib" => 1024f64.powi(2),
-        "g" | "gib" => 1024f64.powi(3),
-        "t" | "tib" => 1024f64.powi(4),
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
-        other => {
-            return Err(format!(
-                "`{other}` is not a size unit (B, KiB, MiB, GiB, TiB)"
-            ));
-        }
-    };
-    let bytes = value * multiple;
-    if !bytes.is_finite() || bytes < 1.0 || bytes > u64::MAX as f64 {
-        return Err(format!("`{text}` is not a usable size"));
-    }
-    Ok(bytes as u64)
+    flowq_extract::options::parse_size(text).map_err(|e| e.to_string())
 }
 
 fn parse_seconds(text: &str) -> Result<f64, String> {
@@ -530,30 +502,11 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !value.is_finite() || value < 0.0 {
-        return Err(format!("`{text}` must be a non-negative number of seconds"));
-    }
-    if value > 1e9 {
-        return Err(format!("`{text}` seconds is more than 30 years"));
-    }
-    Ok(value)
+    flowq_extract::options::check_seconds(text, value).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn sizes_parse_with_binary_and_decimal_units() {
-        use super::parse_size;
-        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
-        assert_eq!(parse_size("512M"), Ok(512 << 20));
-        assert_eq!(parse_size("1.5 KiB"), Ok(1536));
-        assert_eq!(parse_size("2GB"), Ok(2_000_000_000));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("4 parsecs").is_err());
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("GiB").is_err());
-    }
-
     use super::*;
     use clap::CommandFactory;
 

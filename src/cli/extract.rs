@@ -14,11 +14,9 @@ use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
-use flowq_extract::flow::{DEFAULT_FLOW_STATE_BUDGET, FlowConfig};
+use flowq_extract::options::Settings;
 use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
-use flowq_extract::{
-    DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
-};
+use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,74 +34,28 @@ fn profile_of(arg: ProfileArg) -> Profile {
     }
 }
 
-fn seconds_to_ns(seconds: f64) -> Option<i64> {
-    (seconds > 0.0).then(|| (seconds * 1e9).round() as i64)
-}
-
-/// The extraction options chosen by the shared flow arguments.
+/// The extraction options chosen by the shared flow arguments (checked by the
+/// engine's [`Settings`], which the Python package fills too).
 pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
-    let profile = profile_of(flow.profile);
+    let settings = Settings {
+        profile: profile_of(flow.profile),
+        idle_timeout: flow.idle_timeout,
+        active_timeout: flow.active_timeout,
+        tcp_close_grace: flow.tcp_close_grace,
+        unidirectional: flow.unidirectional,
+        max_flows: flow.max_flows,
+        flow_memory: flow.flow_memory,
+        decapsulate: flow.tunnels == TunnelsArg::Inner,
+        splt: flow.splt,
+        stats: flow.stats,
+        cic_bugs: flow.cic_compat == CicCompatArg::Bugs,
+        cic_original_timestamp: flow.cic_timestamp == CicTimestampArg::Original,
+    };
+    let options = settings.options()?;
     // One figure for the whole process: every flow table draws on it.
     flowq_extract::flow::FLOW_STATE
         .set_limit(usize::try_from(flow.flow_memory).unwrap_or(usize::MAX));
-    let splt_len = match (profile, flow.splt) {
-        (Profile::Full, splt) => splt.unwrap_or(DEFAULT_SPLT_LEN),
-        (Profile::Nfstream, splt) => splt.unwrap_or(0),
-        (_, None) => 0,
-        (other, Some(_)) => bail!(
-            "--splt needs --profile full or nfstream (the {} profile has no sequence columns)",
-            other.name()
-        ),
-    };
-    let cic = profile.cic_vocab().is_some();
-    let cic_bugs = flow.cic_compat == CicCompatArg::Bugs;
-    let cic_original_timestamp = flow.cic_timestamp == CicTimestampArg::Original;
-    if (cic_bugs || cic_original_timestamp) && !cic {
-        bail!("--cic-compat and --cic-timestamp apply to --profile cic2017, cic2018 or cic");
-    }
-    if cic && flow.splt.is_some() {
-        bail!(
-            "--splt needs --profile full or nfstream (the CIC profiles have no sequence columns)"
-        );
-    }
-    if flow.stats && profile != Profile::Nfstream {
-        bail!(
-            "--stats adds NFStream's statistical columns to --profile nfstream; the full \
-             profile always has its statistics"
-        );
-    }
-    Ok(ExtractOptions {
-        profile,
-        flow: FlowConfig {
-            bidirectional: !flow.unidirectional,
-            idle_timeout_ns: seconds_to_ns(flow.idle_timeout),
-            active_timeout_ns: match flow.active_timeout {
-                Some(seconds) => seconds_to_ns(seconds),
-                None => profile.default_active_timeout_ns(),
-            },
-            tcp_close: true,
-            close_grace_ns: seconds_to_ns(flow.tcp_close_grace).unwrap_or(0),
-            syn_ack_reverses: true,
-            // A budget other than the default fixes the limit here, so that
-            // processes that derive it themselves (cluster executors, with
-            // their own default budget) use the same one.
-            max_flows: match flow.max_flows {
-                Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
-                None if flow.flow_memory != DEFAULT_FLOW_STATE_BUDGET as u64 => {
-                    Some(profile.max_flows_for_budget(
-                        usize::try_from(flow.flow_memory).unwrap_or(usize::MAX),
-                    ))
-                }
-                None => None,
-            },
-        },
-        splt_len,
-        nfstream_stats: flow.stats,
-        cic_bugs,
-        cic_original_timestamp,
-        decapsulate: flow.tunnels == TunnelsArg::Inner,
-        ..ExtractOptions::default()
-    })
+    Ok(options)
 }
 
 /// The profile features and decoding choices recorded with the output (file

@@ -10,8 +10,8 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, StringBuil
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use flowq_extract::batch::cic::CicColumn;
-use flowq_extract::batch::{Column, NfColumn, Scope};
+use flowq_extract::batch::Column;
+use flowq_extract::batch::role::{Role, TimeUnit, role_of};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -34,58 +34,6 @@ impl TransformSpec {
     }
 }
 
-/// What a column says about who talked, for the three operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    SrcAddress,
-    DstAddress,
-    Mac,
-    Oui,
-    SrcPort,
-    DstPort,
-    Protocol,
-    /// The flow's first packet, in microseconds (Arrow timestamp) or milliseconds.
-    StartTime(TimeUnit),
-    /// Any other absolute time.
-    OtherTime,
-    /// CICFlowMeter's `Flow ID` text: addresses, ports and protocol joined by `-`.
-    CicFlowId,
-    /// Numbers that order flows in capture time (flowq's flow_id, NFStream's id)
-    /// or name the testbed's layout (VLAN ids).
-    Identifier,
-    /// The CIC profiles' `Label` column, filled by the rules when there are any.
-    CicLabel,
-    Other,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TimeUnit {
-    Micros,
-    Millis,
-}
-
-fn role_of(column: &Column) -> Role {
-    use CicColumn as C;
-    match column {
-        Column::SrcIp | Column::Cic(_, C::SrcIp) => Role::SrcAddress,
-        Column::DstIp | Column::Cic(_, C::DstIp) => Role::DstAddress,
-        Column::SrcPort | Column::Cic(_, C::SrcPort) => Role::SrcPort,
-        Column::DstPort | Column::Cic(_, C::DstPort) => Role::DstPort,
-        Column::Protocol | Column::Cic(_, C::Protocol) => Role::Protocol,
-        Column::FirstSeen | Column::Cic(_, C::Timestamp) => Role::StartTime(TimeUnit::Micros),
-        Column::Nf(NfColumn::FirstSeenMs(Scope::Both)) => Role::StartTime(TimeUnit::Millis),
-        Column::LastSeen
-        | Column::Cic(_, C::TimestampText)
-        | Column::Nf(NfColumn::FirstSeenMs(_) | NfColumn::LastSeenMs(_)) => Role::OtherTime,
-        Column::Nf(NfColumn::SrcMac | NfColumn::DstMac) => Role::Mac,
-        Column::Nf(NfColumn::SrcOui | NfColumn::DstOui) => Role::Oui,
-        Column::Cic(_, C::FlowId) => Role::CicFlowId,
-        Column::FlowId | Column::VlanId | Column::Nf(NfColumn::Id) => Role::Identifier,
-        Column::Cic(_, C::Label) => Role::CicLabel,
-        _ => Role::Other,
-    }
-}
-
 /// The column holding each flow's first-packet time, and the factor that turns
 /// its values into microseconds (labels and time partitions both need it).
 pub fn start_time_column(columns: &[Column]) -> Option<(usize, i64)> {
@@ -97,10 +45,6 @@ pub fn start_time_column(columns: &[Column]) -> Option<(usize, i64)> {
             Role::StartTime(TimeUnit::Millis) => Some((i, 1_000)),
             _ => None,
         })
-}
-
-fn is_identifying(role: Role) -> bool {
-    !matches!(role, Role::Protocol | Role::CicLabel | Role::Other)
 }
 
 /// Applies a [`TransformSpec`] to the batches of one output.
@@ -139,7 +83,7 @@ impl FlowTransform {
             }
         }
         let keep: Vec<usize> = (0..columns.len())
-            .filter(|&i| !(spec.drop_identifiers && is_identifying(roles[i])))
+            .filter(|&i| !(spec.drop_identifiers && roles[i].identifies()))
             .collect();
         let mut fields: Vec<Field> = keep.iter().map(|&i| schema.field(i).clone()).collect();
         let cic_label = roles.contains(&Role::CicLabel);

@@ -86,8 +86,9 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// Adds the summary of a run over later inputs to this one.
-    pub(crate) fn absorb(&mut self, other: RunSummary) {
+    /// Adds the summary of a run over later inputs to this one (not its
+    /// `elapsed_seconds`: runs may overlap).
+    pub fn absorb(&mut self, other: RunSummary) {
         self.packets_read += other.packets_read;
         self.packets_in_flows += other.packets_in_flows;
         for (reason, n) in other.skipped {

@@ -4,6 +4,7 @@ mod builder;
 mod chunk;
 pub mod cic;
 mod packets;
+pub mod role;
 pub mod schema;
 mod seed;
 mod stats;

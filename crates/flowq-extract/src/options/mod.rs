@@ -14,6 +14,9 @@ use crate::features::{CicConfig, FullConfig};
 use crate::flow::FlowConfig;
 use crate::stream::StreamMode;
 
+mod settings;
+pub use settings::{MAX_SPLT_LEN, Settings, SettingsError, check_seconds, parse_size};
+
 /// A named set of columns and the flow rules that go with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -39,6 +42,31 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, in the order the documentation lists them.
+    pub const ALL: [Profile; 7] = [
+        Profile::Standard,
+        Profile::Seed,
+        Profile::Full,
+        Profile::Nfstream,
+        Profile::Cic2017,
+        Profile::Cic2018,
+        Profile::Cic,
+    ];
+
+    /// The profile named `name` (as on the command line).
+    pub fn from_name(name: &str) -> Result<Profile, SettingsError> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Profile::ALL.iter().map(|p| p.name()).collect();
+                SettingsError(format!(
+                    "`{name}` is not a profile (one of {})",
+                    names.join(", ")
+                ))
+            })
+    }
+
     /// The profile's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
