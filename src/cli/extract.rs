@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
+use flowq_extract::features::DeepConfig;
 use flowq_extract::flow::{DEFAULT_FLOW_STATE_BUDGET, FlowConfig};
 use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{
@@ -66,6 +67,14 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
             "--splt needs --profile full or nfstream (the CIC profiles have no sequence columns)"
         );
     }
+    let deep = deep_config(flow)?;
+    if deep.any() && profile != Profile::Full {
+        bail!(
+            "--ppi, --histograms, --byte-dist, --payload-prefix, --payload-packets and \
+             --flowpic need --profile full (the {} profile has no deep-learning columns)",
+            profile.name()
+        );
+    }
     if flow.stats && profile != Profile::Nfstream {
         bail!(
             "--stats adds NFStream's statistical columns to --profile nfstream; the full \
@@ -98,6 +107,8 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
             },
         },
         splt_len,
+        deep,
+        ppi_pad: flow.ppi_pad,
         nfstream_stats: flow.stats,
         cic_bugs,
         cic_original_timestamp,
@@ -106,11 +117,41 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
     })
 }
 
+/// The deep-learning inputs asked for.
+fn deep_config(flow: &FlowArgs) -> anyhow::Result<DeepConfig> {
+    let (payload_packets, payload_packet_len) = match flow.payload_packets.as_deref() {
+        Some(&[m, n]) => (
+            u16::try_from(m)
+                .ok()
+                .filter(|m| *m <= 1024)
+                .ok_or_else(|| anyhow::anyhow!("--payload-packets M N: M is at most 1024"))?,
+            n,
+        ),
+        _ => (0, 0),
+    };
+    let deep = DeepConfig {
+        ppi_len: flow.ppi.unwrap_or(0),
+        ppi_every_packet: flow.ppi_all_packets,
+        histograms: flow.histograms,
+        byte_dist_len: flow.byte_dist.unwrap_or(0),
+        payload_prefix_len: flow.payload_prefix.unwrap_or(0),
+        payload_packets,
+        payload_packet_len,
+        flowpic_secs: flow.flowpic.unwrap_or(0),
+    };
+    if flow.ppi_all_packets && deep.ppi_len == 0 && !deep.histograms {
+        bail!("--ppi-all-packets changes --ppi and --histograms: give one of them");
+    }
+    Ok(deep)
+}
+
 /// The profile features and decoding choices recorded with the output (file
 /// metadata and dataset manifests).
 pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
     serde_json::json!({
         "splt": options.splt_len,
+        "deep": options.deep,
+        "ppi_pad": options.ppi_pad,
         "nfstream_stats": options.nfstream_stats,
         "cic_bugs": options.cic_bugs,
         "cic_original_timestamp": options.cic_original_timestamp,
@@ -168,6 +209,14 @@ pub(super) fn sources_of(args: &ExtractArgs) -> anyhow::Result<Vec<InputSource>>
 pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let base = extract_options(&args.flow)?;
     let (spec, recorded_transform) = transform_spec(&args.dataset)?;
+    let deep = &base.deep;
+    if spec.anonymize.is_some() && (deep.payload_prefix_len > 0 || deep.payload_packets > 0) {
+        eprintln!(
+            "flowq: warning: --anonymize rewrites addresses, not payload: the payload \
+             columns of --payload-prefix and --payload-packets can still hold addresses \
+             and personal data"
+        );
+    }
     if is_dataset_output(&args) {
         return run_dataset(&args, base, spec, recorded_transform);
     }
@@ -611,6 +660,54 @@ mod tests {
                 &["--profile", "nfstream"],
                 &["--stats"],
                 "/features/nfstream_stats",
+            ),
+            (
+                "ppi",
+                &["--profile", "full"],
+                &["--ppi"],
+                "/features/deep/ppi_len",
+            ),
+            (
+                "ppi_pad",
+                &["--profile", "full", "--ppi"],
+                &["--ppi-pad"],
+                "/features/ppi_pad",
+            ),
+            (
+                "ppi_all_packets",
+                &["--profile", "full", "--ppi"],
+                &["--ppi-all-packets"],
+                "/features/deep/ppi_every_packet",
+            ),
+            (
+                "histograms",
+                &["--profile", "full"],
+                &["--histograms"],
+                "/features/deep/histograms",
+            ),
+            (
+                "byte_dist",
+                &["--profile", "full"],
+                &["--byte-dist", "64"],
+                "/features/deep/byte_dist_len",
+            ),
+            (
+                "payload_prefix",
+                &["--profile", "full"],
+                &["--payload-prefix", "64"],
+                "/features/deep/payload_prefix_len",
+            ),
+            (
+                "payload_packets",
+                &["--profile", "full"],
+                &["--payload-packets", "3", "16"],
+                "/features/deep/payload_packets",
+            ),
+            (
+                "flowpic",
+                &["--profile", "full"],
+                &["--flowpic", "15"],
+                "/features/deep/flowpic_secs",
             ),
             (
                 "cic_compat",

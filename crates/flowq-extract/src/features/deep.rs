@@ -649,6 +649,17 @@ mod tests {
         assert_eq!(pic.counts.iter().sum::<u32>(), 2);
     }
 
+    /// The sizes docs/features.md gives for each option ("Memory per active flow").
+    #[test]
+    fn state_sizes_are_the_documented_ones() {
+        use std::mem::size_of;
+        assert_eq!(size_of::<DeepState>(), 384);
+        assert_eq!(size_of::<PpiEntry>(), 16);
+        assert_eq!(size_of::<ByteDist>(), 6_168);
+        assert_eq!(size_of::<FlowPic>(), 4_096);
+        assert_eq!(size_of::<(u32, Direction)>(), 8);
+    }
+
     #[test]
     fn bytes_per_flow_grows_with_the_options() {
         assert_eq!(DeepConfig::default().bytes_per_flow(), 0);
