@@ -2958,3 +2958,32 @@ fn deep_learning_inputs_of_a_flow_without_payload() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(stderr.contains("need --profile full"), "{stderr}");
 }
+
+/// A capture that starts with the server's SYN+ACK: the flow's `src` is the
+/// client (docs/flows.md), so the server's packets are −1 in the PPI sequence
+/// and count in the `bwd_` histograms, although the server's packet came first.
+#[test]
+fn deep_learning_inputs_when_the_first_packet_is_the_servers() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 443);
+    let packets = [
+        tcp(s, c, SYN | ACK).seq(500).ack(101).at(0),
+        tcp(s, c, PSH | ACK).seq(501).ack(101).data(40).at(5 * MS),
+        tcp(c, s, PSH | ACK).seq(101).ack(541).data(300).at(40 * MS),
+    ];
+    let out = extract(&packets, &["--profile", "full", "--ppi", "--histograms"]);
+    let row = out.only();
+    check(
+        row,
+        &[
+            ("src_port", W::I(40_000)),
+            ("ppi_dir", W::LI(vec![-1, 1])),
+            ("ppi_size", W::LI(vec![40, 300])),
+            ("ppi_ipt_ms", W::LI(vec![0, 35])),
+            // A packet from dst first, then one from src: no request-response pair.
+            ("ppi_roundtrips", W::I(0)),
+            ("fwd_size_hist", W::LI(vec![0, 0, 0, 0, 0, 1, 0, 0])),
+            ("bwd_size_hist", W::LI(vec![0, 0, 1, 0, 0, 0, 0, 0])),
+        ],
+    );
+}
