@@ -1,7 +1,8 @@
 //! The deep-learning inputs on real captures, against an independent
 //! computation: `tests/fixtures/deep/make_fixture.py` reads the corpus
 //! captures itself (Python standard library only) and computes the PPI
-//! sequence, histograms, byte distributions and payload prefixes from their
+//! sequence, histograms, byte distributions, entropies, payload prefixes,
+//! per-packet payloads and FlowPic from their
 //! definitions (docs/features.md, "Deep-learning inputs"); its output is
 //! `tests/fixtures/deep/expected.jsonl`. Every flow flowq writes is either
 //! compared, column by column, or counted in a class that says why it cannot
@@ -21,6 +22,11 @@ const OPTIONS: &[&str] = &[
     "32",
     "--payload-prefix",
     "32",
+    "--payload-packets",
+    "4",
+    "8",
+    "--flowpic",
+    "10",
 ];
 
 type Key = (String, i64, String, i64, i64);
@@ -70,6 +76,7 @@ fn differences(row: &BTreeMap<String, Val>, want: &serde_json::Value) -> Vec<Str
         "bwd_size_hist",
         "fwd_ipt_hist",
         "bwd_ipt_hist",
+        "payload_packets_dir",
     ] {
         if list(&row[column]) != ints(&want[column]) {
             wrong.push(format!(
@@ -98,6 +105,34 @@ fn differences(row: &BTreeMap<String, Val>, want: &serde_json::Value) -> Vec<Str
         wrong.push(format!(
             "ppi_duration: flowq {duration:?}, fixture {want_duration:?}"
         ));
+    }
+    let packets: Vec<String> = match &row["payload_packets"] {
+        Val::L(items) => items
+            .iter()
+            .map(|b| match b {
+                Val::B(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+                other => panic!("{other:?}"),
+            })
+            .collect(),
+        other => panic!("{other:?}"),
+    };
+    let want_packets: Vec<String> = want["payload_packets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_str().unwrap().to_string())
+        .collect();
+    if packets != want_packets {
+        wrong.push(format!(
+            "payload_packets: flowq {packets:?}, fixture {want_packets:?}"
+        ));
+    }
+    let mut pic = vec![0i64; 1024];
+    for (cell, count) in want["flowpic"].as_object().unwrap() {
+        pic[cell.parse::<usize>().unwrap()] = count.as_i64().unwrap();
+    }
+    if list(&row["flowpic"]) != pic {
+        wrong.push("flowpic differs".to_string());
     }
     for side in ["fwd", "bwd"] {
         let column = format!("{side}_byte_dist");
