@@ -2987,3 +2987,62 @@ fn deep_learning_inputs_when_the_first_packet_is_the_servers() {
         ],
     );
 }
+
+/// Payload columns with `--anonymize`: a warning (payload is not rewritten),
+/// and the options recorded in the output's metadata.
+#[test]
+fn payload_columns_with_anonymize_warn_and_are_recorded() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 80);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("in.pcap");
+    crate::util::capture::write_pcap(
+        &capture,
+        crate::util::capture::LINKTYPE_ETHERNET,
+        false,
+        &[tcp(c, s, PSH | ACK).seq(1).data(10).at(0)],
+    );
+    let key = dir.path().join("key.hex");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff".repeat(2)).unwrap();
+    let output = dir.path().join("out.parquet");
+    let run = std::process::Command::new(crate::util::flowq_bin())
+        .arg("extract")
+        .arg(&capture)
+        .arg("-o")
+        .arg(&output)
+        .args(["--profile", "full", "--payload-prefix", "4", "--anonymize"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("warning: --anonymize rewrites addresses, not payload"),
+        "{stderr}"
+    );
+    let file = std::fs::File::open(&output).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    use parquet::file::reader::FileReader as _;
+    let options = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .find(|kv| kv.key == "flowq.options")
+        .and_then(|kv| kv.value.clone())
+        .unwrap();
+    let options: serde_json::Value = serde_json::from_str(&options).unwrap();
+    assert_eq!(
+        options["features"]["deep"]["payload_prefix_len"], 4,
+        "{options:#}"
+    );
+    check(
+        read_parquet(&output).only(),
+        &[("fwd_payload_prefix", W::B(body(4)))],
+    );
+}
