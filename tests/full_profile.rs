@@ -2783,9 +2783,8 @@ fn deep_learning_inputs_of_a_tcp_conversation() {
     // retransmission's first 50 (0..49): 0..49 twice, 50..99 once. All of it:
     // 0..99 twice and the late request's 0..15: 0..15 three times, 16..99 twice.
     let mut fwd_dist = vec![0i64; 256];
-    for v in 0..100 {
-        fwd_dist[v] = if v < 50 { 2 } else { 1 };
-    }
+    fwd_dist[..50].fill(2);
+    fwd_dist[50..100].fill(1);
     // From dst: the first 150 bytes of the 1000-byte response, 0..149 once each.
     let mut bwd_dist = vec![0i64; 256];
     bwd_dist[..150].fill(1);
