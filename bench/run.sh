@@ -266,7 +266,7 @@ callgrind() {
     bin=$(cd "$ROOT" && cargo bench -q -p flowq-extract --bench extract --no-run --message-format=json 2> /dev/null |
         grep -o '"executable":"[^"]*/extract-[^"]*"' | tail -1 | cut -d'"' -f4)
     [ -x "$bin" ] || die "no bench executable"
-    for row in bare batches parquet full fullparquet cic; do
+    for row in bare batches parquet full fullparquet fulldeep cic; do
         FLOWQ_BENCH_ONLY=$row FLOWQ_BENCH_PCAP=$f valgrind --tool=callgrind \
             --callgrind-out-file="$OUT/callgrind.$row.out" "$bin" > "$SCRATCH/callgrind.$row.log" 2>&1
         ir=$(grep -o 'Collected : [0-9]*' "$SCRATCH/callgrind.$row.log" | grep -o '[0-9]*$')

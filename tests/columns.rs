@@ -12,6 +12,7 @@
 use crate::util::{flowq, repo_root};
 use arrow::datatypes::{DataType, TimeUnit};
 use flowq_extract::decode::{SkipReason, Tunnel};
+use flowq_extract::features::DeepConfig;
 use flowq_extract::flow::EndReason;
 use flowq_extract::{ExtractOptions, Profile};
 use std::collections::{BTreeMap, BTreeSet};
@@ -106,6 +107,44 @@ fn variants() -> Vec<Variant> {
         Variant {
             args: vec!["--profile", "full", "--splt", "0"],
             columns: with(Profile::Full, |o| o.splt_len = 0),
+            sections: &[STANDARD, FULL],
+        },
+        Variant {
+            args: vec![
+                "--profile",
+                "full",
+                "--ppi",
+                "--histograms",
+                "--byte-dist",
+                "64",
+                "--payload-prefix",
+                "16",
+                "--payload-packets",
+                "2",
+                "8",
+                "--flowpic",
+                "15",
+            ],
+            columns: with(Profile::Full, |o| {
+                o.deep = DeepConfig {
+                    ppi_len: 30,
+                    histograms: true,
+                    byte_dist_len: 64,
+                    payload_prefix_len: 16,
+                    payload_packets: 2,
+                    payload_packet_len: 8,
+                    flowpic_secs: 15,
+                    ..DeepConfig::default()
+                }
+            }),
+            sections: &[STANDARD, FULL],
+        },
+        Variant {
+            args: vec!["--profile", "full", "--ppi", "--ppi-pad"],
+            columns: with(Profile::Full, |o| {
+                o.deep.ppi_len = 30;
+                o.ppi_pad = true;
+            }),
             sections: &[STANDARD, FULL],
         },
         Variant {

@@ -2684,3 +2684,364 @@ fn threads_do_not_change_the_output() {
         assert_eq!(one.rows, three.rows, "{args:?} with -j 3");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Deep-learning inputs (docs/features.md, "Deep-learning inputs")
+// ---------------------------------------------------------------------------
+
+/// The payload bytes of a built packet with `n` bytes of payload: byte i is i % 251.
+fn body(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// Shannon entropy (bits per byte) of a distribution given as (how many
+/// distinct byte values, how often each occurs) groups.
+fn entropy_of(groups: &[(u32, u32)]) -> f64 {
+    let total: f64 = groups.iter().map(|&(k, n)| f64::from(k * n)).sum();
+    groups
+        .iter()
+        .map(|&(k, n)| {
+            let p = f64::from(n) / total;
+            -f64::from(k) * p * p.log2()
+        })
+        .sum()
+}
+
+/// A TCP conversation with a handshake, a retransmitted request, a response in
+/// two segments, an empty ACK and a late request, and every deep-learning
+/// option on it. Worked out by hand:
+///
+/// ```text
+///  ms    dir  flags  seq   ack   payload  PPI (--ppi=4)            histograms
+///  0     c>s  S      100   0     0        empty: out               out (empty)
+///  1     s>c  SA     500   101   0        empty: out               out
+///  2     c>s  A      101   501   0        empty: out               out
+///  10    c>s  PA     101   501   100      #1: 100, +1, ipt 0       fwd size 100 (bin 3)
+///  210   c>s  PA     101   501   100      duplicate of the last:   fwd size 100 (bin 3),
+///                                         same seq/ack/len/flags   fwd gap 200 ms (bin 4)
+///  230   s>c  PA     501   201   1000     #2: 1000, -1, ipt 220    bwd size 1000 (bin 6)
+///  231   s>c  PA     1501  201   20       #3: 20, -1, ipt 1        bwd size 20 (bin 1), gap 1 (bin 0)
+///  240   c>s  A      201   1521  0        empty: out               out
+///  2500  c>s  PA     201   1521  16       #4: 16, +1, ipt 2269     fwd size 16 (bin 1), gap 2290 (bin 7)
+/// ```
+///
+/// The PPI gaps are between the sequence's own packets: 230 − 10 = 220,
+/// 231 − 230 = 1, 2500 − 231 = 2269. Round trips: #1 (src) then #2 (dst) is
+/// one pair; #3 (dst) then #4 (src) is not. Duration 2.500 − 0.010 = 2.49 s.
+#[test]
+fn deep_learning_inputs_of_a_tcp_conversation() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 80);
+    let packets = [
+        tcp(c, s, SYN).seq(100).at(0),
+        tcp(s, c, SYN | ACK).seq(500).ack(101).at(MS),
+        tcp(c, s, ACK).seq(101).ack(501).at(2 * MS),
+        tcp(c, s, PSH | ACK).seq(101).ack(501).data(100).at(10 * MS),
+        tcp(c, s, PSH | ACK)
+            .seq(101)
+            .ack(501)
+            .data(100)
+            .at(210 * MS),
+        tcp(s, c, PSH | ACK)
+            .seq(501)
+            .ack(201)
+            .data(1000)
+            .at(230 * MS),
+        tcp(s, c, PSH | ACK)
+            .seq(1501)
+            .ack(201)
+            .data(20)
+            .at(231 * MS),
+        tcp(c, s, ACK).seq(201).ack(1521).at(240 * MS),
+        tcp(c, s, PSH | ACK)
+            .seq(201)
+            .ack(1521)
+            .data(16)
+            .at(2_500 * MS),
+    ];
+    let out = extract(
+        &packets,
+        &[
+            "--profile",
+            "full",
+            "--ppi=4",
+            "--histograms",
+            "--byte-dist",
+            "150",
+            "--payload-prefix",
+            "150",
+            "--payload-packets",
+            "3",
+            "4",
+            "--flowpic",
+            "2",
+        ],
+    );
+    let row = out.only();
+    let pa = i64::from(PSH | ACK);
+    // The first 150 payload bytes from src: the request (bytes 0..99) and its
+    // retransmission's first 50 (0..49): 0..49 twice, 50..99 once. All of it:
+    // 0..99 twice and the late request's 0..15: 0..15 three times, 16..99 twice.
+    let mut fwd_dist = vec![0i64; 256];
+    fwd_dist[..50].fill(2);
+    fwd_dist[50..100].fill(1);
+    // From dst: the first 150 bytes of the 1000-byte response, 0..149 once each.
+    let mut bwd_dist = vec![0i64; 256];
+    bwd_dist[..150].fill(1);
+    // All of dst's payload: i % 251 for 1000 bytes (0..246 four times, 247..250
+    // three times) and 0..19 once more: 0..19 five times, 20..246 four, 247..250 three.
+    let bwd_all = entropy_of(&[(20, 5), (227, 4), (4, 3)]);
+    // The prefix from src: the request, nothing of its retransmission, then the
+    // late request (sequence 201, new): 0..99 then 0..15.
+    let mut fwd_prefix = body(100);
+    fwd_prefix.extend(body(16));
+    // FlowPic over 2 s: time bins of 62.5 ms, size bins of 46.875 bytes of IP
+    // length (40 + payload). SYN, SYN+ACK, ACK: (0, 0) x3; the request, 140
+    // bytes: (0, 2); its retransmission at 210 ms: (3, 2); the response, 1040
+    // bytes at 230 ms: (3, 22); 60 bytes at 231 ms: (3, 1); the ACK at 240 ms:
+    // (3, 0); the late request at 2.5 s is outside.
+    let mut pic = vec![0i64; 1024];
+    for (time, size, n) in [
+        (0, 0, 3),
+        (0, 2, 1),
+        (3, 2, 1),
+        (3, 22, 1),
+        (3, 1, 1),
+        (3, 0, 1),
+    ] {
+        pic[time * 32 + size] = n;
+    }
+    check(
+        row,
+        &[
+            ("ppi_ipt_ms", W::LI(vec![0, 220, 1, 2269])),
+            ("ppi_dir", W::LI(vec![1, -1, -1, 1])),
+            ("ppi_size", W::LI(vec![100, 1000, 20, 16])),
+            ("ppi_flags", W::LI(vec![pa, pa, pa, pa])),
+            ("ppi_len", W::I(4)),
+            ("ppi_duration", W::F(2.49)),
+            ("ppi_roundtrips", W::I(1)),
+            ("fwd_size_hist", W::LI(vec![0, 1, 0, 2, 0, 0, 0, 0])),
+            ("bwd_size_hist", W::LI(vec![0, 1, 0, 0, 0, 0, 1, 0])),
+            ("fwd_ipt_hist", W::LI(vec![0, 0, 0, 0, 1, 0, 0, 1])),
+            ("bwd_ipt_hist", W::LI(vec![1, 0, 0, 0, 0, 0, 0, 0])),
+            ("fwd_byte_dist", W::LI(fwd_dist)),
+            ("bwd_byte_dist", W::LI(bwd_dist)),
+            ("fwd_byte_entropy", W::F(entropy_of(&[(50, 2), (50, 1)]))),
+            ("bwd_byte_entropy", W::F(150f64.log2())),
+            ("fwd_payload_entropy", W::F(entropy_of(&[(16, 3), (84, 2)]))),
+            ("bwd_payload_entropy", W::F(bwd_all)),
+            ("fwd_payload_prefix", W::B(fwd_prefix)),
+            ("bwd_payload_prefix", W::B(body(150))),
+            ("payload_packets", W::LB(vec![body(4), body(4), body(4)])),
+            ("payload_packets_dir", W::LI(vec![1, 1, -1])),
+            ("flowpic", W::LI(pic)),
+        ],
+    );
+    // 50 values at 2/150 and 50 at 1/150: log2(75) + 1/3 bits, by hand.
+    assert!((entropy_of(&[(50, 2), (50, 1)]) - (75f64.log2() + 1.0 / 3.0)).abs() < 1e-12);
+}
+
+/// `--ppi-all-packets` keeps the empty packets and the duplicate; `--ppi-pad`
+/// makes fixed-size lists padded with zeros; a one-packet UDP flow.
+#[test]
+fn every_packet_padded_ppi_and_a_one_packet_flow() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 80);
+    let packets = [
+        tcp(c, s, SYN).seq(100).at(0),
+        tcp(s, c, SYN | ACK).seq(500).ack(101).at(MS),
+        tcp(c, s, PSH | ACK).seq(101).ack(501).data(10).at(3 * MS),
+        tcp(c, s, PSH | ACK).seq(101).ack(501).data(10).at(7 * MS),
+        udp(c, (SERVER, 53), 30).at(9 * MS),
+    ];
+    let out = extract(
+        &packets,
+        &[
+            "--profile",
+            "full",
+            "--ppi=6",
+            "--ppi-pad",
+            "--ppi-all-packets",
+            "--histograms",
+        ],
+    );
+    assert_eq!(
+        out.data_type("ppi_size"),
+        &DataType::new_fixed_size_list(DataType::Int32, 6, true)
+    );
+    let tcp_row = out.row_where("protocol", 6);
+    check(
+        tcp_row,
+        &[
+            ("ppi_size", W::LI(vec![0, 0, 10, 10, 0, 0])),
+            ("ppi_dir", W::LI(vec![1, -1, 1, 1, 0, 0])),
+            ("ppi_ipt_ms", W::LI(vec![0, 1, 2, 4, 0, 0])),
+            (
+                "ppi_flags",
+                W::LI(vec![i64::from(SYN), i64::from(SYN | ACK), 24, 24, 0, 0]),
+            ),
+            ("ppi_len", W::I(4)),
+            ("ppi_roundtrips", W::I(1)),
+            // Every packet counts: fwd sizes 0, 10, 10 (bin 0 x3), gaps 3, 4 ms (bin 0 x2).
+            ("fwd_size_hist", W::LI(vec![3, 0, 0, 0, 0, 0, 0, 0])),
+            ("fwd_ipt_hist", W::LI(vec![2, 0, 0, 0, 0, 0, 0, 0])),
+            ("bwd_size_hist", W::LI(vec![1, 0, 0, 0, 0, 0, 0, 0])),
+            ("bwd_ipt_hist", W::LI(vec![0, 0, 0, 0, 0, 0, 0, 0])),
+        ],
+    );
+    let udp_row = out.row_where("protocol", 17);
+    check(
+        udp_row,
+        &[
+            ("ppi_size", W::LI(vec![30, 0, 0, 0, 0, 0])),
+            ("ppi_dir", W::LI(vec![1, 0, 0, 0, 0, 0])),
+            ("ppi_len", W::I(1)),
+            ("ppi_duration", W::F(0.0)),
+            ("ppi_roundtrips", W::I(0)),
+            ("fwd_size_hist", W::LI(vec![0, 1, 0, 0, 0, 0, 0, 0])),
+        ],
+    );
+}
+
+/// A flow without payload: empty PPI (null duration), zero histograms, no
+/// byte distribution (zeros, null entropies), empty prefixes; and the options
+/// need the full profile.
+#[test]
+fn deep_learning_inputs_of_a_flow_without_payload() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 80);
+    let packets = [
+        tcp(c, s, SYN).seq(1).at(0),
+        tcp(s, c, RST | ACK).ack(2).at(MS),
+    ];
+    let out = extract(
+        &packets,
+        &[
+            "--profile",
+            "full",
+            "--ppi",
+            "--histograms",
+            "--byte-dist",
+            "8",
+            "--payload-prefix",
+            "8",
+        ],
+    );
+    check(
+        out.only(),
+        &[
+            ("ppi_size", W::LI(vec![])),
+            ("ppi_len", W::I(0)),
+            ("ppi_duration", W::N),
+            ("fwd_size_hist", W::LI(vec![0; 8])),
+            ("fwd_byte_dist", W::LI(vec![0; 256])),
+            ("fwd_byte_entropy", W::N),
+            ("bwd_payload_entropy", W::N),
+            ("fwd_payload_prefix", W::B(vec![])),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("in.pcap");
+    crate::util::capture::write_pcap(
+        &capture,
+        crate::util::capture::LINKTYPE_ETHERNET,
+        false,
+        &packets,
+    );
+    let run = std::process::Command::new(crate::util::flowq_bin())
+        .args(["extract", capture.to_str().unwrap(), "-o", "-", "--ppi"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("need --profile full"), "{stderr}");
+}
+
+/// A capture that starts with the server's SYN+ACK: the flow's `src` is the
+/// client (docs/flows.md), so the server's packets are −1 in the PPI sequence
+/// and count in the `bwd_` histograms, although the server's packet came first.
+#[test]
+fn deep_learning_inputs_when_the_first_packet_is_the_servers() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 443);
+    let packets = [
+        tcp(s, c, SYN | ACK).seq(500).ack(101).at(0),
+        tcp(s, c, PSH | ACK).seq(501).ack(101).data(40).at(5 * MS),
+        tcp(c, s, PSH | ACK).seq(101).ack(541).data(300).at(40 * MS),
+    ];
+    let out = extract(&packets, &["--profile", "full", "--ppi", "--histograms"]);
+    let row = out.only();
+    check(
+        row,
+        &[
+            ("src_port", W::I(40_000)),
+            ("ppi_dir", W::LI(vec![-1, 1])),
+            ("ppi_size", W::LI(vec![40, 300])),
+            ("ppi_ipt_ms", W::LI(vec![0, 35])),
+            // A packet from dst first, then one from src: no request-response pair.
+            ("ppi_roundtrips", W::I(0)),
+            ("fwd_size_hist", W::LI(vec![0, 0, 0, 0, 0, 1, 0, 0])),
+            ("bwd_size_hist", W::LI(vec![0, 0, 1, 0, 0, 0, 0, 0])),
+        ],
+    );
+}
+
+/// Payload columns with `--anonymize`: a warning (payload is not rewritten),
+/// and the options recorded in the output's metadata.
+#[test]
+fn payload_columns_with_anonymize_warn_and_are_recorded() {
+    let c = (CLIENT, 40_000);
+    let s = (SERVER, 80);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("in.pcap");
+    crate::util::capture::write_pcap(
+        &capture,
+        crate::util::capture::LINKTYPE_ETHERNET,
+        false,
+        &[tcp(c, s, PSH | ACK).seq(1).data(10).at(0)],
+    );
+    let key = dir.path().join("key.hex");
+    std::fs::write(&key, "00112233445566778899aabbccddeeff".repeat(2)).unwrap();
+    let output = dir.path().join("out.parquet");
+    let run = std::process::Command::new(crate::util::flowq_bin())
+        .arg("extract")
+        .arg(&capture)
+        .arg("-o")
+        .arg(&output)
+        .args(["--profile", "full", "--payload-prefix", "4", "--anonymize"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("warning: --anonymize rewrites addresses, not payload"),
+        "{stderr}"
+    );
+    let file = std::fs::File::open(&output).unwrap();
+    let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+    use parquet::file::reader::FileReader as _;
+    let options = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .find(|kv| kv.key == "flowq.options")
+        .and_then(|kv| kv.value.clone())
+        .unwrap();
+    let options: serde_json::Value = serde_json::from_str(&options).unwrap();
+    assert_eq!(
+        options["features"]["deep"]["payload_prefix_len"], 4,
+        "{options:#}"
+    );
+    check(
+        read_parquet(&output).only(),
+        &[("fwd_payload_prefix", W::B(body(4)))],
+    );
+}

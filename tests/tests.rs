@@ -5,6 +5,7 @@ mod cic;
 mod cli;
 mod columns;
 mod datasets;
+mod deep_corpus;
 #[cfg(feature = "distributed")]
 mod distributed;
 mod extract;

@@ -31,7 +31,7 @@ import re
 import threading
 import warnings
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 import pyarrow as pa
 
@@ -306,6 +306,32 @@ cic_compat
     cic profiles: ``fixed`` (CICFlowMeter with its bugs fixed) or ``bugs``.
 cic_timestamp
     cic profiles: ``utc`` or ``original`` (CICFlowMeter's text).
+ppi
+    ``full`` profile: the per-packet information (PPI) sequence of the first
+    N packets with payload, CESNET's (``ppi_size``, ``ppi_dir``,
+    ``ppi_ipt_ms``, ``ppi_flags``, ``ppi_len``, ``ppi_duration``,
+    ``ppi_roundtrips``); the command line's ``--ppi=N`` (30 is CESNET's).
+ppi_pad
+    Write the PPI columns as fixed-size lists of N values padded with 0:
+    each is then one contiguous buffer, ``(flows, N)`` in NumPy.
+ppi_all_packets
+    Count every packet in the PPI sequence and the histograms, including
+    packets without payload and TCP duplicates (CESNET leaves them out).
+histograms
+    ``full`` profile: CESNET's 8-bin log-scale histograms of payload sizes
+    and inter-packet times per direction (``fwd_size_hist``, ...).
+byte_dist
+    ``full`` profile: per direction, the counts of each byte value over the
+    first K payload bytes, their entropy and the whole payload's (Joy).
+payload_prefix
+    ``full`` profile: the first N payload bytes of each direction (binary).
+    Payload can hold personal data and addresses.
+payload_packets
+    ``full`` profile: ``(M, N)``: the first N payload bytes of each of the
+    first M packets with payload, and their directions.
+flowpic
+    ``full`` profile: FlowPic's 32 x 32 size-by-time histogram over the first
+    S seconds of each flow.
 threads
     Flow-table shards per capture (``-j``); the rows are the same for any.
 drop_identifiers
@@ -353,6 +379,14 @@ def stream(
     stats: bool = False,
     cic_compat: str = "fixed",
     cic_timestamp: str = "utc",
+    ppi: Optional[int] = None,
+    ppi_pad: bool = False,
+    ppi_all_packets: bool = False,
+    histograms: bool = False,
+    byte_dist: Optional[int] = None,
+    payload_prefix: Optional[int] = None,
+    payload_packets: Optional[Tuple[int, int]] = None,
+    flowpic: Optional[int] = None,
     threads: int = 1,
     drop_identifiers: bool = False,
     progress: bool = False,
@@ -403,6 +437,14 @@ def extract(
     stats: bool = False,
     cic_compat: str = "fixed",
     cic_timestamp: str = "utc",
+    ppi: Optional[int] = None,
+    ppi_pad: bool = False,
+    ppi_all_packets: bool = False,
+    histograms: bool = False,
+    byte_dist: Optional[int] = None,
+    payload_prefix: Optional[int] = None,
+    payload_packets: Optional[Tuple[int, int]] = None,
+    flowpic: Optional[int] = None,
     threads: int = 1,
     drop_identifiers: bool = False,
     progress: bool = False,
@@ -447,6 +489,14 @@ def packets(
     stats: bool = False,
     cic_compat: str = "fixed",
     cic_timestamp: str = "utc",
+    ppi: Optional[int] = None,
+    ppi_pad: bool = False,
+    ppi_all_packets: bool = False,
+    histograms: bool = False,
+    byte_dist: Optional[int] = None,
+    payload_prefix: Optional[int] = None,
+    payload_packets: Optional[Tuple[int, int]] = None,
+    flowpic: Optional[int] = None,
     threads: int = 1,
     progress: bool = False,
     on_error: str = "raise",
@@ -462,8 +512,8 @@ def packets(
     matches the ``flow_id`` of ``flowq.extract(capture)`` with the same flow
     options (for a single capture; :func:`extract` over several numbers them
     as one stream). The profile and flow options decide the flows; the
-    column options (``splt``, ``stats``, ``cic_timestamp``) change nothing
-    here, and there is no ``drop_identifiers``.
+    column options (``splt``, ``stats``, ``cic_timestamp``, the deep-learning
+    inputs) change nothing here, and there is no ``drop_identifiers``.
     """
     _check_on_error(on_error)
     run = _start("packets", paths, _options(dict(locals(), drop_identifiers=False)))
@@ -491,6 +541,14 @@ def columns(
     stats: bool = False,
     cic_compat: str = "fixed",
     cic_timestamp: str = "utc",
+    ppi: Optional[int] = None,
+    ppi_pad: bool = False,
+    ppi_all_packets: bool = False,
+    histograms: bool = False,
+    byte_dist: Optional[int] = None,
+    payload_prefix: Optional[int] = None,
+    payload_packets: Optional[Tuple[int, int]] = None,
+    flowpic: Optional[int] = None,
     drop_identifiers: bool = False,
     packets: bool = False,
 ) -> pa.Table:
@@ -563,6 +621,14 @@ _OPTION_NAMES = (
     "cic_timestamp",
     "threads",
     "drop_identifiers",
+    "ppi",
+    "ppi_pad",
+    "ppi_all_packets",
+    "histograms",
+    "byte_dist",
+    "payload_prefix",
+    "payload_packets",
+    "flowpic",
 )
 
 # The flow options columns() does not take (they change no column).
@@ -579,4 +645,8 @@ _DEFAULT_FLOW_OPTIONS = {
 
 
 def _options(arguments: Dict[str, Any]) -> Dict[str, Any]:
-    return {name: arguments[name] for name in _OPTION_NAMES}
+    options = {name: arguments[name] for name in _OPTION_NAMES}
+    if options["payload_packets"] is not None:
+        # (M, N) from a tuple, a list or any pair.
+        options["payload_packets"] = tuple(options["payload_packets"])
+    return options

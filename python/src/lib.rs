@@ -19,6 +19,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use flowq_extract::batch::role::role_of;
 use flowq_extract::batch::{Column, PACKET_COLUMNS, PacketColumn, packet_schema, schema_of};
 use flowq_extract::capture::{InputSource, discover_inputs};
+use flowq_extract::features::DeepConfig;
 use flowq_extract::flow::FLOW_STATE;
 use flowq_extract::options::{MAX_SPLT_LEN, Settings, SettingsError, parse_size};
 use flowq_extract::{ExtractError, Extractor, LiveCounters, Profile, RunSummary};
@@ -75,6 +76,31 @@ struct PyOptions {
     cic_timestamp: String,
     threads: u16,
     drop_identifiers: bool,
+    ppi: Option<i64>,
+    ppi_pad: bool,
+    ppi_all_packets: bool,
+    histograms: bool,
+    byte_dist: Option<i64>,
+    payload_prefix: Option<i64>,
+    payload_packets: Option<(i64, i64)>,
+    flowpic: Option<i64>,
+}
+
+/// A count option as the engine's [`DeepConfig`] holds it: `None` is 0 (off);
+/// 0, a negative number or one too large for the field is refused with the
+/// command line's bounds.
+fn count<T: TryFrom<i64>>(flag: &str, value: Option<i64>, max: i64) -> PyResult<T>
+where
+    T: Default,
+{
+    match value {
+        None => Ok(T::default()),
+        Some(n) if (1..=max).contains(&n) => T::try_from(n)
+            .map_err(|_| PyValueError::new_err(format!("--{flag} is at most {max}, not {n}"))),
+        Some(n) => Err(PyValueError::new_err(format!(
+            "--{flag} is a number from 1 to {max}, not {n}"
+        ))),
+    }
 }
 
 #[derive(FromPyObject)]
@@ -114,6 +140,26 @@ impl PyOptions {
                 &self.cic_timestamp,
                 &["utc", "original"],
             )? == 1,
+            deep: self.deep()?,
+            ppi_pad: self.ppi_pad,
+        })
+    }
+
+    /// The deep-learning inputs (the command line's `--ppi`, ..., `--flowpic`).
+    fn deep(&self) -> PyResult<DeepConfig> {
+        let (packets, packet_len) = match self.payload_packets {
+            Some((m, n)) => (Some(m), Some(n)),
+            None => (None, None),
+        };
+        Ok(DeepConfig {
+            ppi_len: count("ppi", self.ppi, 1024)?,
+            ppi_every_packet: self.ppi_all_packets,
+            histograms: self.histograms,
+            byte_dist_len: count("byte-dist", self.byte_dist, i64::from(i32::MAX))?,
+            payload_prefix_len: count("payload-prefix", self.payload_prefix, 65_535)?,
+            payload_packets: count("payload-packets M", packets, 1024)?,
+            payload_packet_len: count("payload-packets N", packet_len, 65_535)?,
+            flowpic_secs: count("flowpic", self.flowpic, 86_400)?,
         })
     }
 
@@ -165,6 +211,20 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     out.set_item("tunnels", if d.decapsulate { "inner" } else { "outer" })?;
     out.set_item("splt", d.splt)?;
     out.set_item("stats", d.stats)?;
+    // The deep-learning inputs are off (None or False) unless given.
+    let deep = d.deep;
+    let on = |n: u32| (n > 0).then_some(n);
+    out.set_item("ppi", on(u32::from(deep.ppi_len)))?;
+    out.set_item("ppi_pad", d.ppi_pad)?;
+    out.set_item("ppi_all_packets", deep.ppi_every_packet)?;
+    out.set_item("histograms", deep.histograms)?;
+    out.set_item("byte_dist", on(deep.byte_dist_len))?;
+    out.set_item("payload_prefix", on(deep.payload_prefix_len))?;
+    out.set_item(
+        "payload_packets",
+        on(u32::from(deep.payload_packets)).map(|m| (m, deep.payload_packet_len)),
+    )?;
+    out.set_item("flowpic", on(deep.flowpic_secs))?;
     out.set_item("cic_compat", if d.cic_bugs { "bugs" } else { "fixed" })?;
     out.set_item(
         "cic_timestamp",

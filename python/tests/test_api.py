@@ -61,6 +61,17 @@ REFUSED = [
         "--cic-compat and --cic-timestamp apply to --profile cic2017, cic2018 or cic",
     ),
     (
+        {"ppi": 30},
+        ["--ppi=30"],
+        "--ppi, --histograms, --byte-dist, --payload-prefix, --payload-packets and --flowpic "
+        "need --profile full (the standard profile has no deep-learning columns)",
+    ),
+    (
+        {"profile": "full", "ppi_all_packets": True},
+        ["--profile", "full", "--ppi-all-packets"],
+        "--ppi-all-packets changes --ppi and --histograms: give one of them",
+    ),
+    (
         {"flow_memory": "4 parsecs"},
         ["--flow-memory", "4 parsecs"],
         "`parsecs` is not a size unit (B, KiB, MiB, GiB, TiB)",

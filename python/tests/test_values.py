@@ -92,6 +92,22 @@ VARIANTS = [
     ({"profile": "seed"}, ["--profile", "seed"]),
     ({"profile": "full"}, ["--profile", "full"]),
     ({"profile": "full", "splt": 3}, ["--profile", "full", "--splt", "3"]),
+    (
+        {
+            "profile": "full",
+            "ppi": 30,
+            "ppi_pad": True,
+            "histograms": True,
+            "byte_dist": 64,
+            "payload_prefix": 16,
+            "payload_packets": [3, 8],
+            "flowpic": 15,
+        },
+        [
+            "--profile", "full", "--ppi=30", "--ppi-pad", "--histograms", "--byte-dist", "64",
+            "--payload-prefix", "16", "--payload-packets", "3", "8", "--flowpic", "15",
+        ],
+    ),
     ({"profile": "nfstream"}, ["--profile", "nfstream"]),
     (
         {"profile": "nfstream", "stats": True, "splt": 5},

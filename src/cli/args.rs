@@ -368,6 +368,49 @@ pub struct FlowArgs {
     #[arg(long)]
     pub stats: bool,
 
+    /// full profile: the per-packet information (PPI) sequence of the first N
+    /// packets with payload, CESNET's (--ppi alone: 30; --ppi=N for another N):
+    /// ppi_size, ppi_dir, ppi_ipt_ms, ppi_flags, ppi_len, ppi_duration,
+    /// ppi_roundtrips.
+    #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true,
+          default_missing_value = "30", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub ppi: Option<u16>,
+
+    /// full profile: write the PPI columns as fixed-size lists of N values padded
+    /// with 0 (CESNET's layout; straight into a numpy array).
+    #[arg(long, requires = "ppi")]
+    pub ppi_pad: bool,
+
+    /// full profile: count every packet in the PPI sequence and the histograms,
+    /// including packets without payload and TCP duplicates (CESNET leaves them out).
+    #[arg(long)]
+    pub ppi_all_packets: bool,
+
+    /// full profile: CESNET's 8-bin log-scale histograms of payload sizes and
+    /// inter-packet times, per direction (fwd_size_hist, ..., bwd_ipt_hist).
+    #[arg(long)]
+    pub histograms: bool,
+
+    /// full profile: per direction, the counts of each byte value over the first
+    /// K payload bytes, their entropy and the entropy of the whole payload (Joy).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=2_147_483_647))]
+    pub byte_dist: Option<u32>,
+
+    /// full profile: the first N payload bytes of each direction, as binary
+    /// (payload can hold personal data: --anonymize does not rewrite it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub payload_prefix: Option<u32>,
+
+    /// full profile: the first N payload bytes of each of the first M packets
+    /// with payload (nPrint, ET-BERT), with their directions.
+    #[arg(long, value_names = ["M", "N"], num_args = 2, value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub payload_packets: Option<Vec<u32>>,
+
+    /// full profile: FlowPic's 32x32 histogram of packet size by arrival time
+    /// over the first SECONDS seconds of each flow.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub flowpic: Option<u32>,
+
     /// cic profiles: CICFlowMeter's definitions with its bugs fixed, or its
     /// original arithmetic (docs/cic.md lists each bug).
     #[arg(long, value_enum, default_value = "fixed")]

@@ -14,6 +14,7 @@ use anyhow::{Context, bail};
 use arrow::record_batch::RecordBatch;
 use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
+use flowq_extract::features::DeepConfig;
 use flowq_extract::options::Settings;
 use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary};
@@ -50,6 +51,8 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         stats: flow.stats,
         cic_bugs: flow.cic_compat == CicCompatArg::Bugs,
         cic_original_timestamp: flow.cic_timestamp == CicTimestampArg::Original,
+        deep: deep_config(flow),
+        ppi_pad: flow.ppi_pad,
     };
     let options = settings.options()?;
     // One figure for the whole process: every flow table draws on it.
@@ -58,11 +61,31 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
     Ok(options)
 }
 
+/// The deep-learning inputs asked for (checked with the other settings).
+fn deep_config(flow: &FlowArgs) -> DeepConfig {
+    let (payload_packets, payload_packet_len) = match flow.payload_packets.as_deref() {
+        Some(&[m, n]) => (u16::try_from(m).unwrap_or(u16::MAX), n),
+        _ => (0, 0),
+    };
+    DeepConfig {
+        ppi_len: flow.ppi.unwrap_or(0),
+        ppi_every_packet: flow.ppi_all_packets,
+        histograms: flow.histograms,
+        byte_dist_len: flow.byte_dist.unwrap_or(0),
+        payload_prefix_len: flow.payload_prefix.unwrap_or(0),
+        payload_packets,
+        payload_packet_len,
+        flowpic_secs: flow.flowpic.unwrap_or(0),
+    }
+}
+
 /// The profile features and decoding choices recorded with the output (file
 /// metadata and dataset manifests).
 pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
     serde_json::json!({
         "splt": options.splt_len,
+        "deep": options.deep,
+        "ppi_pad": options.ppi_pad,
         "nfstream_stats": options.nfstream_stats,
         "cic_bugs": options.cic_bugs,
         "cic_original_timestamp": options.cic_original_timestamp,
@@ -120,6 +143,14 @@ pub(super) fn sources_of(args: &ExtractArgs) -> anyhow::Result<Vec<InputSource>>
 pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
     let base = extract_options(&args.flow)?;
     let (spec, recorded_transform) = transform_spec(&args.dataset)?;
+    let deep = &base.deep;
+    if spec.anonymize.is_some() && (deep.payload_prefix_len > 0 || deep.payload_packets > 0) {
+        eprintln!(
+            "flowq: warning: --anonymize rewrites addresses, not payload: the payload \
+             columns of --payload-prefix and --payload-packets can still hold addresses \
+             and personal data"
+        );
+    }
     if is_dataset_output(&args) {
         return run_dataset(&args, base, spec, recorded_transform);
     }
@@ -563,6 +594,54 @@ mod tests {
                 &["--profile", "nfstream"],
                 &["--stats"],
                 "/features/nfstream_stats",
+            ),
+            (
+                "ppi",
+                &["--profile", "full"],
+                &["--ppi"],
+                "/features/deep/ppi_len",
+            ),
+            (
+                "ppi_pad",
+                &["--profile", "full", "--ppi"],
+                &["--ppi-pad"],
+                "/features/ppi_pad",
+            ),
+            (
+                "ppi_all_packets",
+                &["--profile", "full", "--ppi"],
+                &["--ppi-all-packets"],
+                "/features/deep/ppi_every_packet",
+            ),
+            (
+                "histograms",
+                &["--profile", "full"],
+                &["--histograms"],
+                "/features/deep/histograms",
+            ),
+            (
+                "byte_dist",
+                &["--profile", "full"],
+                &["--byte-dist", "64"],
+                "/features/deep/byte_dist_len",
+            ),
+            (
+                "payload_prefix",
+                &["--profile", "full"],
+                &["--payload-prefix", "64"],
+                "/features/deep/payload_prefix_len",
+            ),
+            (
+                "payload_packets",
+                &["--profile", "full"],
+                &["--payload-packets", "3", "16"],
+                "/features/deep/payload_packets",
+            ),
+            (
+                "flowpic",
+                &["--profile", "full"],
+                &["--flowpic", "15"],
+                "/features/deep/flowpic_secs",
             ),
             (
                 "cic_compat",

@@ -15,6 +15,7 @@
 
 use crate::sql::pcap_table::Rows;
 use datafusion::common::{DataFusionError, Result};
+use flowq_extract::features::DeepConfig;
 use flowq_extract::flow::FlowConfig;
 use flowq_extract::{ExtractOptions, Profile};
 use serde::{Deserialize, Serialize};
@@ -179,10 +180,66 @@ pub struct WireOptions {
     pub batch_rows: usize,
     pub threads: usize,
     pub splt_len: u16,
+    pub deep: WireDeep,
+    pub ppi_pad: bool,
     pub nfstream_stats: bool,
     pub cic_bugs: bool,
     pub cic_original_timestamp: bool,
     pub decapsulate: bool,
+}
+
+/// [`DeepConfig`] on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireDeep {
+    pub ppi_len: u16,
+    pub ppi_every_packet: bool,
+    pub histograms: bool,
+    pub byte_dist_len: u32,
+    pub payload_prefix_len: u32,
+    pub payload_packets: u16,
+    pub payload_packet_len: u32,
+    pub flowpic_secs: u32,
+}
+
+impl From<DeepConfig> for WireDeep {
+    fn from(deep: DeepConfig) -> Self {
+        let DeepConfig {
+            ppi_len,
+            ppi_every_packet,
+            histograms,
+            byte_dist_len,
+            payload_prefix_len,
+            payload_packets,
+            payload_packet_len,
+            flowpic_secs,
+        } = deep;
+        WireDeep {
+            ppi_len,
+            ppi_every_packet,
+            histograms,
+            byte_dist_len,
+            payload_prefix_len,
+            payload_packets,
+            payload_packet_len,
+            flowpic_secs,
+        }
+    }
+}
+
+impl From<WireDeep> for DeepConfig {
+    fn from(wire: WireDeep) -> Self {
+        DeepConfig {
+            ppi_len: wire.ppi_len,
+            ppi_every_packet: wire.ppi_every_packet,
+            histograms: wire.histograms,
+            byte_dist_len: wire.byte_dist_len,
+            payload_prefix_len: wire.payload_prefix_len,
+            payload_packets: wire.payload_packets,
+            payload_packet_len: wire.payload_packet_len,
+            flowpic_secs: wire.flowpic_secs,
+        }
+    }
 }
 
 /// [`FlowConfig`] on the wire.
@@ -208,6 +265,8 @@ impl From<ExtractOptions> for WireOptions {
             batch_rows,
             threads,
             splt_len,
+            deep,
+            ppi_pad,
             nfstream_stats,
             cic_bugs,
             cic_original_timestamp,
@@ -236,6 +295,8 @@ impl From<ExtractOptions> for WireOptions {
             batch_rows,
             threads,
             splt_len,
+            deep: deep.into(),
+            ppi_pad,
             nfstream_stats,
             cic_bugs,
             cic_original_timestamp,
@@ -283,6 +344,8 @@ impl TryFrom<WireOptions> for ExtractOptions {
             batch_rows: wire.batch_rows,
             threads: wire.threads,
             splt_len: wire.splt_len,
+            deep: wire.deep.into(),
+            ppi_pad: wire.ppi_pad,
             nfstream_stats: wire.nfstream_stats,
             cic_bugs: wire.cic_bugs,
             cic_original_timestamp: wire.cic_original_timestamp,
@@ -387,6 +450,17 @@ mod tests {
                 batch_rows: 5,
                 threads: 2,
                 splt_len: 4,
+                deep: DeepConfig {
+                    ppi_len: 12,
+                    ppi_every_packet: true,
+                    histograms: true,
+                    byte_dist_len: 13,
+                    payload_prefix_len: 14,
+                    payload_packets: 15,
+                    payload_packet_len: 16,
+                    flowpic_secs: 17,
+                },
+                ppi_pad: true,
                 nfstream_stats: true,
                 cic_bugs: true,
                 cic_original_timestamp: true,

@@ -28,8 +28,10 @@ pub enum Val {
     I(i64),
     F(f64),
     S(String),
-    /// A list column's items.
+    /// A list column's items (fixed-size lists too).
     L(Vec<Val>),
+    /// Binary.
+    B(Vec<u8>),
 }
 
 /// One output row by column name (leading spaces trimmed).
@@ -122,6 +124,11 @@ pub fn cell(col: &ArrayRef, i: usize) -> Val {
             let items = col.as_list::<i64>().value(i);
             Val::L((0..items.len()).map(|j| cell(&items, j)).collect())
         }
+        DataType::FixedSizeList(..) => {
+            let items = col.as_fixed_size_list().value(i);
+            Val::L((0..items.len()).map(|j| cell(&items, j)).collect())
+        }
+        DataType::Binary => Val::B(col.as_binary::<i32>().value(i).to_vec()),
         DataType::Dictionary(_, _) => {
             let text = arrow::compute::cast(col, &DataType::Utf8).expect("dictionary to text");
             cell(&text, i)
@@ -255,6 +262,10 @@ pub enum W {
     LI(Vec<i64>),
     /// A list of Float64, each within the tolerance of [`W::F`].
     LF(Vec<f64>),
+    /// Bytes.
+    B(Vec<u8>),
+    /// A list of byte strings.
+    LB(Vec<Vec<u8>>),
     /// Float64 +Infinity.
     Inf,
     /// Float64 NaN.
@@ -281,6 +292,10 @@ pub fn matches(got: &Val, want: &W) -> bool {
                 && g.iter()
                     .zip(w)
                     .all(|(g, w)| matches!(g, Val::F(g) if close(*g, *w)))
+        }
+        (Val::B(g), W::B(w)) => g == w,
+        (Val::L(g), W::LB(w)) => {
+            g.len() == w.len() && g.iter().zip(w).all(|(g, w)| *g == Val::B(w.clone()))
         }
         (Val::F(g), W::Inf) => g.is_infinite() && *g > 0.0,
         (Val::F(g), W::NaN) => g.is_nan(),

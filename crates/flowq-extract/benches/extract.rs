@@ -24,7 +24,7 @@
 //!
 //! Run with `cargo bench -p flowq-extract`.
 //!
-//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet|cic` runs that one row once and
+//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet|fulldeep|cic` runs that one row once and
 //! prints nothing else: for instruction counts under
 //! `valgrind --tool=callgrind`, which stay stable on a loaded machine where
 //! wall times do not (see docs/benchmarks.md).
@@ -32,7 +32,7 @@
 use flowq_extract::batch::FlowBatchBuilder;
 use flowq_extract::capture::{CaptureReader, InputSource};
 use flowq_extract::decode::{self, FragmentTracker, PacketView};
-use flowq_extract::features::StandardFeatures;
+use flowq_extract::features::{DeepConfig, StandardFeatures};
 use flowq_extract::flow::{FinishedFlow, FlowConfig, FlowTable};
 use flowq_extract::sink::{OutputFormat, OutputTarget, open_sink};
 use flowq_extract::{ExtractOptions, Extractor, Profile};
@@ -163,9 +163,10 @@ fn main() {
     let batches_only = best_of(|| run_batches(&mut flows));
     let batches_heap = peak_heap(|| run_batches(&mut flows));
     // The statistical profiles, to batches: what their extra state costs.
-    let profile_batches = |profile: Profile| {
+    let profile_batches = |profile: Profile, deep: DeepConfig| {
         let extractor = Extractor::new(ExtractOptions {
             profile,
+            deep,
             ..ExtractOptions::default()
         });
         let run = || {
@@ -178,8 +179,9 @@ fn main() {
         };
         (best_of(run), peak_heap(run))
     };
-    let (full_batches, full_heap) = profile_batches(Profile::Full);
-    let (cic_batches, cic_heap) = profile_batches(Profile::Cic2017);
+    let (full_batches, full_heap) = profile_batches(Profile::Full, DeepConfig::default());
+    let (deep_batches, deep_heap) = profile_batches(Profile::Full, ppi_and_histograms());
+    let (cic_batches, cic_heap) = profile_batches(Profile::Cic2017, DeepConfig::default());
     let out_dir = tempfile::tempdir().unwrap();
     let run_parquet = || {
         let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
@@ -200,7 +202,7 @@ fn main() {
         std::mem::size_of::<PacketView<'static>>(),
     );
     println!(
-        "{:<34} {:>9} {:>11} {:>8} {:>11} {:>10}",
+        "{:<42} {:>9} {:>11} {:>8} {:>11} {:>10}",
         "", "seconds", "Mpackets/s", "ns/pkt", "x bare loop", "peak heap"
     );
     let mib = |b: usize| format!("{:.1} MiB", b as f64 / (1 << 20) as f64);
@@ -240,6 +242,12 @@ fn main() {
             Some(full_heap),
         ),
         (
+            "flowq full --ppi --histograms -> batches",
+            deep_batches,
+            packets,
+            Some(deep_heap),
+        ),
+        (
             "flowq cic2017 -> batches",
             cic_batches,
             packets,
@@ -248,7 +256,7 @@ fn main() {
     ] {
         let s = t.as_secs_f64();
         println!(
-            "{name:<34} {s:>9.3} {:>11.2} {:>8.1} {:>11.2} {:>10}",
+            "{name:<42} {s:>9.3} {:>11.2} {:>8.1} {:>11.2} {:>10}",
             n as f64 / s / 1e6,
             s * 1e9 / n.max(1) as f64,
             s / bare.as_secs_f64(),
@@ -264,22 +272,38 @@ fn main() {
     }
 }
 
+/// The deep-learning inputs of the `fulldeep` row: CESNET's PPI sequence (30
+/// packets) and histograms, the target of docs/benchmarks.md.
+fn ppi_and_histograms() -> DeepConfig {
+    DeepConfig {
+        ppi_len: 30,
+        histograms: true,
+        ..DeepConfig::default()
+    }
+}
+
 /// One row, once (`FLOWQ_BENCH_ONLY`).
 fn run_only(path: &Path, row: &str) {
+    let deep = match row {
+        "fulldeep" => ppi_and_histograms(),
+        _ => DeepConfig::default(),
+    };
     let profile = match row {
         "bare" => {
             println!("bare loop: {} packets", bare_loop(path));
             return;
         }
         "batches" | "parquet" => Profile::Standard,
-        "full" | "fullparquet" => Profile::Full,
+        "full" | "fullparquet" | "fulldeep" => Profile::Full,
         "cic" => Profile::Cic2017,
         other => panic!(
-            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full, fullparquet or cic"
+            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full, fullparquet, \
+             fulldeep or cic"
         ),
     };
     let extractor = Extractor::new(ExtractOptions {
         profile,
+        deep,
         ..ExtractOptions::default()
     });
     let inputs = [InputSource::File(path.to_path_buf())];

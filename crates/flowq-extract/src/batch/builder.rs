@@ -7,8 +7,8 @@ use crate::features::RowFeatures;
 use crate::flow::FinishedFlow;
 use crate::timestamp::TimestampStyle;
 use arrow::array::{
-    ArrayRef, ArrowPrimitiveType, Float64Builder, Int8Builder, Int32Builder, Int64Builder,
-    ListBuilder, PrimitiveArray, StringBuilder,
+    ArrayRef, ArrowPrimitiveType, BinaryBuilder, FixedSizeListBuilder, Float64Builder, Int8Builder,
+    Int32Builder, Int64Builder, ListBuilder, PrimitiveArray, StringBuilder,
 };
 use arrow::buffer::{NullBuffer, ScalarBuffer};
 use arrow::datatypes::SchemaRef;
@@ -36,6 +36,11 @@ pub(super) enum ColumnBuilder {
     ListI32(ListBuilder<Int32Builder>),
     ListI64(ListBuilder<Int64Builder>),
     ListF64(ListBuilder<Float64Builder>),
+    FixedI8(FixedSizeListBuilder<Int8Builder>),
+    FixedI32(FixedSizeListBuilder<Int32Builder>),
+    FixedI64(FixedSizeListBuilder<Int64Builder>),
+    Binary(BinaryBuilder),
+    ListBinary(ListBuilder<BinaryBuilder>),
 }
 
 impl ColumnBuilder {
@@ -60,6 +65,25 @@ impl ColumnBuilder {
             Kind::ListF64 => {
                 ColumnBuilder::ListF64(ListBuilder::with_capacity(Float64Builder::new(), rows))
             }
+            Kind::FixedI8(n) => ColumnBuilder::FixedI8(FixedSizeListBuilder::with_capacity(
+                Int8Builder::new(),
+                n,
+                rows,
+            )),
+            Kind::FixedI32(n) => ColumnBuilder::FixedI32(FixedSizeListBuilder::with_capacity(
+                Int32Builder::new(),
+                n,
+                rows,
+            )),
+            Kind::FixedI64(n) => ColumnBuilder::FixedI64(FixedSizeListBuilder::with_capacity(
+                Int64Builder::new(),
+                n,
+                rows,
+            )),
+            Kind::Binary => ColumnBuilder::Binary(BinaryBuilder::with_capacity(rows, rows * 16)),
+            Kind::ListBinary => {
+                ColumnBuilder::ListBinary(ListBuilder::with_capacity(BinaryBuilder::new(), rows))
+            }
         }
     }
 
@@ -76,6 +100,11 @@ impl ColumnBuilder {
             ColumnBuilder::ListI32(b) => Arc::new(b.finish()),
             ColumnBuilder::ListI64(b) => Arc::new(b.finish()),
             ColumnBuilder::ListF64(b) => Arc::new(b.finish()),
+            ColumnBuilder::FixedI8(b) => Arc::new(b.finish()),
+            ColumnBuilder::FixedI32(b) => Arc::new(b.finish()),
+            ColumnBuilder::FixedI64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Binary(b) => Arc::new(b.finish()),
+            ColumnBuilder::ListBinary(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -137,6 +166,7 @@ pub(super) struct Scratch {
     pub text: String,
     pub ints: Vec<i64>,
     pub floats: Vec<f64>,
+    pub bytes: Vec<u8>,
 }
 
 /// Flows buffered before their cells are built: cells are built column by
@@ -316,6 +346,24 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
         (ColumnBuilder::ListI32(b), Value::Null) => b.append_null(),
         (ColumnBuilder::ListI64(b), Value::Null) => b.append_null(),
         (ColumnBuilder::ListF64(b), Value::Null) => b.append_null(),
+        // A null fixed-size list still holds its length of (null) values.
+        (ColumnBuilder::FixedI8(b), Value::Null) => {
+            let n = b.value_length() as usize;
+            b.values().append_nulls(n);
+            b.append(false);
+        }
+        (ColumnBuilder::FixedI32(b), Value::Null) => {
+            let n = b.value_length() as usize;
+            b.values().append_nulls(n);
+            b.append(false);
+        }
+        (ColumnBuilder::FixedI64(b), Value::Null) => {
+            let n = b.value_length() as usize;
+            b.values().append_nulls(n);
+            b.append(false);
+        }
+        (ColumnBuilder::Binary(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListBinary(b), Value::Null) => b.append_null(),
         (ColumnBuilder::I8(b), Value::Int(v)) => b.append_value(v as i8),
         (ColumnBuilder::I16(b), Value::Int(v)) => b.append_value(v as i16),
         (ColumnBuilder::I32(b), Value::Int(v)) => b.append_value(v as i32),

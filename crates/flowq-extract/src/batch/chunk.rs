@@ -103,25 +103,67 @@ impl<F> Chunk<'_, F> {
         }
     }
 
-    /// Integer list cells: `get` fills the (cleared) buffer.
+    /// Integer list cells: `get` fills the (cleared) buffer. A fixed-size
+    /// list column takes the first values up to its length and pads with 0.
     #[inline]
     pub fn int_lists(&mut self, get: impl Fn(&FinishedFlow<F>, &mut Vec<i64>)) {
         macro_rules! each {
-            ($b:ident, $t:ty) => {
+            ($b:ident, $t:ty, $fixed:expr) => {
                 for flow in self.flows {
                     let ints = &mut self.scratch.ints;
                     ints.clear();
                     get(flow, ints);
+                    if let Some(n) = $fixed {
+                        ints.resize(n, 0);
+                    }
                     $b.values().extend(ints.iter().map(|&x| Some(x as $t)));
                     $b.append(true);
                 }
             };
         }
         match self.builder {
-            ColumnBuilder::ListI8(b) => each!(b, i8),
-            ColumnBuilder::ListI32(b) => each!(b, i32),
-            ColumnBuilder::ListI64(b) => each!(b, i64),
+            ColumnBuilder::ListI8(b) => each!(b, i8, None),
+            ColumnBuilder::ListI32(b) => each!(b, i32, None),
+            ColumnBuilder::ListI64(b) => each!(b, i64, None),
+            ColumnBuilder::FixedI8(b) => {
+                let n = Some(b.value_length() as usize);
+                each!(b, i8, n)
+            }
+            ColumnBuilder::FixedI32(b) => {
+                let n = Some(b.value_length() as usize);
+                each!(b, i32, n)
+            }
+            ColumnBuilder::FixedI64(b) => {
+                let n = Some(b.value_length() as usize);
+                each!(b, i64, n)
+            }
             _ => mismatch(),
+        }
+    }
+
+    /// Binary cells: `get` fills the (cleared) buffer.
+    #[inline]
+    pub fn binaries(&mut self, get: impl Fn(&FinishedFlow<F>, &mut Vec<u8>)) {
+        let ColumnBuilder::Binary(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            let bytes = &mut self.scratch.bytes;
+            bytes.clear();
+            get(flow, bytes);
+            b.append_value(bytes.as_slice());
+        }
+    }
+
+    /// Lists of binary values: `get` calls `push` once per element.
+    #[inline]
+    pub fn binary_lists(&mut self, get: impl Fn(&FinishedFlow<F>, &mut dyn FnMut(&[u8]))) {
+        let ColumnBuilder::ListBinary(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            get(flow, &mut |bytes| b.values().append_value(bytes));
+            b.append(true);
         }
     }
 

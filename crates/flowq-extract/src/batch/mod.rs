@@ -3,6 +3,7 @@
 mod builder;
 mod chunk;
 pub mod cic;
+mod deep;
 mod packets;
 pub mod role;
 pub mod schema;
@@ -12,6 +13,6 @@ mod stats;
 pub use builder::{DEFAULT_BATCH_ROWS, FlowBatchBuilder};
 pub use packets::{PACKET_COLUMNS, PacketBatchBuilder, PacketColumn, packet_schema};
 pub use schema::{
-    Column, ColumnDef, Kind, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS, Scope, Stat,
-    full_extra_columns, nfstream_columns, schema_of,
+    Column, ColumnDef, Kind, NfColumn, PpiField, SEED_COLUMNS, STANDARD_COLUMNS, Scope, Stat,
+    deep_columns, full_extra_columns, nfstream_columns, schema_of,
 };

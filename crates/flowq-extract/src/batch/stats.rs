@@ -96,6 +96,19 @@ pub(super) fn fill<F: RowFeatures>(column: Column, chunk: &mut Chunk<'_, F>, flo
             out.extend(full(f).splt.iter().map(|e| e.iat_ns as f64 / NS_PER_US));
         }),
         Column::Nf(column) => fill_nf(column, chunk, flow_id),
+        Column::Ppi(..)
+        | Column::PpiLen
+        | Column::PpiDuration
+        | Column::PpiRoundtrips
+        | Column::SizeHist(_)
+        | Column::IptHist(_)
+        | Column::ByteDist(_)
+        | Column::ByteEntropy(_)
+        | Column::PayloadEntropy(_)
+        | Column::PayloadPrefix(_)
+        | Column::PayloadPackets
+        | Column::PayloadPacketsDir
+        | Column::FlowPic => super::deep::fill(column, chunk),
         // The standard columns are filled by the caller.
         _ => chunk.nulls(),
     }

@@ -4,7 +4,7 @@
 //! sequence. Everything is O(1) per flow except the sequence, which is bounded
 //! by its configured length. Definitions: docs/features.md.
 
-use super::{COUNTED_FLAGS, RowFeatures, StandardFeatures, Summary};
+use super::{COUNTED_FLAGS, DeepConfig, DeepState, RowFeatures, StandardFeatures, Summary};
 use crate::decode::{NO_WINDOW_SCALE, PacketView, tcp_flags};
 use crate::flow::{Direction, FlowFeatures};
 
@@ -20,6 +20,8 @@ const BOTH: usize = 2;
 pub struct FullConfig {
     /// Packets kept in the early-flow sequence (SPLT); 0 keeps none.
     pub splt_len: u16,
+    /// The deep-learning inputs kept (none by default).
+    pub deep: DeepConfig,
 }
 
 /// One packet of the early-flow sequence.
@@ -198,6 +200,9 @@ pub struct FullFeatures {
     /// The first packets of the flow, at most `splt_len` of them.
     pub splt: Vec<SpltEntry>,
     splt_len: u16,
+    /// The deep-learning inputs, when any is configured (boxed: flows of runs
+    /// without them pay one pointer).
+    pub deep: Option<Box<DeepState>>,
 }
 
 impl RowFeatures for FullFeatures {
@@ -217,6 +222,10 @@ impl FlowFeatures for FullFeatures {
         FullFeatures {
             splt: Vec::with_capacity(usize::from(config.splt_len)),
             splt_len: config.splt_len,
+            deep: config
+                .deep
+                .any()
+                .then(|| Box::new(DeepState::new(&config.deep))),
             ..FullFeatures::default()
         }
     }
@@ -269,6 +278,9 @@ impl FlowFeatures for FullFeatures {
             });
         }
         self.activity.observe(ts);
+        if let Some(deep) = &mut self.deep {
+            deep.update(packet, dir);
+        }
 
         self.header_bytes[d] += u64::from(packet.ip_header_len) + u64::from(packet.l4_header_len);
         self.l4_header_bytes[d] += u64::from(packet.l4_header_len);

@@ -4,10 +4,15 @@
 //! to the flow's initiator and is read once when the flow's row is written.
 
 mod cic;
+mod deep;
 mod full;
 mod stats;
 
 pub use cic::{Bulk, CicConfig, CicFeatures, CicState};
+pub use deep::{
+    ByteDist, DeepConfig, DeepState, FLOWPIC_MAX_SIZE, FLOWPIC_SIDE, FlowPic, HISTOGRAM_BINS,
+    MAX_DEEP_LEN, PpiEntry, entropy_bits, histogram_bin,
+};
 pub use full::{
     ACTIVITY_THRESHOLD_NS, Activity, FullConfig, FullFeatures, Handshake, SpltEntry, TcpWindows,
 };

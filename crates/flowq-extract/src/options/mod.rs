@@ -6,11 +6,11 @@
 
 use crate::batch::cic::{CicVocab, cic_profile_columns};
 use crate::batch::{
-    Column, DEFAULT_BATCH_ROWS, SEED_COLUMNS, STANDARD_COLUMNS, full_extra_columns,
+    Column, DEFAULT_BATCH_ROWS, SEED_COLUMNS, STANDARD_COLUMNS, deep_columns, full_extra_columns,
     nfstream_columns,
 };
 use crate::decode::Tunnels;
-use crate::features::{CicConfig, FullConfig};
+use crate::features::{CicConfig, DeepConfig, FullConfig};
 use crate::flow::FlowConfig;
 use crate::stream::StreamMode;
 
@@ -148,6 +148,11 @@ pub struct ExtractOptions {
     /// Packets of the early-flow sequence (`full` and `nfstream` profiles; 0 = no
     /// sequence columns).
     pub splt_len: u16,
+    /// `full` profile: the deep-learning inputs to keep (none by default).
+    pub deep: DeepConfig,
+    /// `full` profile: write the PPI sequence as fixed-size lists padded with
+    /// zeros to `deep.ppi_len` (CESNET's layout) instead of lists.
+    pub ppi_pad: bool,
     /// `nfstream` profile: add NFStream's 48 statistical columns.
     pub nfstream_stats: bool,
     /// CIC profiles: reproduce CICFlowMeter's arithmetic bugs.
@@ -168,6 +173,8 @@ impl Default for ExtractOptions {
             batch_rows: DEFAULT_BATCH_ROWS,
             threads: 1,
             splt_len: DEFAULT_SPLT_LEN,
+            deep: DeepConfig::default(),
+            ppi_pad: false,
             nfstream_stats: false,
             cic_bugs: false,
             cic_original_timestamp: false,
@@ -185,6 +192,7 @@ impl ExtractOptions {
             Profile::Full => {
                 let mut columns = STANDARD_COLUMNS.to_vec();
                 columns.extend(full_extra_columns(self.splt_len > 0));
+                columns.extend(deep_columns(&self.deep, self.ppi_pad));
                 columns
             }
             Profile::Nfstream => nfstream_columns(self.nfstream_stats, self.splt_len > 0),
@@ -211,12 +219,20 @@ impl ExtractOptions {
     pub(crate) fn full_config(&self) -> FullConfig {
         FullConfig {
             splt_len: self.splt_len,
+            // Only the `full` profile writes the deep-learning columns.
+            deep: match self.profile {
+                Profile::Full => self.deep,
+                _ => DeepConfig::default(),
+            },
         }
     }
 
     pub(crate) fn cic_config(&self) -> CicConfig {
         CicConfig {
-            full: FullConfig { splt_len: 0 },
+            full: FullConfig {
+                splt_len: 0,
+                deep: DeepConfig::default(),
+            },
             bugs: self.cic_bugs,
         }
     }

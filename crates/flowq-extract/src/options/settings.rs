@@ -4,6 +4,7 @@
 //! or the same error message from [`Settings::options`].
 
 use super::{DEFAULT_SPLT_LEN, ExtractOptions, Profile};
+use crate::features::{DeepConfig, MAX_DEEP_LEN};
 use crate::flow::{DEFAULT_FLOW_STATE_BUDGET, FlowConfig};
 
 /// Longest early-flow sequence (`--splt`).
@@ -43,6 +44,11 @@ pub struct Settings {
     pub cic_bugs: bool,
     /// `--cic-timestamp original` (`true`) or `utc`.
     pub cic_original_timestamp: bool,
+    /// The deep-learning inputs: `--ppi`, `--ppi-all-packets`, `--histograms`,
+    /// `--byte-dist`, `--payload-prefix`, `--payload-packets`, `--flowpic`.
+    pub deep: DeepConfig,
+    /// `--ppi-pad`.
+    pub ppi_pad: bool,
 }
 
 impl Default for Settings {
@@ -60,6 +66,8 @@ impl Default for Settings {
             stats: false,
             cic_bugs: false,
             cic_original_timestamp: false,
+            deep: DeepConfig::default(),
+            ppi_pad: false,
         }
     }
 }
@@ -159,6 +167,40 @@ impl Settings {
                 "--cic-compat and --cic-timestamp apply to --profile cic2017, cic2018 or cic",
             );
         }
+        let deep = &self.deep;
+        if deep.any() && profile != Profile::Full {
+            return bail(format!(
+                "--ppi, --histograms, --byte-dist, --payload-prefix, --payload-packets and \
+                 --flowpic need --profile full (the {} profile has no deep-learning columns)",
+                profile.name()
+            ));
+        }
+        if deep.ppi_every_packet && deep.ppi_len == 0 && !deep.histograms {
+            return bail("--ppi-all-packets changes --ppi and --histograms: give one of them");
+        }
+        if self.ppi_pad && deep.ppi_len == 0 {
+            return bail("--ppi-pad pads the PPI sequence: give --ppi too");
+        }
+        if deep.ppi_len > 1024 {
+            return bail("--ppi is at most 1024 packets");
+        }
+        if deep.byte_dist_len > i32::MAX as u32 {
+            return bail(format!("--byte-dist is at most {} bytes", i32::MAX));
+        }
+        if deep.payload_prefix_len > MAX_DEEP_LEN || deep.payload_packet_len > MAX_DEEP_LEN {
+            return bail(format!(
+                "--payload-prefix and --payload-packets keep at most {MAX_DEEP_LEN} bytes"
+            ));
+        }
+        if deep.payload_packets > 1024 {
+            return bail("--payload-packets M N: M is at most 1024");
+        }
+        if (deep.payload_packets == 0) != (deep.payload_packet_len == 0) {
+            return bail("--payload-packets M N: both M and N are at least 1");
+        }
+        if deep.flowpic_secs > 86_400 {
+            return bail("--flowpic is at most 86400 seconds");
+        }
         if self.stats && profile != Profile::Nfstream {
             return bail(
                 "--stats adds NFStream's statistical columns to --profile nfstream; the full \
@@ -190,6 +232,8 @@ impl Settings {
                 },
             },
             splt_len,
+            deep: self.deep,
+            ppi_pad: self.ppi_pad,
             nfstream_stats: self.stats,
             cic_bugs: self.cic_bugs,
             cic_original_timestamp: self.cic_original_timestamp,

@@ -551,9 +551,11 @@ impl PendingFile {
     }
 }
 
-/// CSV has no list type: list columns (the early-flow sequences) are written as
-/// bracketed text, `[0, 1, 1]`, which Python's `ast.literal_eval` and JSON
-/// parsers read back. Other columns pass through untouched.
+/// CSV has no list or binary type: list columns (the early-flow sequences,
+/// the deep-learning inputs) are written as bracketed text, `[0, 1, 1]`, which
+/// Python's `ast.literal_eval` and JSON parsers read back, and binary values
+/// (payload prefixes) as lower-case hexadecimal. Other columns pass through
+/// untouched.
 pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
     use arrow::datatypes::DataType;
     columns_as_text(
@@ -561,7 +563,10 @@ pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
         |_, column| {
             matches!(
                 column.data_type(),
-                DataType::List(_) | DataType::LargeList(_)
+                DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::FixedSizeList(..)
+                    | DataType::Binary
             )
         },
         |_, _| None,

@@ -5,7 +5,7 @@ mod nfstream;
 mod profiles;
 
 pub use nfstream::{NfColumn, nfstream_columns};
-pub use profiles::{SEED_COLUMNS, STANDARD_COLUMNS, full_extra_columns};
+pub use profiles::{SEED_COLUMNS, STANDARD_COLUMNS, deep_columns, full_extra_columns};
 
 use crate::flow::Direction;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -99,10 +99,63 @@ pub enum Column {
     /// Early-flow sequence: inter-arrival time of each of the first packets (µs).
     SpltIatUs,
 
+    // The `full` profile's deep-learning inputs (docs/features.md,
+    // "Deep-learning inputs"), each behind its option.
+    /// One property of each packet of the PPI sequence; a fixed-size list
+    /// padded with zeros to the given length, or a list when it is 0.
+    Ppi(PpiField, u16),
+    /// Packets in the PPI sequence.
+    PpiLen,
+    /// First to last packet of the PPI sequence (seconds).
+    PpiDuration,
+    /// Request-response pairs in the PPI sequence.
+    PpiRoundtrips,
+    /// Payload-size histogram of a direction.
+    SizeHist(Direction),
+    /// Inter-packet-time histogram of a direction.
+    IptHist(Direction),
+    /// Byte-value counts of a direction's first payload bytes.
+    ByteDist(Direction),
+    /// Entropy of a direction's first payload bytes.
+    ByteEntropy(Direction),
+    /// Entropy of a direction's whole captured payload.
+    PayloadEntropy(Direction),
+    /// The first payload bytes of a direction.
+    PayloadPrefix(Direction),
+    /// The first bytes of each of the first packets with payload.
+    PayloadPackets,
+    /// The direction of each of those packets.
+    PayloadPacketsDir,
+    /// FlowPic's size-by-time histogram.
+    FlowPic,
+
     /// A column of the `nfstream` profile.
     Nf(NfColumn),
     /// A column of a CICFlowMeter profile, named in its vocabulary.
     Cic(super::cic::CicVocab, super::cic::CicColumn),
+}
+
+/// A property of the packets of the PPI sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PpiField {
+    /// Transport payload length (bytes).
+    Size,
+    /// +1 from src to dst, −1 the other way.
+    Dir,
+    /// Time since the previous packet of the sequence (ms).
+    IptMs,
+    /// TCP flags byte.
+    Flags,
+}
+
+impl PpiField {
+    /// In column order (CESNET's order: times, directions, sizes; then flags).
+    pub const ALL: [PpiField; 4] = [
+        PpiField::IptMs,
+        PpiField::Dir,
+        PpiField::Size,
+        PpiField::Flags,
+    ];
 }
 
 /// Which packets of a flow a statistic covers: one [`Direction`] or both
@@ -252,6 +305,16 @@ pub enum Kind {
     ListI64,
     /// List of Float64
     ListF64,
+    /// FixedSizeList of Int8, of the given length
+    FixedI8(i32),
+    /// FixedSizeList of Int32, of the given length
+    FixedI32(i32),
+    /// FixedSizeList of Int64, of the given length
+    FixedI64(i32),
+    /// Binary
+    Binary,
+    /// List of Binary
+    ListBinary,
 }
 
 impl Kind {
@@ -269,6 +332,11 @@ impl Kind {
             Kind::ListI32 => DataType::new_list(DataType::Int32, true),
             Kind::ListI64 => DataType::new_list(DataType::Int64, true),
             Kind::ListF64 => DataType::new_list(DataType::Float64, true),
+            Kind::FixedI8(n) => DataType::new_fixed_size_list(DataType::Int8, n, true),
+            Kind::FixedI32(n) => DataType::new_fixed_size_list(DataType::Int32, n, true),
+            Kind::FixedI64(n) => DataType::new_fixed_size_list(DataType::Int64, n, true),
+            Kind::Binary => DataType::Binary,
+            Kind::ListBinary => DataType::new_list(DataType::Binary, true),
         }
     }
 }
@@ -582,6 +650,108 @@ impl Column {
                 "splt_iat_us",
                 ListF64,
                 "time since the flow's previous packet for each of the first packets (microseconds, 0 first)",
+            ),
+            Column::Ppi(field, pad) => {
+                let n = i32::from(pad);
+                let list = |fixed: fn(i32) -> Kind, list: Kind| if n > 0 { fixed(n) } else { list };
+                let padding = if n > 0 { ", padded with 0" } else { "" };
+                let (name, kind, doc) = match field {
+                    PpiField::Size => (
+                        "ppi_size",
+                        list(FixedI32, ListI32),
+                        "transport payload length of each packet of the PPI sequence (bytes)",
+                    ),
+                    PpiField::Dir => (
+                        "ppi_dir",
+                        list(FixedI8, ListI8),
+                        "direction of each packet of the PPI sequence (+1 src to dst, -1 dst to src)",
+                    ),
+                    PpiField::IptMs => (
+                        "ppi_ipt_ms",
+                        list(FixedI64, ListI64),
+                        "time since the previous packet of the PPI sequence (ms, 0 for the first)",
+                    ),
+                    PpiField::Flags => (
+                        "ppi_flags",
+                        list(FixedI32, ListI32),
+                        "TCP flags byte of each packet of the PPI sequence (0 for other protocols)",
+                    ),
+                };
+                def(name, kind, &format!("{doc}{padding}"))
+            }
+            Column::PpiLen => def("ppi_len", I32, "packets in the PPI sequence"),
+            Column::PpiDuration => nullable(
+                "ppi_duration".into(),
+                F64,
+                "first to last packet of the PPI sequence (seconds; null when it is empty)".into(),
+            ),
+            Column::PpiRoundtrips => def(
+                "ppi_roundtrips",
+                I32,
+                "packets from dst directly after a packet from src in the PPI sequence",
+            ),
+            Column::SizeHist(side) => def(
+                &format!("{}size_hist", dir_prefix(side)),
+                FixedI32(8),
+                &format!(
+                    "packets {} per payload size bin (0-15, 16-31, ..., 512-1023, 1024+ bytes)",
+                    dir_words(side)
+                ),
+            ),
+            Column::IptHist(side) => def(
+                &format!("{}ipt_hist", dir_prefix(side)),
+                FixedI32(8),
+                &format!(
+                    "gaps between packets {} per bin (0-15, 16-31, ..., 512-1023, 1024+ ms)",
+                    dir_words(side)
+                ),
+            ),
+            Column::ByteDist(side) => def(
+                &format!("{}byte_dist", dir_prefix(side)),
+                FixedI32(256),
+                &format!(
+                    "count of each byte value in the first --byte-dist payload bytes {}",
+                    dir_words(side)
+                ),
+            ),
+            Column::ByteEntropy(side) => nullable(
+                format!("{}byte_entropy", dir_prefix(side)),
+                F64,
+                format!(
+                    "Shannon entropy of the first --byte-dist payload bytes {} (bits per byte)",
+                    dir_words(side)
+                ),
+            ),
+            Column::PayloadEntropy(side) => nullable(
+                format!("{}payload_entropy", dir_prefix(side)),
+                F64,
+                format!(
+                    "Shannon entropy of all captured payload bytes {} (bits per byte)",
+                    dir_words(side)
+                ),
+            ),
+            Column::PayloadPrefix(side) => def(
+                &format!("{}payload_prefix", dir_prefix(side)),
+                Binary,
+                &format!(
+                    "the first --payload-prefix payload bytes {}, retransmitted bytes left out",
+                    dir_words(side)
+                ),
+            ),
+            Column::PayloadPackets => def(
+                "payload_packets",
+                ListBinary,
+                "the first bytes of each of the first packets with payload (--payload-packets M N)",
+            ),
+            Column::PayloadPacketsDir => def(
+                "payload_packets_dir",
+                ListI8,
+                "direction of each packet of payload_packets (+1 src to dst, -1 dst to src)",
+            ),
+            Column::FlowPic => def(
+                "flowpic",
+                FixedI32(1024),
+                "FlowPic: packets per (time bin, size bin) over the first --flowpic seconds, 32 x 32, row-major by time",
             ),
             Column::Nf(column) => column.def(),
             Column::Cic(vocab, column) => super::cic::def(vocab, column),

@@ -2,7 +2,8 @@
 //! `seed`, and what `full` adds). The `nfstream` list is in `nfstream.rs`,
 //! the CIC ones in `batch/cic.rs`.
 
-use super::{Column, FLAG_NAMES, Scope, Stat};
+use super::{Column, FLAG_NAMES, PpiField, Scope, Stat};
+use crate::features::DeepConfig;
 use crate::flow::Direction;
 
 /// The columns of the `standard` profile, in order.
@@ -87,6 +88,36 @@ pub fn full_extra_columns(splt: bool) -> Vec<Column> {
     c.extend([Column::Dscp, Column::BytesPerSec, Column::PktsPerSec]);
     if splt {
         c.extend([Column::SpltDirection, Column::SpltPktLen, Column::SpltIatUs]);
+    }
+    c
+}
+
+/// The deep-learning columns the `full` profile adds with `config`, in order;
+/// `ppi_pad` makes the PPI columns fixed-size lists of `ppi_len` elements.
+pub fn deep_columns(config: &DeepConfig, ppi_pad: bool) -> Vec<Column> {
+    let mut c = Vec::new();
+    if config.ppi_len > 0 {
+        let pad = if ppi_pad { config.ppi_len } else { 0 };
+        c.extend(PpiField::ALL.map(|field| Column::Ppi(field, pad)));
+        c.extend([Column::PpiLen, Column::PpiDuration, Column::PpiRoundtrips]);
+    }
+    if config.histograms {
+        c.extend(Direction::ALL.map(Column::SizeHist));
+        c.extend(Direction::ALL.map(Column::IptHist));
+    }
+    if config.byte_dist_len > 0 {
+        c.extend(Direction::ALL.map(Column::ByteDist));
+        c.extend(Direction::ALL.map(Column::ByteEntropy));
+        c.extend(Direction::ALL.map(Column::PayloadEntropy));
+    }
+    if config.payload_prefix_len > 0 {
+        c.extend(Direction::ALL.map(Column::PayloadPrefix));
+    }
+    if config.payload_packets > 0 {
+        c.extend([Column::PayloadPackets, Column::PayloadPacketsDir]);
+    }
+    if config.flowpic_secs > 0 {
+        c.push(Column::FlowPic);
     }
     c
 }
