@@ -14,6 +14,7 @@ mod nfstream;
 mod oracle;
 mod parallel;
 mod queries;
+mod ranges;
 mod robustness;
 mod seed;
 mod sql;
