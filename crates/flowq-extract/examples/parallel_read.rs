@@ -40,6 +40,69 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// CPU seconds of each live thread of this process, by thread name.
+fn thread_cpu() -> Vec<(u64, String, f64)> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map_or("", |(name, _)| name)
+            .to_string();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or("", |(_, rest)| rest)
+            .split_whitespace()
+            .collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let tid = task.file_name().to_string_lossy().parse().unwrap_or(0);
+        out.push((tid, name, (ticks(11) + ticks(12)) / 100.0));
+    }
+    out
+}
+
+/// Samples [`thread_cpu`] every 20 ms until `stop`, keeping each thread's
+/// last reading (threads end with the run and leave /proc): CPU seconds per
+/// thread name, summed over the threads of that name.
+fn watch_threads(stop: &std::sync::atomic::AtomicBool) -> std::collections::BTreeMap<String, f64> {
+    let mut last: std::collections::HashMap<u64, (String, f64)> = Default::default();
+    let main = thread_cpu()
+        .into_iter()
+        .map(|(tid, _, cpu)| (tid, cpu))
+        .collect::<Vec<_>>();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        for (tid, name, cpu) in thread_cpu() {
+            last.insert(tid, (name, cpu));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for (tid, name, cpu) in thread_cpu() {
+        last.insert(tid, (name, cpu));
+    }
+    let mut by_name = std::collections::BTreeMap::new();
+    for (tid, (name, cpu)) in last {
+        // Threads alive before the run: count only what they used during it.
+        let before = main
+            .iter()
+            .find(|(t, _)| *t == tid)
+            .map_or(0.0, |(_, c)| *c);
+        *by_name.entry(name).or_insert(0.0) += cpu - before;
+    }
+    by_name.retain(|_, cpu| *cpu > 0.0);
+    by_name
+}
+
 /// A digest of every batch's Arrow IPC encoding, in order.
 fn digest(batches: &[arrow::record_batch::RecordBatch]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
@@ -103,16 +166,25 @@ fn main() {
             })
             .with_range_bytes(range_bytes);
             let mut batches = Vec::new();
-            let cpu = cpu_seconds();
-            let start = Instant::now();
-            let summary = extractor
-                .run(&inputs, &mut |b| {
-                    batches.push(b);
-                    Ok::<(), std::convert::Infallible>(())
-                })
-                .unwrap();
-            let wall = start.elapsed().as_secs_f64();
-            let cpu = cpu_seconds() - cpu;
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let (summary, wall, cpu, threads) = std::thread::scope(|scope| {
+                let watcher = std::thread::Builder::new()
+                    .name("watcher".into())
+                    .spawn_scoped(scope, || watch_threads(&stop))
+                    .unwrap();
+                let cpu = cpu_seconds();
+                let start = Instant::now();
+                let summary = extractor
+                    .run(&inputs, &mut |b| {
+                        batches.push(b);
+                        Ok::<(), std::convert::Infallible>(())
+                    })
+                    .unwrap();
+                let wall = start.elapsed().as_secs_f64();
+                let cpu = cpu_seconds() - cpu;
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                (summary, wall, cpu, watcher.join().unwrap())
+            });
             let digest = digest(&batches);
             let expected = *reference.get_or_insert(digest);
             assert_eq!(digest, expected, "{name}: output differs from -j 1");
@@ -123,6 +195,17 @@ fn main() {
                 summary.parallel_reading.ranges,
                 summary.parallel_reading.ranges_reread
             );
+            let per_thread: Vec<String> = threads
+                .iter()
+                .filter(|(name, _)| name.starts_with("flowq") || name.starts_with("parallel_read"))
+                .map(|(name, cpu)| {
+                    format!(
+                        "{name} {:.0} ns",
+                        cpu * 1e9 / summary.packets_read.max(1) as f64
+                    )
+                })
+                .collect();
+            println!("    cpu per packet by thread: {}", per_thread.join(", "));
             results[i].push((wall, cpu));
         }
     }

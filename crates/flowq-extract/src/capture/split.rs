@@ -26,6 +26,9 @@ const SEARCH_BYTES: usize = 1 << 20;
 /// Bytes read to look for one boundary: the search and room for a chain of
 /// large records behind it.
 const WINDOW_BYTES: usize = 4 << 20;
+/// Bytes read first (grown 8 times while a chain runs past its end): a
+/// boundary is usually found within one record.
+const FIRST_WINDOW_BYTES: usize = 64 << 10;
 /// Two records of one chain are at most this many seconds apart.
 const CHAIN_MAX_GAP_S: u32 = 86_400;
 /// A record of a chain is at most this many seconds (ten years) from the
@@ -215,9 +218,45 @@ fn find_boundary(
     from: u64,
     len: u64,
 ) -> io::Result<Option<u64>> {
+    let mut window = read_window(file, from, FIRST_WINDOW_BYTES, len)?;
+    let mut p = 0;
+    loop {
+        let at_eof = from + window.len() as u64 >= len;
+        // The window cannot grow: the end of the file, or the largest window.
+        let whole = at_eof || window.len() >= WINDOW_BYTES;
+        let grow = if p >= window.len().min(SEARCH_BYTES) {
+            if whole || p >= SEARCH_BYTES {
+                return Ok(None);
+            }
+            true
+        } else {
+            match chain_follows(head, first_second, &window, p, at_eof) {
+                Chain::Follows => return Ok(Some(from + p as u64)),
+                Chain::Broken => {
+                    p += 1;
+                    false
+                }
+                Chain::RunsPast(n) if whole => {
+                    if n >= 2 {
+                        return Ok(Some(from + p as u64));
+                    }
+                    p += 1;
+                    false
+                }
+                Chain::RunsPast(_) => true,
+            }
+        };
+        if grow {
+            window = read_window(file, from, window.len() * 8, len)?;
+        }
+    }
+}
+
+/// Up to `size` bytes (at most [`WINDOW_BYTES`]) of the file from `from`.
+fn read_window(file: &mut File, from: u64, size: usize, len: u64) -> io::Result<Vec<u8>> {
     let want = usize::try_from(len.saturating_sub(from))
         .unwrap_or(usize::MAX)
-        .min(WINDOW_BYTES);
+        .min(size.min(WINDOW_BYTES));
     let mut window = vec![0u8; want];
     file.seek(SeekFrom::Start(from))?;
     let mut filled = 0;
@@ -230,47 +269,51 @@ fn find_boundary(
         }
     }
     window.truncate(filled);
-    let at_eof = from + filled as u64 >= len;
-    let search = window.len().min(SEARCH_BYTES);
-    Ok((0..search)
-        .find(|&p| chain_follows(head, first_second, &window, p, at_eof))
-        .map(|p| from + p as u64))
+    Ok(window)
 }
 
-/// Whether a chain of plausible records starts at `window[p]`: [`CHAIN`] of
-/// them, or fewer that end exactly at the end of the file, or at least two
-/// that run past the end of the window.
-fn chain_follows(head: &Format, first_second: i64, window: &[u8], p: usize, at_eof: bool) -> bool {
+/// Whether a chain of plausible records starts at a position.
+enum Chain {
+    /// [`CHAIN`] of them, or fewer that end exactly at the end of the file.
+    Follows,
+    Broken,
+    /// The window ends after this many plausible records.
+    RunsPast(usize),
+}
+
+/// Whether a chain of plausible records starts at `window[p]`.
+fn chain_follows(head: &Format, first_second: i64, window: &[u8], p: usize, at_eof: bool) -> Chain {
     let mut at = p;
     let mut previous_second = None;
     for n in 0..CHAIN {
         if at == window.len() && at_eof {
-            return n > 0;
+            return if n > 0 { Chain::Follows } else { Chain::Broken };
         }
         let rest = &window[at.min(window.len())..];
         let record = match head {
             Format::Pcap(state) => match rest.get(..state.record_header_len()) {
-                Some(header) => state.plausible_record(header).map(|(len, second)| {
+                Some(header) => state.plausible_record(header).and_then(|(len, second)| {
                     let close = previous_second
                         .is_none_or(|s: u32| s.abs_diff(second) <= CHAIN_MAX_GAP_S)
                         && (i64::from(second) - first_second).abs() <= CHAIN_MAX_SPAN_S;
                     previous_second = Some(second);
                     close.then_some(len)
                 }),
-                None => return n >= 2 && !at_eof,
+                None if at_eof => None,
+                None => return Chain::RunsPast(n),
             },
             Format::Pcapng(state) => match pcapng_block(state, rest) {
-                Block::Whole(len) => Some(Some(len)),
-                Block::Cut => return n >= 2 && !at_eof,
-                Block::Invalid => None,
+                Block::Whole(len) => Some(len),
+                Block::Cut if !at_eof => return Chain::RunsPast(n),
+                Block::Cut | Block::Invalid => None,
             },
         };
         match record {
-            Some(Some(len)) => at += len,
-            _ => return false,
+            Some(len) => at += len,
+            None => return Chain::Broken,
         }
     }
-    true
+    Chain::Follows
 }
 
 enum Block {

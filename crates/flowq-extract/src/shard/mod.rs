@@ -82,11 +82,13 @@ pub(crate) fn run<F: FlowFeatures, R: Send>(
             let (tx, rx) = sync_channel::<ToShard>(4);
             let out = out_tx.clone();
             let gauge = ActiveFlowsGauge::new(Arc::clone(live));
-            scope.spawn(move || shard_worker::<F>(shard, shard_config, features, rx, out, gauge));
+            spawn_named(scope, "flowq-shard", move || {
+                shard_worker::<F>(shard, shard_config, features, rx, out, gauge);
+            });
             inputs.push(tx);
         }
         drop(out_tx);
-        let reader_thread = scope.spawn(move || {
+        let reader_thread = spawn_named(scope, "flowq-decode", move || {
             let mut dealer = Dealer::new(inputs, partitions, config.bidirectional);
             let read = read(&mut dealer);
             dealer.end();
@@ -98,6 +100,20 @@ pub(crate) fn run<F: FlowFeatures, R: Send>(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (read, counters)
     })
+}
+
+/// Spawns a thread with a name (for profilers and per-thread CPU times; see
+/// the `parallel_read` example).
+pub(crate) fn spawn_named<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn_scoped(scope, f)
+        // As `std::thread::scope`'s own `spawn` does: no thread, no run.
+        .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
 }
 
 /// The decode stage of one capture read as one stream, feeding the shards.

@@ -93,7 +93,7 @@ pub(crate) fn read(
         for _ in 0..workers {
             let tx = tx.clone();
             let (next, dealt, moved, stop) = (&next, &dealt, &moved, &stop);
-            scope.spawn(move || {
+            super::spawn_named(scope, "flowq-range", move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= plan.len() {
