@@ -1,12 +1,12 @@
 //! One capture file read and decoded on several threads: the file is split
 //! into byte ranges that start on record boundaries ([`RangePlan`]); workers
-//! read and decode whole ranges, at most [`IN_FLIGHT_PER_WORKER`] per worker
-//! ahead of the one being dealt; this thread takes the ranges in file order,
-//! checks that each one follows the one before (else reads it again from
-//! where that one really ended), numbers the records as one stream would, and
-//! runs the sequential rest of the decode stage (the capture clock, held time
-//! jumps, IP fragments: [`Sequencer`]) before dealing the packets to the
-//! shards. Every shard so sees its packets in file order with the clock of
+//! read and decode whole ranges, at most [`IN_FLIGHT_PER_WORKER`] per
+//! worker held at once (the one being dealt included); this thread takes the
+//! ranges in file order, checks that each one follows the one before (else
+//! reads it again from where that one really ended), numbers the records as
+//! one stream would, and runs the sequential rest of the decode stage (the
+//! capture clock, held time jumps, IP fragments: [`Sequencer`]) before
+//! dealing the packets to the shards. Every shard so sees its packets in file order with the clock of
 //! the sequential reader, and the output is the same bytes as with `-j 1`.
 
 use super::{Dealer, TICK_EVERY};
@@ -25,7 +25,8 @@ use std::sync::{Condvar, Mutex};
 /// (usually a few hundred bytes) and a range's start-up cost nothing next to
 /// its reading; small enough that the decoded ranges held at once stay small.
 pub(crate) const RANGE_BYTES: u64 = 4 << 20;
-/// Ranges read ahead of the one being dealt, per worker.
+/// Ranges held at once (the one being dealt and those read ahead of it), per
+/// worker.
 const IN_FLIGHT_PER_WORKER: usize = 2;
 /// The partition is worked out later (a fragment: the tracker may give it
 /// the ports of its first fragment).
@@ -281,5 +282,16 @@ fn predecode(mut view: PacketView<'_>, ordinal: u64, decoding: Decoding) -> Pred
         ordinal,
         not_seed_ip,
         tag: partition,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// docs/robustness.md bounds a decoded range by this entry size.
+    #[test]
+    fn a_decoded_record_takes_at_most_160_bytes() {
+        let size = std::mem::size_of::<super::Predecoded<u16>>();
+        eprintln!("Predecoded<u16>: {size} bytes");
+        assert!(size <= 160, "{size}");
     }
 }
