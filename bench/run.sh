@@ -22,6 +22,13 @@
 #   callgrind instructions per packet (valgrind; stable under load) of the
 #            harness's bare loop and flowq rows on the 200k capture, and ratios
 #            (not in the default set: minutes under valgrind)
+#   cic      a CIC-IDS2017-sized run for a many-core machine (not in the default
+#            set): the merged CIC-IDS2017 capture if CIC_IDS2017_PCAP names it,
+#            else a synthetic one of the same packet count (56 370 702 packets,
+#            about 45 GB; the disk must hold it); the floor (cat), flowq
+#            standard/cic/full at -j 1 and -j $(nproc), RustiFlow (rustiflow on
+#            PATH) and NFStream at the same core count; machine.txt records the
+#            machine. See docs/benchmarks.md, *Scaling model*.
 #   table    print every table of this run again
 #
 # Environment (all optional):
@@ -33,6 +40,9 @@
 #   SCAPY_RUNS         runs of the scapy script (1; it takes minutes)
 #   CARGO_TARGET_DIR   as for cargo
 #   FLOWQ_SHARED       the shared corpus and tools  (<repo>/../shared)
+#   CIC_IDS2017_PCAP   the merged CIC-IDS2017 capture for the cic stage (made as
+#                      RustiFlow-experiments did: pcapfix, reordercap, then
+#                      mergecap -a -F pcapng of the five days)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -276,6 +286,44 @@ callgrind() {
     done | tee "$OUT/callgrind.txt"
 }
 
+cic() {
+    local f=${CIC_IDS2017_PCAP:-$DATA/synth-cic-sized.pcap} n j
+    j=$(nproc)
+    say "cic: a CIC-IDS2017-sized run on $j cores ($f)"
+    if [ ! -s "$f" ]; then
+        [ -z "${CIC_IDS2017_PCAP:-}" ] || die "$CIC_IDS2017_PCAP is missing"
+        local free_gb
+        free_gb=$(df -P -BG "$DATA" | awk 'NR == 2 {print $4 + 0}')
+        [ "$free_gb" -ge 50 ] || die "$DATA has ${free_gb} GB free; the synthetic capture needs about 50"
+        mkdir -p "$DATA"
+        # The merged capture's packet count; 20 packets per flow, as synth-1M.
+        echo "generating $f (56 370 702 packets, 2 818 535 flows)"
+        "$PY" "$SHARED/tools/gen_pcap.py" -n 56370702 -f 2818535 -o "$f" -q
+    fi
+    n=$(packets "$f")
+    cat "$f" > /dev/null
+    local cmds=(
+        --cmd "cat > /dev/null" "$RUNS" "the floor: page cache (or disk) to nothing" "cat $f > /dev/null"
+    )
+    local profile
+    for profile in standard cic full; do
+        cmds+=(--cmd "flowq --profile $profile -j 1" "$RUNS" "Parquet" "$FLOWQ extract $f --profile $profile -j 1 -o $SCRATCH/cic-$profile.parquet -q")
+        cmds+=(--cmd "flowq --profile $profile -j $j" "$RUNS" "Parquet" "$FLOWQ extract $f --profile $profile -j $j -o $SCRATCH/cic-$profile.parquet -q")
+    done
+    if command -v rustiflow > /dev/null; then
+        cmds+=(--cmd "RustiFlow -f cic" "$SLOW_RUNS" "$j threads, CSV" "rustiflow --threads $j -f cic -o csv --export-path $SCRATCH/rustiflow-cic.csv pcap $f")
+        cmds+=(--cmd "RustiFlow -f basic" "$SLOW_RUNS" "$j threads, CSV" "rustiflow --threads $j -f basic -o csv --export-path $SCRATCH/rustiflow-basic.csv pcap $f")
+    else
+        echo "rustiflow is not on PATH: RustiFlow not measured (cargo install --git https://github.com/idlab-discover/RustiFlow)"
+    fi
+    cmds+=(--cmd "NFStream 6.6" "$SLOW_RUNS" "$j meters, no stats, no DPI" "$PY $ROOT/bench/nfstream_flows.py $f $SCRATCH/nfstream-cic.count $j")
+    measure --group "CIC-IDS2017-sized" --input "$f" --packets "$n" --ref "flowq --profile standard -j $j" "${cmds[@]}"
+    for profile in standard cic full; do
+        stats "$f" "$OUT/stats-cic-$profile-j$j.json" --profile "$profile" -j "$j" -o "$SCRATCH/cic-$profile.parquet"
+    done
+    rm -f "$SCRATCH"/cic-*.parquet "$SCRATCH"/rustiflow-*.csv
+}
+
 table() {
     say "results ($RESULTS; the commands and their output are in $LOG)"
     cat "$OUT/machine.txt"
@@ -293,7 +341,7 @@ if [ ${#stages[@]} = 0 ]; then
 fi
 for s in "${stages[@]}"; do
     case $s in
-        setup | inputs | harness | extract | pandas | seed | big | sql | profile | callgrind | table) ;;
+        setup | inputs | harness | extract | pandas | seed | big | sql | profile | callgrind | cic | table) ;;
         *) die "unknown stage '$s' (see the top of $0)" ;;
     esac
 done

@@ -10,10 +10,11 @@ use flowq_extract::RunSummary;
 pub const FLOWQ_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The fields of a run summary that differ between runs over the same input
-/// with the same flow options: the wall-clock time, and the peak of open flows
-/// (which depends on -j). They stay out of files, so that the same input and
+/// with the same flow options: the wall-clock time, the peak of open flows
+/// (which depends on -j) and how a capture was split into byte ranges (which
+/// depends on -j too). They stay out of files, so that the same input and
 /// options always give byte-identical output.
-const RUN_DEPENDENT: [&str; 2] = ["elapsed_seconds", "peak_active_flows"];
+const RUN_DEPENDENT: [&str; 3] = ["elapsed_seconds", "peak_active_flows", "parallel_reading"];
 
 /// The metadata a file starts with: `flowq.version`, then `entries` in the
 /// order given.

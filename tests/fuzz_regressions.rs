@@ -122,7 +122,7 @@ fn huge_snap_length_does_not_allocate_gigabytes() {
 /// `i64::MAX` (`FlowTable::finish`, flow/table.rs: `deadline_base
 /// .saturating_add(close_grace_ns)`), the same end time as every open flow at the
 /// end of the capture. One table emits closed flows before open ones (RST flow
-/// first); the shard merge (`shard::merge`/`order`, shard.rs) sorts by (end
+/// first); the shard merge (`shard::merge`/`order`, shard/mod.rs) sorts by (end
 /// time, first packet) (GRE flow first). So `-j 2` writes the two rows in the
 /// other order than `-j 1`. Found by the `pipeline` target. Fixed: a flow that
 /// ends before the capture's end never gets the end time `i64::MAX`.

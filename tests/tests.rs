@@ -15,6 +15,7 @@ mod nfstream;
 mod oracle;
 mod parallel;
 mod queries;
+mod ranges;
 mod robustness;
 mod seed;
 mod sql;

@@ -236,8 +236,9 @@ pub struct ExtractArgs {
     #[command(flatten)]
     pub flow: FlowArgs,
 
-    /// Threads: for one output file, a reader and N flow-table shards per
-    /// capture (default 1); for a dataset directory, captures extracted at once
+    /// Threads: for one output file, N flow-table shards per capture, fed by
+    /// N threads reading byte ranges of an uncompressed capture file (by one
+    /// reader for gzip, zstd or standard input) (default 1); for a dataset directory, captures extracted at once
     /// (default: one per core). The output is identical whatever N (unless
     /// captures read at once spend --flow-memory: then a warning says so).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]

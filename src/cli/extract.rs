@@ -449,6 +449,25 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
             thousands(summary.timestamp_outliers)
         );
     }
+    let reading = &summary.parallel_reading;
+    if reading.ranges > 0 {
+        let sequential = reading.boundaries_not_found + reading.ranges_reread;
+        eprintln!(
+            "  parallel reading   {} ranges in {} capture(s){}",
+            thousands(reading.ranges),
+            reading.captures,
+            if sequential > 0 {
+                format!(
+                    "; read in sequence instead: {} split points without a record boundary, {} ranges \
+                     whose boundary the range before did not end on",
+                    thousands(reading.boundaries_not_found),
+                    thousands(reading.ranges_reread)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
 }
 
 pub(super) fn thousands(n: u64) -> String {

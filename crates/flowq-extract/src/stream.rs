@@ -3,7 +3,7 @@
 //! and the reader thread of the sharded one. It also keeps the capture clock,
 //! on which the flow table measures timeouts.
 
-use crate::capture::{CaptureError, CaptureReader, RawPacket};
+use crate::capture::{CaptureError, CaptureReader, RawPacket, ReaderCounters};
 use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
 use crate::live::{CHECK_EVERY, Checkpoint};
 use std::collections::VecDeque;
@@ -106,30 +106,23 @@ impl<'r> PacketStream<'r> {
         }
     }
 
-    /// Packets whose forward time jump was not confirmed by the next packet
-    /// (a jump still pending at the end of the capture counts too).
-    pub(crate) fn timestamp_outliers(&self) -> u64 {
-        self.state.outliers
-    }
-
-    /// What was done with the records.
-    pub(crate) fn counts(&self) -> &Counts {
-        &self.state.counts
-    }
-
-    /// Later fragments that found no first fragment.
-    pub(crate) fn orphan_fragments(&self) -> u64 {
-        self.state.counts.fragments.orphans()
-    }
-
-    /// The reader's own counters.
-    pub(crate) fn reader(&self) -> &CaptureReader {
-        self.reader
-    }
-
-    /// Publishes the final record count (the input has ended).
-    pub(crate) fn publish_records(&mut self) {
+    /// What was read, with the final record count published (the input has
+    /// ended).
+    pub(crate) fn into_totals(mut self) -> StreamTotals {
         self.checkpoint.publish(self.records);
+        let counts = &self.state.counts;
+        StreamTotals {
+            records: self.records,
+            in_flows: counts.in_flows,
+            skipped: counts.skipped,
+            incomplete: counts.incomplete,
+            orphans: counts.fragments.orphans(),
+            outliers: self.state.outliers,
+            end_error: self.end_error,
+            reader: self.reader.counters(),
+            interrupted: self.interrupted,
+            ranges: None,
+        }
     }
 
     /// Reads one record: a usable packet, a skipped record (counted), a packet
@@ -285,6 +278,163 @@ impl Held {
             data: raw.data.to_vec(),
             ordinal,
             moves_clock: true,
+        }
+    }
+}
+
+/// What the decode stage read from one input.
+#[derive(Debug)]
+pub(crate) struct StreamTotals {
+    /// Records read.
+    pub records: u64,
+    /// Packets returned.
+    pub in_flows: u64,
+    /// Records skipped, by reason.
+    pub skipped: [u64; SkipReason::COUNT],
+    /// Returned packets whose transport header was incomplete.
+    pub incomplete: u64,
+    /// Later fragments that found no first fragment.
+    pub orphans: u64,
+    /// Forward time jumps the next packet did not confirm.
+    pub outliers: u64,
+    /// The error that ended the capture early, if any.
+    pub end_error: Option<CaptureError>,
+    /// The capture reader's counters.
+    pub reader: ReaderCounters,
+    /// Reading stopped because the run was told to stop.
+    pub interrupted: bool,
+    /// How the file was split, when it was read in byte ranges.
+    pub ranges: Option<crate::summary::ParallelReading>,
+}
+
+/// The sequential half of the decode stage for packets decoded on other
+/// threads (byte ranges of one file): the capture clock with its hold on
+/// forward time jumps, the fragment tracker and the counts, applied in input
+/// order exactly as [`PacketStream::step`] applies them, so that each packet
+/// gets the clock it gets when the file is read in one stream.
+pub(crate) struct Sequencer<T> {
+    /// Records seen (the ordinal of the next record).
+    pub records: u64,
+    pub clock: i64,
+    seed: bool,
+    counts: Counts,
+    /// A packet stamped more than [`CLOCK_JUMP_NS`] ahead of the clock,
+    /// waiting for the next packet to say whether the jump is real.
+    pending: Option<Predecoded<T>>,
+    outliers: u64,
+}
+
+/// A record decoded on another thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Predecoded<T> {
+    pub view: PacketView<'static>,
+    pub ordinal: u64,
+    /// The `seed` profile's view of the packet is not IPv4 (it still moves
+    /// the clock, then is counted as skipped).
+    pub not_seed_ip: bool,
+    /// Whatever the caller carries along with the packet.
+    pub tag: T,
+}
+
+impl<T> Sequencer<T> {
+    pub(crate) fn new(mode: StreamMode) -> Self {
+        Sequencer {
+            records: 0,
+            clock: i64::MIN,
+            seed: mode.seed,
+            counts: Counts::default(),
+            pending: None,
+            outliers: 0,
+        }
+    }
+
+    /// A packet, in input order; `out` gets the packets that are decided
+    /// (none while a time jump is held) and returns false to stop.
+    #[inline]
+    pub(crate) fn packet(
+        &mut self,
+        packet: Predecoded<T>,
+        out: &mut impl FnMut(Decoded<'static>, T) -> bool,
+    ) -> bool {
+        let jump =
+            self.clock != i64::MIN && packet.view.ts_ns.saturating_sub(self.clock) > CLOCK_JUMP_NS;
+        match (self.pending.take(), jump) {
+            (None, false) => self.emit(packet, true, out),
+            (None, true) => {
+                self.pending = Some(packet);
+                true
+            }
+            // Confirmed: a real gap in the capture.
+            (Some(first), true) => self.emit(first, true, out) && self.emit(packet, true, out),
+            (Some(first), false) => {
+                self.outliers += 1;
+                self.emit(first, false, out) && self.emit(packet, true, out)
+            }
+        }
+    }
+
+    /// Records skipped by the decoder.
+    pub(crate) fn skipped(&mut self, skipped: &[u64; SkipReason::COUNT]) {
+        for (total, n) in self.counts.skipped.iter_mut().zip(skipped) {
+            *total += n;
+        }
+    }
+
+    /// Whether a packet is held (the clock may still be moved by one with a
+    /// smaller ordinal than [`records`](Self::records)).
+    pub(crate) fn holds(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The end of the input: a jump still pending is an outlier.
+    pub(crate) fn end(&mut self, out: &mut impl FnMut(Decoded<'static>, T) -> bool) {
+        if let Some(first) = self.pending.take() {
+            self.outliers += 1;
+            self.emit(first, false, out);
+        }
+    }
+
+    #[inline]
+    fn emit(
+        &mut self,
+        packet: Predecoded<T>,
+        moves_clock: bool,
+        out: &mut impl FnMut(Decoded<'static>, T) -> bool,
+    ) -> bool {
+        if moves_clock {
+            self.clock = self.clock.max(packet.view.ts_ns);
+        }
+        if self.seed && packet.not_seed_ip {
+            self.counts.skipped[SkipReason::NotIp.index()] += 1;
+            return true;
+        }
+        let mut view = packet.view;
+        if !self.seed {
+            self.counts.fragments.observe(&mut view, self.clock);
+        }
+        self.counts.incomplete += u64::from(view.transport_state == TransportState::Incomplete);
+        self.counts.in_flows += 1;
+        let decoded = Decoded {
+            view,
+            ordinal: packet.ordinal,
+            clock: self.clock,
+        };
+        out(decoded, packet.tag)
+    }
+
+    /// What was read (the caller adds the reader's counters and the end).
+    pub(crate) fn totals(&self) -> StreamTotals {
+        StreamTotals {
+            records: self.records,
+            in_flows: self.counts.in_flows,
+            skipped: self.counts.skipped,
+            incomplete: self.counts.incomplete,
+            orphans: self.counts.fragments.orphans(),
+            outliers: self.outliers,
+            end_error: None,
+            reader: ReaderCounters::default(),
+            interrupted: false,
+            ranges: None,
         }
     }
 }

@@ -76,6 +76,9 @@ pub struct RunSummary {
     pub unknown_interface_blocks: u64,
     /// pcapng simple packet blocks (timestamped with the previous packet's time).
     pub simple_packet_blocks: u64,
+    /// Captures read in byte ranges on several threads (`-j N` on one
+    /// uncompressed file): how they were split. All zero otherwise.
+    pub parallel_reading: ParallelReading,
     /// The run was stopped early (Ctrl-C): inputs end where reading stopped,
     /// and later inputs were not read.
     pub interrupted: bool,
@@ -83,6 +86,34 @@ pub struct RunSummary {
     pub elapsed_seconds: f64,
     /// Per-input details, in input order.
     pub inputs: Vec<InputSummary>,
+}
+
+/// How captures were split into byte ranges read on several threads. A range
+/// is read on its own from the record boundary found at its start; where none
+/// was found, or the range before did not end exactly on it (or, in pcapng,
+/// not in the section and interfaces the range assumed), the bytes are read
+/// on in sequence instead. Either way every record is read once, in order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ParallelReading {
+    /// Captures read in ranges.
+    pub captures: u64,
+    /// Ranges read.
+    pub ranges: u64,
+    /// Split points where no record boundary was found (the range before
+    /// them was read on past them).
+    pub boundaries_not_found: u64,
+    /// Ranges read again in sequence because the range before them did not
+    /// end on their boundary or in the state they assumed.
+    pub ranges_reread: u64,
+}
+
+impl ParallelReading {
+    pub(crate) fn add(&mut self, other: &ParallelReading) {
+        self.captures += other.captures;
+        self.ranges += other.ranges;
+        self.boundaries_not_found += other.boundaries_not_found;
+        self.ranges_reread += other.ranges_reread;
+    }
 }
 
 impl RunSummary {
@@ -106,6 +137,7 @@ impl RunSummary {
         self.interrupted |= other.interrupted;
         self.unknown_interface_blocks += other.unknown_interface_blocks;
         self.simple_packet_blocks += other.simple_packet_blocks;
+        self.parallel_reading.add(&other.parallel_reading);
         self.inputs.extend(other.inputs);
     }
 

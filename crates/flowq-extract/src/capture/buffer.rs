@@ -19,12 +19,18 @@ pub(crate) struct ReadBuffer {
 
 impl ReadBuffer {
     pub(crate) fn new(reader: Box<dyn Read + Send>) -> Self {
+        Self::at(reader, 0)
+    }
+
+    /// A buffer over a stream whose first byte is at `offset` of the capture
+    /// (a byte range of a file read on its own thread).
+    pub(crate) fn at(reader: Box<dyn Read + Send>, offset: u64) -> Self {
         ReadBuffer {
             reader,
             buf: vec![0; READ_CHUNK],
             start: 0,
             end: 0,
-            offset: 0,
+            offset,
             eof: false,
         }
     }

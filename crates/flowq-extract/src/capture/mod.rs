@@ -16,10 +16,13 @@ mod pcap;
 mod pcapng;
 mod rotated;
 mod source;
+mod split;
 
 pub use crate::timestamp::TimestampStyle;
 pub use error::CaptureError;
 pub use source::{Discovered, InputSource, ReadCounter, discover_inputs, looks_like_capture};
+pub(crate) use split::RangeEnd;
+pub use split::{RangePlan, record_boundaries};
 
 use buffer::ReadBuffer;
 use std::io::Read;
@@ -72,6 +75,7 @@ pub struct ReaderCounters {
     pub simple_packet_blocks: u64,
 }
 
+#[derive(Clone)]
 enum Format {
     Pcap(pcap::PcapState),
     Pcapng(pcapng::PcapngState),
@@ -84,6 +88,9 @@ pub struct CaptureReader {
     /// Bytes of the last returned record, consumed on the next call.
     pending_consume: usize,
     counters: ReaderCounters,
+    /// No record starting at or after this offset is read (a byte range of
+    /// a file; `u64::MAX` for a whole capture).
+    limit: u64,
 }
 
 impl CaptureReader {
@@ -116,6 +123,7 @@ impl CaptureReader {
             format,
             pending_consume: 0,
             counters: ReaderCounters::default(),
+            limit: u64::MAX,
         })
     }
 
@@ -151,6 +159,9 @@ impl CaptureReader {
         self.buf.consume(std::mem::take(&mut self.pending_consume));
         match &mut self.format {
             Format::Pcap(state) => {
+                if self.buf.offset() >= self.limit {
+                    return Ok(None);
+                }
                 let Some((len, packet)) = state.next(&mut self.buf)? else {
                     return Ok(None);
                 };
@@ -158,7 +169,9 @@ impl CaptureReader {
                 Ok(Some(packet))
             }
             Format::Pcapng(state) => {
-                let Some((len, packet)) = state.next(&mut self.buf, &mut self.counters)? else {
+                let Some((len, packet)) =
+                    state.next(&mut self.buf, &mut self.counters, self.limit)?
+                else {
                     return Ok(None);
                 };
                 self.pending_consume = len;

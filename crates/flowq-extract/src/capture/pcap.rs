@@ -51,6 +51,7 @@ pub(crate) fn record_caplen(header: &[u8], big_endian: bool) -> u32 {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PcapState {
     big_endian: bool,
     record_header_len: usize,
@@ -124,6 +125,32 @@ impl PcapState {
                 units,
             ),
         }
+    }
+
+    /// Bytes of a record header.
+    pub(crate) fn record_header_len(&self) -> usize {
+        self.record_header_len
+    }
+
+    /// If `header` (at least [`record_header_len`](Self::record_header_len)
+    /// bytes) could be a record header of this file: the record's length and
+    /// its timestamp's seconds. Stricter than the reader, which must accept
+    /// what real files hold: here a fraction of a second in range, a captured
+    /// length within the limit and at most the original length, and an
+    /// original length of 1 byte to [`MAX_SNAPLEN_RECORD_LEN`] (a run of zero
+    /// bytes is no chain of records). Used to find record boundaries in the
+    /// middle of a file.
+    pub(crate) fn plausible_record(&self, header: &[u8]) -> Option<(usize, u32)> {
+        let header: &[u8; 16] = header.get(..16)?.try_into().ok()?;
+        let (sec, frac) = (self.field(header, 0), self.field(header, 4));
+        let (caplen, origlen) = (self.field(header, 8), self.field(header, 12));
+        let plausible = u64::from(frac) < self.fraction_units
+            && (1..=self.limit).contains(&caplen)
+            && (caplen == origlen
+                || (caplen < origlen && matches!(self.snaplen, 0 | MAX_SNAPLEN_RECORD_LEN..))
+                || (caplen < origlen && caplen == self.snaplen))
+            && (1..=MAX_SNAPLEN_RECORD_LEN).contains(&origlen);
+        plausible.then_some((self.record_header_len + caplen as usize, sec))
     }
 
     /// Returns the next record and its length in the buffer.

@@ -62,7 +62,7 @@ impl PacketInBlock {
 /// its size (1.5 MiB of interface state at most).
 pub const MAX_INTERFACES: usize = 65_536;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Interface {
     linktype: u32,
     /// Timestamp ticks per second (`if_tsresol`).
@@ -71,11 +71,17 @@ struct Interface {
     offset_s: i64,
 }
 
+#[derive(Debug, Clone)]
 pub(crate) struct PcapngState {
     big_endian: bool,
     interfaces: Vec<Interface>,
     /// Timestamp of the previous packet, used for simple packet blocks, which have none.
     last_ts_ns: i64,
+    /// `last_ts_ns` was set by a packet of this reader (not inherited).
+    last_ts_read: bool,
+    /// A simple packet block took `last_ts_ns` before this reader set it: a
+    /// byte range read on its own depended on the range before it.
+    inherited_ts_used: bool,
 }
 
 impl PcapngState {
@@ -97,6 +103,8 @@ impl PcapngState {
             big_endian,
             interfaces: Vec::new(),
             last_ts_ns: 0,
+            last_ts_read: false,
+            inherited_ts_used: false,
         };
         // A file whose very first block is unusable is not a capture we can read
         // (rather than a capture that ends early).
@@ -118,15 +126,20 @@ impl PcapngState {
     }
 
     /// Returns the next packet and the length of its block, skipping blocks that
-    /// carry no packet.
+    /// carry no packet; `None` at the end of the stream or at the first block
+    /// that starts at or after `limit`.
     pub(crate) fn next<'b>(
         &mut self,
         buf: &'b mut ReadBuffer,
         counters: &mut ReaderCounters,
+        limit: u64,
     ) -> Result<Option<(usize, RawPacket<'b>)>, CaptureError> {
         // Skipped blocks are consumed here; a packet block is consumed by the caller
         // on its next call, after the packet borrowed from the buffer is dropped.
         loop {
+            if buf.offset() >= limit {
+                return Ok(None);
+            }
             let block_len = self.frame_next_block(buf)?;
             let Some(block_len) = block_len else {
                 return Ok(None);
@@ -318,6 +331,7 @@ impl PcapngState {
                 let ts_ns = ticks_to_ns(ticks, iface.units_per_second)
                     .saturating_add(iface.offset_s.saturating_mul(1_000_000_000));
                 self.last_ts_ns = ts_ns;
+                self.last_ts_read = true;
                 Ok(Some(PacketInBlock::new(
                     data,
                     epb.packet_data(),
@@ -332,6 +346,7 @@ impl PcapngState {
                     return Ok(None);
                 };
                 counters.simple_packet_blocks += 1;
+                self.inherited_ts_used |= !self.last_ts_read;
                 Ok(Some(PacketInBlock::new(
                     data,
                     spb.packet_data(),
@@ -378,6 +393,7 @@ impl PcapngState {
         let ts_ns = ticks_to_ns(ticks, iface.units_per_second)
             .saturating_add(iface.offset_s.saturating_mul(1_000_000_000));
         self.last_ts_ns = ts_ns;
+        self.last_ts_read = true;
         Some(PacketInBlock::new(
             data,
             captured,
@@ -385,6 +401,97 @@ impl PcapngState {
             origlen,
             (iface.linktype, u32::from(if_id)),
         ))
+    }
+
+    /// The state a byte range read on its own starts with, when the range
+    /// after `self` (the state at the first packet of the file) is assumed to
+    /// have the same section and interfaces.
+    pub(crate) fn for_range(&self) -> PcapngState {
+        PcapngState {
+            last_ts_read: false,
+            inherited_ts_used: false,
+            ..self.clone()
+        }
+    }
+
+    /// Whether a range read from `assumed` and ended in `self` would have read
+    /// the same had it started in `actual` (the state the range before it
+    /// ended in): same byte order and interfaces, and no simple packet block
+    /// that took its timestamp from the range before.
+    pub(crate) fn continues(&self, assumed: &PcapngState, actual: &PcapngState) -> bool {
+        assumed.big_endian == actual.big_endian
+            && assumed.interfaces == actual.interfaces
+            && !self.inherited_ts_used
+    }
+
+    /// A continuation of this state by a reader that starts where this one
+    /// stopped (a range read again after the range before it).
+    pub(crate) fn continued(&self) -> PcapngState {
+        PcapngState {
+            last_ts_read: true,
+            inherited_ts_used: false,
+            ..self.clone()
+        }
+    }
+
+    /// If `data` (at least [`MIN_BLOCK_LEN`] bytes) starts with the head of
+    /// something that could be a block of this section: the block's length
+    /// and whether its trailing length must be read big-endian. A known block
+    /// type, a length that is a multiple of 4 within bounds; a section header
+    /// needs a byte-order magic, a packet block an interface that was
+    /// described. The trailing length is checked by [`trailer_matches`].
+    pub(crate) fn plausible_block_head(&self, data: &[u8]) -> Option<(usize, bool)> {
+        let data = data.get(..MIN_BLOCK_LEN as usize)?;
+        let big_endian = if data[..4] == SHB_TYPE_BYTES {
+            byte_order(&data[8..12])?
+        } else {
+            self.big_endian
+        };
+        let read = |at: usize| {
+            let b = [data[at], data[at + 1], data[at + 2], data[at + 3]];
+            if big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        // Section header, interface description, obsolete packet, simple
+        // packet, name resolution, interface statistics, enhanced packet,
+        // IRIG timestamp, ARINC 429, systemd journal export, decryption
+        // secrets, and the two custom block types.
+        const KNOWN: [u32; 13] = [
+            SHB_TYPE,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            8,
+            9,
+            0x0a,
+            0x0bad,
+            0x4000_0bad,
+        ];
+        let block_type = read(0);
+        let len = read(4);
+        if !KNOWN.contains(&block_type)
+            || !(MIN_BLOCK_LEN..=MAX_BLOCK_LEN).contains(&len)
+            || len % 4 != 0
+        {
+            return None;
+        }
+        let interface = match block_type {
+            6 => read(8) as usize,
+            2 => usize::from(if big_endian {
+                u16::from_be_bytes([data[8], data[9]])
+            } else {
+                u16::from_le_bytes([data[8], data[9]])
+            }),
+            _ => 0,
+        };
+        (interface < self.interfaces.len().max(1)).then_some((len as usize, big_endian))
     }
 
     fn read_u32(&self, bytes: &[u8]) -> u32 {
@@ -395,6 +502,20 @@ impl PcapngState {
             u32::from_le_bytes(b)
         }
     }
+}
+
+/// Whether the block of `len` bytes at the start of `data` ends with its
+/// length again (see [`PcapngState::plausible_block_head`]).
+pub(crate) fn trailer_matches(data: &[u8], len: usize, big_endian: bool) -> bool {
+    let Some(&[a, b, c, d]) = len.checked_sub(4).and_then(|at| data.get(at..len)) else {
+        return false;
+    };
+    let trailer = if big_endian {
+        u32::from_be_bytes([a, b, c, d])
+    } else {
+        u32::from_le_bytes([a, b, c, d])
+    };
+    trailer as usize == len
 }
 
 /// `Some(true)` for a big-endian byte-order magic, `Some(false)` for little-endian.

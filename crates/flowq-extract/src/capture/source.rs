@@ -130,7 +130,7 @@ impl ReadCounter {
         }
     }
 
-    fn add(&self, n: u64) {
+    pub(super) fn add(&self, n: u64) {
         self.count.fetch_add(n, Ordering::Relaxed);
         if let Some(total) = &self.total {
             total.fetch_add(n, Ordering::Relaxed);
@@ -254,7 +254,7 @@ impl Read for ThreadedReader {
 }
 
 /// True for the first four bytes of a pcap or pcapng file.
-fn is_capture_magic(magic: [u8; 4]) -> bool {
+pub(super) fn is_capture_magic(magic: [u8; 4]) -> bool {
     magic == super::pcapng::SHB_TYPE_BYTES || super::pcap::is_pcap_magic(magic)
 }
 

@@ -2,13 +2,13 @@
 //! (a reader thread and several flow tables), with its [`InputSummary`].
 
 use super::{PROGRESS_EVERY, Rows};
-use crate::capture::{CaptureReader, InputSource, ReadCounter};
+use crate::capture::{CaptureReader, InputSource, RangePlan, ReadCounter};
 use crate::decode::SkipReason;
 use crate::features::RowFeatures;
 use crate::flow::{FinishedFlow, FlowTable, TableCounters};
 use crate::live::{ActiveFlowsGauge, CHECK_EVERY, Checkpoint, LiveCounters, StopFlags};
 use crate::options::ExtractOptions;
-use crate::stream::{PacketStream, Step, StreamMode};
+use crate::stream::{PacketStream, Step, StreamMode, StreamTotals};
 use crate::summary::{InputStatus, InputSummary, Progress, ProgressObserver, RunSummary};
 use arrow::record_batch::RecordBatch;
 use std::sync::Arc;
@@ -29,6 +29,8 @@ pub(super) struct InputRun<'r, 'b, E, F: RowFeatures> {
     pub(super) failed: Option<E>,
     pub(super) cancel: StopFlags,
     pub(super) live: &'r Arc<LiveCounters>,
+    /// Bytes per range when one capture is read on several threads.
+    pub(super) range_bytes: u64,
 }
 
 impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
@@ -65,22 +67,21 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let mode = self.options.stream_mode();
         let flows_before = self.summary.flows_written;
         let sharded = self.options.threads > 1 && matches!(self.rows, Rows::Flows(_));
-        let (mut stream, table_counters) = if sharded {
-            self.extract_sharded(&mut reader, mode, &counter)
+        let (totals, table_counters) = if sharded {
+            self.extract_sharded(input, &mut reader, mode, &counter)
         } else {
-            self.extract_single(&mut reader, mode, id_offset, &counter)
+            let (stream, counters) = self.extract_single(&mut reader, mode, id_offset, &counter);
+            (stream.into_totals(), counters)
         };
-        let ordinal = stream.records;
-        let in_flows = stream.counts().in_flows;
-        let skipped = stream.counts().skipped;
-        let end_error = stream.end_error.as_ref().map(ToString::to_string);
-        let reader_counters = stream.reader().counters();
-        let orphans = stream.orphan_fragments();
-        let outliers = stream.timestamp_outliers();
-        let interrupted = stream.interrupted;
-        let incomplete = stream.counts().incomplete;
-        stream.publish_records();
-        drop(stream);
+        let ordinal = totals.records;
+        let in_flows = totals.in_flows;
+        let skipped = totals.skipped;
+        let end_error = totals.end_error.as_ref().map(ToString::to_string);
+        let reader_counters = totals.reader;
+        let orphans = totals.orphans;
+        let outliers = totals.outliers;
+        let interrupted = totals.interrupted;
+        let incomplete = totals.incomplete;
         self.live.input_done();
 
         if let Some(e) = end_error {
@@ -114,6 +115,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         }
         s.unknown_interface_blocks += reader_counters.unknown_interface;
         s.simple_packet_blocks += reader_counters.simple_packet_blocks;
+        if let Some(reading) = &totals.ranges {
+            s.parallel_reading.add(reading);
+        }
         self.report(&counter, ordinal, 0);
         result
     }
@@ -178,13 +182,16 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         (stream, table.counters())
     }
 
-    /// A reader thread and `threads` flow-table shards; flows merged here.
-    fn extract_sharded<'c>(
+    /// `threads` flow-table shards, fed by one reader thread, or, for an
+    /// uncompressed capture file, by `threads` workers reading byte ranges of
+    /// it; flows merged here.
+    fn extract_sharded(
         &mut self,
-        reader: &'c mut CaptureReader,
+        input: &InputSource,
+        reader: &mut CaptureReader,
         mode: StreamMode,
         counter: &ReadCounter,
-    ) -> (PacketStream<'c>, TableCounters) {
+    ) -> (StreamTotals, TableCounters) {
         let config = self.options.effective_flow_config();
         let features = self.features;
         let threads = self.options.threads;
@@ -199,8 +206,24 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let flows_before = summary.flows_written;
         let live = self.live;
         let checkpoint = Checkpoint::new(self.cancel.clone(), Arc::clone(live));
-        crate::shard::run::<F>(
-            PacketStream::new(reader, mode, checkpoint),
+        // Standard input and compressed files are one stream; so is a file
+        // too small to split.
+        let plan = match input {
+            InputSource::File(path) => RangePlan::new(path, self.range_bytes)
+                .ok()
+                .flatten()
+                .filter(|plan| plan.starts().len() > 1),
+            _ => None,
+        };
+        let read = |dealer: &mut crate::shard::Dealer| match &plan {
+            Some(plan) => {
+                crate::shard::ranges::read(plan, threads, mode, checkpoint, counter, dealer)
+            }
+            None => crate::shard::read_stream(PacketStream::new(reader, mode, checkpoint), dealer)
+                .into_totals(),
+        };
+        crate::shard::run::<F, StreamTotals>(
+            read,
             config,
             features,
             threads,

@@ -53,6 +53,8 @@ pub struct Extractor {
     cancel: StopFlags,
     /// What the runs publish while they run.
     live: Arc<LiveCounters>,
+    /// Bytes per range when one capture is read on several threads.
+    range_bytes: u64,
 }
 
 /// The rows an extraction produces, for flows of state `F`.
@@ -106,7 +108,16 @@ impl Extractor {
             columns: options.columns(),
             cancel: StopFlags::default(),
             live: Arc::default(),
+            range_bytes: crate::shard::ranges::RANGE_BYTES,
         }
+    }
+
+    /// With `threads > 1`, one uncompressed capture file is read in byte
+    /// ranges of about this size on several threads (4 MiB unless set; tests
+    /// set small ones to split small files). The output does not depend on it.
+    pub fn with_range_bytes(mut self, bytes: u64) -> Self {
+        self.range_bytes = bytes.max(1);
+        self
     }
 
     /// Builds only `columns` (in this order) instead of all of the profile's: the
@@ -220,6 +231,7 @@ impl Extractor {
                 failed: None,
                 cancel: self.cancel.clone(),
                 live: &self.live,
+                range_bytes: self.range_bytes,
             };
             let input_summary = run.extract(input);
             if let Some(e) = run.failed.take() {

@@ -39,6 +39,7 @@ impl Extractor {
             columns: self.columns.clone(),
             cancel: self.cancel.with(Arc::clone(&failed)),
             live: Arc::clone(&self.live),
+            range_bytes: self.range_bytes,
         };
         let id_columns: Vec<usize> = (self.columns.iter().enumerate())
             .filter(|(_, c)| c.is_run_packet_ordinal())

@@ -19,7 +19,9 @@ use crate::flow::{
     partition_of, partitions,
 };
 use crate::live::{ActiveFlowsGauge, LiveCounters};
-use crate::stream::{PacketStream, Step};
+use crate::stream::{Decoded, PacketStream, Step};
+
+pub(crate) mod ranges;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -32,7 +34,7 @@ const END_CHUNK: usize = 4096;
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
 
-enum ToShard {
+pub(crate) enum ToShard {
     Packets(Vec<(PacketView<'static>, u64, i64)>),
     /// The clock, and the ordinal of the next record to be read.
     Tick(i64, u64),
@@ -48,18 +50,20 @@ struct FromShard<F> {
     done: Option<TableCounters>,
 }
 
-/// Runs the sharded pipeline over one capture. `emit` receives flows in output
-/// order and returns false to stop. Returns the decode stage's state (counters,
-/// end error) and the shards' summed counters.
-pub(crate) fn run<'r, F: FlowFeatures>(
-    stream: PacketStream<'r>,
+/// Runs the sharded pipeline over one capture. `read` is the decode stage:
+/// it hands every packet, in input order, to the [`Dealer`] it is given (on a
+/// thread of its own) and returns what it read. `emit` receives flows in
+/// output order and returns false to stop. Returns what `read` returned and
+/// the shards' summed counters.
+pub(crate) fn run<F: FlowFeatures, R: Send>(
+    read: impl FnOnce(&mut Dealer) -> R + Send,
     config: FlowConfig,
     features: F::Config,
     shards: usize,
     live: &Arc<LiveCounters>,
     emit: &mut dyn FnMut(FinishedFlow<F>) -> bool,
     progress: &mut dyn FnMut(u64),
-) -> (PacketStream<'r>, TableCounters) {
+) -> (R, TableCounters) {
     let shards = shards.max(1);
     // Every shard is configured with the whole limit and holds whole
     // partitions, each with the share of the limit it has in one table.
@@ -78,88 +82,161 @@ pub(crate) fn run<'r, F: FlowFeatures>(
             let (tx, rx) = sync_channel::<ToShard>(4);
             let out = out_tx.clone();
             let gauge = ActiveFlowsGauge::new(Arc::clone(live));
-            scope.spawn(move || shard_worker::<F>(shard, shard_config, features, rx, out, gauge));
+            spawn_named(scope, "flowq-shard", move || {
+                shard_worker::<F>(shard, shard_config, features, rx, out, gauge);
+            });
             inputs.push(tx);
         }
         drop(out_tx);
-        let reader_thread = scope.spawn(move || read_and_deal(stream, config, partitions, inputs));
+        let reader_thread = spawn_named(scope, "flowq-decode", move || {
+            let mut dealer = Dealer::new(inputs, partitions, config.bidirectional);
+            let read = read(&mut dealer);
+            dealer.end();
+            read
+        });
         let counters = merge(out_rx, shards, emit, progress);
-        let stream = reader_thread
+        let read = reader_thread
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (stream, counters)
+        (read, counters)
     })
 }
 
-fn read_and_deal<'r>(
+/// Spawns a thread with a name (for profilers and per-thread CPU times; see
+/// the `parallel_read` example).
+pub(crate) fn spawn_named<'scope, T: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> std::thread::ScopedJoinHandle<'scope, T> {
+    std::thread::Builder::new()
+        .name(name.to_string())
+        .spawn_scoped(scope, f)
+        // As `std::thread::scope`'s own `spawn` does: no thread, no run.
+        .unwrap_or_else(|e| panic!("cannot start a thread: {e}"))
+}
+
+/// The decode stage of one capture read as one stream, feeding the shards.
+pub(crate) fn read_stream<'r>(
     mut stream: PacketStream<'r>,
-    config: FlowConfig,
-    partitions: usize,
-    shards: Vec<SyncSender<ToShard>>,
+    dealer: &mut Dealer,
 ) -> PacketStream<'r> {
-    let n = shards.len();
-    // Partition p goes to shard p mod n; with one partition, one shard works.
-    let shard_of: Vec<usize> = (0..partitions).map(|p| p % n).collect();
-    let mut batches: Vec<Vec<(PacketView<'static>, u64, i64)>> =
-        (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
-    let mut stopped = false;
     loop {
         let decoded = match stream.step() {
             Step::Packet(d) => d,
             Step::Skipped | Step::Held => continue,
             Step::End => break,
         };
-        // The canonical key: both directions of a flow hash alike.
-        let (key, _) = FlowKey::of_packet(&decoded.view, config.bidirectional);
-        let shard = if partitions > 1 {
-            shard_of[partition_of(&key, partitions)]
-        } else {
-            0
-        };
-        batches[shard].push((decoded.view.detached(), decoded.ordinal, decoded.clock));
-        if batches[shard].len() >= BATCH {
-            let batch = std::mem::replace(&mut batches[shard], Vec::with_capacity(BATCH));
-            if shards[shard].send(ToShard::Packets(batch)).is_err() {
-                stopped = true;
-                break;
-            }
+        if !dealer.packet(&decoded, None) {
+            break;
         }
-        if stream.records.is_multiple_of(TICK_EVERY)
-            && !flush(&shards, &mut batches, stream.clock, stream.records)
-        {
-            stopped = true;
+        if stream.records.is_multiple_of(TICK_EVERY) && !dealer.tick(stream.clock, stream.records) {
             break;
         }
     }
-    if !stopped && flush(&shards, &mut batches, stream.clock, stream.records) {
-        for shard in &shards {
-            // A failed send means the consumer stopped; nothing left to do.
-            let _ = shard.send(ToShard::End(stream.clock));
-        }
-    }
+    dealer.clock = stream.clock;
+    dealer.next_ordinal = stream.records;
     stream
 }
 
-/// Sends every partial batch, then the clock and the next record's ordinal to
-/// every shard (so that each can release the flows it ended at this clock).
-fn flush(
-    shards: &[SyncSender<ToShard>],
-    batches: &mut [Vec<(PacketView<'static>, u64, i64)>],
-    clock: i64,
-    next_ordinal: u64,
-) -> bool {
-    for (shard, batch) in shards.iter().zip(batches.iter_mut()) {
-        if !batch.is_empty() {
+/// Deals decoded packets to the shards by the eviction partition of their
+/// flow key, in batches, and tells every shard the clock now and then.
+pub(crate) struct Dealer {
+    shards: Vec<SyncSender<ToShard>>,
+    /// Partition p goes to shard p mod n; with one partition, one shard works.
+    shard_of: Vec<usize>,
+    partitions: usize,
+    bidirectional: bool,
+    batches: Vec<Vec<(PacketView<'static>, u64, i64)>>,
+    /// A shard's consumer went away: nothing more is wanted.
+    stopped: bool,
+    /// The clock and the next record's ordinal at the end of the input.
+    pub(crate) clock: i64,
+    pub(crate) next_ordinal: u64,
+}
+
+impl Dealer {
+    fn new(shards: Vec<SyncSender<ToShard>>, partitions: usize, bidirectional: bool) -> Self {
+        let n = shards.len();
+        Dealer {
+            shard_of: (0..partitions).map(|p| p % n).collect(),
+            partitions,
+            bidirectional,
+            batches: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
+            shards,
+            stopped: false,
+            clock: i64::MIN,
+            next_ordinal: 0,
+        }
+    }
+
+    /// The number of eviction partitions (for [`partition_of`]).
+    pub(crate) fn partitions(&self) -> usize {
+        self.partitions
+    }
+
+    /// Whether flows are keyed in both directions.
+    pub(crate) fn bidirectional(&self) -> bool {
+        self.bidirectional
+    }
+
+    /// One packet, in input order, with its partition when the caller worked
+    /// it out already. Returns false once nothing more is wanted.
+    #[inline]
+    pub(crate) fn packet(&mut self, decoded: &Decoded<'_>, partition: Option<usize>) -> bool {
+        let shard = if self.partitions > 1 {
+            let partition = partition.unwrap_or_else(|| {
+                // The canonical key: both directions of a flow hash alike.
+                let (key, _) = FlowKey::of_packet(&decoded.view, self.bidirectional);
+                partition_of(&key, self.partitions)
+            });
+            self.shard_of[partition]
+        } else {
+            0
+        };
+        let batch = &mut self.batches[shard];
+        batch.push((decoded.view.detached(), decoded.ordinal, decoded.clock));
+        if batch.len() >= BATCH {
             let batch = std::mem::replace(batch, Vec::with_capacity(BATCH));
-            if shard.send(ToShard::Packets(batch)).is_err() {
+            if self.shards[shard].send(ToShard::Packets(batch)).is_err() {
+                self.stopped = true;
+            }
+        }
+        !self.stopped
+    }
+
+    /// Sends every partial batch, then the clock and the next record's
+    /// ordinal to every shard (so that each can release the flows it ended at
+    /// this clock). Returns false once nothing more is wanted.
+    pub(crate) fn tick(&mut self, clock: i64, next_ordinal: u64) -> bool {
+        if self.stopped {
+            return false;
+        }
+        for (shard, batch) in self.shards.iter().zip(self.batches.iter_mut()) {
+            if !batch.is_empty() {
+                let batch = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                if shard.send(ToShard::Packets(batch)).is_err() {
+                    self.stopped = true;
+                    return false;
+                }
+            }
+            if shard.send(ToShard::Tick(clock, next_ordinal)).is_err() {
+                self.stopped = true;
                 return false;
             }
         }
-        if shard.send(ToShard::Tick(clock, next_ordinal)).is_err() {
-            return false;
+        true
+    }
+
+    /// The end of the input: the last batches, then every shard finishes.
+    fn end(&mut self) {
+        if self.tick(self.clock, self.next_ordinal) {
+            for shard in &self.shards {
+                // A failed send means the consumer stopped; nothing left to do.
+                let _ = shard.send(ToShard::End(self.clock));
+            }
         }
     }
-    true
 }
 
 fn shard_worker<F: FlowFeatures>(
