@@ -85,6 +85,9 @@ pub enum Command {
     Shell(ShellArgs),
     /// List the columns of a profile with their types and meaning.
     Columns(ColumnsArgs),
+    /// Show a label rule set (a built-in name or a file): its rules and time
+    /// windows; without RULES, list the built-in sets.
+    Labels(LabelsArgs),
     /// Run a cluster scheduler: `flowq query --cluster` sends it queries, it
     /// plans them and hands their tasks to `flowq executor`s (docs/distributed.md).
     #[cfg_attr(not(feature = "distributed"), command(hide = true))]
@@ -108,6 +111,18 @@ Every path a query names (--pcap, --data, --table, files in the SQL) must be
 readable under the same name on the client, the scheduler and every executor:
 a shared mount. Needs a flowq built with `--features distributed`.
 Stop with Ctrl-C or SIGTERM; exit status 0 after a clean stop, 2 on an error.";
+
+/// `flowq labels`.
+#[derive(Debug, Args)]
+pub struct LabelsArgs {
+    /// A rule file, or a built-in set: cic-ids2017, cic-ids2017-wtmc2021,
+    /// cse-cic-ids2018.
+    #[arg(value_name = "RULES")]
+    pub rules: Option<std::path::PathBuf>,
+    /// Print only the time windows, as the Markdown table of docs/datasets.md.
+    #[arg(long, requires = "rules")]
+    pub windows: bool,
+}
 
 /// `flowq scheduler`.
 #[derive(Debug, Args)]
@@ -276,8 +291,10 @@ pub struct DatasetArgs {
     #[arg(long)]
     pub rotated: bool,
 
-    /// Label flows with the rules of a CSV or TOML file (first match wins); adds
-    /// the columns `label` and `label_rule`.
+    /// Label flows with the rules of a CSV or TOML file, or a built-in rule set
+    /// by name (cic-ids2017, cic-ids2017-wtmc2021, cse-cic-ids2018); adds the
+    /// columns `label` and `label_rule` (and `label_category` when the rules
+    /// have categories).
     #[arg(long, value_name = "RULES")]
     pub labels: Option<PathBuf>,
 

@@ -4,7 +4,9 @@ use super::args::{
     CicCompatArg, CicTimestampArg, ColumnsArgs, ExtractArgs, FlowArgs, FormatArg, ProfileArg,
     TunnelsArg,
 };
-use super::dataset::{is_dataset_output, print_label_counts, run_dataset, transform_spec};
+use super::dataset::{
+    is_dataset_output, print_label_counts, print_rule_report, run_dataset, transform_spec,
+};
 use super::exit;
 use super::progress::ProgressBar;
 use crate::dataset::{labels::LabelCounts, transform::FlowTransform};
@@ -280,12 +282,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
             .warnings
             .iter()
             .cloned()
-            .chain(rules.unmatched_warnings(&counts.matches_per_rule))
+            .chain(rules.unmatched_warnings(&counts.hits_per_rule, &counts.matches_per_rule))
         {
             eprintln!("flowq: warning: {warning}");
         }
         if !args.quiet {
             print_label_counts(&counts.flows_per_label);
+            print_rule_report(rules, &counts);
         }
     }
     if summary.interrupted {

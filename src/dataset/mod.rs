@@ -34,6 +34,29 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use transform::{FlowTransform, TransformSpec};
 
+/// The label counts of a whole dataset, summed over its inputs' entries.
+pub fn dataset_label_counts(rules: &labels::RuleSet, inputs: &[InputEntry]) -> labels::LabelCounts {
+    let mut total = labels::LabelCounts::new(rules);
+    for input in inputs {
+        let mut counts = labels::LabelCounts::new(rules);
+        counts.flows_per_label = input.labels.clone();
+        for (to, from) in counts.matches_per_rule.iter_mut().zip(&input.rule_matches) {
+            *to = *from;
+        }
+        for (to, from) in counts.hits_per_rule.iter_mut().zip(&input.rule_hits) {
+            *to = *from;
+        }
+        counts.multiply_matched = input.multiply_matched;
+        for &(w, m, n) in &input.rule_overrides {
+            if w < rules.rules.len() && m < rules.rules.len() {
+                counts.overrides.insert((w, m), n);
+            }
+        }
+        total.merge(&counts);
+    }
+    total
+}
+
 /// One unit of work: a capture, or a rotated set read as one stream.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -225,6 +248,11 @@ impl DatasetRun {
             "the rule that gave the label: its name, or FILE:LINE; null for the default label"
                 .into(),
         );
+        descriptions.push(
+            "the labelling rule's category (the CIC rule sets' Attempted category: -1 not \
+             attempted, 0-6 why attempted); the set's default_category for the default label"
+                .into(),
+        );
         let schema = transform.schema();
         let kept: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let all_names: Vec<String> = extractor
@@ -235,6 +263,7 @@ impl DatasetRun {
             .chain([
                 transform::LABEL_COLUMN.into(),
                 transform::LABEL_RULE_COLUMN.into(),
+                transform::LABEL_CATEGORY_COLUMN.into(),
             ])
             .collect();
         let entries = kept
@@ -266,6 +295,7 @@ impl DatasetRun {
             inputs: Vec::new(),
             totals: Default::default(),
             warnings: Vec::new(),
+            label_rules: None,
         })
     }
 
@@ -311,15 +341,13 @@ impl DatasetRun {
         manifest.flowq_version = output_metadata::FLOWQ_VERSION.to_string();
         manifest.recompute_totals();
         let mut warnings = Vec::new();
+        manifest.label_rules = None;
         if let Some(rules) = &self.transform.labels {
             warnings.extend(rules.warnings.iter().cloned());
-            let mut matches = vec![0u64; rules.rules.len()];
-            for input in &manifest.inputs {
-                for (total, n) in matches.iter_mut().zip(&input.rule_matches) {
-                    *total += n;
-                }
-            }
-            warnings.extend(rules.unmatched_warnings(&matches));
+            let counts = dataset_label_counts(rules, &manifest.inputs);
+            warnings
+                .extend(rules.unmatched_warnings(&counts.hits_per_rule, &counts.matches_per_rule));
+            manifest.label_rules = Some(counts.to_json(rules));
         }
         manifest.warnings = warnings;
         manifest.write(&self.dir)
@@ -527,8 +555,15 @@ impl DatasetRun {
             flows: summary.flows_written,
             memory_evicted_flows: summary.memory_evicted_flows,
             outputs,
+            rule_overrides: counts
+                .overrides
+                .iter()
+                .map(|(&(w, m), &n)| (w, m, n))
+                .collect(),
             labels: counts.flows_per_label,
             rule_matches: counts.matches_per_rule,
+            rule_hits: counts.hits_per_rule,
+            multiply_matched: counts.multiply_matched,
         }))
     }
 }
