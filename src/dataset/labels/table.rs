@@ -11,20 +11,33 @@ fn utc(ns: Option<i64>) -> String {
     }
 }
 
+/// A row of the table: start, end (ns), the window's name, its labels.
+struct Row {
+    start: Option<i64>,
+    end: Option<i64>,
+    name: String,
+    labels: Vec<String>,
+}
+
 /// One row per window, in time order: its name, UTC bounds, and the labels
 /// (with their categories) of the rules that use it, in rule order.
 pub fn windows_table(set: &RuleSet) -> String {
-    let mut rows: Vec<(Option<i64>, Option<i64>, String, Vec<String>)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     let mut add = |start, end, name: String, label: String| match rows
         .iter_mut()
-        .find(|(s, e, n, _)| *s == start && *e == end && *n == name)
+        .find(|r| r.start == start && r.end == end && r.name == name)
     {
-        Some((.., labels)) => {
-            if !labels.contains(&label) {
-                labels.push(label);
+        Some(row) => {
+            if !row.labels.contains(&label) {
+                row.labels.push(label);
             }
         }
-        None => rows.push((start, end, name, vec![label])),
+        None => rows.push(Row {
+            start,
+            end,
+            name,
+            labels: vec![label],
+        }),
     };
     for rule in &set.rules {
         let label = match rule.category {
@@ -36,7 +49,7 @@ pub fn windows_table(set: &RuleSet) -> String {
             add(w.start_ns, w.end_ns, name, label.clone());
         }
     }
-    rows.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
+    rows.sort_by(|a, b| (a.start, a.end, &a.name).cmp(&(b.start, b.end, &b.name)));
     let end = if set.windows.iter().any(|w| w.end_inclusive)
         || set
             .rules
@@ -49,12 +62,13 @@ pub fn windows_table(set: &RuleSet) -> String {
         "End (UTC, exclusive)"
     };
     let mut out = format!("| Window | Start (UTC) | {end} | Labels |\n|---|---|---|---|\n");
-    for (start, end, name, labels) in rows {
+    for row in rows {
         out.push_str(&format!(
-            "| {name} | {} | {} | {} |\n",
-            utc(start),
-            utc(end),
-            labels.join("; ")
+            "| {} | {} | {} | {} |\n",
+            row.name,
+            utc(row.start),
+            utc(row.end),
+            row.labels.join("; ")
         ));
     }
     out
