@@ -296,3 +296,80 @@ fn docs_windows_tables_are_generated_from_the_rule_files() {
         );
     }
 }
+
+/// The map of CICFlowMeter names: each name and spelling resolves to the cic
+/// profiles' column, and on the standard and full profiles to flowq's column
+/// with the same value, with the unit converted where CICFlowMeter's differs.
+#[test]
+fn cicflowmeter_names_map_to_each_profiles_columns() {
+    use columns::{CIC_NAMES, Conversion};
+    use flowq_extract::batch::{Column, full_extra_columns};
+    let names_of = |cols: &[Column]| -> Vec<String> { cols.iter().map(|c| c.def().name).collect() };
+    let mut full = flowq_extract::batch::STANDARD_COLUMNS.to_vec();
+    full.extend(full_extra_columns(false));
+    let full_names = names_of(&full);
+    let full_names: Vec<&str> = full_names.iter().map(String::as_str).collect();
+    let expected = [
+        ("Src Port", "src_port", Conversion::Same),
+        ("Source Port", "src_port", Conversion::Same),
+        ("Dst Port", "dst_port", Conversion::Same),
+        ("Protocol", "protocol", Conversion::Same),
+        ("Flow Duration", "duration", Conversion::SecondsToMicros),
+        ("Total Fwd Packet", "fwd_pkt_count", Conversion::Same),
+        ("Tot Fwd Pkts", "fwd_pkt_count", Conversion::Same),
+        ("Total Backward Packets", "bwd_pkt_count", Conversion::Same),
+        (
+            "Total Length of Fwd Packet",
+            "fwd_payload_bytes",
+            Conversion::Same,
+        ),
+        (
+            " Total Length of Fwd Packets",
+            "fwd_payload_bytes",
+            Conversion::Same,
+        ),
+        ("TotLen Bwd Pkts", "bwd_payload_bytes", Conversion::Same),
+        ("Fwd RST Flags", "fwd_rst_count", Conversion::Same),
+        ("Bwd RST Flags", "bwd_rst_count", Conversion::Same),
+        // Not a CICFlowMeter name: a column of the profile itself.
+        ("syn_count", "syn_count", Conversion::Same),
+    ];
+    for (cic, flowq, conversion) in expected {
+        let source = resolve(cic, &full, &full_names).unwrap_or_else(|e| panic!("{cic}: {e}"));
+        assert_eq!(
+            (full_names[source.index], source.conversion),
+            (flowq, conversion),
+            "{cic}"
+        );
+    }
+    let err = resolve("Fwd Packet Length Max", &full, &full_names).unwrap_err();
+    assert!(err.contains("only the cic profiles have it"), "{err}");
+    let err = resolve("Flow Colour", &full, &full_names).unwrap_err();
+    assert!(err.contains("neither a column of this profile"), "{err}");
+    // Every CICFlowMeter name resolves on each cic vocabulary that has the value
+    // (cic2017 and cic2018 have no per-direction RST counts).
+    for vocab in [CicVocab::Cic2017, CicVocab::Cic2018, CicVocab::Cic] {
+        let cols: Vec<Column> = cic_columns(vocab, false)
+            .into_iter()
+            .map(|c| Column::Cic(vocab, c))
+            .collect();
+        let names = names_of(&cols);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for c in CIC_NAMES {
+            let found = resolve(c.name, &cols, &names);
+            let rst = c.name.contains("RST");
+            assert_eq!(
+                found.is_ok(),
+                !rst || vocab == CicVocab::Cic,
+                "{vocab:?} {}: {found:?}",
+                c.name
+            );
+        }
+    }
+    // Seconds to CICFlowMeter's floored microseconds, exact at the bounds the
+    // rules use although 0.1998 s is 199799.99999999997 µs as a float.
+    assert_eq!(Conversion::SecondsToMicros.apply(0.1998), 199_800.0);
+    assert_eq!(Conversion::SecondsToMicros.apply(0.199_799_999), 199_799.0);
+    assert_eq!(Conversion::SecondsToMicros.apply(5.05), 5_050_000.0);
+    assert_eq!(Conversion::SecondsToMicros.apply(0.0), 0.0);
+}
