@@ -373,3 +373,99 @@ fn cicflowmeter_names_map_to_each_profiles_columns() {
     assert_eq!(Conversion::SecondsToMicros.apply(5.05), 5_050_000.0);
     assert_eq!(Conversion::SecondsToMicros.apply(0.0), 0.0);
 }
+
+/// Each CNS window's UTC bounds equal the notebook's Unix values kept in its
+/// comment (`# start … end`, nanoseconds, or seconds marked `s`): the
+/// conversion of every window is checked, not only transcribed.
+#[test]
+fn cns_windows_equal_their_source_values() {
+    for name in ["cic-ids2017", "cse-cic-ids2018"] {
+        let set = RuleSet::load(std::path::Path::new(name), None).unwrap();
+        let text = builtin::text(name).unwrap();
+        let section = &text[text.find("[windows]").unwrap()..text.find("[[rule]]").unwrap()];
+        let mut checked = 0;
+        for line in section
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#') && l.contains(" = ["))
+        {
+            let window_name = line.split(" = ").next().unwrap().trim();
+            let comment = line.split_once('#').expect("a source comment").1;
+            // "A … B", "A … B s", "A … B ns" or "A s … B ns".
+            let values: Vec<i64> = comment
+                .split('…')
+                .map(|part| {
+                    let mut words = part.split_whitespace();
+                    let number: i64 = words.next().unwrap().parse().unwrap();
+                    match words.next() {
+                        Some("s") => number * 1_000_000_000,
+                        Some("ns") | None => number,
+                        Some(other) => panic!("{name} {window_name}: unit {other}"),
+                    }
+                })
+                .collect();
+            // A bare pair shares the unit written after the second value.
+            let values = if comment.trim_end().ends_with(" s") && !comment.contains(" s …") {
+                vec![values[0] * 1_000_000_000, values[1]]
+            } else {
+                values
+            };
+            let window = set
+                .windows
+                .iter()
+                .find(|w| w.name.as_deref() == Some(window_name))
+                .unwrap();
+            assert_eq!(
+                (window.start_ns, window.end_ns),
+                (Some(values[0]), Some(values[1])),
+                "{name} window {window_name}"
+            );
+            checked += 1;
+        }
+        assert_eq!(checked, set.windows.len(), "{name}");
+    }
+}
+
+/// Each WTMC window is the script's local window (in its comment, New
+/// Brunswick summer time, UTC-3) moved by +3 h, its end extended to the last
+/// nanosecond of the whole second the script's timestamps could not resolve.
+#[test]
+fn wtmc_windows_equal_the_scripts_local_windows() {
+    let name = "cic-ids2017-wtmc2021";
+    let set = RuleSet::load(std::path::Path::new(name), None).unwrap();
+    let text = builtin::text(name).unwrap();
+    let section = &text[text.find("[windows]").unwrap()..text.find("[[rule]]").unwrap()];
+    let mut checked = 0;
+    for line in section
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && l.contains(" = ["))
+    {
+        let window_name = line.split(" = ").next().unwrap().trim();
+        // "# 04/07 09:17:00-10:30:00 ..."
+        let comment = line.split_once('#').unwrap().1.trim();
+        let (day, times) = comment.split_once(' ').unwrap();
+        let times = times.split_whitespace().next().unwrap();
+        let (from, to) = times.split_once('-').unwrap();
+        let (dd, mm) = day.split_once('/').unwrap();
+        let local = |hms: &str| ns(&format!("2017-{mm}-{dd}T{hms}-03:00"));
+        let window = set
+            .windows
+            .iter()
+            .find(|w| w.name.as_deref() == Some(window_name))
+            .unwrap();
+        assert_eq!(
+            (window.start_ns, window.end_ns),
+            (Some(local(from)), Some(local(to) + 999_999_999)),
+            "{window_name}"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 14);
+    assert_eq!(set.windows.len(), 14);
+}
+
+fn ns(rfc3339: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap()
+        .timestamp_nanos_opt()
+        .unwrap()
+}
