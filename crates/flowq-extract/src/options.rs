@@ -12,6 +12,7 @@ use crate::batch::{
 use crate::decode::Tunnels;
 use crate::features::{CicConfig, FullConfig};
 use crate::flow::FlowConfig;
+use crate::preprocess::PreprocessOptions;
 use crate::stream::StreamMode;
 
 /// A named set of columns and the flow rules that go with it.
@@ -130,6 +131,9 @@ pub struct ExtractOptions {
     /// Geneve, GTP-U, IP-in-IP; the `nfstream` profile: IP-in-IP and GTP-U only);
     /// `false` keys them on the outermost IP header. The `seed` profile ignores it.
     pub decapsulate: bool,
+    /// Reordering by timestamp and duplicate removal before decoding (both off
+    /// by default); with either, packet ordinals count the preprocessed stream.
+    pub preprocess: PreprocessOptions,
 }
 
 impl Default for ExtractOptions {
@@ -144,6 +148,7 @@ impl Default for ExtractOptions {
             cic_bugs: false,
             cic_original_timestamp: false,
             decapsulate: true,
+            preprocess: PreprocessOptions::default(),
         }
     }
 }
@@ -234,6 +239,10 @@ impl ExtractOptions {
             Profile::Nfstream => Tunnels::NFSTREAM,
             _ => Tunnels::ALL,
         };
-        StreamMode { seed, tunnels }
+        StreamMode {
+            seed,
+            tunnels,
+            preprocess: self.preprocess,
+        }
     }
 }

@@ -106,7 +106,7 @@ fn read_and_deal<'r>(
     loop {
         let decoded = match stream.step() {
             Step::Packet(d) => d,
-            Step::Skipped | Step::Held => continue,
+            Step::Skipped | Step::Held | Step::Dropped => continue,
             Step::End => break,
         };
         // The canonical key: both directions of a flow hash alike.

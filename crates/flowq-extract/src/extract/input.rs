@@ -39,6 +39,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
             status: InputStatus::Complete,
             message: None,
             packets_read: 0,
+            duplicates_dropped: 0,
+            reorder_late: 0,
+            reorder_forced: 0,
             packets_in_flows: 0,
             skipped: SkipReason::ALL.iter().map(|r| (r.name(), 0)).collect(),
             flows: 0,
@@ -79,6 +82,7 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let outliers = stream.timestamp_outliers();
         let interrupted = stream.interrupted;
         let incomplete = stream.counts().incomplete;
+        let preprocessed = stream.preprocess_counts();
         stream.publish_records();
         drop(stream);
         self.live.input_done();
@@ -89,6 +93,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         }
         result.packets_read = ordinal;
         result.packets_in_flows = in_flows;
+        result.duplicates_dropped = preprocessed.duplicates_dropped;
+        result.reorder_late = preprocessed.reorder_late;
+        result.reorder_forced = preprocessed.reorder_forced;
         for reason in SkipReason::ALL {
             result
                 .skipped
@@ -100,6 +107,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let s = &mut *self.summary;
         s.packets_read += ordinal;
         s.packets_in_flows += in_flows;
+        s.duplicates_dropped += preprocessed.duplicates_dropped;
+        s.reorder_late += preprocessed.reorder_late;
+        s.reorder_forced += preprocessed.reorder_forced;
         s.transport_incomplete += incomplete;
         s.orphan_fragments += orphans;
         s.backward_timestamps += table_counters.backward_timestamps;
@@ -135,7 +145,7 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         loop {
             let decoded = match stream.step() {
                 Step::Packet(d) => d,
-                Step::Skipped | Step::Held => continue,
+                Step::Skipped | Step::Held | Step::Dropped => continue,
                 Step::End => break,
             };
             let (rows, consume, failed, summary) = (
