@@ -1,6 +1,7 @@
 //! The command-line surface: what users type, validated but not yet acted on.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use flowq_extract::preprocess::{DedupWindow, MAX_DEDUP_PACKETS};
 use std::path::PathBuf;
 
 const ABOUT: &str = "Turn packet captures into flow datasets (Parquet, CSV, Arrow).";
@@ -393,6 +394,22 @@ pub struct FlowArgs {
     /// cic profiles: how the Timestamp column is written.
     #[arg(long, value_enum, default_value = "utc")]
     pub cic_timestamp: CicTimestampArg,
+
+    /// Sort packets by timestamp within this window before anything else, as
+    /// reordercap does: milliseconds, or a time with its unit (500us, 2s).
+    /// Equal timestamps keep capture order; a packet later than the window is
+    /// passed on unsorted and counted (reorder_late). Inputs are then read
+    /// from their start, one thread each. Off by default.
+    #[arg(long, value_name = "MS", value_parser = parse_reorder_window)]
+    pub reorder_window: Option<i64>,
+
+    /// Drop packets whose captured bytes equal those of a packet within the
+    /// window, as editcap does: N = the N packets before (editcap -D N+1), or
+    /// a time with its unit, e.g. 1ms = packets stamped up to 1 ms before
+    /// (editcap -w 0.001). After --reorder-window. Counted as
+    /// duplicates_dropped. Off by default.
+    #[arg(long, value_name = "N|TIME", value_parser = parse_dedup)]
+    pub dedup: Option<DedupWindow>,
 }
 
 /// Where SQL tables come from.
@@ -556,8 +573,115 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// Longest reorder or duplicate time window: an hour (a capture whose
+/// disorder is longer is not out of order but broken; docs/robustness.md).
+const MAX_WINDOW_NS: i64 = 3_600_000_000_000;
+
+/// A time: a non-negative decimal number with a unit (ns, us, ms, s), or
+/// without one in `default_unit`'s (nanoseconds in the result).
+fn parse_time_ns(text: &str, default_unit: Option<&str>) -> Result<i64, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let unit = match unit.trim() {
+        "" => default_unit.ok_or_else(|| format!("`{text}` needs a unit (ns, us, ms, s)"))?,
+        unit => unit,
+    };
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        other => return Err(format!("`{other}` is not a time unit (ns, us, ms, s)")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a time (like 500us, 10ms, 2s)"))?;
+    let ns = (value * scale).round();
+    if !ns.is_finite() || ns > MAX_WINDOW_NS as f64 {
+        return Err(format!("`{text}` is longer than an hour"));
+    }
+    Ok(ns as i64)
+}
+
+fn parse_reorder_window(text: &str) -> Result<i64, String> {
+    let ns = parse_time_ns(text, Some("ms"))?;
+    if ns == 0 {
+        return Err(format!(
+            "`{text}`: a reorder window must be longer than 0 (leave --reorder-window out to keep capture order)"
+        ));
+    }
+    Ok(ns)
+}
+
+/// A whole number of packets, or a time with its unit.
+fn parse_dedup(text: &str) -> Result<DedupWindow, String> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return match trimmed.parse::<u32>() {
+            Ok(n) if (1..=MAX_DEDUP_PACKETS).contains(&n) => Ok(DedupWindow::Packets(n)),
+            _ => Err(format!(
+                "`{text}`: a duplicate window is 1 to {MAX_DEDUP_PACKETS} packets (editcap's \
+                 limit), or a time with its unit, like 1ms"
+            )),
+        };
+    }
+    if trimmed.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && trimmed
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
+            .len()
+            == 0
+    {
+        return Err(format!(
+            "`{text}`: a number of packets is a whole number; a time needs its unit (ns, us, ms, s)"
+        ));
+    }
+    parse_time_ns(trimmed, None).map(DedupWindow::Nanos)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn windows_parse_with_their_units_and_refuse_bad_values() {
+        use super::{DedupWindow, parse_dedup, parse_reorder_window};
+        assert_eq!(parse_reorder_window("10"), Ok(10_000_000));
+        assert_eq!(parse_reorder_window("2.5"), Ok(2_500_000));
+        assert_eq!(parse_reorder_window("500us"), Ok(500_000));
+        assert_eq!(parse_reorder_window("2s"), Ok(2_000_000_000));
+        assert_eq!(parse_reorder_window("7ns"), Ok(7));
+        assert!(
+            parse_reorder_window("0")
+                .unwrap_err()
+                .contains("longer than 0")
+        );
+        assert!(parse_reorder_window("-5").is_err());
+        assert!(
+            parse_reorder_window("3h")
+                .unwrap_err()
+                .contains("not a time unit")
+        );
+        assert!(
+            parse_reorder_window("3601s")
+                .unwrap_err()
+                .contains("an hour")
+        );
+        assert!(parse_reorder_window("ms").is_err());
+
+        assert_eq!(parse_dedup("5"), Ok(DedupWindow::Packets(5)));
+        assert_eq!(parse_dedup("999999"), Ok(DedupWindow::Packets(999_999)));
+        assert_eq!(parse_dedup("1ms"), Ok(DedupWindow::Nanos(1_000_000)));
+        assert_eq!(parse_dedup("0.000001s"), Ok(DedupWindow::Nanos(1_000)));
+        assert_eq!(parse_dedup("0ns"), Ok(DedupWindow::Nanos(0)));
+        assert!(parse_dedup("0").unwrap_err().contains("1 to 999999"));
+        assert!(parse_dedup("1000000").unwrap_err().contains("1 to 999999"));
+        assert!(parse_dedup("99999999999").is_err());
+        assert!(parse_dedup("1.5").unwrap_err().contains("needs its unit"));
+        assert!(parse_dedup("5 packets").is_err());
+        assert!(parse_dedup("").is_err());
+    }
+
     #[test]
     fn sizes_parse_with_binary_and_decimal_units() {
         use super::parse_size;

@@ -17,6 +17,7 @@ use arrow::record_batch::RecordBatch;
 use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::flow::{DEFAULT_FLOW_STATE_BUDGET, FlowConfig};
+use flowq_extract::preprocess::PreprocessOptions;
 use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{
     DEFAULT_SPLT_LEN, ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary,
@@ -104,6 +105,10 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         cic_bugs,
         cic_original_timestamp,
         decapsulate: flow.tunnels == TunnelsArg::Inner,
+        preprocess: PreprocessOptions {
+            reorder_window_ns: flow.reorder_window,
+            dedup: flow.dedup,
+        },
         ..ExtractOptions::default()
     })
 }
@@ -138,6 +143,9 @@ pub(super) fn recorded_options(
         "features": recorded_features(options),
         "rotated": rotated,
         "transform": transform,
+        // Reordering and duplicate removal change which packets are counted
+        // and their order (so flow ids).
+        "preprocess": options.preprocess,
     })
 }
 
@@ -463,6 +471,26 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
             thousands(summary.memory_evicted_flows)
         );
     }
+    if summary.duplicates_dropped > 0 {
+        eprintln!(
+            "  duplicates dropped {} (--dedup; not counted in packets read)",
+            thousands(summary.duplicates_dropped)
+        );
+    }
+    if summary.reorder_late > 0 || summary.reorder_forced > 0 {
+        eprintln!(
+            "  out of order       {} (later than --reorder-window; passed on unsorted){}",
+            thousands(summary.reorder_late),
+            if summary.reorder_forced > 0 {
+                format!(
+                    ", {} passed on early by a full reorder buffer",
+                    thousands(summary.reorder_forced)
+                )
+            } else {
+                String::new()
+            }
+        );
+    }
     if summary.timestamp_outliers > 0 {
         eprintln!(
             "  time outliers      {} (timestamps over an hour ahead, not confirmed by the next packet)",
@@ -628,6 +656,13 @@ mod tests {
                 "/features/cic_original_timestamp",
             ),
             ("rotated", &[], &["--rotated"], "/rotated"),
+            (
+                "reorder_window",
+                &[],
+                &["--reorder-window", "10"],
+                "/preprocess/reorder_window_ns",
+            ),
+            ("dedup", &[], &["--dedup", "5"], "/preprocess/dedup"),
             ("labels", &[], &["--labels", rules], "/transform/labels"),
             (
                 "default_label",

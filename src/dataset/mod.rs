@@ -317,7 +317,8 @@ impl DatasetRun {
         }
         if let (Some(old), Some(new)) = (m.options.as_object(), self.recorded_options.as_object()) {
             for (key, value) in new {
-                if old.get(key) != Some(value) {
+                let before = old.get(key).cloned().or_else(|| recorded_before(key));
+                if before.as_ref() != Some(value) {
                     differences.push(format!(
                         "{key}: {} (now {value})",
                         old.get(key).map_or("absent".to_string(), |v| v.to_string())
@@ -670,6 +671,18 @@ fn hash_file_until(path: &Path, stop: &[&AtomicBool]) -> anyhow::Result<FileEntr
         size,
         sha256,
     })
+}
+
+/// What a recorded option added to flowq later means in a manifest written
+/// before it: the option's default, so such a dataset can still be appended
+/// to without it.
+fn recorded_before(key: &str) -> Option<serde_json::Value> {
+    match key {
+        "preprocess" => {
+            serde_json::to_value(flowq_extract::preprocess::PreprocessOptions::default()).ok()
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -327,12 +327,12 @@ mod tests {
     fn time_window_is_inclusive_and_measured_from_the_nearest_copy() {
         let input = [
             (0, 1),
-            (1_000, 1),    // 1000 after: a duplicate (inclusive)
-            (2_001, 1),    // 1001 after the (dropped) copy at 1000: kept
-            (2_500, 2),    // another packet
-            (3_001, 1),    // 1000 after 2001: dropped
-            (10_000, 1),   // far from every copy: kept
-            (10_000, 1),   // same time: dropped
+            (1_000, 1),  // 1000 after: a duplicate (inclusive)
+            (2_001, 1),  // 1001 after the (dropped) copy at 1000: kept
+            (2_500, 2),  // another packet
+            (3_001, 1),  // 1000 after 2001: dropped
+            (10_000, 1), // far from every copy: kept
+            (10_000, 1), // same time: dropped
         ];
         let (out, counts, _) = run(dedup(DedupWindow::Nanos(1_000)), tagged(&input));
         assert_eq!(out, [(0, 1), (2_001, 1), (2_500, 2), (10_000, 1)]);

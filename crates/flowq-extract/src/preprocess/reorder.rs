@@ -100,8 +100,7 @@ impl Reorder {
         loop {
             if let Some(&Reverse((ts, _, slot))) = self.heap.peek() {
                 let due = self.ended || ts <= self.latest.saturating_sub(self.window_ns);
-                let full =
-                    self.heap.len() > MAX_HELD_PACKETS || self.held_bytes > MAX_HELD_BYTES;
+                let full = self.heap.len() > MAX_HELD_PACKETS || self.held_bytes > MAX_HELD_BYTES;
                 if due || full {
                     self.forced += u64::from(!due);
                     self.heap.pop();
