@@ -13,6 +13,7 @@ mod fuzz_regressions;
 mod nfstream;
 mod oracle;
 mod parallel;
+mod preprocess;
 mod public_labels;
 mod queries;
 mod robustness;

@@ -581,6 +581,9 @@ const MAX_WINDOW_NS: i64 = 3_600_000_000_000;
 /// without one in `default_unit`'s (nanoseconds in the result).
 fn parse_time_ns(text: &str, default_unit: Option<&str>) -> Result<i64, String> {
     let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(format!("`{text}`: a window cannot be negative"));
+    }
     let split = trimmed
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(trimmed.len());
@@ -656,7 +659,8 @@ mod tests {
                 .unwrap_err()
                 .contains("longer than 0")
         );
-        assert!(parse_reorder_window("-5").is_err());
+        assert!(parse_reorder_window("-5").unwrap_err().contains("negative"));
+        assert!(parse_dedup("-5ms").unwrap_err().contains("negative"));
         assert!(
             parse_reorder_window("3h")
                 .unwrap_err()
