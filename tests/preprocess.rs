@@ -418,3 +418,73 @@ fn bad_values_are_refused_with_the_reason() {
         assert!(stderr.contains(reason), "{option} {value}: {stderr}");
     }
 }
+
+/// A dataset made before `preprocess` was recorded (its manifest lacks the
+/// key) can be appended to without the options, not with them; a dataset made
+/// with them records them, and its manifest counts the duplicates per input.
+#[test]
+fn datasets_record_preprocessing_and_older_ones_can_still_be_appended_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("ds");
+    let first = tmp.path().join("first.pcap");
+    std::fs::copy(fixture("reorder-within.pcap"), &first).unwrap();
+    let second = tmp.path().join("second.pcap");
+    std::fs::copy(fixture("dedup.pcap"), &second).unwrap();
+    let (ds_arg, first_arg, second_arg) = (
+        format!("{}/", ds.display()),
+        first.display().to_string(),
+        second.display().to_string(),
+    );
+    let run = |args: &[&str]| {
+        let out = flowq(args);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["extract", &first_arg, "-o", &ds_arg, "--quiet"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let manifest_path = ds.join("_dataset.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(
+        manifest["options"]["preprocess"],
+        serde_json::json!({"reorder_window_ns": null, "dedup": null})
+    );
+    manifest["options"]
+        .as_object_mut()
+        .unwrap()
+        .remove("preprocess");
+    std::fs::write(&manifest_path, manifest.to_string()).unwrap();
+
+    let append = ["extract", &second_arg, "-o", &ds_arg, "--append", "--quiet"];
+    let (code, stderr) = run(&[&append[..], &["--dedup", "3"]].concat());
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("preprocess"), "{stderr}");
+    let (code, stderr) = run(&append);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let with = tmp.path().join("with");
+    let with_arg = format!("{}/", with.display());
+    let (code, stderr) = run(&[
+        "extract",
+        &second_arg,
+        "-o",
+        &with_arg,
+        "--dedup",
+        "3",
+        "--quiet",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(with.join("_dataset.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["options"]["preprocess"]["dedup"],
+        serde_json::json!({"packets": 3})
+    );
+    // --dedup 3 drops 4 of dedup.pcap's 16 packets (dedup_by_packets_equals_editcap_d).
+    assert_eq!(manifest["inputs"][0]["duplicates_dropped"], 4);
+    assert_eq!(manifest["inputs"][0]["packets"], 12);
+    assert!(manifest["inputs"][0].get("reorder_late").is_none());
+}

@@ -99,6 +99,15 @@ pub struct InputEntry {
     /// else was running (absent when zero, the reproducible case).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub memory_evicted_flows: u64,
+    /// Packets `--dedup` dropped (absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates_dropped: u64,
+    /// Packets `--reorder-window` could not put in order (absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reorder_late: u64,
+    /// Packets `--reorder-window` passed on early, its buffer full (absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reorder_forced: u64,
     /// The data files written for this input, relative to the dataset directory.
     pub outputs: Vec<String>,
     /// Flows per label (with --labels).

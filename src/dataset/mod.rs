@@ -555,6 +555,9 @@ impl DatasetRun {
                 .collect(),
             flows: summary.flows_written,
             memory_evicted_flows: summary.memory_evicted_flows,
+            duplicates_dropped: summary.duplicates_dropped,
+            reorder_late: summary.reorder_late,
+            reorder_forced: summary.reorder_forced,
             outputs,
             rule_overrides: counts
                 .overrides
