@@ -631,12 +631,7 @@ fn parse_dedup(text: &str) -> Result<DedupWindow, String> {
             )),
         };
     }
-    if trimmed.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && trimmed
-            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '.')
-            .len()
-            == 0
-    {
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
         return Err(format!(
             "`{text}`: a number of packets is a whole number; a time needs its unit (ns, us, ms, s)"
         ));
