@@ -19,8 +19,9 @@ use std::collections::BinaryHeap;
 /// before its window has closed (counted as forced).
 pub const MAX_HELD_BYTES: usize = 256 << 20;
 
-/// Most packets held at once (the same, by count).
-pub const MAX_HELD_PACKETS: usize = 1 << 20;
+/// Most packets held at once (the same, by count; with one more read, the
+/// heap's capacity stays at 2^20 entries).
+pub const MAX_HELD_PACKETS: usize = 1_000_000;
 
 /// Buffers up to this capacity are kept for reuse (any standard or jumbo
 /// frame); a larger one, or one beyond [`MAX_HELD_BYTES`] of kept buffers, is
