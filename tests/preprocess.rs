@@ -394,6 +394,14 @@ fn pcapng_interfaces_reorder_and_dedup_as_the_tools_do() {
     );
     assert_eq!(count(&summary, "duplicates_dropped"), 8);
     assert_eq!(count(&summary, "packets_read"), 16);
+    // The sharded path (a reader thread, -j flow tables) preprocesses alike.
+    let dir = tempfile::tempdir().unwrap();
+    let both = ["--reorder-window", "1", "--dedup", "1"];
+    let input = fixture("interfaces.pcapng");
+    let (one, _) = flows(&input, &both, dir.path());
+    let (sharded, summary) = flows(&input, &[&both[..], &["-j", "2"]].concat(), dir.path());
+    assert_eq!(one, sharded);
+    assert_eq!(count(&summary, "duplicates_dropped"), 8);
 }
 
 #[test]
