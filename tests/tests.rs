@@ -14,6 +14,8 @@ mod fuzz_regressions;
 mod nfstream;
 mod oracle;
 mod parallel;
+mod preprocess;
+mod public_labels;
 mod queries;
 mod ranges;
 mod robustness;

@@ -1,6 +1,7 @@
 //! The command-line surface: what users type, validated but not yet acted on.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use flowq_extract::preprocess::{DedupWindow, MAX_DEDUP_PACKETS};
 use std::path::PathBuf;
 
 const ABOUT: &str = "Turn packet captures into flow datasets (Parquet, CSV, Arrow).";
@@ -85,6 +86,9 @@ pub enum Command {
     Shell(ShellArgs),
     /// List the columns of a profile with their types and meaning.
     Columns(ColumnsArgs),
+    /// Show a label rule set (a built-in name or a file): its rules and time
+    /// windows; without RULES, list the built-in sets.
+    Labels(LabelsArgs),
     /// Run a cluster scheduler: `flowq query --cluster` sends it queries, it
     /// plans them and hands their tasks to `flowq executor`s (docs/distributed.md).
     #[cfg_attr(not(feature = "distributed"), command(hide = true))]
@@ -108,6 +112,18 @@ Every path a query names (--pcap, --data, --table, files in the SQL) must be
 readable under the same name on the client, the scheduler and every executor:
 a shared mount. Needs a flowq built with `--features distributed`.
 Stop with Ctrl-C or SIGTERM; exit status 0 after a clean stop, 2 on an error.";
+
+/// `flowq labels`.
+#[derive(Debug, Args)]
+pub struct LabelsArgs {
+    /// A rule file, or a built-in set: cic-ids2017, cic-ids2017-wtmc2021,
+    /// cse-cic-ids2018.
+    #[arg(value_name = "RULES")]
+    pub rules: Option<std::path::PathBuf>,
+    /// Print only the time windows, as the Markdown table of docs/datasets.md.
+    #[arg(long, requires = "rules")]
+    pub windows: bool,
+}
 
 /// `flowq scheduler`.
 #[derive(Debug, Args)]
@@ -277,8 +293,10 @@ pub struct DatasetArgs {
     #[arg(long)]
     pub rotated: bool,
 
-    /// Label flows with the rules of a CSV or TOML file (first match wins); adds
-    /// the columns `label` and `label_rule`.
+    /// Label flows with the rules of a CSV or TOML file, or a built-in rule set
+    /// by name (cic-ids2017, cic-ids2017-wtmc2021, cse-cic-ids2018); adds the
+    /// columns `label` and `label_rule` (and `label_category` when the rules
+    /// have categories).
     #[arg(long, value_name = "RULES")]
     pub labels: Option<PathBuf>,
 
@@ -420,6 +438,22 @@ pub struct FlowArgs {
     /// cic profiles: how the Timestamp column is written.
     #[arg(long, value_enum, default_value = "utc")]
     pub cic_timestamp: CicTimestampArg,
+
+    /// Sort packets by timestamp within this window before anything else, as
+    /// reordercap does: milliseconds, or a time with its unit (500us, 2s).
+    /// Equal timestamps keep capture order; a packet later than the window is
+    /// passed on unsorted and counted (reorder_late). Inputs are then read
+    /// from their start, one thread each. Off by default.
+    #[arg(long, value_name = "MS", value_parser = parse_reorder_window)]
+    pub reorder_window: Option<i64>,
+
+    /// Drop packets whose captured bytes equal those of a packet within the
+    /// window, as editcap does: N = the N packets before (editcap -D N+1), or
+    /// a time with its unit, e.g. 1ms = packets stamped up to 1 ms before
+    /// (editcap -w 0.001). After --reorder-window. Counted as
+    /// duplicates_dropped. Off by default.
+    #[arg(long, value_name = "N|TIME", value_parser = parse_dedup)]
+    pub dedup: Option<DedupWindow>,
 }
 
 /// Where SQL tables come from.
@@ -549,8 +583,114 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
     flowq_extract::options::check_seconds(text, value).map_err(|e| e.to_string())
 }
 
+/// Longest reorder or duplicate time window: an hour (a capture whose
+/// disorder is longer is not out of order but broken; docs/robustness.md).
+const MAX_WINDOW_NS: i64 = 3_600_000_000_000;
+
+/// A time: a non-negative decimal number with a unit (ns, us, ms, s), or
+/// without one in `default_unit`'s (nanoseconds in the result).
+fn parse_time_ns(text: &str, default_unit: Option<&str>) -> Result<i64, String> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('-') {
+        return Err(format!("`{text}`: a window cannot be negative"));
+    }
+    let split = trimmed
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let unit = match unit.trim() {
+        "" => default_unit.ok_or_else(|| format!("`{text}` needs a unit (ns, us, ms, s)"))?,
+        unit => unit,
+    };
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        other => return Err(format!("`{other}` is not a time unit (ns, us, ms, s)")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a time (like 500us, 10ms, 2s)"))?;
+    let ns = (value * scale).round();
+    if !ns.is_finite() || ns > MAX_WINDOW_NS as f64 {
+        return Err(format!("`{text}` is longer than an hour"));
+    }
+    Ok(ns as i64)
+}
+
+fn parse_reorder_window(text: &str) -> Result<i64, String> {
+    let ns = parse_time_ns(text, Some("ms"))?;
+    if ns == 0 {
+        return Err(format!(
+            "`{text}`: a reorder window must be longer than 0 (leave --reorder-window out to keep capture order)"
+        ));
+    }
+    Ok(ns)
+}
+
+/// A whole number of packets, or a time with its unit.
+fn parse_dedup(text: &str) -> Result<DedupWindow, String> {
+    let trimmed = text.trim();
+    if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return match trimmed.parse::<u32>() {
+            Ok(n) if (1..=MAX_DEDUP_PACKETS).contains(&n) => Ok(DedupWindow::Packets(n)),
+            _ => Err(format!(
+                "`{text}`: a duplicate window is 1 to {MAX_DEDUP_PACKETS} packets (editcap's \
+                 limit), or a time with its unit, like 1ms"
+            )),
+        };
+    }
+    if !trimmed.is_empty() && trimmed.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Err(format!(
+            "`{text}`: a number of packets is a whole number; a time needs its unit (ns, us, ms, s)"
+        ));
+    }
+    parse_time_ns(trimmed, None).map(DedupWindow::Nanos)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn windows_parse_with_their_units_and_refuse_bad_values() {
+        use super::{DedupWindow, parse_dedup, parse_reorder_window};
+        assert_eq!(parse_reorder_window("10"), Ok(10_000_000));
+        assert_eq!(parse_reorder_window("2.5"), Ok(2_500_000));
+        assert_eq!(parse_reorder_window("500us"), Ok(500_000));
+        assert_eq!(parse_reorder_window("2s"), Ok(2_000_000_000));
+        assert_eq!(parse_reorder_window("7ns"), Ok(7));
+        assert!(
+            parse_reorder_window("0")
+                .unwrap_err()
+                .contains("longer than 0")
+        );
+        assert!(parse_reorder_window("-5").unwrap_err().contains("negative"));
+        assert!(parse_dedup("-5ms").unwrap_err().contains("negative"));
+        assert!(
+            parse_reorder_window("3h")
+                .unwrap_err()
+                .contains("not a time unit")
+        );
+        assert!(
+            parse_reorder_window("3601s")
+                .unwrap_err()
+                .contains("an hour")
+        );
+        assert!(parse_reorder_window("ms").is_err());
+
+        assert_eq!(parse_dedup("5"), Ok(DedupWindow::Packets(5)));
+        assert_eq!(parse_dedup("999999"), Ok(DedupWindow::Packets(999_999)));
+        assert_eq!(parse_dedup("1ms"), Ok(DedupWindow::Nanos(1_000_000)));
+        assert_eq!(parse_dedup("0.000001s"), Ok(DedupWindow::Nanos(1_000)));
+        assert_eq!(parse_dedup("0ns"), Ok(DedupWindow::Nanos(0)));
+        assert!(parse_dedup("0").unwrap_err().contains("1 to 999999"));
+        assert!(parse_dedup("1000000").unwrap_err().contains("1 to 999999"));
+        assert!(parse_dedup("99999999999").is_err());
+        assert!(parse_dedup("1.5").unwrap_err().contains("needs its unit"));
+        assert!(parse_dedup("5 packets").is_err());
+        assert!(parse_dedup("").is_err());
+    }
+
     use super::*;
     use clap::CommandFactory;
 

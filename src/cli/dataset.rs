@@ -20,13 +20,18 @@ pub(super) fn transform_spec(
 ) -> anyhow::Result<(TransformSpec, serde_json::Value)> {
     let labels = match &args.labels {
         Some(path) => {
-            let rules = RuleSet::from_file(path, args.default_label.as_deref())?;
-            let hash = dataset::hash_file(path)?;
+            let rules = RuleSet::load(path, args.default_label.as_deref())?;
             let recorded = serde_json::json!({
                 "rules": rules.source,
-                "sha256": hash.sha256,
+                "name": rules.name,
+                "version": rules.version,
+                "description": rules.description,
+                "built_in": rules.built_in,
+                "sha256": rules.sha256,
                 "rule_count": rules.rules.len(),
+                "order": rules.order,
                 "default_label": rules.default_label,
+                "default_category": rules.default_category,
             });
             Some((Arc::new(rules), recorded))
         }
@@ -67,6 +72,13 @@ pub(super) fn is_dataset_output(args: &ExtractArgs) -> bool {
         || args.output.is_dir()
 }
 
+/// The per-rule report after a labelled run (standard error).
+pub(super) fn print_rule_report(rules: &RuleSet, counts: &crate::dataset::labels::LabelCounts) {
+    for line in counts.report(rules) {
+        eprintln!("  {line}");
+    }
+}
+
 pub(super) fn print_label_counts(labels: &std::collections::BTreeMap<String, u64>) {
     for (label, n) in labels {
         eprintln!("  label {label:<14} {} flows", thousands(*n));
@@ -97,6 +109,7 @@ pub(super) fn run_dataset(
         Some(PartitionByArg::Hour) => PartitionBy::Hour,
         Some(PartitionByArg::None) => PartitionBy::None,
     };
+    let spec_labels = spec.labels.clone();
     if spec.drop_identifiers && matches!(partition_by, PartitionBy::Date | PartitionBy::Hour) {
         bail!(
             "--partition-by {} would write the flows' absolute times into the directory names, \
@@ -185,6 +198,12 @@ pub(super) fn run_dataset(
             thousands(manifest.totals.flows)
         );
         print_label_counts(&manifest.totals.labels);
+        if let Some(rules) = &spec_labels {
+            print_rule_report(
+                rules,
+                &dataset::dataset_label_counts(rules, &manifest.inputs),
+            );
+        }
     }
     if outcome.interrupted {
         eprintln!(

@@ -4,7 +4,9 @@ use super::args::{
     CicCompatArg, CicTimestampArg, ColumnsArgs, ExtractArgs, FlowArgs, FormatArg, ProfileArg,
     TunnelsArg,
 };
-use super::dataset::{is_dataset_output, print_label_counts, run_dataset, transform_spec};
+use super::dataset::{
+    is_dataset_output, print_label_counts, print_rule_report, run_dataset, transform_spec,
+};
 use super::exit;
 use super::progress::ProgressBar;
 use crate::dataset::{labels::LabelCounts, transform::FlowTransform};
@@ -16,6 +18,7 @@ use flowq_extract::batch::{Kind, PACKET_COLUMNS};
 use flowq_extract::capture::{InputSource, discover_inputs};
 use flowq_extract::features::DeepConfig;
 use flowq_extract::options::Settings;
+use flowq_extract::preprocess::PreprocessOptions;
 use flowq_extract::sink::{CsvOptions, OutputFormat, OutputTarget, SinkError, open_sink_with_csv};
 use flowq_extract::{ExtractError, ExtractOptions, Extractor, InputStatus, Profile, RunSummary};
 use std::io::IsTerminal;
@@ -54,7 +57,15 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         deep: deep_config(flow),
         ppi_pad: flow.ppi_pad,
     };
-    let options = settings.options()?;
+    let options = ExtractOptions {
+        // Reordering and de-duplication are the command line's only (the
+        // Python package does not offer them yet).
+        preprocess: PreprocessOptions {
+            reorder_window_ns: flow.reorder_window,
+            dedup: flow.dedup,
+        },
+        ..settings.options()?
+    };
     // One figure for the whole process: every flow table draws on it.
     flowq_extract::flow::FLOW_STATE
         .set_limit(usize::try_from(flow.flow_memory).unwrap_or(usize::MAX));
@@ -111,6 +122,9 @@ pub(super) fn recorded_options(
         "features": recorded_features(options),
         "rotated": rotated,
         "transform": transform,
+        // Reordering and duplicate removal change which packets are counted
+        // and their order (so flow ids).
+        "preprocess": options.preprocess,
     })
 }
 
@@ -263,12 +277,13 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<u8> {
             .warnings
             .iter()
             .cloned()
-            .chain(rules.unmatched_warnings(&counts.matches_per_rule))
+            .chain(rules.unmatched_warnings(&counts.hits_per_rule, &counts.matches_per_rule))
         {
             eprintln!("flowq: warning: {warning}");
         }
         if !args.quiet {
             print_label_counts(&counts.flows_per_label);
+            print_rule_report(rules, &counts);
         }
     }
     if summary.interrupted {
@@ -441,6 +456,26 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
              --flow-memory budget: which flows those were depends on timing, so this output \
              may differ between runs; raise --flow-memory or lower -j for a reproducible one",
             thousands(summary.memory_evicted_flows)
+        );
+    }
+    if summary.duplicates_dropped > 0 {
+        eprintln!(
+            "  duplicates dropped {} (--dedup; not counted in packets read)",
+            thousands(summary.duplicates_dropped)
+        );
+    }
+    if summary.reorder_late > 0 || summary.reorder_forced > 0 {
+        eprintln!(
+            "  out of order       {} (later than --reorder-window; passed on unsorted){}",
+            thousands(summary.reorder_late),
+            if summary.reorder_forced > 0 {
+                format!(
+                    ", {} passed on early by a full reorder buffer",
+                    thousands(summary.reorder_forced)
+                )
+            } else {
+                String::new()
+            }
         );
     }
     if summary.timestamp_outliers > 0 {
@@ -675,6 +710,13 @@ mod tests {
                 "/features/cic_original_timestamp",
             ),
             ("rotated", &[], &["--rotated"], "/rotated"),
+            (
+                "reorder_window",
+                &[],
+                &["--reorder-window", "10"],
+                "/preprocess/reorder_window_ns",
+            ),
+            ("dedup", &[], &["--dedup", "5"], "/preprocess/dedup"),
             ("labels", &[], &["--labels", rules], "/transform/labels"),
             (
                 "default_label",

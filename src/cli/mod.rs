@@ -4,6 +4,7 @@ mod args;
 mod cluster;
 mod dataset;
 mod extract;
+mod labels;
 mod progress;
 mod query;
 mod shell;
@@ -33,6 +34,7 @@ pub fn run() -> ExitCode {
         Some(args::Command::Query(a)) => query::run(a),
         Some(args::Command::Shell(a)) => shell::run(a),
         Some(args::Command::Columns(a)) => extract::columns(a),
+        Some(args::Command::Labels(a)) => labels::run(a),
         Some(args::Command::Scheduler(a)) => cluster::scheduler(a),
         Some(args::Command::Executor(a)) => cluster::executor(a),
         None if cli.query.sql.is_some() || cli.query.file.is_some() => query::run(cli.query),

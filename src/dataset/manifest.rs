@@ -40,6 +40,11 @@ pub struct Manifest {
     /// Label-rule problems found (disagreeing overlaps, rules that matched
     /// nothing in the whole dataset).
     pub warnings: Vec<String>,
+    /// With --labels: per rule (in rule order) its name, label, category and the
+    /// flows it matched and labelled over the whole dataset, and the flows
+    /// several rules matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_rules: Option<Value>,
 }
 
 /// One column of the data files.
@@ -94,14 +99,33 @@ pub struct InputEntry {
     /// else was running (absent when zero, the reproducible case).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub memory_evicted_flows: u64,
+    /// Packets `--dedup` dropped (absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates_dropped: u64,
+    /// Packets `--reorder-window` could not put in order (absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reorder_late: u64,
+    /// Packets `--reorder-window` passed on early, its buffer full (absent when zero).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reorder_forced: u64,
     /// The data files written for this input, relative to the dataset directory.
     pub outputs: Vec<String>,
     /// Flows per label (with --labels).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, u64>,
-    /// Flows matched per rule, in rule order (with --labels).
+    /// Flows labelled per rule, in rule order (with --labels).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rule_matches: Vec<u64>,
+    /// Flows each rule matched, labelled or taken by another rule, in rule order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_hits: Vec<u64>,
+    /// Flows more than one rule matched.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub multiply_matched: u64,
+    /// `[labelling rule, other matching rule, flows]`, rules as indices in rule
+    /// order, for the flows several rules matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rule_overrides: Vec<(usize, usize, u64)>,
 }
 
 /// Sums over the inputs.

@@ -34,6 +34,29 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use transform::{FlowTransform, TransformSpec};
 
+/// The label counts of a whole dataset, summed over its inputs' entries.
+pub fn dataset_label_counts(rules: &labels::RuleSet, inputs: &[InputEntry]) -> labels::LabelCounts {
+    let mut total = labels::LabelCounts::new(rules);
+    for input in inputs {
+        let mut counts = labels::LabelCounts::new(rules);
+        counts.flows_per_label = input.labels.clone();
+        for (to, from) in counts.matches_per_rule.iter_mut().zip(&input.rule_matches) {
+            *to = *from;
+        }
+        for (to, from) in counts.hits_per_rule.iter_mut().zip(&input.rule_hits) {
+            *to = *from;
+        }
+        counts.multiply_matched = input.multiply_matched;
+        for &(w, m, n) in &input.rule_overrides {
+            if w < rules.rules.len() && m < rules.rules.len() {
+                counts.overrides.insert((w, m), n);
+            }
+        }
+        total.merge(&counts);
+    }
+    total
+}
+
 /// One unit of work: a capture, or a rotated set read as one stream.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -225,6 +248,11 @@ impl DatasetRun {
             "the rule that gave the label: its name, or FILE:LINE; null for the default label"
                 .into(),
         );
+        descriptions.push(
+            "the labelling rule's category (the CIC rule sets' Attempted category: -1 not \
+             attempted, 0-6 why attempted); the set's default_category for the default label"
+                .into(),
+        );
         let schema = transform.schema();
         let kept: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
         let all_names: Vec<String> = extractor
@@ -235,6 +263,7 @@ impl DatasetRun {
             .chain([
                 transform::LABEL_COLUMN.into(),
                 transform::LABEL_RULE_COLUMN.into(),
+                transform::LABEL_CATEGORY_COLUMN.into(),
             ])
             .collect();
         let entries = kept
@@ -266,6 +295,7 @@ impl DatasetRun {
             inputs: Vec::new(),
             totals: Default::default(),
             warnings: Vec::new(),
+            label_rules: None,
         })
     }
 
@@ -287,7 +317,8 @@ impl DatasetRun {
         }
         if let (Some(old), Some(new)) = (m.options.as_object(), self.recorded_options.as_object()) {
             for (key, value) in new {
-                if old.get(key) != Some(value) {
+                let before = old.get(key).cloned().or_else(|| recorded_before(key));
+                if before.as_ref() != Some(value) {
                     differences.push(format!(
                         "{key}: {} (now {value})",
                         old.get(key).map_or("absent".to_string(), |v| v.to_string())
@@ -311,15 +342,13 @@ impl DatasetRun {
         manifest.flowq_version = output_metadata::FLOWQ_VERSION.to_string();
         manifest.recompute_totals();
         let mut warnings = Vec::new();
+        manifest.label_rules = None;
         if let Some(rules) = &self.transform.labels {
             warnings.extend(rules.warnings.iter().cloned());
-            let mut matches = vec![0u64; rules.rules.len()];
-            for input in &manifest.inputs {
-                for (total, n) in matches.iter_mut().zip(&input.rule_matches) {
-                    *total += n;
-                }
-            }
-            warnings.extend(rules.unmatched_warnings(&matches));
+            let counts = dataset_label_counts(rules, &manifest.inputs);
+            warnings
+                .extend(rules.unmatched_warnings(&counts.hits_per_rule, &counts.matches_per_rule));
+            manifest.label_rules = Some(counts.to_json(rules));
         }
         manifest.warnings = warnings;
         manifest.write(&self.dir)
@@ -526,9 +555,19 @@ impl DatasetRun {
                 .collect(),
             flows: summary.flows_written,
             memory_evicted_flows: summary.memory_evicted_flows,
+            duplicates_dropped: summary.duplicates_dropped,
+            reorder_late: summary.reorder_late,
+            reorder_forced: summary.reorder_forced,
             outputs,
+            rule_overrides: counts
+                .overrides
+                .iter()
+                .map(|(&(w, m), &n)| (w, m, n))
+                .collect(),
             labels: counts.flows_per_label,
             rule_matches: counts.matches_per_rule,
+            rule_hits: counts.hits_per_rule,
+            multiply_matched: counts.multiply_matched,
         }))
     }
 }
@@ -635,6 +674,18 @@ fn hash_file_until(path: &Path, stop: &[&AtomicBool]) -> anyhow::Result<FileEntr
         size,
         sha256,
     })
+}
+
+/// What a recorded option added to flowq later means in a manifest written
+/// before it: the option's default, so such a dataset can still be appended
+/// to without it.
+fn recorded_before(key: &str) -> Option<serde_json::Value> {
+    match key {
+        "preprocess" => {
+            serde_json::to_value(flowq_extract::preprocess::PreprocessOptions::default()).ok()
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 //! what is written).
 
 use super::cryptopan::CryptoPan;
+use super::labels::columns::{Conversion, Source, resolve};
 use super::labels::{FlowFacts, LabelCounts, RuleSet, Verdict};
 use anyhow::bail;
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, StringBuilder};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, Int64Builder, StringArray, StringBuilder,
+};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
@@ -55,12 +58,17 @@ pub struct FlowTransform {
     keep: Vec<usize>,
     output: SchemaRef,
     counts: Option<LabelCounts>,
+    /// Where each column the rules' conditions name comes from (RuleSet::columns order).
+    rule_columns: Vec<Source>,
 }
 
 /// The names of the columns the label rules add.
 pub const LABEL_COLUMN: &str = "label";
 /// Which rule labelled the flow (null for the default label).
 pub const LABEL_RULE_COLUMN: &str = "label_rule";
+/// The labelling rule's category (the CIC rule sets' "Attempted" category),
+/// added when the rule set has categories.
+pub const LABEL_CATEGORY_COLUMN: &str = "label_category";
 
 impl FlowTransform {
     /// A transform of batches with `columns` (and `schema`, built from them).
@@ -70,7 +78,12 @@ impl FlowTransform {
         schema: &SchemaRef,
     ) -> anyhow::Result<Self> {
         let roles: Vec<Role> = columns.iter().map(role_of).collect();
+        let mut rule_columns = Vec::new();
         if let Some(rules) = &spec.labels {
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            for name in &rules.columns {
+                rule_columns.push(resolve(name, columns, &names).map_err(anyhow::Error::msg)?);
+            }
             let has = |wanted: fn(Role) -> bool| roles.iter().any(|r| wanted(*r));
             if !has(|r| r == Role::SrcAddress) || !has(|r| r == Role::DstAddress) {
                 bail!("--labels needs the src_ip and dst_ip columns, which this profile lacks");
@@ -93,6 +106,9 @@ impl FlowTransform {
             }
             fields.push(Field::new(LABEL_RULE_COLUMN, DataType::Utf8, true));
         }
+        if spec.labels.as_ref().is_some_and(|r| r.has_categories()) {
+            fields.push(Field::new(LABEL_CATEGORY_COLUMN, DataType::Int64, true));
+        }
         let output = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
         let counts = spec.labels.as_deref().map(LabelCounts::new);
         Ok(FlowTransform {
@@ -101,6 +117,7 @@ impl FlowTransform {
             keep,
             output,
             counts,
+            rule_columns,
         })
     }
 
@@ -130,6 +147,14 @@ impl FlowTransform {
             }
             out.push(LABEL_RULE_COLUMN);
         }
+        if self
+            .spec
+            .labels
+            .as_ref()
+            .is_some_and(|r| r.has_categories())
+        {
+            out.push(LABEL_CATEGORY_COLUMN);
+        }
         out.join(",")
     }
 
@@ -151,7 +176,7 @@ impl FlowTransform {
         for &i in &self.keep {
             let column = batch.column(i);
             let column = match (self.roles[i], &self.spec.anonymize, &labels) {
-                (Role::CicLabel, _, Some((label, _))) => label.clone(),
+                (Role::CicLabel, _, Some((label, ..))) => label.clone(),
                 (Role::SrcAddress | Role::DstAddress, Some(pan), _) => {
                     map_text(column, |s, out| anonymize_ip(pan, s, out))?
                 }
@@ -165,21 +190,25 @@ impl FlowTransform {
             };
             columns.push(column);
         }
-        if let Some((label, rule)) = labels {
+        if let Some((label, rule, category)) = labels {
             if !self.roles.contains(&Role::CicLabel) {
                 columns.push(label);
             }
             columns.push(rule);
+            if let Some(category) = category {
+                columns.push(category);
+            }
         }
         Ok(RecordBatch::try_new(self.output.clone(), columns)?)
     }
 
-    /// The `label` and `label_rule` columns of `batch`.
+    /// The `label`, `label_rule` and (with categories) `label_category`
+    /// columns of `batch`.
     fn label(
         &mut self,
         rules: &RuleSet,
         batch: &RecordBatch,
-    ) -> anyhow::Result<(ArrayRef, ArrayRef)> {
+    ) -> anyhow::Result<(ArrayRef, ArrayRef, Option<ArrayRef>)> {
         let find = |wanted: fn(Role) -> bool| self.roles.iter().position(|r| wanted(*r));
         let text = |i: Option<usize>| -> anyhow::Result<Option<ArrayRef>> {
             i.map(|i| cast(batch.column(i), &DataType::Utf8))
@@ -217,11 +246,32 @@ impl FlowTransform {
             let a = a.as_ref()?;
             (!a.is_null(row)).then(|| a.value(row))
         };
+        // The condition columns as numbers, converted to the rules' units.
+        let condition_columns: Vec<Float64Array> = self
+            .rule_columns
+            .iter()
+            .map(|source| -> anyhow::Result<Float64Array> {
+                let values = cast(batch.column(source.index), &DataType::Float64)?;
+                let values: &Float64Array = values.as_primitive();
+                Ok(match source.conversion {
+                    Conversion::Same => values.clone(),
+                    conversion => values.unary(|v| conversion.apply(v)),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
         let rows = batch.num_rows();
         let mut labels = StringBuilder::with_capacity(rows, rows * 8);
         let mut rule_ids = StringBuilder::with_capacity(rows, rows * 8);
+        let mut categories = rules
+            .has_categories()
+            .then(|| Int64Builder::with_capacity(rows));
         let counts = self.counts.get_or_insert_with(|| LabelCounts::new(rules));
+        let mut values: Vec<Option<f64>> = vec![None; condition_columns.len()];
+        let mut matched = Vec::with_capacity(4);
         for row in 0..rows {
+            for (value, column) in values.iter_mut().zip(&condition_columns) {
+                *value = (!column.is_null(row)).then(|| column.value(row));
+            }
             let facts = FlowFacts {
                 src: address(&src, row),
                 dst: address(&dst, row),
@@ -229,27 +279,34 @@ impl FlowTransform {
                 dst_port: number(&dst_port, row).and_then(|p| u16::try_from(p).ok()),
                 protocol: number(&protocol, row).and_then(|p| u8::try_from(p).ok()),
                 start_us: number(&start, row).map(|t| t.saturating_mul(start_scale)),
+                values: &values,
             };
-            let label = match rules.classify(&facts) {
+            let (label, winner, category) = match rules.classify_into(&facts, &mut matched) {
                 Verdict::Rule(index, rule) => {
-                    counts.matches_per_rule[index] += 1;
                     rule_ids.append_value(&rule.id);
-                    &rule.label
+                    (
+                        &rule.label,
+                        Some(index),
+                        rule.category.or(rules.default_category),
+                    )
                 }
                 Verdict::Default => {
                     rule_ids.append_null();
-                    &rules.default_label
+                    (&rules.default_label, None, rules.default_category)
                 }
             };
             labels.append_value(label);
-            match counts.flows_per_label.get_mut(label) {
-                Some(n) => *n += 1,
-                None => {
-                    counts.flows_per_label.insert(label.clone(), 1);
-                }
+            if let Some(categories) = &mut categories {
+                categories.append_option(category);
             }
+            counts.count(label, winner, &matched);
         }
-        Ok((Arc::new(labels.finish()), Arc::new(rule_ids.finish())))
+        let categories = categories.map(|mut c| Arc::new(c.finish()) as ArrayRef);
+        Ok((
+            Arc::new(labels.finish()),
+            Arc::new(rule_ids.finish()),
+            categories,
+        ))
     }
 }
 

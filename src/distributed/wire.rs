@@ -17,6 +17,7 @@ use crate::sql::pcap_table::Rows;
 use datafusion::common::{DataFusionError, Result};
 use flowq_extract::features::DeepConfig;
 use flowq_extract::flow::FlowConfig;
+use flowq_extract::preprocess::{DedupWindow, MAX_DEDUP_PACKETS, PreprocessOptions};
 use flowq_extract::{ExtractOptions, Profile};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -186,6 +187,13 @@ pub struct WireOptions {
     pub cic_bugs: bool,
     pub cic_original_timestamp: bool,
     pub decapsulate: bool,
+    /// Preprocessing (absent when off, so a plan without it reads as before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reorder_window_ns: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_packets: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_window_ns: Option<i64>,
 }
 
 /// [`DeepConfig`] on the wire.
@@ -271,7 +279,12 @@ impl From<ExtractOptions> for WireOptions {
             cic_bugs,
             cic_original_timestamp,
             decapsulate,
+            preprocess,
         } = options;
+        let PreprocessOptions {
+            reorder_window_ns,
+            dedup,
+        } = preprocess;
         let FlowConfig {
             bidirectional,
             idle_timeout_ns,
@@ -301,6 +314,15 @@ impl From<ExtractOptions> for WireOptions {
             cic_bugs,
             cic_original_timestamp,
             decapsulate,
+            reorder_window_ns,
+            dedup_packets: match dedup {
+                Some(DedupWindow::Packets(n)) => Some(n),
+                _ => None,
+            },
+            dedup_window_ns: match dedup {
+                Some(DedupWindow::Nanos(ns)) => Some(ns),
+                _ => None,
+            },
         }
     }
 }
@@ -321,6 +343,24 @@ impl TryFrom<WireOptions> for ExtractOptions {
                 wire.batch_rows, wire.threads
             )));
         }
+        if wire.reorder_window_ns.is_some_and(|ns| ns <= 0) {
+            return Err(wire_error(
+                "a plan asks for a reorder window of 0 or less".to_string(),
+            ));
+        }
+        let dedup = match (wire.dedup_packets, wire.dedup_window_ns) {
+            (None, None) => None,
+            (Some(n), None) if (1..=MAX_DEDUP_PACKETS).contains(&n) => {
+                Some(DedupWindow::Packets(n))
+            }
+            (None, Some(ns)) if ns >= 0 => Some(DedupWindow::Nanos(ns)),
+            (packets, window) => {
+                return Err(wire_error(format!(
+                    "a plan asks for a duplicate window of {packets:?} packets and {window:?} ns; \
+                     one of them is wanted, 1 to {MAX_DEDUP_PACKETS} packets or 0 ns or more"
+                )));
+            }
+        };
         let WireFlow {
             bidirectional,
             idle_timeout_ns,
@@ -350,6 +390,10 @@ impl TryFrom<WireOptions> for ExtractOptions {
             cic_bugs: wire.cic_bugs,
             cic_original_timestamp: wire.cic_original_timestamp,
             decapsulate: wire.decapsulate,
+            preprocess: PreprocessOptions {
+                reorder_window_ns: wire.reorder_window_ns,
+                dedup,
+            },
         })
     }
 }
@@ -435,7 +479,17 @@ mod tests {
 
     #[test]
     fn every_profile_and_option_round_trips() {
-        for profile in PROFILES {
+        let preprocessing = [
+            PreprocessOptions {
+                reorder_window_ns: Some(9),
+                dedup: Some(DedupWindow::Packets(4)),
+            },
+            PreprocessOptions {
+                reorder_window_ns: None,
+                dedup: Some(DedupWindow::Nanos(0)),
+            },
+        ];
+        for (i, profile) in PROFILES.into_iter().enumerate() {
             let options = ExtractOptions {
                 profile,
                 flow: FlowConfig {
@@ -465,6 +519,7 @@ mod tests {
                 cic_bugs: true,
                 cic_original_timestamp: true,
                 decapsulate: false,
+                preprocess: preprocessing[i % 2],
             };
             let wire = WireOptions::from(options);
             let json = to_json(&wire).unwrap();
@@ -488,7 +543,23 @@ mod tests {
         assert!(message.contains("`zeek`"), "{message}");
         wire.profile = "standard".into();
         wire.threads = 0;
-        assert!(ExtractOptions::try_from(wire).is_err());
+        assert!(ExtractOptions::try_from(wire.clone()).is_err());
+        wire.threads = 1;
+        wire.dedup_packets = Some(3);
+        wire.dedup_window_ns = Some(3);
+        let message = ExtractOptions::try_from(wire.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("duplicate window"), "{message}");
+        wire.dedup_window_ns = None;
+        wire.dedup_packets = Some(0);
+        assert!(ExtractOptions::try_from(wire.clone()).is_err());
+        wire.dedup_packets = None;
+        wire.reorder_window_ns = Some(0);
+        assert!(ExtractOptions::try_from(wire.clone()).is_err());
+        // A plan without preprocessing carries none of its fields.
+        let plain = to_json(&WireOptions::from(ExtractOptions::default())).unwrap();
+        assert!(!String::from_utf8_lossy(&plain).contains("dedup"));
 
         let unknown_field = br#"{"rows":"flows","files":[],"options":{},"extra":1}"#;
         assert!(from_json::<TableBody>(unknown_field, "capture table").is_err());

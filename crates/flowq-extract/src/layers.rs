@@ -9,7 +9,7 @@
 //! 5  batch                                      finished flows -> record batches
 //! 4  features   shard                           per-flow state; the sharded flow tables
 //! 3  flow       stream                          the flow table; decoded packets with a clock
-//! 2  decode     live     summary                packets; run control; run reports
+//! 2  decode     live     summary  preprocess     packets; run control; run reports; reorder/dedup
 //! 1  capture                                    capture files -> records
 //! 0  app   sink   timestamp                     leaves
 //! ```
@@ -26,6 +26,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("decode", 2),
     ("live", 2),
     ("summary", 2),
+    ("preprocess", 2),
     ("flow", 3),
     ("stream", 3),
     ("features", 4),

@@ -11,6 +11,7 @@
 //! * [`capture`]: pcap and pcapng files (compressed or not) as a stream of [`capture::RawPacket`]s.
 //! * [`decode`]: link layers, IP and transport headers into a [`decode::PacketView`], or a
 //!   counted [`decode::SkipReason`].
+//! * [`preprocess`]: optional reordering by timestamp and duplicate removal, before decoding.
 //! * [`flow`]: the [`flow::FlowTable`], with keys, direction, timeouts and TCP close.
 //! * [`features`]: per-flow accumulators.
 //! * [`batch`]: the column catalogue and [`batch::FlowBatchBuilder`].
@@ -49,6 +50,7 @@ pub mod flow;
 mod layers;
 mod live;
 pub mod options;
+pub mod preprocess;
 mod shard;
 pub mod sink;
 mod stream;

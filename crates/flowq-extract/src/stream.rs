@@ -6,6 +6,7 @@
 use crate::capture::{CaptureError, CaptureReader, RawPacket, ReaderCounters};
 use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
 use crate::live::{CHECK_EVERY, Checkpoint};
+use crate::preprocess::{Next, Preprocess, PreprocessCounts, PreprocessOptions};
 use std::collections::VecDeque;
 
 /// How packets are seen: the original script's view (`seed` profile), or
@@ -14,13 +15,16 @@ use std::collections::VecDeque;
 pub(crate) struct StreamMode {
     pub(crate) seed: bool,
     pub(crate) tunnels: Tunnels,
+    /// Reordering and duplicate removal before decoding.
+    pub(crate) preprocess: PreprocessOptions,
 }
 
 /// A decoded packet with its place in the input.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Decoded<'a> {
     pub view: PacketView<'a>,
-    /// Position of the record in the input, from 0 (all records count).
+    /// Position of the record in the input, from 0 (all records count), in
+    /// the preprocessed stream (after reordering, without dropped duplicates).
     pub ordinal: u64,
     /// The capture clock: the latest timestamp seen so far.
     pub clock: i64,
@@ -34,7 +38,9 @@ pub(crate) const CLOCK_JUMP_NS: i64 = 3_600_000_000_000;
 /// Reads and decodes one capture.
 pub(crate) struct PacketStream<'r> {
     reader: &'r mut CaptureReader,
-    /// Records read.
+    /// Reordering and duplicate removal between the reader and decoding.
+    preprocess: Preprocess,
+    /// Records read (of the preprocessed stream).
     pub records: u64,
     pub clock: i64,
     /// The error that ended the capture early, if any.
@@ -88,6 +94,7 @@ impl<'r> PacketStream<'r> {
     ) -> Self {
         PacketStream {
             reader,
+            preprocess: Preprocess::new(mode.preprocess),
             records: 0,
             clock: i64::MIN,
             end_error: None,
@@ -122,6 +129,7 @@ impl<'r> PacketStream<'r> {
             reader: self.reader.counters(),
             interrupted: self.interrupted,
             ranges: None,
+            preprocessed: self.preprocess.counts(),
         }
     }
 
@@ -146,9 +154,10 @@ impl<'r> PacketStream<'r> {
             self.interrupted = true;
             return self.state.end_of_input(&mut self.clock);
         }
-        let raw = match self.reader.next_packet() {
-            Ok(Some(raw)) => raw,
-            Ok(None) => return self.state.end_of_input(&mut self.clock),
+        let raw = match self.preprocess.next(self.reader) {
+            Ok(Next::Packet(raw)) => raw,
+            Ok(Next::Dropped) => return Step::Dropped,
+            Ok(Next::End) => return self.state.end_of_input(&mut self.clock),
             Err(e) => {
                 self.end_error = Some(e);
                 return self.state.end_of_input(&mut self.clock);
@@ -305,6 +314,9 @@ pub(crate) struct StreamTotals {
     pub interrupted: bool,
     /// How the file was split, when it was read in byte ranges.
     pub ranges: Option<crate::summary::ParallelReading>,
+    /// What preprocessing (`--reorder-window`, `--dedup`) dropped and could
+    /// not put in order.
+    pub preprocessed: PreprocessCounts,
 }
 
 /// The sequential half of the decode stage for packets decoded on other
@@ -435,6 +447,7 @@ impl<T> Sequencer<T> {
             reader: ReaderCounters::default(),
             interrupted: false,
             ranges: None,
+            preprocessed: PreprocessCounts::default(),
         }
     }
 }
@@ -448,6 +461,8 @@ pub(crate) enum Step<'a> {
     /// A packet held back until the next one decides a time jump (it comes
     /// back from a later step).
     Held,
+    /// A record dropped by preprocessing (a duplicate), counted there.
+    Dropped,
     /// The end of the capture.
     End,
 }

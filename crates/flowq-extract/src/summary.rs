@@ -27,8 +27,15 @@ pub struct InputSummary {
     pub status: InputStatus,
     /// The error or warning that ended reading early, if any.
     pub message: Option<String>,
-    /// Packet records read.
+    /// Packet records read (after preprocessing: without dropped duplicates).
     pub packets_read: u64,
+    /// Packets dropped by `--dedup` as duplicates (not in `packets_read`).
+    pub duplicates_dropped: u64,
+    /// Packets `--reorder-window` passed on out of timestamp order.
+    pub reorder_late: u64,
+    /// Packets `--reorder-window` passed on before their window closed
+    /// because its buffer was full.
+    pub reorder_forced: u64,
     /// Packets counted in some flow.
     pub packets_in_flows: u64,
     /// Packets skipped, by reason.
@@ -40,8 +47,18 @@ pub struct InputSummary {
 /// The report of a whole run, printed at the end and available as JSON.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RunSummary {
-    /// Packet records read from all inputs.
+    /// Packet records read from all inputs, after preprocessing (the records
+    /// of the inputs are `packets_read + duplicates_dropped`).
     pub packets_read: u64,
+    /// Packets dropped by `--dedup` because their bytes equal a packet's
+    /// within the window.
+    pub duplicates_dropped: u64,
+    /// Packets `--reorder-window` passed on out of timestamp order: they came
+    /// later than the window allows (a later-stamped packet had gone on).
+    pub reorder_late: u64,
+    /// Packets `--reorder-window` passed on before their window closed
+    /// because its buffer was full (docs/robustness.md).
+    pub reorder_forced: u64,
     /// Packets counted in some flow.
     pub packets_in_flows: u64,
     /// Packets skipped, by reason (`packets_read = packets_in_flows + sum(skipped)`).
@@ -121,6 +138,9 @@ impl RunSummary {
     /// `elapsed_seconds`: runs may overlap).
     pub fn absorb(&mut self, other: RunSummary) {
         self.packets_read += other.packets_read;
+        self.duplicates_dropped += other.duplicates_dropped;
+        self.reorder_late += other.reorder_late;
+        self.reorder_forced += other.reorder_forced;
         self.packets_in_flows += other.packets_in_flows;
         for (reason, n) in other.skipped {
             *self.skipped.entry(reason).or_default() += n;

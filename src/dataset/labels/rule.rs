@@ -1,6 +1,7 @@
 //! One label rule and how it matches a flow: networks, port ranges, protocol
 //! and time window, in either direction when the rule says so.
 
+use super::predicate::Predicate;
 use anyhow::{anyhow, bail};
 use std::net::IpAddr;
 
@@ -46,6 +47,31 @@ impl Cidr {
         })
     }
 
+    /// The network as written: `a.b.c.d` for one host, `a.b.c.d/len` otherwise.
+    fn text(&self) -> String {
+        let len = if self.v4 {
+            self.prefix - 96
+        } else {
+            self.prefix
+        };
+        let full = if self.v4 { 32 } else { 128 };
+        let address = self.first_address();
+        if len == full {
+            address.to_string()
+        } else {
+            format!("{address}/{len}")
+        }
+    }
+
+    /// The network's first address (tests build flows from rules with it).
+    pub(super) fn first_address(&self) -> IpAddr {
+        let v6 = std::net::Ipv6Addr::from(self.network);
+        match v6.to_ipv4_mapped() {
+            Some(v4) if self.v4 => IpAddr::V4(v4),
+            _ => IpAddr::V6(v6),
+        }
+    }
+
     fn contains(&self, address: IpAddr) -> bool {
         let (v4, bits) = split(address);
         v4 == self.v4 && bits & mask(self.prefix) == self.network
@@ -76,6 +102,46 @@ fn mask(prefix: u8) -> u128 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct PortRange(pub(super) u16, pub(super) u16);
 
+/// A time window on the flow's first packet, in nanoseconds since the epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// The file's name for it (`[windows]`), for reports and docs.
+    pub name: Option<String>,
+    pub start_ns: Option<i64>,
+    pub end_ns: Option<i64>,
+    /// `start <= t <= end` when true (the CIC rule sets), `start <= t < end`
+    /// otherwise (the default, so that consecutive windows do not share an
+    /// instant).
+    pub end_inclusive: bool,
+}
+
+impl Window {
+    fn contains(&self, t_ns: i64) -> bool {
+        self.start_ns.is_none_or(|s| s <= t_ns)
+            && self.end_ns.is_none_or(|e| {
+                if self.end_inclusive {
+                    t_ns <= e
+                } else {
+                    t_ns < e
+                }
+            })
+    }
+
+    fn overlaps(&self, other: &Window) -> bool {
+        let before = |a: &Window, b: &Window| match (a.end_ns, b.start_ns) {
+            (Some(e), Some(s)) => {
+                if a.end_inclusive {
+                    e < s
+                } else {
+                    e <= s
+                }
+            }
+            _ => false,
+        };
+        !before(self, other) && !before(other, self)
+    }
+}
+
 /// One rule, as written on one line (CSV) or in one table (TOML).
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -85,6 +151,8 @@ pub struct Rule {
     pub id: String,
     /// The label it assigns.
     pub label: String,
+    /// What `label_category` records (the CIC rule sets' "Attempted" category).
+    pub category: Option<i64>,
     pub(super) src: Option<Vec<Cidr>>,
     pub(super) dst: Option<Vec<Cidr>>,
     /// Also match with source and destination swapped (the attacker may be the
@@ -92,15 +160,19 @@ pub struct Rule {
     pub(super) either_direction: bool,
     pub(super) src_ports: Option<Vec<PortRange>>,
     pub(super) dst_ports: Option<Vec<PortRange>>,
+    /// Ports the flow's source (destination) port must not be.
+    pub(super) src_ports_not: Option<Vec<PortRange>>,
+    pub(super) dst_ports_not: Option<Vec<PortRange>>,
     pub(super) protocol: Option<u8>,
-    /// Window on the flow's first packet, microseconds since the epoch, [start, end).
-    pub(super) start_us: Option<i64>,
-    pub(super) end_us: Option<i64>,
+    /// The flow's first packet must be in one of these (none: any time).
+    pub windows: Vec<Window>,
+    /// The `where` condition on flow columns.
+    pub(super) predicate: Option<Predicate>,
 }
 
 /// What a rule sees of a flow.
 #[derive(Debug, Clone, Copy)]
-pub struct FlowFacts {
+pub struct FlowFacts<'v> {
     /// Initiator's address.
     pub src: Option<IpAddr>,
     /// Responder's address.
@@ -113,6 +185,13 @@ pub struct FlowFacts {
     pub protocol: Option<u8>,
     /// The flow's first packet, microseconds since the epoch.
     pub start_us: Option<i64>,
+    /// The values of the columns the rule set's conditions name, in the order
+    /// of [`RuleSet::columns`](super::RuleSet::columns) (null: not known).
+    pub values: &'v [Option<f64>],
+}
+
+fn in_ranges(ranges: &[PortRange], p: u16) -> bool {
+    ranges.iter().any(|r| r.0 <= p && p <= r.1)
 }
 
 impl Rule {
@@ -129,12 +208,19 @@ impl Rule {
         };
         let port = |ranges: &Option<Vec<PortRange>>, p: Option<u16>| match ranges {
             None => true,
-            Some(ranges) => p.is_some_and(|p| ranges.iter().any(|r| r.0 <= p && p <= r.1)),
+            Some(ranges) => p.is_some_and(|p| in_ranges(ranges, p)),
+        };
+        // A flow without the port (not known) is not "not in" the list either.
+        let port_not = |ranges: &Option<Vec<PortRange>>, p: Option<u16>| match ranges {
+            None => true,
+            Some(ranges) => p.is_some_and(|p| !in_ranges(ranges, p)),
         };
         host(&self.src, src)
             && host(&self.dst, dst)
             && port(&self.src_ports, src_port)
             && port(&self.dst_ports, dst_port)
+            && port_not(&self.src_ports_not, src_port)
+            && port_not(&self.dst_ports_not, dst_port)
     }
 
     /// Whether this rule matches the flow.
@@ -144,20 +230,31 @@ impl Rule {
         {
             return false;
         }
-        if self.start_us.is_some() || self.end_us.is_some() {
-            let Some(t) = flow.start_us else {
+        if !self.windows.is_empty() {
+            // Flows carry microseconds; as nanoseconds they compare exactly
+            // with nanosecond bounds (CICFlowMeter's timestamps, which the
+            // published rules were written against, have microseconds too).
+            let Some(t) = flow.start_us.map(|us| us.saturating_mul(1_000)) else {
                 return false;
             };
-            if self.start_us.is_some_and(|s| t < s) || self.end_us.is_some_and(|e| t >= e) {
+            if !self.windows.iter().any(|w| w.contains(t)) {
                 return false;
             }
+        }
+        if let Some(p) = &self.predicate
+            && !p.holds(flow.values)
+        {
+            return false;
         }
         self.matches_oriented(flow.src, flow.dst, flow.src_port, flow.dst_port)
             || (self.either_direction
                 && self.matches_oriented(flow.dst, flow.src, flow.dst_port, flow.src_port))
     }
 
-    /// Whether some flow could match both rules.
+    /// Whether some flow could match both rules, judged on hosts, ports,
+    /// protocol and windows only: rules with a `where` condition or a "not in"
+    /// port list are narrowed in ways this does not decide, and are left out of
+    /// the overlap warnings by the caller.
     pub(super) fn overlaps(&self, other: &Rule) -> bool {
         fn nets(a: &Option<Vec<Cidr>>, b: &Option<Vec<Cidr>>) -> bool {
             match (a, b) {
@@ -175,8 +272,12 @@ impl Rule {
             (Some(a), Some(b)) => a == b,
             _ => true,
         };
-        let time = self.start_us.unwrap_or(i64::MIN) < other.end_us.unwrap_or(i64::MAX)
-            && other.start_us.unwrap_or(i64::MIN) < self.end_us.unwrap_or(i64::MAX);
+        let time = self.windows.is_empty()
+            || other.windows.is_empty()
+            || self
+                .windows
+                .iter()
+                .any(|a| other.windows.iter().any(|b| a.overlaps(b)));
         let straight = nets(&self.src, &other.src)
             && nets(&self.dst, &other.dst)
             && ports(&self.src_ports, &other.src_ports)
@@ -189,7 +290,63 @@ impl Rule {
         protocol && time && (straight || crossed)
     }
 
+    /// What the rule matches, in one line (`flowq labels`): hosts, ports,
+    /// protocol, windows and condition; `columns` names the condition's columns.
+    pub fn summary(&self, columns: &[String]) -> String {
+        let nets = |n: &Option<Vec<Cidr>>| match n {
+            None => "any".to_string(),
+            Some(n) => n.iter().map(Cidr::text).collect::<Vec<_>>().join(" "),
+        };
+        let ports = |p: &Vec<PortRange>| {
+            p.iter()
+                .map(|r| {
+                    if r.0 == r.1 {
+                        r.0.to_string()
+                    } else {
+                        format!("{}-{}", r.0, r.1)
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let arrow = if self.either_direction { "<->" } else { "->" };
+        let mut parts = vec![format!("{} {arrow} {}", nets(&self.src), nets(&self.dst))];
+        for (name, list) in [("src port", &self.src_ports), ("dst port", &self.dst_ports)] {
+            if let Some(list) = list {
+                parts.push(format!("{name} {}", ports(list)));
+            }
+        }
+        for (name, list) in [
+            ("src port not", &self.src_ports_not),
+            ("dst port not", &self.dst_ports_not),
+        ] {
+            if let Some(list) = list {
+                parts.push(format!("{name} {}", ports(list)));
+            }
+        }
+        if let Some(p) = self.protocol {
+            parts.push(format!("protocol {p}"));
+        }
+        if !self.windows.is_empty() {
+            let names: Vec<String> = self
+                .windows
+                .iter()
+                .map(|w| w.name.clone().unwrap_or_else(|| "(own window)".into()))
+                .collect();
+            parts.push(format!("window {}", names.join(" ")));
+        }
+        if let Some(p) = &self.predicate {
+            parts.push(format!("where {}", p.display(columns)));
+        }
+        parts.join(", ")
+    }
+
+    /// Whether the rule is narrowed by more than hosts, ports, protocol and time.
+    pub(super) fn is_conditional(&self) -> bool {
+        self.predicate.is_some() || self.src_ports_not.is_some() || self.dst_ports_not.is_some()
+    }
+
     pub(super) fn has_time_window(&self) -> bool {
-        self.start_us.is_some() || self.end_us.is_some()
+        !self.windows.is_empty()
     }
 }

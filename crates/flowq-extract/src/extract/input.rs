@@ -41,6 +41,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
             status: InputStatus::Complete,
             message: None,
             packets_read: 0,
+            duplicates_dropped: 0,
+            reorder_late: 0,
+            reorder_forced: 0,
             packets_in_flows: 0,
             skipped: SkipReason::ALL.iter().map(|r| (r.name(), 0)).collect(),
             flows: 0,
@@ -82,6 +85,7 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let outliers = totals.outliers;
         let interrupted = totals.interrupted;
         let incomplete = totals.incomplete;
+        let preprocessed = totals.preprocessed;
         self.live.input_done();
 
         if let Some(e) = end_error {
@@ -90,6 +94,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         }
         result.packets_read = ordinal;
         result.packets_in_flows = in_flows;
+        result.duplicates_dropped = preprocessed.duplicates_dropped;
+        result.reorder_late = preprocessed.reorder_late;
+        result.reorder_forced = preprocessed.reorder_forced;
         for reason in SkipReason::ALL {
             result
                 .skipped
@@ -101,6 +108,9 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let s = &mut *self.summary;
         s.packets_read += ordinal;
         s.packets_in_flows += in_flows;
+        s.duplicates_dropped += preprocessed.duplicates_dropped;
+        s.reorder_late += preprocessed.reorder_late;
+        s.reorder_forced += preprocessed.reorder_forced;
         s.transport_incomplete += incomplete;
         s.orphan_fragments += orphans;
         s.backward_timestamps += table_counters.backward_timestamps;
@@ -139,7 +149,7 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         loop {
             let decoded = match stream.step() {
                 Step::Packet(d) => d,
-                Step::Skipped | Step::Held => continue,
+                Step::Skipped | Step::Held | Step::Dropped => continue,
                 Step::End => break,
             };
             let (rows, consume, failed, summary) = (
@@ -207,9 +217,10 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let live = self.live;
         let checkpoint = Checkpoint::new(self.cancel.clone(), Arc::clone(live));
         // Standard input and compressed files are one stream; so is a file
-        // too small to split.
+        // too small to split, and one that is preprocessed (reordering and
+        // de-duplication look across records in file order).
         let plan = match input {
-            InputSource::File(path) => RangePlan::new(path, self.range_bytes)
+            InputSource::File(path) if !mode.preprocess.any() => RangePlan::new(path, self.range_bytes)
                 .ok()
                 .flatten()
                 .filter(|plan| plan.starts().len() > 1),

@@ -12,6 +12,7 @@ use crate::batch::{
 use crate::decode::Tunnels;
 use crate::features::{CicConfig, DeepConfig, FullConfig};
 use crate::flow::FlowConfig;
+use crate::preprocess::PreprocessOptions;
 use crate::stream::StreamMode;
 
 mod settings;
@@ -163,6 +164,9 @@ pub struct ExtractOptions {
     /// Geneve, GTP-U, IP-in-IP; the `nfstream` profile: IP-in-IP and GTP-U only);
     /// `false` keys them on the outermost IP header. The `seed` profile ignores it.
     pub decapsulate: bool,
+    /// Reordering by timestamp and duplicate removal before decoding (both off
+    /// by default); with either, packet ordinals count the preprocessed stream.
+    pub preprocess: PreprocessOptions,
 }
 
 impl Default for ExtractOptions {
@@ -179,6 +183,7 @@ impl Default for ExtractOptions {
             cic_bugs: false,
             cic_original_timestamp: false,
             decapsulate: true,
+            preprocess: PreprocessOptions::default(),
         }
     }
 }
@@ -278,6 +283,10 @@ impl ExtractOptions {
             Profile::Nfstream => Tunnels::NFSTREAM,
             _ => Tunnels::ALL,
         };
-        StreamMode { seed, tunnels }
+        StreamMode {
+            seed,
+            tunnels,
+            preprocess: self.preprocess,
+        }
     }
 }

@@ -124,7 +124,7 @@ pub(crate) fn read_stream<'r>(
     loop {
         let decoded = match stream.step() {
             Step::Packet(d) => d,
-            Step::Skipped | Step::Held => continue,
+            Step::Skipped | Step::Held | Step::Dropped => continue,
             Step::End => break,
         };
         if !dealer.packet(&decoded, None) {
