@@ -332,6 +332,15 @@ payload_packets
 flowpic
     ``full`` profile: FlowPic's 32 x 32 size-by-time histogram over the first
     S seconds of each flow.
+no_app
+    ``standard`` and ``full`` profiles: leave out the application-metadata
+    columns (``community_id``, ``server_name``, TLS, QUIC, DNS, HTTP, SSH)
+    and parse no payload.
+community_id_seed
+    Seed of the ``community_id`` column (Community ID v1; default 0).
+dissect
+    ``nfstream`` profile: add NFStream's dissection columns
+    (``application_name`` ... ``content_type``), from flowq's own parsers.
 threads
     Flow-table shards per capture (``-j``); the rows are the same for any.
 drop_identifiers
@@ -353,7 +362,7 @@ The run's :class:`RunSummary` is :func:`last_summary` once the run has
 ended (for a stream: once read to its end).
 
 Not yet offered (``flowq extract`` only): ``labels``, ``default_label``,
-``anonymize``, ``rotated``, ``stats_json`` (see :func:`last_summary`) and
+``anonymize``, ``rotated``, ``reorder_window``, ``dedup``, ``stats_json`` (see :func:`last_summary`) and
 dataset directories; docs/python.md shows how to label flows with pandas.
 """
 
@@ -387,6 +396,9 @@ def stream(
     payload_prefix: Optional[int] = None,
     payload_packets: Optional[Tuple[int, int]] = None,
     flowpic: Optional[int] = None,
+    no_app: bool = False,
+    community_id_seed: int = 0,
+    dissect: bool = False,
     threads: int = 1,
     drop_identifiers: bool = False,
     progress: bool = False,
@@ -407,7 +419,7 @@ def stream(
 
     Options, errors and the run summary: below.
     Not yet offered (``flowq extract`` only): ``labels``, ``default_label``,
-    ``anonymize``, ``rotated``, ``stats_json`` (see :func:`last_summary`)
+    ``anonymize``, ``rotated``, ``reorder_window``, ``dedup``, ``stats_json`` (see :func:`last_summary`)
     and dataset directories; docs/python.md shows how to label flows with
     pandas.
     """
@@ -445,6 +457,9 @@ def extract(
     payload_prefix: Optional[int] = None,
     payload_packets: Optional[Tuple[int, int]] = None,
     flowpic: Optional[int] = None,
+    no_app: bool = False,
+    community_id_seed: int = 0,
+    dissect: bool = False,
     threads: int = 1,
     drop_identifiers: bool = False,
     progress: bool = False,
@@ -497,6 +512,9 @@ def packets(
     payload_prefix: Optional[int] = None,
     payload_packets: Optional[Tuple[int, int]] = None,
     flowpic: Optional[int] = None,
+    no_app: bool = False,
+    community_id_seed: int = 0,
+    dissect: bool = False,
     threads: int = 1,
     progress: bool = False,
     on_error: str = "raise",
@@ -549,6 +567,9 @@ def columns(
     payload_prefix: Optional[int] = None,
     payload_packets: Optional[Tuple[int, int]] = None,
     flowpic: Optional[int] = None,
+    no_app: bool = False,
+    community_id_seed: int = 0,
+    dissect: bool = False,
     drop_identifiers: bool = False,
     packets: bool = False,
 ) -> pa.Table:
@@ -629,6 +650,9 @@ _OPTION_NAMES = (
     "payload_prefix",
     "payload_packets",
     "flowpic",
+    "no_app",
+    "community_id_seed",
+    "dissect",
 )
 
 # The flow options columns() does not take (they change no column).

@@ -84,6 +84,9 @@ struct PyOptions {
     payload_prefix: Option<i64>,
     payload_packets: Option<(i64, i64)>,
     flowpic: Option<i64>,
+    no_app: bool,
+    community_id_seed: i64,
+    dissect: bool,
 }
 
 /// A count option as the engine's [`DeepConfig`] holds it: `None` is 0 (off);
@@ -142,6 +145,14 @@ impl PyOptions {
             )? == 1,
             deep: self.deep()?,
             ppi_pad: self.ppi_pad,
+            app: !self.no_app,
+            community_id_seed: u16::try_from(self.community_id_seed).map_err(|_| {
+                PyValueError::new_err(format!(
+                    "--community-id-seed is a number from 0 to 65535, not {}",
+                    self.community_id_seed
+                ))
+            })?,
+            dissect: self.dissect,
         })
     }
 
@@ -225,6 +236,9 @@ fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
         on(u32::from(deep.payload_packets)).map(|m| (m, deep.payload_packet_len)),
     )?;
     out.set_item("flowpic", on(deep.flowpic_secs))?;
+    out.set_item("no_app", !d.app)?;
+    out.set_item("community_id_seed", d.community_id_seed)?;
+    out.set_item("dissect", d.dissect)?;
     out.set_item("cic_compat", if d.cic_bugs { "bugs" } else { "fixed" })?;
     out.set_item(
         "cic_timestamp",

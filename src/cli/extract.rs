@@ -56,6 +56,9 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         cic_original_timestamp: flow.cic_timestamp == CicTimestampArg::Original,
         deep: deep_config(flow),
         ppi_pad: flow.ppi_pad,
+        app: !flow.no_app,
+        community_id_seed: flow.community_id_seed,
+        dissect: flow.dissect,
     };
     let options = ExtractOptions {
         // Reordering and de-duplication are the command line's only (the
@@ -101,6 +104,9 @@ pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
         "cic_bugs": options.cic_bugs,
         "cic_original_timestamp": options.cic_original_timestamp,
         "tunnels": if options.decapsulate { "inner" } else { "outer" },
+        "app": options.app_enabled(),
+        "community_id_seed": options.community_id_seed,
+        "dissect": options.dissect,
     })
 }
 
@@ -503,6 +509,12 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
             }
         );
     }
+    if summary.app_malformed_flows > 0 {
+        eprintln!(
+            "  app data malformed {} flows (their application columns are null where it did not parse)",
+            thousands(summary.app_malformed_flows)
+        );
+    }
 }
 
 pub(super) fn thousands(n: u64) -> String {
@@ -709,6 +721,19 @@ mod tests {
                 &["--cic-timestamp", "original"],
                 "/features/cic_original_timestamp",
             ),
+            ("no_app", &[], &["--no-app"], "/features/app"),
+            (
+                "community_id_seed",
+                &[],
+                &["--community-id-seed", "3"],
+                "/features/community_id_seed",
+            ),
+            (
+                "dissect",
+                &["--profile", "nfstream"],
+                &["--dissect"],
+                "/features/dissect",
+            ),
             ("rotated", &[], &["--rotated"], "/rotated"),
             (
                 "reorder_window",
@@ -791,10 +816,10 @@ mod tests {
     #[test]
     fn a_flow_memory_budget_fixes_the_default_limit() {
         let one_gib = recorded_for(&["--flow-memory", "1GiB"]);
-        // 2^30 bytes / (a 248-byte standard slot + 16 bytes of index).
+        // 2^30 bytes / (a 272-byte standard slot + 16 bytes of index).
         assert_eq!(
             one_gib.pointer("/flow/max_flows"),
-            Some(&serde_json::json!(4_067_203))
+            Some(&serde_json::json!(3_728_270))
         );
         let default = recorded_for(&[]);
         assert_eq!(

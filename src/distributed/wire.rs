@@ -194,6 +194,9 @@ pub struct WireOptions {
     pub dedup_packets: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dedup_window_ns: Option<i64>,
+    pub app: bool,
+    pub community_id_seed: u16,
+    pub dissect: bool,
 }
 
 /// [`DeepConfig`] on the wire.
@@ -280,6 +283,9 @@ impl From<ExtractOptions> for WireOptions {
             cic_original_timestamp,
             decapsulate,
             preprocess,
+            app,
+            community_id_seed,
+            dissect,
         } = options;
         let PreprocessOptions {
             reorder_window_ns,
@@ -323,6 +329,9 @@ impl From<ExtractOptions> for WireOptions {
                 Some(DedupWindow::Nanos(ns)) => Some(ns),
                 _ => None,
             },
+            app,
+            community_id_seed,
+            dissect,
         }
     }
 }
@@ -394,6 +403,9 @@ impl TryFrom<WireOptions> for ExtractOptions {
                 reorder_window_ns: wire.reorder_window_ns,
                 dedup,
             },
+            app: wire.app,
+            community_id_seed: wire.community_id_seed,
+            dissect: wire.dissect,
         })
     }
 }
@@ -520,6 +532,9 @@ mod tests {
                 cic_original_timestamp: true,
                 decapsulate: false,
                 preprocess: preprocessing[i % 2],
+                app: false,
+                community_id_seed: 9,
+                dissect: true,
             };
             let wire = WireOptions::from(options);
             let json = to_json(&wire).unwrap();

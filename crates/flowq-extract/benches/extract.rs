@@ -24,7 +24,9 @@
 //!
 //! Run with `cargo bench -p flowq-extract`.
 //!
-//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet|fulldeep|cic` runs that one row once and
+//! `FLOWQ_BENCH_ONLY=bare|batches|noapp|parquet|full|fullnoapp|fullparquet|fulldeep|cic`
+//! runs that one row once (`noapp`: standard with `--no-app`; `fulldeep`: full
+//! with `--ppi` and `--histograms`) and
 //! prints nothing else: for instruction counts under
 //! `valgrind --tool=callgrind`, which stay stable on a loaded machine where
 //! wall times do not (see docs/benchmarks.md).
@@ -293,39 +295,58 @@ fn run_only(path: &Path, row: &str) {
             println!("bare loop: {} packets", bare_loop(path));
             return;
         }
-        "batches" | "parquet" => Profile::Standard,
-        "full" | "fullparquet" | "fulldeep" => Profile::Full,
+        "batches" | "parquet" | "noapp" => Profile::Standard,
+        "full" | "fullparquet" | "fullnoapp" | "fulldeep" => Profile::Full,
         "cic" => Profile::Cic2017,
         other => panic!(
-            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full, fullparquet, \
-             fulldeep or cic"
+            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, noapp, parquet, full, fullnoapp, \
+             fullparquet, fulldeep or cic"
         ),
     };
     let extractor = Extractor::new(ExtractOptions {
         profile,
         deep,
+        // The application columns are on by default; these rows measure without.
+        app: !row.ends_with("noapp"),
         ..ExtractOptions::default()
     });
     let inputs = [InputSource::File(path.to_path_buf())];
-    let summary = if row.ends_with("parquet") {
+    let mut summary = None;
+    let heap = peak_heap(|| summary = Some(run_extractor(&extractor, &inputs, row)));
+    let summary = summary.unwrap_or_default();
+    let active = summary.peak_active_flows.max(1);
+    println!(
+        "{row}: {} packets, {} flows; peak heap {} B, {} at most active flows, {:.0} B per active flow",
+        summary.packets_read,
+        summary.flows_written,
+        heap,
+        active,
+        heap as f64 / active as f64
+    );
+}
+
+/// `Extractor::run` to batches (dropped), or to a Parquet file for the
+/// `*parquet` rows.
+fn run_extractor(
+    extractor: &Extractor,
+    inputs: &[InputSource],
+    row: &str,
+) -> flowq_extract::RunSummary {
+    if row.ends_with("parquet") {
         let out_dir = tempfile::tempdir().unwrap();
         let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
         let mut sink = open_sink(&target, OutputFormat::Parquet, extractor.schema(), &[]).unwrap();
-        let summary = extractor.run(&inputs, &mut |b| sink.write(&b)).unwrap();
+        let summary = extractor.run(inputs, &mut |b| sink.write(&b)).unwrap();
         sink.finish(&[]).unwrap();
         summary
     } else {
         extractor
-            .run(&inputs, &mut |b| {
+            .run(inputs, &mut |b| {
                 black_box(b.num_rows());
                 Ok::<(), std::convert::Infallible>(())
             })
             .unwrap()
-    };
-    println!(
-        "{row}: {} packets, {} flows",
-        summary.packets_read, summary.flows_written
-    );
+    }
 }
 
 /// flowq's capture reader over bytes in memory: records only.
@@ -401,7 +422,7 @@ fn decoded_packets(bytes: &Arc<[u8]>) -> Vec<(PacketView<'static>, u64, i64)> {
 
 /// The flow table alone: (flows, peak active flows).
 fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) -> (u64, u64) {
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, ());
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, Default::default());
     let mut flows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {
         black_box(&f);
@@ -418,7 +439,9 @@ fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) ->
 fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
     let mut reader = memory_reader(bytes);
     let mut fragments = FragmentTracker::default();
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, ());
+    // The application state parses payloads, as `flowq extract` does.
+    let app = flowq_extract::features::AppConfig { enabled: true };
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, app);
     let mut builder = FlowBatchBuilder::new(&ExtractOptions::default().columns(), 8192);
     let mut rows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {

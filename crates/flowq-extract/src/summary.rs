@@ -96,6 +96,10 @@ pub struct RunSummary {
     /// Captures read in byte ranges on several threads (`-j N` on one
     /// uncompressed file): how they were split. All zero otherwise.
     pub parallel_reading: ParallelReading,
+    /// Flows whose application data (a TLS or QUIC hello, a DNS message) was
+    /// malformed: their application columns are null where the data did not
+    /// parse (docs/features.md, "Application metadata").
+    pub app_malformed_flows: u64,
     /// The run was stopped early (Ctrl-C): inputs end where reading stopped,
     /// and later inputs were not read.
     pub interrupted: bool,
@@ -158,6 +162,7 @@ impl RunSummary {
         self.unknown_interface_blocks += other.unknown_interface_blocks;
         self.simple_packet_blocks += other.simple_packet_blocks;
         self.parallel_reading.add(&other.parallel_reading);
+        self.app_malformed_flows += other.app_malformed_flows;
         self.inputs.extend(other.inputs);
     }
 

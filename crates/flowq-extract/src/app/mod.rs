@@ -38,7 +38,7 @@ pub mod ssh;
 pub mod tls;
 mod util;
 
-pub use community_id::{CommunityIdEncoding, community_id_v1};
+pub use community_id::{CommunityIdEncoding, community_id_v1, write_community_id_v1};
 pub use detect::{AppProtocol, Transport, detect};
 pub use util::{escape_bytes, is_grease, md5_hex};
 
@@ -243,27 +243,50 @@ impl AppFlow {
         }
     }
 
+    /// Whether further payloads can change nothing at all, counters included
+    /// (unlike [`is_done`](Self::is_done), false for DNS and HTTP, which keep
+    /// counting messages).
+    pub fn is_complete(&self) -> bool {
+        match &self.parser {
+            Parser::Undecided | Parser::Dns(_) => false,
+            Parser::Http(s) => s.is_off(),
+            _ => self.is_done(),
+        }
+    }
+
+    /// Whether a message the parser recognized was malformed (a TLS or QUIC
+    /// hello that does not parse, a DNS message that does not decode).
+    pub fn malformed(&self) -> bool {
+        match &self.parser {
+            Parser::Tls(s) => s.malformed(),
+            Parser::Quic(s) => s.malformed(),
+            Parser::Dns(s) => s.summary().malformed > 0,
+            _ => false,
+        }
+    }
+
     /// The flow's metadata, rendered (call once, when the flow's row is written).
     pub fn summary(&self) -> AppSummary {
         let mut m = AppSummary {
             protocol: self.protocol,
+            malformed: self.malformed(),
             ..Default::default()
         };
         match &self.parser {
             Parser::Tls(s) => {
                 let t = s.summary();
                 m.server_name = t.server_name.clone();
-                m.tls = Some(t);
+                m.tls = Some(Box::new(t));
             }
             Parser::Quic(s) => {
                 let q = s.summary();
                 m.server_name = q.tls.server_name.clone();
-                m.quic = Some(q);
+                m.quic = Some(Box::new(q));
             }
             Parser::Dns(s) => {
                 let d = s.summary().clone();
                 m.server_name = d.query.clone();
-                m.dns = Some(d);
+                m.dns = Some(Box::new(d));
             }
             Parser::Http(s) => {
                 let h = s.summary().clone();
@@ -271,9 +294,9 @@ impl AppFlow {
                     .host
                     .as_deref()
                     .map(|h| http::host_without_port(h).to_string());
-                m.http = Some(h);
+                m.http = Some(Box::new(h));
             }
-            Parser::Ssh(s) => m.ssh = Some(s.summary()),
+            Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Undecided | Parser::None => {}
         }
         m
@@ -288,16 +311,20 @@ pub struct AppSummary {
     /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port, DNS
     /// query name.
     pub server_name: Option<String>,
+    // Each protocol's part is boxed: a flow has one, and the summary is kept
+    // per open flow once its metadata is final (docs/features.md, Memory).
     /// TLS over TCP.
-    pub tls: Option<TlsSummary>,
+    pub tls: Option<Box<TlsSummary>>,
     /// QUIC.
-    pub quic: Option<QuicSummary>,
+    pub quic: Option<Box<QuicSummary>>,
     /// DNS.
-    pub dns: Option<DnsSummary>,
+    pub dns: Option<Box<DnsSummary>>,
     /// HTTP/1.x.
-    pub http: Option<HttpSummary>,
+    pub http: Option<Box<HttpSummary>>,
     /// SSH.
-    pub ssh: Option<SshSummary>,
+    pub ssh: Option<Box<SshSummary>>,
+    /// A recognized message was malformed ([`AppFlow::malformed`]).
+    pub malformed: bool,
 }
 
 #[cfg(test)]

@@ -57,6 +57,11 @@ impl DeepConfig {
             || self.flowpic_secs > 0
     }
 
+    /// Whether the configured parts read payload bytes (not only lengths).
+    pub fn reads_payload(&self) -> bool {
+        self.byte_dist_len > 0 || self.payload_prefix_len > 0 || self.payload_packets > 0
+    }
+
     /// Bytes a flow's deep-learning state takes at most with this
     /// configuration, heap included (documented in docs/features.md).
     pub fn bytes_per_flow(&self) -> usize {
@@ -297,8 +302,7 @@ impl DeepState {
     }
 
     fn wants_bytes(&self) -> bool {
-        let c = &self.config;
-        c.byte_dist_len > 0 || c.payload_prefix_len > 0 || c.payload_packets > 0
+        self.config.reads_payload()
     }
 
     fn add_bytes(&mut self, packet: &PacketView<'_>, dir: Direction, payload: &[u8]) {

@@ -22,6 +22,8 @@ pub struct FullConfig {
     pub splt_len: u16,
     /// The deep-learning inputs kept (none by default).
     pub deep: DeepConfig,
+    /// The application metadata.
+    pub app: super::AppConfig,
 }
 
 /// One packet of the early-flow sequence.
@@ -210,6 +212,10 @@ impl RowFeatures for FullFeatures {
         &self.standard
     }
 
+    fn standard_mut(&mut self) -> &mut StandardFeatures {
+        &mut self.standard
+    }
+
     fn full(&self) -> Option<&FullFeatures> {
         Some(self)
     }
@@ -220,6 +226,7 @@ impl FlowFeatures for FullFeatures {
 
     fn new(config: &FullConfig) -> Self {
         FullFeatures {
+            standard: StandardFeatures::new(&config.app),
             splt: Vec::with_capacity(usize::from(config.splt_len)),
             splt_len: config.splt_len,
             deep: config
@@ -228,6 +235,10 @@ impl FlowFeatures for FullFeatures {
                 .then(|| Box::new(DeepState::new(&config.deep))),
             ..FullFeatures::default()
         }
+    }
+
+    fn reads_transport(config: &FullConfig) -> bool {
+        config.app.enabled || config.deep.reads_payload()
     }
 
     #[inline]

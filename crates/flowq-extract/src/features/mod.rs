@@ -3,11 +3,13 @@
 //! An accumulator is updated once per packet with the packet's direction relative
 //! to the flow's initiator and is read once when the flow's row is written.
 
+mod app;
 mod cic;
 mod deep;
 mod full;
 mod stats;
 
+pub use app::{AppConfig, AppState, MAX_HTTP_PAYLOADS_PER_SIDE, MAX_PAYLOADS_PER_SIDE};
 pub use cic::{Bulk, CicConfig, CicFeatures, CicState};
 pub use deep::{
     ByteDist, DeepConfig, DeepState, FLOWPIC_MAX_SIZE, FLOWPIC_SIDE, FlowPic, HISTOGRAM_BINS,
@@ -28,6 +30,8 @@ use crate::flow::{Direction, FlowFeatures};
 pub trait RowFeatures: FlowFeatures {
     /// The counters every profile writes.
     fn standard(&self) -> &StandardFeatures;
+    /// The same, to seal the application metadata before the row is built.
+    fn standard_mut(&mut self) -> &mut StandardFeatures;
     /// The statistical state, for profiles that keep it.
     fn full(&self) -> Option<&FullFeatures> {
         None
@@ -73,14 +77,16 @@ pub const COUNTED_FLAGS: [u8; 8] = [
     tcp_flags::CWR,
 ];
 
-/// The state of the `standard` (and `seed`) profiles: per-direction counts and
-/// TCP flag counts over both directions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The state of the `standard` (and `seed`) profiles: per-direction counts,
+/// TCP flag counts over both directions, and the application metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StandardFeatures {
     /// Indexed by [`Direction::index`].
     pub dir: [DirCounters; 2],
     /// Packets with each flag of [`COUNTED_FLAGS`] set, both directions.
     pub flag_counts: [u64; 8],
+    /// The application metadata (parsed only when enabled by the config).
+    pub app: AppState,
 }
 
 impl StandardFeatures {
@@ -100,13 +106,24 @@ impl RowFeatures for StandardFeatures {
     fn standard(&self) -> &StandardFeatures {
         self
     }
+
+    fn standard_mut(&mut self) -> &mut StandardFeatures {
+        self
+    }
 }
 
 impl FlowFeatures for StandardFeatures {
-    type Config = ();
+    type Config = AppConfig;
 
-    fn new(_config: &()) -> Self {
-        StandardFeatures::default()
+    fn new(config: &AppConfig) -> Self {
+        StandardFeatures {
+            app: AppState::new(config),
+            ..StandardFeatures::default()
+        }
+    }
+
+    fn reads_transport(config: &AppConfig) -> bool {
+        config.enabled
     }
 
     #[inline]
@@ -121,5 +138,6 @@ impl FlowFeatures for StandardFeatures {
                 *count += u64::from(tcp.flags & flag != 0);
             }
         }
+        self.app.update(packet, dir);
     }
 }

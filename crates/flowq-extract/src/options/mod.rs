@@ -6,11 +6,11 @@
 
 use crate::batch::cic::{CicVocab, cic_profile_columns};
 use crate::batch::{
-    Column, DEFAULT_BATCH_ROWS, SEED_COLUMNS, STANDARD_COLUMNS, deep_columns, full_extra_columns,
-    nfstream_columns,
+    APP_COLUMNS, Column, DEFAULT_BATCH_ROWS, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS,
+    deep_columns, full_extra_columns, nfstream_columns, nfstream_dissect_columns,
 };
 use crate::decode::Tunnels;
-use crate::features::{CicConfig, DeepConfig, FullConfig};
+use crate::features::{AppConfig, CicConfig, DeepConfig, FullConfig};
 use crate::flow::FlowConfig;
 use crate::preprocess::PreprocessOptions;
 use crate::stream::StreamMode;
@@ -167,6 +167,13 @@ pub struct ExtractOptions {
     /// Reordering by timestamp and duplicate removal before decoding (both off
     /// by default); with either, packet ordinals count the preprocessed stream.
     pub preprocess: PreprocessOptions,
+    /// `standard` and `full` profiles: the application-metadata columns
+    /// (`--no-app` turns them off).
+    pub app: bool,
+    /// Seed of the `community_id` column (Community ID v1; 0 by default).
+    pub community_id_seed: u16,
+    /// `nfstream` profile: add NFStream's dissection columns (`--dissect`).
+    pub dissect: bool,
 }
 
 impl Default for ExtractOptions {
@@ -184,6 +191,9 @@ impl Default for ExtractOptions {
             cic_original_timestamp: false,
             decapsulate: true,
             preprocess: PreprocessOptions::default(),
+            app: true,
+            community_id_seed: 0,
+            dissect: false,
         }
     }
 }
@@ -191,16 +201,28 @@ impl Default for ExtractOptions {
 impl ExtractOptions {
     /// The profile's columns with these options, in order.
     pub fn columns(&self) -> Vec<Column> {
+        let app: &[Column] = if self.app { APP_COLUMNS } else { &[] };
         match self.profile {
-            Profile::Standard => STANDARD_COLUMNS.to_vec(),
+            Profile::Standard => [STANDARD_COLUMNS, app].concat(),
             Profile::Seed => SEED_COLUMNS.to_vec(),
             Profile::Full => {
                 let mut columns = STANDARD_COLUMNS.to_vec();
                 columns.extend(full_extra_columns(self.splt_len > 0));
                 columns.extend(deep_columns(&self.deep, self.ppi_pad));
+                columns.extend_from_slice(app);
                 columns
             }
-            Profile::Nfstream => nfstream_columns(self.nfstream_stats, self.splt_len > 0),
+            Profile::Nfstream => {
+                let mut columns = nfstream_columns(self.nfstream_stats, self.splt_len > 0);
+                if self.dissect {
+                    // NFStream's order: core, statistics, dissection, sequence.
+                    let at = (columns.iter())
+                        .position(|c| *c == Column::Nf(NfColumn::SpltDirection))
+                        .unwrap_or(columns.len());
+                    columns.splice(at..at, nfstream_dissect_columns().iter().copied());
+                }
+                columns
+            }
             Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => {
                 let vocab = self.profile.cic_vocab().unwrap_or(CicVocab::Cic);
                 cic_profile_columns(vocab, self.cic_original_timestamp)
@@ -220,6 +242,23 @@ impl ExtractOptions {
         self.cic_bugs && self.profile.cic_vocab().is_some()
     }
 
+    /// Whether flows parse their payloads: the profiles with application
+    /// columns, unless turned off.
+    pub fn app_enabled(&self) -> bool {
+        match self.profile {
+            Profile::Standard | Profile::Full => self.app,
+            Profile::Nfstream => self.dissect,
+            Profile::Seed | Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => false,
+        }
+    }
+
+    /// Settings of the application-metadata state.
+    pub(crate) fn app_config(&self) -> AppConfig {
+        AppConfig {
+            enabled: self.app_enabled(),
+        }
+    }
+
     /// Settings of the statistical state.
     pub(crate) fn full_config(&self) -> FullConfig {
         FullConfig {
@@ -229,6 +268,7 @@ impl ExtractOptions {
                 Profile::Full => self.deep,
                 _ => DeepConfig::default(),
             },
+            app: self.app_config(),
         }
     }
 
@@ -237,6 +277,7 @@ impl ExtractOptions {
             full: FullConfig {
                 splt_len: 0,
                 deep: DeepConfig::default(),
+                app: AppConfig::default(),
             },
             bugs: self.cic_bugs,
         }

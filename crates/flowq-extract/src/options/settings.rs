@@ -49,6 +49,12 @@ pub struct Settings {
     pub deep: DeepConfig,
     /// `--ppi-pad`.
     pub ppi_pad: bool,
+    /// Not `--no-app`: the application-metadata columns (standard and full).
+    pub app: bool,
+    /// `--community-id-seed`.
+    pub community_id_seed: u16,
+    /// `--dissect`.
+    pub dissect: bool,
 }
 
 impl Default for Settings {
@@ -68,6 +74,9 @@ impl Default for Settings {
             cic_original_timestamp: false,
             deep: DeepConfig::default(),
             ppi_pad: false,
+            app: true,
+            community_id_seed: 0,
+            dissect: false,
         }
     }
 }
@@ -201,6 +210,17 @@ impl Settings {
         if deep.flowpic_secs > 86_400 {
             return bail("--flowpic is at most 86400 seconds");
         }
+        if self.dissect && profile != Profile::Nfstream {
+            return bail(
+                "--dissect adds NFStream's dissection columns to --profile nfstream; the standard \
+                 and full profiles have the application columns unless --no-app",
+            );
+        }
+        if !self.app && !matches!(profile, Profile::Standard | Profile::Full) {
+            return bail(
+                "--no-app applies to --profile standard or full (the only ones with app columns)",
+            );
+        }
         if self.stats && profile != Profile::Nfstream {
             return bail(
                 "--stats adds NFStream's statistical columns to --profile nfstream; the full \
@@ -234,6 +254,9 @@ impl Settings {
             splt_len,
             deep: self.deep,
             ppi_pad: self.ppi_pad,
+            app: self.app,
+            community_id_seed: self.community_id_seed,
+            dissect: self.dissect,
             nfstream_stats: self.stats,
             cic_bugs: self.cic_bugs,
             cic_original_timestamp: self.cic_original_timestamp,

@@ -34,8 +34,26 @@ const END_CHUNK: usize = 4096;
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
 
+/// Packets dealt to a shard at once: each with its ordinal, the clock, and
+/// where its transport bytes are in `bytes` (copied only for feature states
+/// that read them: the views no longer borrow the capture buffer).
+#[derive(Default)]
+pub(crate) struct Batch {
+    packets: Vec<(PacketView<'static>, u64, i64, std::ops::Range<usize>)>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            packets: Vec::with_capacity(BATCH),
+            bytes: Vec::new(),
+        }
+    }
+}
+
 pub(crate) enum ToShard {
-    Packets(Vec<(PacketView<'static>, u64, i64)>),
+    Packets(Batch),
     /// The clock, and the ordinal of the next record to be read.
     Tick(i64, u64),
     End(i64),
@@ -75,6 +93,8 @@ pub(crate) fn run<F: FlowFeatures, R: Send>(
         ..config
     };
     let partitions = partitions(max_flows.max(1));
+    // The shards get the payload bytes only when the feature state reads them.
+    let carry = F::reads_transport(&features);
     std::thread::scope(|scope| {
         let (out_tx, out_rx) = sync_channel::<FromShard<F>>(shards * 4);
         let mut inputs = Vec::with_capacity(shards);
@@ -89,7 +109,7 @@ pub(crate) fn run<F: FlowFeatures, R: Send>(
         }
         drop(out_tx);
         let reader_thread = spawn_named(scope, "flowq-decode", move || {
-            let mut dealer = Dealer::new(inputs, partitions, config.bidirectional);
+            let mut dealer = Dealer::new(inputs, partitions, config.bidirectional, carry);
             let read = read(&mut dealer);
             dealer.end();
             read
@@ -147,7 +167,9 @@ pub(crate) struct Dealer {
     shard_of: Vec<usize>,
     partitions: usize,
     bidirectional: bool,
-    batches: Vec<Vec<(PacketView<'static>, u64, i64)>>,
+    batches: Vec<Batch>,
+    /// Copy each packet's transport bytes along (the feature state reads payloads).
+    carry_transport: bool,
     /// A shard's consumer went away: nothing more is wanted.
     stopped: bool,
     /// The clock and the next record's ordinal at the end of the input.
@@ -156,13 +178,19 @@ pub(crate) struct Dealer {
 }
 
 impl Dealer {
-    fn new(shards: Vec<SyncSender<ToShard>>, partitions: usize, bidirectional: bool) -> Self {
+    fn new(
+        shards: Vec<SyncSender<ToShard>>,
+        partitions: usize,
+        bidirectional: bool,
+        carry_transport: bool,
+    ) -> Self {
         let n = shards.len();
         Dealer {
             shard_of: (0..partitions).map(|p| p % n).collect(),
             partitions,
             bidirectional,
-            batches: (0..n).map(|_| Vec::with_capacity(BATCH)).collect(),
+            batches: (0..n).map(|_| Batch::new()).collect(),
+            carry_transport,
             shards,
             stopped: false,
             clock: i64::MIN,
@@ -180,6 +208,12 @@ impl Dealer {
         self.bidirectional
     }
 
+    /// Whether packets must come with their transport bytes (the feature
+    /// state reads payloads).
+    pub(crate) fn carries_transport(&self) -> bool {
+        self.carry_transport
+    }
+
     /// One packet, in input order, with its partition when the caller worked
     /// it out already. Returns false once nothing more is wanted.
     #[inline]
@@ -195,9 +229,19 @@ impl Dealer {
             0
         };
         let batch = &mut self.batches[shard];
-        batch.push((decoded.view.detached(), decoded.ordinal, decoded.clock));
-        if batch.len() >= BATCH {
-            let batch = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        let start = batch.bytes.len();
+        if self.carry_transport {
+            batch.bytes.extend_from_slice(decoded.view.transport);
+        }
+        let bytes = start..batch.bytes.len();
+        (batch.packets).push((
+            decoded.view.detached(),
+            decoded.ordinal,
+            decoded.clock,
+            bytes,
+        ));
+        if batch.packets.len() >= BATCH {
+            let batch = std::mem::replace(batch, Batch::new());
             if self.shards[shard].send(ToShard::Packets(batch)).is_err() {
                 self.stopped = true;
             }
@@ -213,8 +257,8 @@ impl Dealer {
             return false;
         }
         for (shard, batch) in self.shards.iter().zip(self.batches.iter_mut()) {
-            if !batch.is_empty() {
-                let batch = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            if !batch.packets.is_empty() {
+                let batch = std::mem::replace(batch, Batch::new());
                 if shard.send(ToShard::Packets(batch)).is_err() {
                     self.stopped = true;
                     return false;
@@ -255,8 +299,12 @@ fn shard_worker<F: FlowFeatures>(
         let done = match message {
             ToShard::Packets(batch) => {
                 let mut push = |flow| flows.push(flow);
-                for (view, ordinal, clock) in &batch {
-                    table.process_at(view, *ordinal, *clock, &mut push);
+                for (view, ordinal, clock, bytes) in &batch.packets {
+                    let view = PacketView {
+                        transport: batch.bytes.get(bytes.clone()).unwrap_or_default(),
+                        ..*view
+                    };
+                    table.process_at(&view, *ordinal, *clock, &mut push);
                 }
                 None
             }

@@ -32,9 +32,25 @@ const IN_FLIGHT_PER_WORKER: usize = 2;
 /// the ports of its first fragment).
 const NO_PARTITION: u16 = u16::MAX;
 
+/// What a decoded packet of a range carries to the dealing thread: its
+/// partition ([`NO_PARTITION`] when worked out there), and, when the feature
+/// state reads payloads, where its transport bytes are in its range's `bytes`.
+#[derive(Debug, Clone, Copy)]
+struct Tag {
+    partition: u16,
+    /// The index of the packet's range (a packet held back by the clock can
+    /// be dealt while the next range is).
+    range: u32,
+    start: u32,
+    end: u32,
+}
+
 /// A range read and decoded.
 struct RangeOut {
-    packets: Vec<Predecoded<u16>>,
+    packets: Vec<Predecoded<Tag>>,
+    /// The packets' transport bytes, back to back (empty unless the feature
+    /// state reads payloads): at most the range's own bytes.
+    bytes: Vec<u8>,
     /// Records read (packets and skipped ones).
     records: u64,
     skipped: [u64; SkipReason::COUNT],
@@ -55,6 +71,8 @@ struct Decoding {
     mode: StreamMode,
     partitions: usize,
     bidirectional: bool,
+    /// Keep each packet's transport bytes (the feature state reads payloads).
+    carry: bool,
 }
 
 /// Reads `plan`'s ranges on `workers` threads and deals their packets, in
@@ -71,6 +89,7 @@ pub(crate) fn read(
         mode,
         partitions: dealer.partitions(),
         bidirectional: dealer.bidirectional(),
+        carry: dealer.carries_transport(),
     };
     let workers = workers.max(1);
     let window = workers * IN_FLIGHT_PER_WORKER;
@@ -79,7 +98,7 @@ pub(crate) fn read(
     let dealt = Mutex::new(0usize);
     let moved = Condvar::new();
     let stop = AtomicBool::new(false);
-    let mut sequencer = Sequencer::<u16>::new(mode);
+    let mut sequencer = Sequencer::<Tag>::new(mode);
     let mut reading = ParallelReading {
         captures: 1,
         ranges: plan.len() as u64,
@@ -111,9 +130,10 @@ pub(crate) fn read(
                         return;
                     }
                     let out = match plan.open(i, counter) {
-                        Ok(reader) => read_range(reader, decoding, stop),
+                        Ok(reader) => read_range(reader, i, decoding, stop),
                         Err(e) => RangeOut {
                             packets: Vec::new(),
+                            bytes: Vec::new(),
                             records: 0,
                             skipped: [0; SkipReason::COUNT],
                             end: None,
@@ -129,6 +149,8 @@ pub(crate) fn read(
         drop(tx);
 
         let mut waiting: BTreeMap<usize, RangeOut> = BTreeMap::new();
+        // The bytes of the last range that had packets, by its index.
+        let mut held: (usize, Vec<u8>) = (usize::MAX, Vec::new());
         let mut previous: Option<crate::capture::RangeEnd> = None;
         'ranges: for i in 0..plan.len() {
             let mut range = loop {
@@ -155,7 +177,7 @@ pub(crate) fn read(
                     // before really ended, with its state.
                     reading.ranges_reread += 1;
                     range = match plan.reopen_after(prev, i, counter) {
-                        Ok(reader) => read_range(reader, decoding, &stop),
+                        Ok(reader) => read_range(reader, i, decoding, &stop),
                         Err(e) => {
                             end_error = Some(e);
                             break 'ranges;
@@ -165,14 +187,21 @@ pub(crate) fn read(
             }
             let base = sequencer.records;
             sequencer.skipped(&range.skipped);
+            let had_packets = !range.packets.is_empty();
             {
-                let mut out = deal(dealer);
+                let current = (i, range.bytes.as_slice());
+                let mut out = deal(dealer, current, (held.0, &held.1));
                 for mut packet in range.packets.drain(..) {
                     packet.ordinal += base;
                     if !sequencer.packet(packet, &mut out) {
                         break 'ranges;
                     }
                 }
+            }
+            // A packet the clock holds back comes from the last range that
+            // had packets: keep that range's bytes until it is dealt.
+            if had_packets {
+                held = (i, std::mem::take(&mut range.bytes));
             }
             sequencer.records = base + range.records;
             reader_counters.unknown_interface += range.counters().unknown_interface;
@@ -205,7 +234,7 @@ pub(crate) fn read(
                 break;
             }
         }
-        sequencer.end(&mut deal(dealer));
+        sequencer.end(&mut deal(dealer, (usize::MAX, &[]), (held.0, &held.1)));
         stop.store(true, Ordering::Relaxed);
         moved.notify_all();
         drop(rx);
@@ -222,17 +251,44 @@ pub(crate) fn read(
     }
 }
 
-/// Hands the sequencer's packets to the shards.
-fn deal(dealer: &mut Dealer) -> impl FnMut(Decoded<'static>, u16) -> bool + '_ {
-    |decoded, partition| {
-        let partition = (partition != NO_PARTITION).then_some(usize::from(partition));
+/// Hands the sequencer's packets to the shards, each with its transport bytes
+/// from its range's (`current` or `held`, by range index).
+fn deal<'d>(
+    dealer: &'d mut Dealer,
+    current: (usize, &'d [u8]),
+    held: (usize, &'d [u8]),
+) -> impl FnMut(Decoded<'static>, Tag) -> bool + 'd {
+    move |decoded, tag| {
+        let partition = (tag.partition != NO_PARTITION).then_some(usize::from(tag.partition));
+        let bytes = match tag.range as usize {
+            r if r == current.0 => current.1,
+            r if r == held.0 => held.1,
+            _ => &[],
+        };
+        let transport = bytes
+            .get(tag.start as usize..tag.end as usize)
+            .unwrap_or_default();
+        let decoded = Decoded {
+            view: PacketView {
+                transport,
+                ..decoded.view
+            },
+            ordinal: decoded.ordinal,
+            clock: decoded.clock,
+        };
         dealer.packet(&decoded, partition)
     }
 }
 
 /// Reads and decodes one range (on a worker, or again on the dealing thread).
-fn read_range(mut reader: CaptureReader, decoding: Decoding, stop: &AtomicBool) -> RangeOut {
+fn read_range(
+    mut reader: CaptureReader,
+    index: usize,
+    decoding: Decoding,
+    stop: &AtomicBool,
+) -> RangeOut {
     let mut packets = Vec::new();
+    let mut bytes = Vec::new();
     let mut skipped = [0; SkipReason::COUNT];
     let mut records = 0u64;
     let mut error = None;
@@ -251,12 +307,26 @@ fn read_range(mut reader: CaptureReader, decoding: Decoding, stop: &AtomicBool) 
         let ordinal = records;
         records += 1;
         match decode::decode(&raw, decoding.mode.tunnels) {
-            Ok(view) => packets.push(predecode(view, ordinal, decoding)),
+            Ok(view) => {
+                let (start, end) = if decoding.carry {
+                    let start = bytes.len();
+                    bytes.extend_from_slice(view.transport);
+                    (start as u32, bytes.len() as u32)
+                } else {
+                    (0, 0)
+                };
+                let mut packet = predecode(view, ordinal, decoding);
+                packet.tag.range = index as u32;
+                packet.tag.start = start;
+                packet.tag.end = end;
+                packets.push(packet);
+            }
             Err(reason) => skipped[reason.index()] += 1,
         }
     }
     RangeOut {
         packets,
+        bytes,
         records,
         skipped,
         end: Some(reader.range_end()),
@@ -267,7 +337,7 @@ fn read_range(mut reader: CaptureReader, decoding: Decoding, stop: &AtomicBool) 
 /// The per-packet work that needs no packet before it: the `seed` profile's
 /// view, and the eviction partition unless the packet is a fragment.
 #[inline]
-fn predecode(mut view: PacketView<'_>, ordinal: u64, decoding: Decoding) -> Predecoded<u16> {
+fn predecode(mut view: PacketView<'_>, ordinal: u64, decoding: Decoding) -> Predecoded<Tag> {
     let not_seed_ip = decoding.mode.seed && !decode::scapy::apply(&mut view);
     let partition = if not_seed_ip || (!decoding.mode.seed && view.fragment.is_some()) {
         NO_PARTITION
@@ -281,7 +351,12 @@ fn predecode(mut view: PacketView<'_>, ordinal: u64, decoding: Decoding) -> Pred
         view: view.detached(),
         ordinal,
         not_seed_ip,
-        tag: partition,
+        tag: Tag {
+            partition,
+            range: 0,
+            start: 0,
+            end: 0,
+        },
     }
 }
 
@@ -290,8 +365,8 @@ mod tests {
     /// docs/robustness.md bounds a decoded range by this entry size.
     #[test]
     fn a_decoded_record_takes_at_most_160_bytes() {
-        let size = std::mem::size_of::<super::Predecoded<u16>>();
-        eprintln!("Predecoded<u16>: {size} bytes");
+        let size = std::mem::size_of::<super::Predecoded<super::Tag>>();
+        eprintln!("Predecoded<Tag>: {size} bytes");
         assert!(size <= 160, "{size}");
     }
 }

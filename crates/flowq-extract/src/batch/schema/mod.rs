@@ -1,9 +1,11 @@
 //! The one place columns are defined: name, Arrow type, unit and meaning. The
 //! Arrow schemas, CSV headers and the checks on `docs/features.md` derive from it.
 
+mod app;
 mod nfstream;
 mod profiles;
 
+pub use app::{APP_COLUMNS, AppColumn, nfstream_dissect_columns};
 pub use nfstream::{NfColumn, nfstream_columns};
 pub use profiles::{SEED_COLUMNS, STANDARD_COLUMNS, deep_columns, full_extra_columns};
 
@@ -131,6 +133,8 @@ pub enum Column {
 
     /// A column of the `nfstream` profile.
     Nf(NfColumn),
+    /// An application-metadata column (and NFStream's dissection columns).
+    App(AppColumn),
     /// A column of a CICFlowMeter profile, named in its vocabulary.
     Cic(super::cic::CicVocab, super::cic::CicColumn),
 }
@@ -315,6 +319,8 @@ pub enum Kind {
     Binary,
     /// List of Binary
     ListBinary,
+    /// List of Utf8
+    ListText,
 }
 
 impl Kind {
@@ -337,6 +343,7 @@ impl Kind {
             Kind::FixedI64(n) => DataType::new_fixed_size_list(DataType::Int64, n, true),
             Kind::Binary => DataType::Binary,
             Kind::ListBinary => DataType::new_list(DataType::Binary, true),
+            Kind::ListText => DataType::new_list(DataType::Utf8, true),
         }
     }
 }
@@ -754,6 +761,7 @@ impl Column {
                 "FlowPic: packets per (time bin, size bin) over the first --flowpic seconds, 32 x 32, row-major by time",
             ),
             Column::Nf(column) => column.def(),
+            Column::App(column) => column.def(),
             Column::Cic(vocab, column) => super::cic::def(vocab, column),
         }
     }
