@@ -146,7 +146,7 @@ fn variants() -> Vec<Variant> {
                     ..DeepConfig::default()
                 }
             }),
-            sections: &[STANDARD, FULL],
+            sections: &[STANDARD, FULL, APP],
         },
         Variant {
             args: vec!["--profile", "full", "--ppi", "--ppi-pad"],
@@ -154,7 +154,7 @@ fn variants() -> Vec<Variant> {
                 o.deep.ppi_len = 30;
                 o.ppi_pad = true;
             }),
-            sections: &[STANDARD, FULL],
+            sections: &[STANDARD, FULL, APP],
         },
         Variant {
             args: vec!["--profile", "nfstream"],
