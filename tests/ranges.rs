@@ -453,3 +453,35 @@ fn simple_packet_block(data: &[u8]) -> Vec<u8> {
     block.extend_from_slice(&len.to_le_bytes());
     block
 }
+
+/// Feature states that read payload bytes (the application metadata, and the
+/// deep-learning byte options of the full profile) get them in the byte ranges
+/// too: the same rows as one stream on captures with TLS, HTTP, DNS and QUIC.
+#[test]
+fn ranges_carry_payloads_to_the_feature_states() {
+    let Some(corpus) = shared_pcaps() else { return };
+    let options = ExtractOptions {
+        profile: flowq_extract::Profile::Full,
+        deep: flowq_extract::features::DeepConfig {
+            ppi_len: 30,
+            histograms: true,
+            byte_dist_len: 64,
+            payload_prefix_len: 32,
+            payload_packets: 4,
+            payload_packet_len: 16,
+            ..Default::default()
+        },
+        ..ExtractOptions::default()
+    };
+    for capture in [
+        "ndpi/1kxun.pcap",
+        "nfstream/instagram.pcap",
+        "retina/quic.pcap",
+    ] {
+        let summary = assert_same_output(&corpus.join(capture), options, 4096);
+        assert!(
+            summary.parallel_reading.ranges > 1,
+            "{capture} was not split"
+        );
+    }
+}

@@ -220,10 +220,12 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         // too small to split, and one that is preprocessed (reordering and
         // de-duplication look across records in file order).
         let plan = match input {
-            InputSource::File(path) if !mode.preprocess.any() => RangePlan::new(path, self.range_bytes)
-                .ok()
-                .flatten()
-                .filter(|plan| plan.starts().len() > 1),
+            InputSource::File(path) if !mode.preprocess.any() => {
+                RangePlan::new(path, self.range_bytes)
+                    .ok()
+                    .flatten()
+                    .filter(|plan| plan.starts().len() > 1)
+            }
             _ => None,
         };
         let read = |dealer: &mut crate::shard::Dealer| match &plan {
