@@ -4,6 +4,7 @@
 mod cic;
 mod cli;
 mod columns;
+mod community_id;
 mod datasets;
 #[cfg(feature = "distributed")]
 mod distributed;
