@@ -27,6 +27,7 @@ struct Variant {
 const STANDARD: &str = "## Profile `standard`";
 const SEED: &str = "## Profile `seed`";
 const FULL: &str = "## Profile `full`";
+const APP: &str = "## Application metadata";
 const NFSTREAM: &str = "## Profile `nfstream`";
 const CIC: &str = "## Profiles `cic2017`, `cic2018` and `cic`";
 const PACKETS: &str = "## Table `packets`";
@@ -91,6 +92,11 @@ fn variants() -> Vec<Variant> {
         Variant {
             args: vec![],
             columns: with(Profile::Standard, |_| {}),
+            sections: &[STANDARD, APP],
+        },
+        Variant {
+            args: vec!["--no-app"],
+            columns: with(Profile::Standard, |o| o.app = false),
             sections: &[STANDARD],
         },
         Variant {
@@ -101,11 +107,14 @@ fn variants() -> Vec<Variant> {
         Variant {
             args: vec!["--profile", "full"],
             columns: with(Profile::Full, |_| {}),
-            sections: &[STANDARD, FULL],
+            sections: &[STANDARD, FULL, APP],
         },
         Variant {
-            args: vec!["--profile", "full", "--splt", "0"],
-            columns: with(Profile::Full, |o| o.splt_len = 0),
+            args: vec!["--profile", "full", "--splt", "0", "--no-app"],
+            columns: with(Profile::Full, |o| {
+                o.splt_len = 0;
+                o.app = false;
+            }),
             sections: &[STANDARD, FULL],
         },
         Variant {
@@ -131,6 +140,22 @@ fn variants() -> Vec<Variant> {
             columns: with(Profile::Nfstream, |o| {
                 o.splt_len = 10;
                 o.nfstream_stats = true;
+            }),
+            sections: &[NFSTREAM],
+        },
+        Variant {
+            args: vec![
+                "--profile",
+                "nfstream",
+                "--stats",
+                "--splt",
+                "10",
+                "--dissect",
+            ],
+            columns: with(Profile::Nfstream, |o| {
+                o.splt_len = 10;
+                o.nfstream_stats = true;
+                o.dissect = true;
             }),
             sections: &[NFSTREAM],
         },

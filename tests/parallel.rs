@@ -56,6 +56,20 @@ fn shards_give_identical_output_on_the_sample() {
             },
         );
     }
+    // The application columns, which need the payloads carried to the shards.
+    for options in [
+        ExtractOptions {
+            profile: Profile::Full,
+            ..ExtractOptions::default()
+        },
+        ExtractOptions {
+            profile: Profile::Nfstream,
+            dissect: true,
+            ..ExtractOptions::default()
+        },
+    ] {
+        assert_same_output(&sample, options);
+    }
     // Short timeouts make many flows end mid-capture, which exercises the merge.
     let short = ExtractOptions {
         flow: FlowConfig {

@@ -1,6 +1,7 @@
 //! flowq's integration tests, compiled as one binary (each extra test binary
 //! would link the whole dependency tree again).
 
+mod app;
 mod cic;
 mod cli;
 mod columns;

@@ -368,6 +368,22 @@ pub struct FlowArgs {
     #[arg(long)]
     pub stats: bool,
 
+    /// standard and full profiles: leave out the application-metadata columns
+    /// (community_id, app_protocol, server_name, TLS, QUIC, DNS, HTTP and SSH
+    /// fields; docs/features.md) and do not parse payloads.
+    #[arg(long)]
+    pub no_app: bool,
+
+    /// Seed of the community_id column (Community ID v1; tools that compare
+    /// IDs must use the same seed).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub community_id_seed: u16,
+
+    /// nfstream profile: add NFStream's dissection columns (application_name ...
+    /// content_type; its n_dissections > 0), from flowq's own parsers.
+    #[arg(long)]
+    pub dissect: bool,
+
     /// cic profiles: CICFlowMeter's definitions with its bugs fixed, or its
     /// original arithmetic (docs/cic.md lists each bug).
     #[arg(long, value_enum, default_value = "fixed")]

@@ -72,6 +72,15 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
              profile always has its statistics"
         );
     }
+    if flow.dissect && profile != Profile::Nfstream {
+        bail!(
+            "--dissect adds NFStream's dissection columns to --profile nfstream; the standard \
+             and full profiles have the application columns unless --no-app"
+        );
+    }
+    if flow.no_app && !matches!(profile, Profile::Standard | Profile::Full) {
+        bail!("--no-app applies to --profile standard or full (the only ones with app columns)");
+    }
     Ok(ExtractOptions {
         profile,
         flow: FlowConfig {
@@ -102,6 +111,9 @@ pub fn extract_options(flow: &FlowArgs) -> anyhow::Result<ExtractOptions> {
         cic_bugs,
         cic_original_timestamp,
         decapsulate: flow.tunnels == TunnelsArg::Inner,
+        app: !flow.no_app,
+        community_id_seed: flow.community_id_seed,
+        dissect: flow.dissect,
         ..ExtractOptions::default()
     })
 }
@@ -115,6 +127,9 @@ pub(super) fn recorded_features(options: &ExtractOptions) -> serde_json::Value {
         "cic_bugs": options.cic_bugs,
         "cic_original_timestamp": options.cic_original_timestamp,
         "tunnels": if options.decapsulate { "inner" } else { "outer" },
+        "app": options.app_enabled(),
+        "community_id_seed": options.community_id_seed,
+        "dissect": options.dissect,
     })
 }
 
@@ -624,6 +639,19 @@ mod tests {
                 &["--cic-timestamp", "original"],
                 "/features/cic_original_timestamp",
             ),
+            ("no_app", &[], &["--no-app"], "/features/app"),
+            (
+                "community_id_seed",
+                &[],
+                &["--community-id-seed", "3"],
+                "/features/community_id_seed",
+            ),
+            (
+                "dissect",
+                &["--profile", "nfstream"],
+                &["--dissect"],
+                "/features/dissect",
+            ),
             ("rotated", &[], &["--rotated"], "/rotated"),
             ("labels", &[], &["--labels", rules], "/transform/labels"),
             (
@@ -699,10 +727,10 @@ mod tests {
     #[test]
     fn a_flow_memory_budget_fixes_the_default_limit() {
         let one_gib = recorded_for(&["--flow-memory", "1GiB"]);
-        // 2^30 bytes / (a 248-byte standard slot + 16 bytes of index).
+        // 2^30 bytes / (a 272-byte standard slot + 16 bytes of index).
         assert_eq!(
             one_gib.pointer("/flow/max_flows"),
-            Some(&serde_json::json!(4_067_203))
+            Some(&serde_json::json!(3_728_270))
         );
         let default = recorded_for(&[]);
         assert_eq!(

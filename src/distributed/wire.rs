@@ -183,6 +183,9 @@ pub struct WireOptions {
     pub cic_bugs: bool,
     pub cic_original_timestamp: bool,
     pub decapsulate: bool,
+    pub app: bool,
+    pub community_id_seed: u16,
+    pub dissect: bool,
 }
 
 /// [`FlowConfig`] on the wire.
@@ -212,6 +215,9 @@ impl From<ExtractOptions> for WireOptions {
             cic_bugs,
             cic_original_timestamp,
             decapsulate,
+            app,
+            community_id_seed,
+            dissect,
         } = options;
         let FlowConfig {
             bidirectional,
@@ -240,6 +246,9 @@ impl From<ExtractOptions> for WireOptions {
             cic_bugs,
             cic_original_timestamp,
             decapsulate,
+            app,
+            community_id_seed,
+            dissect,
         }
     }
 }
@@ -287,6 +296,9 @@ impl TryFrom<WireOptions> for ExtractOptions {
             cic_bugs: wire.cic_bugs,
             cic_original_timestamp: wire.cic_original_timestamp,
             decapsulate: wire.decapsulate,
+            app: wire.app,
+            community_id_seed: wire.community_id_seed,
+            dissect: wire.dissect,
         })
     }
 }
@@ -391,6 +403,9 @@ mod tests {
                 cic_bugs: true,
                 cic_original_timestamp: true,
                 decapsulate: false,
+                app: false,
+                community_id_seed: 9,
+                dissect: true,
             };
             let wire = WireOptions::from(options);
             let json = to_json(&wire).unwrap();

@@ -24,7 +24,8 @@
 //!
 //! Run with `cargo bench -p flowq-extract`.
 //!
-//! `FLOWQ_BENCH_ONLY=bare|batches|parquet|full|fullparquet|cic` runs that one row once and
+//! `FLOWQ_BENCH_ONLY=bare|batches|noapp|parquet|full|fullnoapp|fullparquet|cic` runs that
+//! one row once (`noapp`: standard with `--no-app`) and
 //! prints nothing else: for instruction counts under
 //! `valgrind --tool=callgrind`, which stay stable on a loaded machine where
 //! wall times do not (see docs/benchmarks.md).
@@ -271,15 +272,18 @@ fn run_only(path: &Path, row: &str) {
             println!("bare loop: {} packets", bare_loop(path));
             return;
         }
-        "batches" | "parquet" => Profile::Standard,
-        "full" | "fullparquet" => Profile::Full,
+        "batches" | "parquet" | "noapp" => Profile::Standard,
+        "full" | "fullparquet" | "fullnoapp" => Profile::Full,
         "cic" => Profile::Cic2017,
         other => panic!(
-            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, parquet, full, fullparquet or cic"
+            "FLOWQ_BENCH_ONLY={other}: expected bare, batches, noapp, parquet, full, fullnoapp, \
+             fullparquet or cic"
         ),
     };
     let extractor = Extractor::new(ExtractOptions {
         profile,
+        // The application columns are on by default; these rows measure without.
+        app: !row.ends_with("noapp"),
         ..ExtractOptions::default()
     });
     let inputs = [InputSource::File(path.to_path_buf())];
@@ -377,7 +381,7 @@ fn decoded_packets(bytes: &Arc<[u8]>) -> Vec<(PacketView<'static>, u64, i64)> {
 
 /// The flow table alone: (flows, peak active flows).
 fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) -> (u64, u64) {
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, ());
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, Default::default());
     let mut flows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {
         black_box(&f);
@@ -394,7 +398,7 @@ fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) ->
 fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
     let mut reader = memory_reader(bytes);
     let mut fragments = FragmentTracker::default();
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, ());
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, Default::default());
     let mut builder = FlowBatchBuilder::new(&ExtractOptions::default().columns(), 8192);
     let mut rows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {

@@ -6,11 +6,11 @@
 
 use crate::batch::cic::{CicVocab, cic_profile_columns};
 use crate::batch::{
-    Column, DEFAULT_BATCH_ROWS, SEED_COLUMNS, STANDARD_COLUMNS, full_extra_columns,
-    nfstream_columns,
+    APP_COLUMNS, Column, DEFAULT_BATCH_ROWS, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS,
+    full_extra_columns, nfstream_columns, nfstream_dissect_columns,
 };
 use crate::decode::Tunnels;
-use crate::features::{CicConfig, FullConfig};
+use crate::features::{AppConfig, CicConfig, FullConfig};
 use crate::flow::FlowConfig;
 use crate::stream::StreamMode;
 
@@ -130,6 +130,13 @@ pub struct ExtractOptions {
     /// Geneve, GTP-U, IP-in-IP; the `nfstream` profile: IP-in-IP and GTP-U only);
     /// `false` keys them on the outermost IP header. The `seed` profile ignores it.
     pub decapsulate: bool,
+    /// `standard` and `full` profiles: the application-metadata columns
+    /// (`--no-app` turns them off).
+    pub app: bool,
+    /// Seed of the `community_id` column (Community ID v1; 0 by default).
+    pub community_id_seed: u16,
+    /// `nfstream` profile: add NFStream's dissection columns (`--dissect`).
+    pub dissect: bool,
 }
 
 impl Default for ExtractOptions {
@@ -144,6 +151,9 @@ impl Default for ExtractOptions {
             cic_bugs: false,
             cic_original_timestamp: false,
             decapsulate: true,
+            app: true,
+            community_id_seed: 0,
+            dissect: false,
         }
     }
 }
@@ -151,15 +161,27 @@ impl Default for ExtractOptions {
 impl ExtractOptions {
     /// The profile's columns with these options, in order.
     pub fn columns(&self) -> Vec<Column> {
+        let app: &[Column] = if self.app { APP_COLUMNS } else { &[] };
         match self.profile {
-            Profile::Standard => STANDARD_COLUMNS.to_vec(),
+            Profile::Standard => [STANDARD_COLUMNS, app].concat(),
             Profile::Seed => SEED_COLUMNS.to_vec(),
             Profile::Full => {
                 let mut columns = STANDARD_COLUMNS.to_vec();
                 columns.extend(full_extra_columns(self.splt_len > 0));
+                columns.extend_from_slice(app);
                 columns
             }
-            Profile::Nfstream => nfstream_columns(self.nfstream_stats, self.splt_len > 0),
+            Profile::Nfstream => {
+                let mut columns = nfstream_columns(self.nfstream_stats, self.splt_len > 0);
+                if self.dissect {
+                    // NFStream's order: core, statistics, dissection, sequence.
+                    let at = (columns.iter())
+                        .position(|c| *c == Column::Nf(NfColumn::SpltDirection))
+                        .unwrap_or(columns.len());
+                    columns.splice(at..at, nfstream_dissect_columns().iter().copied());
+                }
+                columns
+            }
             Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => {
                 let vocab = self.profile.cic_vocab().unwrap_or(CicVocab::Cic);
                 cic_profile_columns(vocab, self.cic_original_timestamp)
@@ -179,16 +201,37 @@ impl ExtractOptions {
         self.cic_bugs && self.profile.cic_vocab().is_some()
     }
 
+    /// Whether flows parse their payloads: the profiles with application
+    /// columns, unless turned off.
+    pub fn app_enabled(&self) -> bool {
+        match self.profile {
+            Profile::Standard | Profile::Full => self.app,
+            Profile::Nfstream => self.dissect,
+            Profile::Seed | Profile::Cic2017 | Profile::Cic2018 | Profile::Cic => false,
+        }
+    }
+
+    /// Settings of the application-metadata state.
+    pub(crate) fn app_config(&self) -> AppConfig {
+        AppConfig {
+            enabled: self.app_enabled(),
+        }
+    }
+
     /// Settings of the statistical state.
     pub(crate) fn full_config(&self) -> FullConfig {
         FullConfig {
             splt_len: self.splt_len,
+            app: self.app_config(),
         }
     }
 
     pub(crate) fn cic_config(&self) -> CicConfig {
         CicConfig {
-            full: FullConfig { splt_len: 0 },
+            full: FullConfig {
+                splt_len: 0,
+                app: AppConfig::default(),
+            },
             bugs: self.cic_bugs,
         }
     }

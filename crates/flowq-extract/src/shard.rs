@@ -32,8 +32,26 @@ const END_CHUNK: usize = 4096;
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
 
+/// Packets dealt to a shard at once: each with its ordinal, the clock, and
+/// where its transport bytes are in `bytes` (copied only for feature states
+/// that read them: the views no longer borrow the capture buffer).
+#[derive(Default)]
+struct Batch {
+    packets: Vec<(PacketView<'static>, u64, i64, std::ops::Range<usize>)>,
+    bytes: Vec<u8>,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            packets: Vec::with_capacity(BATCH),
+            bytes: Vec::new(),
+        }
+    }
+}
+
 enum ToShard {
-    Packets(Vec<(PacketView<'static>, u64, i64)>),
+    Packets(Batch),
     /// The clock, and the ordinal of the next record to be read.
     Tick(i64, u64),
     End(i64),
@@ -82,7 +100,9 @@ pub(crate) fn run<'r, F: FlowFeatures>(
             inputs.push(tx);
         }
         drop(out_tx);
-        let reader_thread = scope.spawn(move || read_and_deal(stream, config, partitions, inputs));
+        let carry = F::reads_transport(&features);
+        let reader_thread =
+            scope.spawn(move || read_and_deal(stream, config, partitions, inputs, carry));
         let counters = merge(out_rx, shards, emit, progress);
         let stream = reader_thread
             .join()
@@ -96,12 +116,12 @@ fn read_and_deal<'r>(
     config: FlowConfig,
     partitions: usize,
     shards: Vec<SyncSender<ToShard>>,
+    carry_transport: bool,
 ) -> PacketStream<'r> {
     let n = shards.len();
     // Partition p goes to shard p mod n; with one partition, one shard works.
     let shard_of: Vec<usize> = (0..partitions).map(|p| p % n).collect();
-    let mut batches: Vec<Vec<(PacketView<'static>, u64, i64)>> =
-        (0..n).map(|_| Vec::with_capacity(BATCH)).collect();
+    let mut batches: Vec<Batch> = (0..n).map(|_| Batch::new()).collect();
     let mut stopped = false;
     loop {
         let decoded = match stream.step() {
@@ -116,9 +136,20 @@ fn read_and_deal<'r>(
         } else {
             0
         };
-        batches[shard].push((decoded.view.detached(), decoded.ordinal, decoded.clock));
-        if batches[shard].len() >= BATCH {
-            let batch = std::mem::replace(&mut batches[shard], Vec::with_capacity(BATCH));
+        let batch = &mut batches[shard];
+        let start = batch.bytes.len();
+        if carry_transport {
+            batch.bytes.extend_from_slice(decoded.view.transport);
+        }
+        let bytes = start..batch.bytes.len();
+        (batch.packets).push((
+            decoded.view.detached(),
+            decoded.ordinal,
+            decoded.clock,
+            bytes,
+        ));
+        if batch.packets.len() >= BATCH {
+            let batch = std::mem::replace(&mut batches[shard], Batch::new());
             if shards[shard].send(ToShard::Packets(batch)).is_err() {
                 stopped = true;
                 break;
@@ -144,13 +175,13 @@ fn read_and_deal<'r>(
 /// every shard (so that each can release the flows it ended at this clock).
 fn flush(
     shards: &[SyncSender<ToShard>],
-    batches: &mut [Vec<(PacketView<'static>, u64, i64)>],
+    batches: &mut [Batch],
     clock: i64,
     next_ordinal: u64,
 ) -> bool {
     for (shard, batch) in shards.iter().zip(batches.iter_mut()) {
-        if !batch.is_empty() {
-            let batch = std::mem::replace(batch, Vec::with_capacity(BATCH));
+        if !batch.packets.is_empty() {
+            let batch = std::mem::replace(batch, Batch::new());
             if shard.send(ToShard::Packets(batch)).is_err() {
                 return false;
             }
@@ -178,8 +209,12 @@ fn shard_worker<F: FlowFeatures>(
         let done = match message {
             ToShard::Packets(batch) => {
                 let mut push = |flow| flows.push(flow);
-                for (view, ordinal, clock) in &batch {
-                    table.process_at(view, *ordinal, *clock, &mut push);
+                for (view, ordinal, clock, bytes) in &batch.packets {
+                    let view = PacketView {
+                        transport: batch.bytes.get(bytes.clone()).unwrap_or_default(),
+                        ..*view
+                    };
+                    table.process_at(&view, *ordinal, *clock, &mut push);
                 }
                 None
             }

@@ -76,6 +76,10 @@ pub struct RunSummary {
     pub unknown_interface_blocks: u64,
     /// pcapng simple packet blocks (timestamped with the previous packet's time).
     pub simple_packet_blocks: u64,
+    /// Flows whose application data (a TLS or QUIC hello, a DNS message) was
+    /// malformed: their application columns are null where the data did not
+    /// parse (docs/features.md, "Application metadata").
+    pub app_malformed_flows: u64,
     /// The run was stopped early (Ctrl-C): inputs end where reading stopped,
     /// and later inputs were not read.
     pub interrupted: bool,
@@ -105,6 +109,7 @@ impl RunSummary {
         self.interrupted |= other.interrupted;
         self.unknown_interface_blocks += other.unknown_interface_blocks;
         self.simple_packet_blocks += other.simple_packet_blocks;
+        self.app_malformed_flows += other.app_malformed_flows;
         self.inputs.extend(other.inputs);
     }
 

@@ -243,10 +243,33 @@ impl AppFlow {
         }
     }
 
+    /// Whether further payloads can change nothing at all, counters included
+    /// (unlike [`is_done`](Self::is_done), false for DNS and HTTP, which keep
+    /// counting messages).
+    pub fn is_complete(&self) -> bool {
+        match &self.parser {
+            Parser::Undecided | Parser::Dns(_) => false,
+            Parser::Http(s) => s.is_off(),
+            _ => self.is_done(),
+        }
+    }
+
+    /// Whether a message the parser recognized was malformed (a TLS or QUIC
+    /// hello that does not parse, a DNS message that does not decode).
+    pub fn malformed(&self) -> bool {
+        match &self.parser {
+            Parser::Tls(s) => s.malformed(),
+            Parser::Quic(s) => s.malformed(),
+            Parser::Dns(s) => s.summary().malformed > 0,
+            _ => false,
+        }
+    }
+
     /// The flow's metadata, rendered (call once, when the flow's row is written).
     pub fn summary(&self) -> AppSummary {
         let mut m = AppSummary {
             protocol: self.protocol,
+            malformed: self.malformed(),
             ..Default::default()
         };
         match &self.parser {
@@ -298,6 +321,8 @@ pub struct AppSummary {
     pub http: Option<HttpSummary>,
     /// SSH.
     pub ssh: Option<SshSummary>,
+    /// A recognized message was malformed ([`AppFlow::malformed`]).
+    pub malformed: bool,
 }
 
 #[cfg(test)]

@@ -506,6 +506,11 @@ impl QuicState {
         self.side_done.iter().all(|&d| d)
     }
 
+    /// Whether a hello carried in the Initials was malformed.
+    pub fn malformed(&self) -> bool {
+        self.hellos.malformed
+    }
+
     /// The version of the first Initial packet seen.
     pub fn version(&self) -> Option<u32> {
         self.version

@@ -36,6 +36,7 @@ pub(super) enum ColumnBuilder {
     ListI32(ListBuilder<Int32Builder>),
     ListI64(ListBuilder<Int64Builder>),
     ListF64(ListBuilder<Float64Builder>),
+    ListText(ListBuilder<StringBuilder>),
 }
 
 impl ColumnBuilder {
@@ -60,6 +61,9 @@ impl ColumnBuilder {
             Kind::ListF64 => {
                 ColumnBuilder::ListF64(ListBuilder::with_capacity(Float64Builder::new(), rows))
             }
+            Kind::ListText => {
+                ColumnBuilder::ListText(ListBuilder::with_capacity(StringBuilder::new(), rows))
+            }
         }
     }
 
@@ -76,6 +80,7 @@ impl ColumnBuilder {
             ColumnBuilder::ListI32(b) => Arc::new(b.finish()),
             ColumnBuilder::ListI64(b) => Arc::new(b.finish()),
             ColumnBuilder::ListF64(b) => Arc::new(b.finish()),
+            ColumnBuilder::ListText(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -170,6 +175,8 @@ struct RowContext {
     /// of packets of the inputs before the current one.
     id_offset: u64,
     cic: super::cic::CicContext,
+    /// Seed of the `community_id` column.
+    community_id_seed: u16,
 }
 
 impl<F: RowFeatures> FlowBatchBuilder<F> {
@@ -192,6 +199,7 @@ impl<F: RowFeatures> FlowBatchBuilder<F> {
                 cic: super::cic::CicContext {
                     flow_timeout_ns: None,
                 },
+                community_id_seed: 0,
             },
             scratch: Scratch::default(),
         }
@@ -201,6 +209,12 @@ impl<F: RowFeatures> FlowBatchBuilder<F> {
     pub fn set_flow_timeout(&mut self, timeout_ns: Option<i64>) {
         self.build_pending();
         self.context.cic.flow_timeout_ns = timeout_ns;
+    }
+
+    /// Sets the seed of the `community_id` column.
+    pub fn set_community_id_seed(&mut self, seed: u16) {
+        self.build_pending();
+        self.context.community_id_seed = seed;
     }
 
     /// The schema of the batches this builder produces.
@@ -226,7 +240,9 @@ impl<F: RowFeatures> FlowBatchBuilder<F> {
     }
 
     /// Appends one flow; returns a batch when `batch_rows` rows have accumulated.
-    pub fn push(&mut self, flow: FinishedFlow<F>) -> Option<RecordBatch> {
+    pub fn push(&mut self, mut flow: FinishedFlow<F>) -> Option<RecordBatch> {
+        // The application metadata is rendered once, before its columns read it.
+        flow.features.standard_mut().app.seal();
         self.pending.push(flow);
         let full_chunk = self.pending.len() >= CHUNK_FLOWS;
         self.rows += 1;
@@ -265,6 +281,7 @@ impl<F: RowFeatures> FlowBatchBuilder<F> {
             };
             match column {
                 Column::Cic(_, c) => super::cic::fill(c, &mut chunk, context.cic),
+                Column::App(c) => super::app::fill(c, &mut chunk, context.community_id_seed),
                 _ => fill(column, &mut chunk, flow_id, context.timestamp_style),
             }
         }
@@ -316,6 +333,7 @@ pub(super) fn append(builder: &mut ColumnBuilder, value: Value<'_>) {
         (ColumnBuilder::ListI32(b), Value::Null) => b.append_null(),
         (ColumnBuilder::ListI64(b), Value::Null) => b.append_null(),
         (ColumnBuilder::ListF64(b), Value::Null) => b.append_null(),
+        (ColumnBuilder::ListText(b), Value::Null) => b.append_null(),
         (ColumnBuilder::I8(b), Value::Int(v)) => b.append_value(v as i8),
         (ColumnBuilder::I16(b), Value::Int(v)) => b.append_value(v as i16),
         (ColumnBuilder::I32(b), Value::Int(v)) => b.append_value(v as i32),

@@ -103,6 +103,43 @@ impl<F> Chunk<'_, F> {
         }
     }
 
+    /// Text cells, null where `get` gives `None`: `get` returns a borrowed
+    /// string or one it wrote into the buffer.
+    #[inline]
+    pub fn opt_texts(
+        &mut self,
+        get: impl for<'s> Fn(&'s FinishedFlow<F>, &'s mut String) -> Option<&'s str>,
+    ) {
+        let ColumnBuilder::Text(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            match get(flow, &mut self.scratch.text) {
+                Some(v) => b.append_value(v),
+                None => b.append_null(),
+            }
+        }
+    }
+
+    /// Text list cells, null where `get` gives `None`.
+    #[inline]
+    pub fn opt_text_lists(&mut self, get: impl Fn(&FinishedFlow<F>) -> Option<&[String]>) {
+        let ColumnBuilder::ListText(b) = self.builder else {
+            mismatch()
+        };
+        for flow in self.flows {
+            match get(flow) {
+                Some(items) => {
+                    for item in items {
+                        b.values().append_value(item);
+                    }
+                    b.append(true);
+                }
+                None => b.append(false),
+            }
+        }
+    }
+
     /// Integer list cells: `get` fills the (cleared) buffer.
     #[inline]
     pub fn int_lists(&mut self, get: impl Fn(&FinishedFlow<F>, &mut Vec<i64>)) {

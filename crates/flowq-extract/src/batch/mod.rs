@@ -1,5 +1,6 @@
 //! Arrow record batches: the column catalogue and the builder that fills it.
 
+mod app;
 mod builder;
 mod chunk;
 pub mod cic;
@@ -11,6 +12,6 @@ mod stats;
 pub use builder::{DEFAULT_BATCH_ROWS, FlowBatchBuilder};
 pub use packets::{PACKET_COLUMNS, PacketBatchBuilder, PacketColumn, packet_schema};
 pub use schema::{
-    Column, ColumnDef, Kind, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS, Scope, Stat,
-    full_extra_columns, nfstream_columns, schema_of,
+    APP_COLUMNS, AppColumn, Column, ColumnDef, Kind, NfColumn, SEED_COLUMNS, STANDARD_COLUMNS,
+    Scope, Stat, full_extra_columns, nfstream_columns, nfstream_dissect_columns, schema_of,
 };

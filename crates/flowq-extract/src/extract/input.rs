@@ -254,6 +254,10 @@ fn emit<E, F: RowFeatures>(
         return;
     }
     summary.flows_written += 1;
+    let mut flow = flow;
+    let app = &mut flow.features.standard_mut().app;
+    app.seal();
+    summary.app_malformed_flows += u64::from(app.summary().is_some_and(|m| m.malformed));
     if let Rows::Flows(builder) = rows
         && let Some(batch) = builder.push(flow)
         && let Err(e) = consume(batch)

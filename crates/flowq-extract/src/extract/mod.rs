@@ -81,7 +81,7 @@ macro_rules! with_state {
         match options.profile.state() {
             State::Standard => {
                 type $F = StandardFeatures;
-                let $config = ();
+                let $config = options.app_config();
                 $body
             }
             State::Full => {
@@ -173,6 +173,7 @@ impl Extractor {
         with_state!(&self.options, |F, config| {
             let mut builder = FlowBatchBuilder::<F>::new(&self.columns, self.options.batch_rows);
             builder.set_flow_timeout(self.options.effective_flow_config().active_timeout_ns);
+            builder.set_community_id_seed(self.options.community_id_seed);
             self.drive(inputs, Rows::Flows(&mut builder), config, consume, observer)
         })
     }

@@ -118,6 +118,10 @@ impl RowFeatures for CicFeatures {
         &self.full.standard
     }
 
+    fn standard_mut(&mut self) -> &mut StandardFeatures {
+        &mut self.full.standard
+    }
+
     fn full(&self) -> Option<&FullFeatures> {
         Some(&self.full)
     }

@@ -20,6 +20,8 @@ const BOTH: usize = 2;
 pub struct FullConfig {
     /// Packets kept in the early-flow sequence (SPLT); 0 keeps none.
     pub splt_len: u16,
+    /// The application metadata.
+    pub app: super::AppConfig,
 }
 
 /// One packet of the early-flow sequence.
@@ -205,6 +207,10 @@ impl RowFeatures for FullFeatures {
         &self.standard
     }
 
+    fn standard_mut(&mut self) -> &mut StandardFeatures {
+        &mut self.standard
+    }
+
     fn full(&self) -> Option<&FullFeatures> {
         Some(self)
     }
@@ -215,10 +221,15 @@ impl FlowFeatures for FullFeatures {
 
     fn new(config: &FullConfig) -> Self {
         FullFeatures {
+            standard: StandardFeatures::new(&config.app),
             splt: Vec::with_capacity(usize::from(config.splt_len)),
             splt_len: config.splt_len,
             ..FullFeatures::default()
         }
+    }
+
+    fn reads_transport(config: &FullConfig) -> bool {
+        config.app.enabled
     }
 
     #[inline]

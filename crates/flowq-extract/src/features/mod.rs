@@ -3,10 +3,12 @@
 //! An accumulator is updated once per packet with the packet's direction relative
 //! to the flow's initiator and is read once when the flow's row is written.
 
+mod app;
 mod cic;
 mod full;
 mod stats;
 
+pub use app::{AppConfig, AppState, MAX_PAYLOADS_PER_SIDE};
 pub use cic::{Bulk, CicConfig, CicFeatures, CicState};
 pub use full::{
     ACTIVITY_THRESHOLD_NS, Activity, FullConfig, FullFeatures, Handshake, SpltEntry, TcpWindows,
@@ -23,6 +25,8 @@ use crate::flow::{Direction, FlowFeatures};
 pub trait RowFeatures: FlowFeatures {
     /// The counters every profile writes.
     fn standard(&self) -> &StandardFeatures;
+    /// The same, to seal the application metadata before the row is built.
+    fn standard_mut(&mut self) -> &mut StandardFeatures;
     /// The statistical state, for profiles that keep it.
     fn full(&self) -> Option<&FullFeatures> {
         None
@@ -68,14 +72,16 @@ pub const COUNTED_FLAGS: [u8; 8] = [
     tcp_flags::CWR,
 ];
 
-/// The state of the `standard` (and `seed`) profiles: per-direction counts and
-/// TCP flag counts over both directions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The state of the `standard` (and `seed`) profiles: per-direction counts,
+/// TCP flag counts over both directions, and the application metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StandardFeatures {
     /// Indexed by [`Direction::index`].
     pub dir: [DirCounters; 2],
     /// Packets with each flag of [`COUNTED_FLAGS`] set, both directions.
     pub flag_counts: [u64; 8],
+    /// The application metadata (parsed only when enabled by the config).
+    pub app: AppState,
 }
 
 impl StandardFeatures {
@@ -95,13 +101,24 @@ impl RowFeatures for StandardFeatures {
     fn standard(&self) -> &StandardFeatures {
         self
     }
+
+    fn standard_mut(&mut self) -> &mut StandardFeatures {
+        self
+    }
 }
 
 impl FlowFeatures for StandardFeatures {
-    type Config = ();
+    type Config = AppConfig;
 
-    fn new(_config: &()) -> Self {
-        StandardFeatures::default()
+    fn new(config: &AppConfig) -> Self {
+        StandardFeatures {
+            app: AppState::new(config),
+            ..StandardFeatures::default()
+        }
+    }
+
+    fn reads_transport(config: &AppConfig) -> bool {
+        config.enabled
     }
 
     #[inline]
@@ -116,5 +133,6 @@ impl FlowFeatures for StandardFeatures {
                 *count += u64::from(tcp.flags & flag != 0);
             }
         }
+        self.app.update(packet, dir);
     }
 }

@@ -29,6 +29,12 @@ pub trait FlowFeatures: Default + Send + 'static {
     fn new(config: &Self::Config) -> Self;
     /// Adds one packet travelling in `dir` (relative to the flow's initiator).
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction);
+    /// Whether states with this config read the packets' transport bytes
+    /// ([`PacketView::transport`]): a sharded run then copies them to the
+    /// shards (it hands them headers only otherwise).
+    fn reads_transport(_config: &Self::Config) -> bool {
+        false
+    }
 }
 
 /// Why a flow ended.

@@ -1,9 +1,11 @@
 //! The one place columns are defined: name, Arrow type, unit and meaning. The
 //! Arrow schemas, CSV headers and the checks on `docs/features.md` derive from it.
 
+mod app;
 mod nfstream;
 mod profiles;
 
+pub use app::{APP_COLUMNS, AppColumn, nfstream_dissect_columns};
 pub use nfstream::{NfColumn, nfstream_columns};
 pub use profiles::{SEED_COLUMNS, STANDARD_COLUMNS, full_extra_columns};
 
@@ -101,6 +103,8 @@ pub enum Column {
 
     /// A column of the `nfstream` profile.
     Nf(NfColumn),
+    /// An application-metadata column (and NFStream's dissection columns).
+    App(AppColumn),
     /// A column of a CICFlowMeter profile, named in its vocabulary.
     Cic(super::cic::CicVocab, super::cic::CicColumn),
 }
@@ -252,6 +256,8 @@ pub enum Kind {
     ListI64,
     /// List of Float64
     ListF64,
+    /// List of Utf8
+    ListText,
 }
 
 impl Kind {
@@ -269,6 +275,7 @@ impl Kind {
             Kind::ListI32 => DataType::new_list(DataType::Int32, true),
             Kind::ListI64 => DataType::new_list(DataType::Int64, true),
             Kind::ListF64 => DataType::new_list(DataType::Float64, true),
+            Kind::ListText => DataType::new_list(DataType::Utf8, true),
         }
     }
 }
@@ -584,6 +591,7 @@ impl Column {
                 "time since the flow's previous packet for each of the first packets (microseconds, 0 first)",
             ),
             Column::Nf(column) => column.def(),
+            Column::App(column) => column.def(),
             Column::Cic(vocab, column) => super::cic::def(vocab, column),
         }
     }

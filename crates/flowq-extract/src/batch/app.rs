@@ -1,0 +1,228 @@
+//! Cells of the application-metadata columns, read from the flow's sealed
+//! [`AppSummary`], and NFStream's dissection columns. Definitions:
+//! docs/features.md, "Application metadata".
+
+use super::chunk::Chunk;
+use super::schema::AppColumn;
+use crate::app::dns::DnsSummary;
+use crate::app::http::HttpSummary;
+use crate::app::ssh::SshSummary;
+use crate::app::tls::TlsSummary;
+use crate::app::{AppProtocol, AppSummary, CommunityIdEncoding, community_id_v1};
+use crate::features::RowFeatures;
+use crate::flow::FinishedFlow;
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+const ICMP: u8 = 1;
+const ICMPV6: u8 = 58;
+
+/// The flow's rendered metadata, if it carried a payload the parsers saw.
+#[inline]
+fn meta<F: RowFeatures>(flow: &FinishedFlow<F>) -> Option<&AppSummary> {
+    flow.features.standard().app.summary()
+}
+
+/// TLS metadata, over TCP or carried by QUIC.
+#[inline]
+fn tls<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&TlsSummary> {
+    let m = meta(f)?;
+    m.tls.as_ref().or(m.quic.as_ref().map(|q| &q.tls))
+}
+
+#[inline]
+fn dns<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DnsSummary> {
+    meta(f)?.dns.as_ref()
+}
+
+#[inline]
+fn http<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&HttpSummary> {
+    meta(f)?.http.as_ref()
+}
+
+#[inline]
+fn ssh<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&SshSummary> {
+    meta(f)?.ssh.as_ref()
+}
+
+/// Fills an application column for the chunk's flows.
+pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, seed: u16) {
+    use AppColumn as A;
+    match column {
+        A::CommunityId => chunk.opt_texts(|f, buf| community_id(f, seed, buf)),
+        A::AppProtocol => chunk.opt_texts(|f, _| meta(f)?.protocol.map(AppProtocol::as_str)),
+        A::ServerName => chunk.opt_texts(|f, _| meta(f)?.server_name.as_deref()),
+        A::TlsVersion => chunk.opt_texts(|f, buf| {
+            let v = tls(f)?.version?;
+            Some(match crate::app::tls::tls_version_name(v) {
+                Some(name) => name,
+                None => hex_u16(buf, v),
+            })
+        }),
+        A::TlsAlpn => chunk.opt_text_lists(|f| {
+            // Null unless a ClientHello was read (an empty list: it offered none).
+            let t = tls(f)?;
+            t.ja3.is_some().then_some(t.alpn.as_slice())
+        }),
+        A::TlsCipher => chunk.opt_ints(|f| tls(f)?.cipher.map(i64::from)),
+        A::Ja3 => chunk.opt_texts(|f, _| tls(f)?.ja3.as_deref()),
+        A::Ja3s => chunk.opt_texts(|f, _| tls(f)?.ja3s.as_deref()),
+        A::Ja4 => chunk.opt_texts(|f, _| tls(f)?.ja4.as_deref()),
+        A::QuicVersion => chunk.opt_texts(|f, buf| {
+            let v = meta(f)?.quic.as_ref()?.version?;
+            buf.clear();
+            buf.push_str(&crate::app::quic::quic_version_name(v));
+            Some(buf.as_str())
+        }),
+        A::DnsQuery => chunk.opt_texts(|f, _| dns(f)?.query.as_deref()),
+        A::DnsQtype => chunk.opt_texts(|f, buf| {
+            let t = dns(f)?.qtype?;
+            Some(match crate::app::dns::dns_type_name(t) {
+                Some(name) => name,
+                None => numbered(buf, "TYPE", t),
+            })
+        }),
+        A::DnsRcode => chunk.opt_texts(|f, buf| {
+            let r = dns(f)?.rcode?;
+            Some(match crate::app::dns::dns_rcode_name(r) {
+                Some(name) => name,
+                None => numbered(buf, "RCODE", r),
+            })
+        }),
+        A::DnsAnswers => chunk.opt_text_lists(|f| {
+            let d = dns(f)?;
+            d.rcode.is_some().then_some(d.answers.as_slice())
+        }),
+        A::DnsTransactions => chunk.opt_ints(|f| dns(f).map(|d| i64::from(d.transactions()))),
+        A::HttpMethod => chunk.opt_texts(|f, _| http(f)?.method.as_deref()),
+        A::HttpUri => chunk.opt_texts(|f, _| http(f)?.uri.as_deref()),
+        A::HttpUserAgent => chunk.opt_texts(|f, _| http(f)?.user_agent.as_deref()),
+        A::HttpStatus => chunk.opt_ints(|f| http(f)?.status.map(i64::from)),
+        A::HttpContentType => chunk.opt_texts(|f, _| http(f)?.content_type.as_deref()),
+        A::HttpRequests => chunk.opt_ints(|f| http(f).map(|h| i64::from(h.requests))),
+        A::SshClient => chunk.opt_texts(|f, _| ssh(f)?.client.as_deref()),
+        A::SshServer => chunk.opt_texts(|f, _| ssh(f)?.server.as_deref()),
+        A::Hassh => chunk.opt_texts(|f, _| ssh(f)?.hassh.as_deref()),
+        A::HasshServer => chunk.opt_texts(|f, _| ssh(f)?.hassh_server.as_deref()),
+        A::NfApplicationName => chunk.texts(|f, _| ndpi_application(f).0),
+        A::NfApplicationCategoryName => chunk.texts(|f, _| ndpi_application(f).1),
+        A::NfApplicationIsGuessed => chunk.ints(|_| 0),
+        A::NfApplicationConfidence => chunk.ints(|f| {
+            if ndpi_application(f).0 == UNKNOWN.0 {
+                0
+            } else {
+                6
+            }
+        }),
+        A::NfRequestedServerName => chunk
+            .opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name.as_deref()).unwrap_or(""))),
+        A::NfClientFingerprint => chunk.opt_texts(|f, _| {
+            let fingerprint = match meta(f) {
+                Some(m) if m.ssh.is_some() => ssh(f).and_then(|s| s.hassh.as_deref()),
+                _ => tls(f).and_then(|t| t.ja4.as_deref()),
+            };
+            Some(fingerprint.unwrap_or(""))
+        }),
+        A::NfServerFingerprint => chunk.opt_texts(|f, _| {
+            let fingerprint = match meta(f) {
+                Some(m) if m.ssh.is_some() => ssh(f).and_then(|s| s.hassh_server.as_deref()),
+                _ => tls(f).and_then(|t| t.ja3s.as_deref()),
+            };
+            Some(fingerprint.unwrap_or(""))
+        }),
+        A::NfUserAgent => chunk
+            .opt_texts(|f, _| Some(http(f).and_then(|h| h.user_agent.as_deref()).unwrap_or(""))),
+        A::NfContentType => chunk.opt_texts(|f, _| {
+            Some(
+                http(f)
+                    .and_then(|h| h.content_type.as_deref())
+                    .unwrap_or(""),
+            )
+        }),
+    }
+}
+
+fn hex_u16(buf: &mut String, v: u16) -> &str {
+    buf.clear();
+    let _ = write!(buf, "0x{v:04x}");
+    buf
+}
+
+fn numbered<'s>(buf: &'s mut String, prefix: &str, v: u16) -> &'s str {
+    buf.clear();
+    let _ = write!(buf, "{prefix}{v}");
+    buf
+}
+
+/// The Community ID of the flow's key; ICMP and ICMPv6 flows use the type
+/// and code of their first packet (null when it was not captured).
+fn community_id<'s, F: RowFeatures>(
+    f: &FinishedFlow<F>,
+    seed: u16,
+    buf: &'s mut String,
+) -> Option<&'s str> {
+    let key = &f.key;
+    let addr = |i: usize| -> IpAddr {
+        let a = key.addr[i];
+        if key.ip_version == 4 {
+            IpAddr::V4(Ipv4Addr::new(a[0], a[1], a[2], a[3]))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(a))
+        }
+    };
+    let (src, dst) = f.endpoint_indices();
+    let (from, to, src_port, dst_port) = match key.protocol {
+        ICMP | ICMPV6 => {
+            let ([ty, code], backward) = f.features.standard().app.icmp()?;
+            let (from, to) = if backward { (dst, src) } else { (src, dst) };
+            (from, to, u16::from(ty), u16::from(code))
+        }
+        _ => (src, dst, key.port[src], key.port[dst]),
+    };
+    let id = community_id_v1(
+        seed,
+        addr(from),
+        addr(to),
+        key.protocol,
+        src_port,
+        dst_port,
+        CommunityIdEncoding::Base64,
+    )?;
+    buf.clear();
+    buf.push_str(&id);
+    Some(buf)
+}
+
+/// nDPI's name and category for a flow whose protocol flowq knows.
+const UNKNOWN: (&str, &str) = ("Unknown", "Unspecified");
+
+/// nDPI's application name and category of the flow: the protocol flowq
+/// detected from the payload (DNS on the mDNS and LLMNR ports named as nDPI
+/// names them), else the IP protocols nDPI names by number, else Unknown.
+fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'static str) {
+    let ports = f.key.port;
+    let on_port = |p: u16| ports.contains(&p);
+    match meta(f).and_then(|m| m.protocol) {
+        Some(AppProtocol::Tls) => ("TLS", "Web"),
+        Some(AppProtocol::Quic) => ("QUIC", "Web"),
+        Some(AppProtocol::Dns) if on_port(5353) => ("MDNS", "Network"),
+        Some(AppProtocol::Dns) if on_port(5355) => ("LLMNR", "Network"),
+        Some(AppProtocol::Dns) => ("DNS", "Network"),
+        Some(AppProtocol::Http) => ("HTTP", "Web"),
+        Some(AppProtocol::Http2) => ("HTTP2", "Web"),
+        Some(AppProtocol::Ssh) => ("SSH", "RemoteAccess"),
+        Some(AppProtocol::Dtls) => ("DTLS", "Web"),
+        Some(AppProtocol::BitTorrent) => ("BitTorrent", "Download"),
+        None => match f.key.protocol {
+            1 => ("ICMP", "Network"),
+            2 => ("IGMP", "Network"),
+            47 => ("GRE", "Network"),
+            50 => ("ESP", "VPN"),
+            51 => ("AH", "VPN"),
+            58 => ("ICMPV6", "Network"),
+            103 => ("IP_PIM", "Network"),
+            132 => ("SCTP", "Network"),
+            _ => UNKNOWN,
+        },
+    }
+}
