@@ -2,6 +2,7 @@
 //! would link the whole dependency tree again).
 
 mod app;
+mod app_oracle;
 mod cic;
 mod cli;
 mod columns;
