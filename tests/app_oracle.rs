@@ -63,7 +63,7 @@ struct Flowq {
 
 fn flowq(capture: &Path, options: &ExtractOptions, id_column: &str) -> Flowq {
     let mut batches: Vec<RecordBatch> = Vec::new();
-    let extractor = Extractor::new(options.clone());
+    let extractor = Extractor::new(*options);
     extractor
         .run(&[InputSource::File(capture.to_path_buf())], &mut |b| {
             batches.push(b);

@@ -1403,10 +1403,10 @@ fn u16s(values: &[u16]) -> Vec<u8> {
 
 /// A TLS record holding a ClientHello: TLS 1.3 (supported_versions), the
 /// given cipher suites, SNI when given, ALPN `h2`, signature algorithms
-/// 0x0403 and 0x0804. Its JA4 is `t13` + `d` (SNI) or `i` + the cipher count
-/// + the extension count + `h2`, then the first 12 hex digits of the SHA-256
-/// of the ciphers ("1301,1302": 62ed6f6ca7ad; "1301,1302,1303": 55b375c5d22e)
-/// and of "000d,002b_0403,0804" (ef5f37ab036a).
+/// 0x0403 and 0x0804. Its JA4 is `t13`, then `d` (SNI) or `i`, the cipher
+/// count, the extension count and `h2`, then the first 12 hex digits of the
+/// SHA-256 of the ciphers ("1301,1302": 62ed6f6ca7ad; "1301,1302,1303":
+/// 55b375c5d22e) and of "000d,002b_0403,0804" (ef5f37ab036a).
 fn client_hello(sni: Option<&str>, ciphers: &[u16]) -> Vec<u8> {
     let mut extensions: Vec<(u16, Vec<u8>)> = Vec::new();
     if let Some(name) = sni {

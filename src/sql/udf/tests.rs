@@ -982,6 +982,9 @@ fn direct_calls_with_bad_arguments_are_errors() {
     );
 }
 
+/// id, name, ja4, part number
+type NameRow = (i32, Option<&'static str>, Option<&'static str>, Option<i16>);
+
 /// Table `names`, in two batches: DNS names and JA4 fingerprints in every
 /// text layout, with NULLs and junk, and part numbers as a column.
 fn with_names() -> SessionContext {
@@ -995,7 +998,7 @@ fn with_names() -> SessionContext {
         Field::new("n", DataType::Int16, true),
     ]));
     #[rustfmt::skip]
-    let rows: [(i32, Option<&str>, Option<&str>, Option<i16>); 6] = [
+    let rows: [NameRow; 6] = [
         (0, Some("www.example.co.uk"), Some("t13d1516h2_8daaf6152771_e5627efa2ab1"), Some(1)),
         (1, None, None, Some(2)),
         (2, Some("192.0.2.1"), Some("t13d1516h2_8daaf6152771_e5627efa2ab1"), Some(3)),
@@ -1003,7 +1006,7 @@ fn with_names() -> SessionContext {
         (4, Some("Mail.Example.COM."), Some("q13d0310h3_55b375c5d22e_cd85d2d88918"), None),
         (5, Some("a..b"), Some("q13d0310h3_55b375c5d22e_cd85d2d88918"), Some(2)),
     ];
-    let batch = |rows: &[(i32, Option<&str>, Option<&str>, Option<i16>)]| {
+    let batch = |rows: &[NameRow]| {
         let names: Vec<Option<&str>> = rows.iter().map(|r| r.1).collect();
         RecordBatch::try_new(
             Arc::clone(&schema),
