@@ -287,25 +287,42 @@ fn run_only(path: &Path, row: &str) {
         ..ExtractOptions::default()
     });
     let inputs = [InputSource::File(path.to_path_buf())];
-    let summary = if row.ends_with("parquet") {
+    let mut summary = None;
+    let heap = peak_heap(|| summary = Some(run_extractor(&extractor, &inputs, row)));
+    let summary = summary.unwrap_or_default();
+    let active = summary.peak_active_flows.max(1);
+    println!(
+        "{row}: {} packets, {} flows; peak heap {} B, {} at most active flows, {:.0} B per active flow",
+        summary.packets_read,
+        summary.flows_written,
+        heap,
+        active,
+        heap as f64 / active as f64
+    );
+}
+
+/// `Extractor::run` to batches (dropped), or to a Parquet file for the
+/// `*parquet` rows.
+fn run_extractor(
+    extractor: &Extractor,
+    inputs: &[InputSource],
+    row: &str,
+) -> flowq_extract::RunSummary {
+    if row.ends_with("parquet") {
         let out_dir = tempfile::tempdir().unwrap();
         let target = OutputTarget::File(out_dir.path().join("flows.parquet"));
         let mut sink = open_sink(&target, OutputFormat::Parquet, extractor.schema(), &[]).unwrap();
-        let summary = extractor.run(&inputs, &mut |b| sink.write(&b)).unwrap();
+        let summary = extractor.run(inputs, &mut |b| sink.write(&b)).unwrap();
         sink.finish(&[]).unwrap();
         summary
     } else {
         extractor
-            .run(&inputs, &mut |b| {
+            .run(inputs, &mut |b| {
                 black_box(b.num_rows());
                 Ok::<(), std::convert::Infallible>(())
             })
             .unwrap()
-    };
-    println!(
-        "{row}: {} packets, {} flows",
-        summary.packets_read, summary.flows_written
-    );
+    }
 }
 
 /// flowq's capture reader over bytes in memory: records only.
@@ -398,7 +415,9 @@ fn run_table(packets: &[(PacketView<'static>, u64, i64)], config: FlowConfig) ->
 fn run_pipeline(bytes: &Arc<[u8]>, config: FlowConfig) -> usize {
     let mut reader = memory_reader(bytes);
     let mut fragments = FragmentTracker::default();
-    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, Default::default());
+    // The application state parses payloads, as `flowq extract` does.
+    let app = flowq_extract::features::AppConfig { enabled: true };
+    let mut table: FlowTable<StandardFeatures> = FlowTable::new(config, app);
     let mut builder = FlowBatchBuilder::new(&ExtractOptions::default().columns(), 8192);
     let mut rows = 0;
     let mut emit = |f: FinishedFlow<StandardFeatures>| {

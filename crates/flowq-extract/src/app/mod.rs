@@ -276,17 +276,17 @@ impl AppFlow {
             Parser::Tls(s) => {
                 let t = s.summary();
                 m.server_name = t.server_name.clone();
-                m.tls = Some(t);
+                m.tls = Some(Box::new(t));
             }
             Parser::Quic(s) => {
                 let q = s.summary();
                 m.server_name = q.tls.server_name.clone();
-                m.quic = Some(q);
+                m.quic = Some(Box::new(q));
             }
             Parser::Dns(s) => {
                 let d = s.summary().clone();
                 m.server_name = d.query.clone();
-                m.dns = Some(d);
+                m.dns = Some(Box::new(d));
             }
             Parser::Http(s) => {
                 let h = s.summary().clone();
@@ -294,9 +294,9 @@ impl AppFlow {
                     .host
                     .as_deref()
                     .map(|h| http::host_without_port(h).to_string());
-                m.http = Some(h);
+                m.http = Some(Box::new(h));
             }
-            Parser::Ssh(s) => m.ssh = Some(s.summary()),
+            Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Undecided | Parser::None => {}
         }
         m
@@ -311,16 +311,18 @@ pub struct AppSummary {
     /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port, DNS
     /// query name.
     pub server_name: Option<String>,
+    // Each protocol's part is boxed: a flow has one, and the summary is kept
+    // per open flow once its metadata is final (docs/features.md, Memory).
     /// TLS over TCP.
-    pub tls: Option<TlsSummary>,
+    pub tls: Option<Box<TlsSummary>>,
     /// QUIC.
-    pub quic: Option<QuicSummary>,
+    pub quic: Option<Box<QuicSummary>>,
     /// DNS.
-    pub dns: Option<DnsSummary>,
+    pub dns: Option<Box<DnsSummary>>,
     /// HTTP/1.x.
-    pub http: Option<HttpSummary>,
+    pub http: Option<Box<HttpSummary>>,
     /// SSH.
-    pub ssh: Option<SshSummary>,
+    pub ssh: Option<Box<SshSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
 }

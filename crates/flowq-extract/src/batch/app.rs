@@ -27,22 +27,22 @@ fn meta<F: RowFeatures>(flow: &FinishedFlow<F>) -> Option<&AppSummary> {
 #[inline]
 fn tls<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&TlsSummary> {
     let m = meta(f)?;
-    m.tls.as_ref().or(m.quic.as_ref().map(|q| &q.tls))
+    m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls))
 }
 
 #[inline]
 fn dns<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DnsSummary> {
-    meta(f)?.dns.as_ref()
+    meta(f)?.dns.as_deref()
 }
 
 #[inline]
 fn http<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&HttpSummary> {
-    meta(f)?.http.as_ref()
+    meta(f)?.http.as_deref()
 }
 
 #[inline]
 fn ssh<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&SshSummary> {
-    meta(f)?.ssh.as_ref()
+    meta(f)?.ssh.as_deref()
 }
 
 /// Fills an application column for the chunk's flows.
@@ -116,19 +116,18 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
         }),
         A::NfRequestedServerName => chunk
             .opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name.as_deref()).unwrap_or(""))),
-        A::NfClientFingerprint => chunk.opt_texts(|f, _| {
-            let fingerprint = match meta(f) {
-                Some(m) if m.ssh.is_some() => ssh(f).and_then(|s| s.hassh.as_deref()),
-                _ => tls(f).and_then(|t| t.ja4.as_deref()),
-            };
-            Some(fingerprint.unwrap_or(""))
+        // NFStream prints HASSH in uppercase.
+        A::NfClientFingerprint => chunk.opt_texts(|f, buf| {
+            Some(match ssh(f) {
+                Some(s) => upper(buf, s.hassh.as_deref()),
+                None => tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
+            })
         }),
-        A::NfServerFingerprint => chunk.opt_texts(|f, _| {
-            let fingerprint = match meta(f) {
-                Some(m) if m.ssh.is_some() => ssh(f).and_then(|s| s.hassh_server.as_deref()),
-                _ => tls(f).and_then(|t| t.ja3s.as_deref()),
-            };
-            Some(fingerprint.unwrap_or(""))
+        A::NfServerFingerprint => chunk.opt_texts(|f, buf| {
+            Some(match ssh(f) {
+                Some(s) => upper(buf, s.hassh_server.as_deref()),
+                None => tls(f).and_then(|t| t.ja3s.as_deref()).unwrap_or(""),
+            })
         }),
         A::NfUserAgent => chunk
             .opt_texts(|f, _| Some(http(f).and_then(|h| h.user_agent.as_deref()).unwrap_or(""))),
@@ -140,6 +139,17 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
             )
         }),
     }
+}
+
+/// `text` in uppercase, written into `buf` ("" for none).
+fn upper<'s>(buf: &'s mut String, text: Option<&str>) -> &'s str {
+    buf.clear();
+    buf.extend(
+        text.unwrap_or_default()
+            .chars()
+            .map(|c| c.to_ascii_uppercase()),
+    );
+    buf
 }
 
 fn hex_u16(buf: &mut String, v: u16) -> &str {

@@ -7,9 +7,9 @@
 //!   payload counts and the flags;
 //! * nothing on the heap until the flow's first TCP or UDP payload; then one
 //!   [`AppFlow`] (its buffers bounded by the parsers' `MAX_*` constants), which
-//!   is replaced by the rendered [`AppSummary`] (a few hundred bytes) as soon as
-//!   further payloads can change nothing, or after
-//!   [`MAX_PAYLOADS_PER_SIDE`] payloads of each direction;
+//!   is replaced by the rendered [`AppSummary`] (a few hundred bytes; nothing
+//!   if no protocol was detected) as soon as further payloads can change
+//!   nothing, or after [`MAX_PAYLOADS_PER_SIDE`] payloads of each direction;
 //! * per packet once the metadata is final: one test of a flag.
 
 use crate::app::{AppFlow, AppSummary, Side, TcpSegment, Transport};
@@ -135,7 +135,7 @@ impl AppState {
             }
             return;
         }
-        if self.payloads[i] >= MAX_PAYLOADS_PER_SIDE {
+        if self.payloads[i] == MAX_PAYLOADS_PER_SIDE {
             return;
         }
         self.payloads[i] += 1;
@@ -151,7 +151,7 @@ impl AppState {
         });
         if let Parsed::Parsing(flow) = &mut **parsed {
             flow.feed(side, tcp, payload);
-            if flow.is_complete() || self.payloads.iter().all(|&n| n >= MAX_PAYLOADS_PER_SIDE) {
+            if flow.is_complete() || self.payloads.iter().all(|&n| n == MAX_PAYLOADS_PER_SIDE) {
                 self.seal();
             }
         }
@@ -170,12 +170,17 @@ impl AppState {
     }
 
     /// Renders the metadata and drops the parsers: nothing more is parsed.
+    /// A flow whose protocol was not detected keeps nothing.
     pub fn seal(&mut self) {
         self.flags |= FINAL;
         if let Some(parsed) = self.parsed.as_deref_mut()
             && let Parsed::Parsing(flow) = parsed
         {
-            *parsed = Parsed::Done(flow.summary());
+            if flow.protocol().is_none() {
+                self.parsed = None;
+            } else {
+                *parsed = Parsed::Done(flow.summary());
+            }
         }
     }
 
@@ -204,5 +209,25 @@ impl AppState {
             let v = self.syn_seq[0];
             ([(v >> 8) as u8, v as u8], self.flags & ICMP_BACKWARD != 0)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sizes docs/features.md gives ("Application metadata", Memory): 24
+    /// bytes in the slot, and the box of a flow whose metadata is final.
+    #[test]
+    fn state_sizes() {
+        assert_eq!(std::mem::size_of::<AppState>(), 24);
+        let boxed = std::mem::size_of::<Parsed>();
+        assert!(boxed <= 1024, "{boxed}");
+        eprintln!(
+            "AppFlow {} B, AppSummary {} B, box {} B",
+            std::mem::size_of::<AppFlow>(),
+            std::mem::size_of::<AppSummary>(),
+            boxed
+        );
     }
 }

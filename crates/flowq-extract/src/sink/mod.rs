@@ -551,13 +551,16 @@ impl PendingFile {
     }
 }
 
-/// CSV has no list type: list columns (the early-flow sequences) are written as
-/// bracketed text, `[0, 1, 1]`, which Python's `ast.literal_eval` and JSON
-/// parsers read back. Other columns pass through untouched.
+/// CSV has no list type: list columns (the early-flow sequences, the
+/// application lists) are written as bracketed text, `[0, 1, 1]` and
+/// `["h2","http/1.1"]` (strings quoted and escaped as JSON), which Python's
+/// `ast.literal_eval` and JSON parsers read back. Other columns pass through
+/// untouched.
 pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
     use arrow::datatypes::DataType;
+    let batch = text_lists_as_json(batch);
     columns_as_text(
-        batch,
+        &batch,
         |_, column| {
             matches!(
                 column.data_type(),
@@ -566,6 +569,51 @@ pub fn lists_as_text(batch: &RecordBatch) -> RecordBatch {
         },
         |_, _| None,
     )
+}
+
+/// `batch` with its lists of strings as JSON arrays of strings (text; nulls
+/// kept): Arrow's display would write `[a, b]`, ambiguous once a string
+/// holds `, `.
+fn text_lists_as_json(batch: &RecordBatch) -> RecordBatch {
+    use arrow::array::{Array, AsArray, StringBuilder};
+    use arrow::datatypes::{DataType, Schema};
+    let is_text_list =
+        |t: &DataType| matches!(t, DataType::List(item) if item.data_type() == &DataType::Utf8);
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| is_text_list(f.data_type())) {
+        return batch.clone();
+    }
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !is_text_list(field.data_type()) {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        let lists = column.as_list::<i32>();
+        let mut text = StringBuilder::with_capacity(column.len(), column.len() * 16);
+        for row in 0..column.len() {
+            if lists.is_null(row) {
+                text.append_null();
+                continue;
+            }
+            let items = lists.value(row);
+            let items = items.as_string::<i32>();
+            let values: Vec<Option<&str>> = (0..items.len())
+                .map(|i| (!items.is_null(i)).then(|| items.value(i)))
+                .collect();
+            // A list of strings always serializes.
+            text.append_value(serde_json::to_string(&values).unwrap_or_default());
+        }
+        fields.push(Field::new(
+            field.name(),
+            DataType::Utf8,
+            field.is_nullable(),
+        ));
+        columns.push(Arc::new(text.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap_or_else(|_| batch.clone())
 }
 
 /// Floating-point columns holding infinities or NaN, as text: those values
@@ -659,6 +707,32 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn text_lists_are_written_as_json_arrays() {
+        use arrow::array::{Array, ListBuilder, StringBuilder};
+        let mut b = ListBuilder::new(StringBuilder::new());
+        b.values().append_value("h2");
+        b.values().append_value("a, \"b\"");
+        b.append(true);
+        b.append(false);
+        b.append(true);
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "alpn",
+            DataType::new_list(DataType::Utf8, true),
+            true,
+        )]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(b.finish())]).unwrap();
+        let text = lists_as_text(&batch);
+        let column = text
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>();
+        let column = column.unwrap();
+        assert_eq!(column.value(0), r#"["h2","a, \"b\""]"#);
+        assert!(column.is_null(1));
+        assert_eq!(column.value(2), "[]");
     }
 
     #[test]

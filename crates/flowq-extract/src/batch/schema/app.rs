@@ -217,12 +217,12 @@ impl AppColumn {
             AppColumn::NfClientFingerprint => fixed(
                 "client_fingerprint",
                 Text,
-                "JA4 for TLS and QUIC, HASSH for SSH, empty otherwise",
+                "JA4 for TLS and QUIC, HASSH (uppercase) for SSH, empty otherwise",
             ),
             AppColumn::NfServerFingerprint => fixed(
                 "server_fingerprint",
                 Text,
-                "JA3S for TLS, HASSH-server for SSH, empty otherwise",
+                "JA3S for TLS and QUIC, HASSH-server (uppercase) for SSH, empty otherwise",
             ),
             AppColumn::NfUserAgent => fixed(
                 "user_agent",
