@@ -513,6 +513,36 @@ fn http_request_split_across_segments_on_a_nonstandard_port() {
     );
 }
 
+/// A keep-alive connection with 20 request/response pairs, one per segment:
+/// parsing stops once one direction has carried 16 payload packets
+/// (docs/features.md, "Where parsing stops"), so 16 requests are counted and
+/// the columns describe the first exchange.
+#[test]
+fn http_requests_are_counted_within_the_first_16_payloads_of_a_direction() {
+    let c = (CLIENT, 40_005);
+    let s_ = (SERVER, 80);
+    let request: &[u8] = b"GET /a HTTP/1.1\r\nHost: keep.example\r\n\r\n";
+    let response: &[u8] = b"HTTP/1.1 204 No Content\r\n\r\n";
+    let mut frames = vec![tcp(c, s_, SYN, 1000, b""), tcp(s_, c, SYN | ACK, 5000, b"")];
+    for k in 0..20u32 {
+        let cseq = 1001 + k * request.len() as u32;
+        let sseq = 5001 + k * response.len() as u32;
+        frames.push(tcp(c, s_, ACK | PSH, cseq, request));
+        frames.push(tcp(s_, c, ACK | PSH, sseq, response));
+    }
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("server_name", s("keep.example")),
+            ("http_uri", s("/a")),
+            ("http_status", Val::I(204)),
+            ("http_requests", Val::I(16)),
+            ("fwd_pkt_count", Val::I(21)),
+        ],
+    );
+}
+
 /// The client's banner never ends (no CR LF before the connection closes): it
 /// is reported as far as seen.
 #[test]

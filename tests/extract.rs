@@ -29,7 +29,8 @@ const T0_NS: i64 = T0_US * 1_000;
 const A: [u8; 4] = [10, 0, 0, 1];
 const B: [u8; 4] = [10, 0, 0, 2];
 
-/// The `standard` profile's columns, in order.
+/// The `standard` profile's columns, in order (the application columns last,
+/// docs/features.md "Application metadata").
 const STANDARD_HEADER: &[&str] = &[
     "flow_id",
     "src_ip",
@@ -60,6 +61,31 @@ const STANDARD_HEADER: &[&str] = &[
     "ece_count",
     "cwr_count",
     "end_reason",
+    "community_id",
+    "app_protocol",
+    "server_name",
+    "tls_version",
+    "tls_alpn",
+    "tls_cipher",
+    "ja3",
+    "ja3s",
+    "ja4",
+    "quic_version",
+    "dns_query",
+    "dns_qtype",
+    "dns_rcode",
+    "dns_answers",
+    "dns_transactions",
+    "http_method",
+    "http_uri",
+    "http_user_agent",
+    "http_status",
+    "http_content_type",
+    "http_requests",
+    "ssh_client",
+    "ssh_server",
+    "hassh",
+    "hassh_server",
 ];
 
 // ---------------------------------------------------------------------------

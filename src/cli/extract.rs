@@ -481,6 +481,12 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
             thousands(summary.timestamp_outliers)
         );
     }
+    if summary.app_malformed_flows > 0 {
+        eprintln!(
+            "  app data malformed {} flows (their application columns are null where it did not parse)",
+            thousands(summary.app_malformed_flows)
+        );
+    }
 }
 
 pub(super) fn thousands(n: u64) -> String {

@@ -74,6 +74,27 @@ pub fn community_id_v1(
     dst_port: u16,
     encoding: CommunityIdEncoding,
 ) -> Option<String> {
+    let mut out = String::with_capacity(30);
+    write_community_id_v1(
+        &mut out, seed, src, dst, proto, src_port, dst_port, encoding,
+    )
+    .then_some(out)
+}
+
+/// [`community_id_v1`] appended to `out` (no allocation when `out` has
+/// room: the flow columns reuse one buffer); false, and nothing appended, when
+/// the two addresses are of different IP versions.
+#[allow(clippy::too_many_arguments)]
+pub fn write_community_id_v1(
+    out: &mut String,
+    seed: u16,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    src_port: u16,
+    dst_port: u16,
+    encoding: CommunityIdEncoding,
+) -> bool {
     let mut buf = [0u8; 2 + 16 + 16 + 2 + 4];
     let mut n = 0;
     let mut put = |b: &[u8]| {
@@ -89,7 +110,7 @@ pub fn community_id_v1(
             (a, b, 4)
         }
         (IpAddr::V6(s), IpAddr::V6(d)) => (s.octets(), d.octets(), 16),
-        _ => return None,
+        _ => return false,
     };
     let (mut sp, mut dp) = (src_port, dst_port);
     let mut one_way = false;
@@ -121,11 +142,14 @@ pub fn community_id_v1(
         put(&pb.to_be_bytes());
     }
     let digest = Sha1::digest(&buf[..n]);
-    let body = match encoding {
-        CommunityIdEncoding::Base64 => base64::engine::general_purpose::STANDARD.encode(digest),
-        CommunityIdEncoding::Hex => super::util::hex(&digest),
-    };
-    Some(format!("1:{body}"))
+    out.push_str("1:");
+    match encoding {
+        CommunityIdEncoding::Base64 => {
+            base64::engine::general_purpose::STANDARD.encode_string(digest, out)
+        }
+        CommunityIdEncoding::Hex => out.push_str(&super::util::hex(&digest)),
+    }
+    true
 }
 
 #[cfg(test)]

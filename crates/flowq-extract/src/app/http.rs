@@ -273,8 +273,11 @@ impl HttpState {
             let Some(colon) = l.iter().position(|&b| b == b':') else {
                 continue;
             };
+            // Values are kept as slices and rendered only for the first
+            // request or response (rendering every head's cost more than
+            // parsing it).
             let (name, value) = (&l[..colon], trim(&l[colon + 1..]));
-            let v = || escape_bytes(value, MAX_VALUE_BYTES);
+            let v = || value;
             if name.eq_ignore_ascii_case(b"content-length") {
                 content_length = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
@@ -323,8 +326,9 @@ impl HttpState {
                 self.sum.method = Some(escape_bytes(method, 32));
                 self.sum.uri = Some(escape_bytes(target, MAX_URI_BYTES));
                 self.sum.version = Some(escape_bytes(version, 16));
-                self.sum.host = host;
-                self.sum.user_agent = ua;
+                let render = |v: &[u8]| escape_bytes(v, MAX_VALUE_BYTES);
+                self.sum.host = host.map(render);
+                self.sum.user_agent = ua.map(render);
                 self.head_request = method == b"HEAD";
             }
             // A request without Content-Length or Transfer-Encoding has no body.
@@ -346,7 +350,7 @@ impl HttpState {
             let first_response = self.sum.status.is_none();
             if first_response {
                 self.sum.status = Some(code);
-                self.sum.content_type = ctype;
+                self.sum.content_type = ctype.map(|v| escape_bytes(v, MAX_VALUE_BYTES));
             }
             let no_body = (100..200).contains(&code)
                 || code == 204

@@ -38,7 +38,7 @@ pub mod ssh;
 pub mod tls;
 mod util;
 
-pub use community_id::{CommunityIdEncoding, community_id_v1};
+pub use community_id::{CommunityIdEncoding, community_id_v1, write_community_id_v1};
 pub use detect::{AppProtocol, Transport, detect};
 pub use util::{escape_bytes, is_grease, md5_hex};
 

@@ -8,7 +8,7 @@ use crate::app::dns::DnsSummary;
 use crate::app::http::HttpSummary;
 use crate::app::ssh::SshSummary;
 use crate::app::tls::TlsSummary;
-use crate::app::{AppProtocol, AppSummary, CommunityIdEncoding, community_id_v1};
+use crate::app::{AppProtocol, AppSummary, CommunityIdEncoding, write_community_id_v1};
 use crate::features::RowFeatures;
 use crate::flow::FinishedFlow;
 use std::fmt::Write as _;
@@ -189,7 +189,9 @@ fn community_id<'s, F: RowFeatures>(
         }
         _ => (src, dst, key.port[src], key.port[dst]),
     };
-    let id = community_id_v1(
+    buf.clear();
+    write_community_id_v1(
+        buf,
         seed,
         addr(from),
         addr(to),
@@ -197,10 +199,8 @@ fn community_id<'s, F: RowFeatures>(
         src_port,
         dst_port,
         CommunityIdEncoding::Base64,
-    )?;
-    buf.clear();
-    buf.push_str(&id);
-    Some(buf)
+    )
+    .then_some(buf.as_str())
 }
 
 /// nDPI's name and category for a flow whose protocol flowq knows.

@@ -9,18 +9,24 @@
 //!   [`AppFlow`] (its buffers bounded by the parsers' `MAX_*` constants), which
 //!   is replaced by the rendered [`AppSummary`] (a few hundred bytes; nothing
 //!   if no protocol was detected) as soon as further payloads can change
-//!   nothing, or after [`MAX_PAYLOADS_PER_SIDE`] payloads of each direction;
+//!   nothing, or after [`MAX_PAYLOADS_PER_SIDE`] payloads of one direction
+//!   ([`MAX_HTTP_PAYLOADS_PER_SIDE`] for HTTP);
 //! * per packet once the metadata is final: one test of a flag.
 
-use crate::app::{AppFlow, AppSummary, Side, TcpSegment, Transport};
+use crate::app::{AppFlow, AppProtocol, AppSummary, Side, TcpSegment, Transport};
 use crate::decode::{PacketView, TransportState, tcp_flags};
 use crate::flow::Direction;
 
-/// Payload-carrying packets of each direction given to the parsers at most;
-/// later payloads of that direction are ignored, and once both directions
-/// have reached it the flow's metadata is final. DNS transactions and HTTP
-/// requests are counted within these packets.
+/// Payload-carrying packets of one direction after which a flow's metadata
+/// is final (parsing stops for both directions). DNS transactions are counted
+/// within these packets.
 pub const MAX_PAYLOADS_PER_SIDE: u8 = 255;
+
+/// The same for HTTP, whose requests are counted within these packets: a
+/// download's body or a long keep-alive connection is not parsed on (parsing
+/// every later segment for a request line cost more than the rest of the
+/// flow's work, docs/benchmarks.md).
+pub const MAX_HTTP_PAYLOADS_PER_SIDE: u8 = 16;
 
 /// Settings of the application-metadata state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -135,10 +141,7 @@ impl AppState {
             }
             return;
         }
-        if self.payloads[i] == MAX_PAYLOADS_PER_SIDE {
-            return;
-        }
-        self.payloads[i] += 1;
+        self.payloads[i] = self.payloads[i].saturating_add(1);
         let parsed = self.parsed.get_or_insert_with(|| {
             let mut flow = AppFlow::new(transport);
             for (s, bit) in [(Side::Client, SYN_CLIENT), (Side::Server, SYN_SERVER)] {
@@ -151,7 +154,11 @@ impl AppState {
         });
         if let Parsed::Parsing(flow) = &mut **parsed {
             flow.feed(side, tcp, payload);
-            if flow.is_complete() || self.payloads.iter().all(|&n| n == MAX_PAYLOADS_PER_SIDE) {
+            let limit = match flow.protocol() {
+                Some(AppProtocol::Http) => MAX_HTTP_PAYLOADS_PER_SIDE,
+                _ => MAX_PAYLOADS_PER_SIDE,
+            };
+            if flow.is_complete() || self.payloads[i] >= limit {
                 self.seal();
             }
         }

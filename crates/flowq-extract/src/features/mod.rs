@@ -8,7 +8,7 @@ mod cic;
 mod full;
 mod stats;
 
-pub use app::{AppConfig, AppState, MAX_PAYLOADS_PER_SIDE};
+pub use app::{AppConfig, AppState, MAX_HTTP_PAYLOADS_PER_SIDE, MAX_PAYLOADS_PER_SIDE};
 pub use cic::{Bulk, CicConfig, CicFeatures, CicState};
 pub use full::{
     ACTIVITY_THRESHOLD_NS, Activity, FullConfig, FullFeatures, Handshake, SpltEntry, TcpWindows,
