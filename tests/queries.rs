@@ -1353,3 +1353,472 @@ fn every_query_is_documented_and_tested() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// Application metadata: top_server_names.sql, tls_without_sni.sql,
+// rare_client_fingerprints.sql, dns_long_names.sql, http_user_agents.sql
+// ---------------------------------------------------------------------------
+
+/// An Ethernet IPv4/TCP frame at T0 + `t` µs with sequence number `seq`:
+/// 54 + payload bytes.
+fn tcp_seq(t: i64, src: Ep4, dst: Ep4, tcp_flags: u8, seq: u32, payload: &[u8]) -> Pkt {
+    let mut h = etherparse::TcpHeader::new(src.1, dst.1, seq, 64_000);
+    h.syn = tcp_flags & SYN != 0;
+    h.ack = tcp_flags & ACK != 0;
+    h.psh = tcp_flags & PSH != 0;
+    h.fin = tcp_flags & FIN != 0;
+    if h.ack {
+        h.acknowledgment_number = 1;
+    }
+    let mut out = Vec::new();
+    etherparse::PacketBuilder::ipv4(src.0, dst.0, 64)
+        .tcp_header(h)
+        .write(&mut out, payload)
+        .expect("build tcp");
+    Pkt::new(T0_US + t, eth(&out))
+}
+
+/// A TCP connection whose client sends `request` and whose server answers
+/// `response`, packets 1 ms apart from `t`: SYN, SYN+ACK, ACK, request,
+/// response, FIN+ACK, FIN+ACK, ACK. 8 packets, 432 + request + response
+/// bytes, last packet at t + 7 ms.
+fn tcp_exchange(t: i64, client: Ep4, server: Ep4, request: &[u8], response: &[u8]) -> Vec<Pkt> {
+    let up = 1 + request.len() as u32;
+    let down = 1 + response.len() as u32;
+    vec![
+        tcp_seq(t, client, server, SYN, 0, &[]),
+        tcp_seq(t + MS, server, client, SYN | ACK, 0, &[]),
+        tcp_seq(t + 2 * MS, client, server, ACK, 1, &[]),
+        tcp_seq(t + 3 * MS, client, server, PSH | ACK, 1, request),
+        tcp_seq(t + 4 * MS, server, client, PSH | ACK, 1, response),
+        tcp_seq(t + 5 * MS, client, server, FIN | ACK, up, &[]),
+        tcp_seq(t + 6 * MS, server, client, FIN | ACK, down, &[]),
+        tcp_seq(t + 7 * MS, client, server, ACK, up + 1, &[]),
+    ]
+}
+
+fn u16s(values: &[u16]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_be_bytes()).collect()
+}
+
+/// A TLS record holding a ClientHello: TLS 1.3 (supported_versions), the
+/// given cipher suites, SNI when given, ALPN `h2`, signature algorithms
+/// 0x0403 and 0x0804. Its JA4 is `t13`, then `d` (SNI) or `i`, the cipher
+/// count, the extension count and `h2`, then the first 12 hex digits of the
+/// SHA-256 of the ciphers ("1301,1302": 62ed6f6ca7ad; "1301,1302,1303":
+/// 55b375c5d22e) and of "000d,002b_0403,0804" (ef5f37ab036a).
+fn client_hello(sni: Option<&str>, ciphers: &[u16]) -> Vec<u8> {
+    let mut extensions: Vec<(u16, Vec<u8>)> = Vec::new();
+    if let Some(name) = sni {
+        let mut entry = vec![0u8];
+        entry.extend((name.len() as u16).to_be_bytes());
+        entry.extend(name.as_bytes());
+        let mut list = (entry.len() as u16).to_be_bytes().to_vec();
+        list.extend(entry);
+        extensions.push((0, list));
+    }
+    extensions.push((16, [&[0u8, 3, 2][..], b"h2"].concat()));
+    extensions.push((43, vec![2, 0x03, 0x04]));
+    extensions.push((13, [&[0u8, 4][..], &u16s(&[0x0403, 0x0804])].concat()));
+    let mut ext_bytes = Vec::new();
+    for (kind, data) in &extensions {
+        ext_bytes.extend(kind.to_be_bytes());
+        ext_bytes.extend((data.len() as u16).to_be_bytes());
+        ext_bytes.extend(data);
+    }
+    let mut body = vec![0x03, 0x03];
+    body.extend([7u8; 32]);
+    body.push(0);
+    body.extend((2 * ciphers.len() as u16).to_be_bytes());
+    body.extend(u16s(ciphers));
+    body.extend([1, 0]);
+    body.extend((ext_bytes.len() as u16).to_be_bytes());
+    body.extend(ext_bytes);
+    let mut handshake = vec![1];
+    handshake.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    handshake.extend(body);
+    let mut record = vec![0x16, 0x03, 0x01];
+    record.extend((handshake.len() as u16).to_be_bytes());
+    record.extend(handshake);
+    record
+}
+
+/// A DNS message: one question for `name` of type A, and no records.
+fn dns_message(id: u16, response: bool, name: &str) -> Vec<u8> {
+    let flags: u16 = if response { 0x8180 } else { 0x0100 };
+    let mut m = u16s(&[id, flags, 1, 0, 0, 0]);
+    for label in name.split('.') {
+        m.push(label.len() as u8);
+        m.extend(label.as_bytes());
+    }
+    m.push(0);
+    m.extend(u16s(&[1, 1]));
+    m
+}
+
+/// A DNS lookup over UDP at `t`: the query, and the answer 5 ms later.
+/// 2 packets, 84 + 2 × (18 + name) bytes (12 header, name + 2, type and class 4).
+fn dns_lookup(t: i64, client: Ep4, server: Ep4, name: &str) -> Vec<Pkt> {
+    vec![
+        Pkt::new(
+            T0_US + t,
+            eth(&ip4_udp(client, server, &dns_message(7, false, name))),
+        ),
+        Pkt::new(
+            T0_US + t + 5 * MS,
+            eth(&ip4_udp(server, client, &dns_message(7, true, name))),
+        ),
+    ]
+}
+
+fn http_request(method: &str, host: &str, user_agent: Option<&str>) -> Vec<u8> {
+    let mut r = format!("{method} /index.html HTTP/1.1\r\nHost: {host}\r\n");
+    if let Some(ua) = user_agent {
+        r.push_str(&format!("User-Agent: {ua}\r\n"));
+    }
+    r.push_str("Accept: */*\r\n\r\n");
+    r.into_bytes()
+}
+
+const HTTP_OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n";
+
+/// Plain TCP and UDP traffic with no payload any parser reads.
+fn no_app_capture() -> Vec<Pkt> {
+    let mut p = conversation(0, ([10, 0, 0, 1], 40000), ([10, 0, 0, 2], 443), 100, 200);
+    p.push(udp(SEC, ([10, 0, 0, 1], 40001), ([10, 0, 0, 2], 53), 0));
+    p
+}
+
+fn time(offset_us: i64) -> String {
+    let seconds = 1_700_000_000 + offset_us / SEC;
+    let us = offset_us % SEC;
+    let minutes = (seconds / 60) % 60;
+    let hours = (seconds / 3600) % 24;
+    format!(
+        "2023-11-14T{hours:02}:{minutes:02}:{:02}.{us:06}Z",
+        seconds % 60
+    )
+}
+
+const TOP_NAMES_HEADER: &str =
+    "rank,server_name,registered_domain,protocols,flows,clients,servers,bytes,first_seen,last_seen";
+
+#[test]
+fn top_server_names_ranks_names_across_protocols() {
+    let web: Ep4 = ([93, 184, 216, 34], 443);
+    let resolver: Ep4 = ([10, 0, 0, 53], 53);
+    let api: Ep4 = ([198, 51, 100, 7], 8080);
+    let hello = client_hello(Some("www.example.com"), &[0x1301, 0x1302]);
+    let request = http_request("GET", "api.example.co.uk:8080", Some("curl/8.0"));
+    let mut p = Vec::new();
+    // www.example.com: TLS from 10.0.0.1 at 0 s and from 10.0.0.2 at 1 s,
+    // looked up by 10.0.0.1 at 2 s. 3 flows, 2 clients, 2 server addresses;
+    // bytes 2 × (432 + hello) + 84 + 2 × (18 + 15).
+    p.extend(tcp_exchange(0, ([10, 0, 0, 1], 40000), web, &hello, &[]));
+    p.extend(tcp_exchange(SEC, ([10, 0, 0, 2], 40000), web, &hello, &[]));
+    p.extend(dns_lookup(
+        2 * SEC,
+        ([10, 0, 0, 1], 50000),
+        resolver,
+        "www.example.com",
+    ));
+    // api.example.co.uk: HTTP to port 8080 at 3 s; the Host's port is not
+    // part of the name. 432 + request + response bytes.
+    p.extend(tcp_exchange(
+        3 * SEC,
+        ([10, 0, 0, 1], 40001),
+        api,
+        &request,
+        HTTP_OK,
+    ));
+    let www_bytes = 2 * (432 + hello.len()) + 84 + 2 * (18 + 15);
+    let api_bytes = 432 + request.len() + HTTP_OK.len();
+    let rows = [
+        TOP_NAMES_HEADER.to_string(),
+        format!(
+            "1,www.example.com,example.com,dns tls,3,2,2,{www_bytes},{},{}",
+            time(0),
+            time(2 * SEC + 5 * MS)
+        ),
+        format!(
+            "2,api.example.co.uk,example.co.uk,http,1,1,1,{api_bytes},{},{}",
+            time(3 * SEC),
+            time(3 * SEC + 7 * MS)
+        ),
+    ];
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(run_query("top_server_names", p.clone()), csv(&rows));
+
+    // By registered domain, names with at least 2 flows: example.com only.
+    let tuned = run_tuned(
+        "top_server_names",
+        &[
+            ("1 as min_flows", "2 as min_flows"),
+            ("0 as by_domain", "1 as by_domain"),
+        ],
+        p,
+    );
+    let row = format!(
+        "1,example.com,example.com,dns tls,3,2,2,{www_bytes},{},{}",
+        time(0),
+        time(2 * SEC + 5 * MS)
+    );
+    assert_eq!(tuned, csv(&[TOP_NAMES_HEADER, &row]));
+
+    // Traffic without names: nothing.
+    assert_eq!(
+        run_query("top_server_names", no_app_capture()),
+        csv(&[TOP_NAMES_HEADER])
+    );
+}
+
+const NO_SNI_HEADER: &str =
+    "src_ip,dst_ip,dst_port,app_protocol,flows,ja4,alpn,bytes,first_seen,last_seen";
+
+#[test]
+fn tls_without_sni_finds_clients_that_name_no_server() {
+    let bare: Ep4 = ([203, 0, 113, 9], 443);
+    let named: Ep4 = ([93, 184, 216, 34], 443);
+    let no_sni = client_hello(None, &[0x1301, 0x1302]);
+    let with_sni = client_hello(Some("www.example.com"), &[0x1301, 0x1302]);
+    let mut p = Vec::new();
+    // Two connections without SNI to 203.0.113.9:443 at 0 s and 1 s.
+    p.extend(tcp_exchange(0, ([10, 0, 0, 1], 40000), bare, &no_sni, &[]));
+    p.extend(tcp_exchange(
+        SEC,
+        ([10, 0, 0, 1], 40001),
+        bare,
+        &no_sni,
+        &[],
+    ));
+    // With SNI: not listed.
+    p.extend(tcp_exchange(
+        2 * SEC,
+        ([10, 0, 0, 1], 40002),
+        named,
+        &with_sni,
+        &[],
+    ));
+    let row = format!(
+        "10.0.0.1,203.0.113.9,443,tls,2,t13i0203h2_62ed6f6ca7ad_ef5f37ab036a,h2,{},{},{}",
+        2 * (432 + no_sni.len()),
+        time(0),
+        time(SEC + 7 * MS)
+    );
+    assert_eq!(run_query("tls_without_sni", p), csv(&[NO_SNI_HEADER, &row]));
+
+    // Every client names its server: nothing.
+    let mut p = tcp_exchange(0, ([10, 0, 0, 1], 40000), named, &with_sni, &[]);
+    p.extend(no_app_capture());
+    assert_eq!(run_query("tls_without_sni", p), csv(&[NO_SNI_HEADER]));
+}
+
+const RARE_JA4_HEADER: &str = "ja4,ja4_a,hosts,clients,flows,server_names,first_seen,last_seen";
+
+/// Clients 10.0.0.1 and 10.0.0.2 with the two-cipher hello; 10.0.0.3 with
+/// the three-cipher one (`odd`) or the common one.
+fn fingerprint_capture(odd: bool) -> Vec<Pkt> {
+    let server: Ep4 = ([93, 184, 216, 34], 443);
+    let common = client_hello(Some("www.example.com"), &[0x1301, 0x1302]);
+    let rare = client_hello(Some("c2.example.net"), &[0x1301, 0x1302, 0x1303]);
+    let mut p = Vec::new();
+    p.extend(tcp_exchange(
+        0,
+        ([10, 0, 0, 1], 40000),
+        server,
+        &common,
+        &[],
+    ));
+    p.extend(tcp_exchange(
+        SEC,
+        ([10, 0, 0, 2], 40000),
+        server,
+        &common,
+        &[],
+    ));
+    p.extend(tcp_exchange(
+        SEC,
+        ([10, 0, 0, 2], 40001),
+        server,
+        &common,
+        &[],
+    ));
+    let third = if odd { &rare } else { &common };
+    p.extend(tcp_exchange(
+        2 * SEC,
+        ([10, 0, 0, 3], 40000),
+        server,
+        third,
+        &[],
+    ));
+    p
+}
+
+#[test]
+fn rare_client_fingerprints_finds_a_fingerprint_of_one_host() {
+    let row = format!(
+        "t13d0304h2_55b375c5d22e_ef5f37ab036a,t13d0304h2,1,10.0.0.3,1,c2.example.net,{},{}",
+        time(2 * SEC),
+        time(2 * SEC + 7 * MS)
+    );
+    assert_eq!(
+        run_query("rare_client_fingerprints", fingerprint_capture(true)),
+        csv(&[RARE_JA4_HEADER, &row])
+    );
+    // Everyone uses the same client: nothing.
+    assert_eq!(
+        run_query("rare_client_fingerprints", fingerprint_capture(false)),
+        csv(&[RARE_JA4_HEADER])
+    );
+    // Fewer than min_population (3) clients: no fingerprint is rare.
+    let tuned = run_tuned(
+        "rare_client_fingerprints",
+        &[("3 as min_population", "5 as min_population")],
+        fingerprint_capture(true),
+    );
+    assert_eq!(tuned, csv(&[RARE_JA4_HEADER]));
+}
+
+const DNS_LONG_HEADER: &str =
+    "src_ip,domain,names,flows,longest_name,longest_label,max_entropy,example,first_seen,last_seen";
+
+/// A 50-character base32 label (entropy with the `t` label below it: 4.67).
+const BASE32_LABEL: &str = "mfrggzdfmztwq2lknnwg23tpobyxe43uov3ho6dzpjaxcmrsgm";
+/// 26 random characters: entropy 4.70.
+const RANDOM_LABEL: &str = "k9x2qz7vbn4wm1pl8hr5tj3ydc";
+
+fn dns_names_capture(names: &[String]) -> Vec<Pkt> {
+    let resolver: Ep4 = ([10, 0, 0, 53], 53);
+    let mut p = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let client: Ep4 = ([10, 0, 0, 5], 50000 + i as u16);
+        p.extend(dns_lookup(i as i64 * SEC, client, resolver, name));
+    }
+    p
+}
+
+#[test]
+fn dns_long_names_finds_tunnel_like_lookups() {
+    let reversed: String = BASE32_LABEL.chars().rev().collect();
+    let names = [
+        // Label of 50 characters: 50 + 1 + 1 + 1 + 16 = 69 characters.
+        format!("{BASE32_LABEL}.t.evil-example.com"),
+        format!("{reversed}.t.evil-example.com"),
+        // Subdomain of 26 characters with entropy 4.70 >= 4.0.
+        format!("{RANDOM_LABEL}.evil-example.com"),
+        // Ordinary names and near-misses: a 39-character label; a random
+        // subdomain of 23 characters.
+        "www.google.com".to_string(),
+        "mail.example.org".to_string(),
+        format!("{}.example.org", "a".repeat(39)),
+        format!("{}.example.org", &RANDOM_LABEL[..23]),
+    ];
+    let row = format!(
+        "10.0.0.5,evil-example.com,3,3,69,50,4.7,{BASE32_LABEL}.t.evil-example.com,{},{}",
+        time(0),
+        time(2 * SEC + 5 * MS)
+    );
+    assert_eq!(
+        run_query("dns_long_names", dns_names_capture(&names)),
+        csv(&[DNS_LONG_HEADER, &row])
+    );
+    // Only the ordinary names and near-misses: nothing.
+    assert_eq!(
+        run_query("dns_long_names", dns_names_capture(&names[3..])),
+        csv(&[DNS_LONG_HEADER])
+    );
+    // With a lower label threshold the 39-character label is listed.
+    let tuned = run_tuned(
+        "dns_long_names",
+        &[("40 as min_label", "39 as min_label")],
+        dns_names_capture(&names[3..]),
+    );
+    let row = format!(
+        "10.0.0.5,example.org,1,1,51,39,0.0,{}.example.org,{},{}",
+        "a".repeat(39),
+        time(2 * SEC),
+        time(2 * SEC + 5 * MS)
+    );
+    assert_eq!(tuned, csv(&[DNS_LONG_HEADER, &row]));
+}
+
+const UA_HEADER: &str =
+    "rank,http_user_agent,flows,requests,clients,servers,methods,first_seen,last_seen";
+
+#[test]
+fn http_user_agents_lists_clients_by_user_agent() {
+    let server: Ep4 = ([198, 51, 100, 7], 80);
+    let browser = "Mozilla/5.0 (X11; Linux x86_64)";
+    let mut p = Vec::new();
+    let get = |host: &str, ua: Option<&str>| http_request("GET", host, ua);
+    p.extend(tcp_exchange(
+        0,
+        ([10, 0, 0, 1], 40000),
+        server,
+        &get("a.example", Some(browser)),
+        HTTP_OK,
+    ));
+    p.extend(tcp_exchange(
+        SEC,
+        ([10, 0, 0, 2], 40000),
+        server,
+        &get("b.example", Some(browser)),
+        HTTP_OK,
+    ));
+    p.extend(tcp_exchange(
+        2 * SEC,
+        ([10, 0, 0, 3], 40000),
+        ([198, 51, 100, 8], 8080),
+        &http_request("POST", "c.example:8080", Some("curl/8.0")),
+        HTTP_OK,
+    ));
+    p.extend(tcp_exchange(
+        3 * SEC,
+        ([10, 0, 0, 4], 40000),
+        server,
+        &get("a.example", None),
+        HTTP_OK,
+    ));
+    let rows = [
+        UA_HEADER.to_string(),
+        format!("1,{browser},2,2,2,2,GET,{},{}", time(0), time(SEC + 7 * MS)),
+        format!(
+            "2,curl/8.0,1,1,1,1,POST,{},{}",
+            time(2 * SEC),
+            time(2 * SEC + 7 * MS)
+        ),
+        format!(
+            "3,,1,1,1,1,GET,{},{}",
+            time(3 * SEC),
+            time(3 * SEC + 7 * MS)
+        ),
+    ];
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(run_query("http_user_agents", p.clone()), csv(&rows));
+    // User-Agents of one client only, ranked among themselves.
+    let tuned = run_tuned(
+        "http_user_agents",
+        &[("1000000 as max_clients", "1 as max_clients")],
+        p,
+    );
+    let rows = [
+        UA_HEADER.to_string(),
+        format!(
+            "1,curl/8.0,1,1,1,1,POST,{},{}",
+            time(2 * SEC),
+            time(2 * SEC + 7 * MS)
+        ),
+        format!(
+            "2,,1,1,1,1,GET,{},{}",
+            time(3 * SEC),
+            time(3 * SEC + 7 * MS)
+        ),
+    ];
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(tuned, csv(&rows));
+    // No HTTP: nothing.
+    assert_eq!(
+        run_query("http_user_agents", fingerprint_capture(true)),
+        csv(&[UA_HEADER])
+    );
+}

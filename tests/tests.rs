@@ -2,9 +2,11 @@
 //! would link the whole dependency tree again).
 
 mod app;
+mod app_oracle;
 mod cic;
 mod cli;
 mod columns;
+mod community_id;
 mod datasets;
 mod deep_corpus;
 #[cfg(feature = "distributed")]

@@ -18,10 +18,19 @@ pub fn run(args: QueryArgs) -> anyhow::Result<u8> {
     runtime()?.block_on(run_async(args))
 }
 
+/// Stack of the runtime's worker threads. Planning, and on a cluster the
+/// protobuf encoding and decoding of plans, recurse once per plan node: the
+/// plan of a saved query with nested CTEs, joins and window functions
+/// (queries/dns_long_names.sql) overflowed tokio's default 2 MiB in a debug
+/// build of the scheduler (3 MiB was enough). 8 MiB, the main thread's usual
+/// size, leaves room for longer user queries.
+const WORKER_STACK_BYTES: usize = 8 << 20;
+
 /// A multi-threaded runtime: DataFusion runs partitions (capture files) in parallel.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
         .build()
         .context("cannot start the query runtime")
 }

@@ -96,12 +96,15 @@ pub struct ExecutorOptions {
     pub connect_timeout_seconds: u16,
 }
 
-/// The executors' functions: DataFusion's and Ballista's, plus flowq's (under
-/// their aliases too), which the tasks' plans refer to by name.
+/// The executors' functions: DataFusion's and Ballista's, DataFusion's array
+/// functions (`string_to_array`, `array_length`, ...: local sessions have them,
+/// and Ballista's default registry does not), plus flowq's (under their
+/// aliases too), which the tasks' plans refer to by name.
 fn executor_functions() -> BallistaFunctionRegistry {
     let mut registry = BallistaFunctionRegistry::default();
-    for function in udf::functions() {
-        let function = Arc::new(function);
+    let nested = datafusion::functions_nested::all_default_nested_functions();
+    let flowq = udf::functions().into_iter().map(Arc::new);
+    for function in nested.into_iter().chain(flowq) {
         for name in
             std::iter::once(function.name()).chain(function.aliases().iter().map(|a| a.as_str()))
         {

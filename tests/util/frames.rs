@@ -85,6 +85,9 @@ pub struct Ip {
     pub home_address: bool,
     /// Bytes captured after the IP header and the extension headers walked.
     pub after_headers: usize,
+    /// Those bytes (the transport header and payload), up to the end of the
+    /// IP packet as its length field gives it (Ethernet padding left out).
+    pub transport: Vec<u8>,
 }
 
 impl Ip {
@@ -418,6 +421,10 @@ fn ipv4(data: &[u8]) -> Option<Ip> {
         chain: vec![data[9]],
         fragment: (more || offset > 0).then_some((offset, more)),
         after_headers: data.len().saturating_sub(header_len),
+        transport: {
+            let end = usize::from(be16(data, 2)?).clamp(header_len, data.len());
+            data.get(header_len..end).unwrap_or_default().to_vec()
+        },
         ..Ip::default()
     })
 }
@@ -475,5 +482,7 @@ fn ipv6(data: &[u8]) -> Option<Ip> {
         }
     }
     ip.after_headers = data.len().saturating_sub(at);
+    let end = (40 + ip.length_field as usize).clamp(at.min(data.len()), data.len());
+    ip.transport = data.get(at..end).unwrap_or_default().to_vec();
     Some(ip)
 }

@@ -1,5 +1,7 @@
-//! Network functions for flowq's SQL: `cidr_match`, `is_private`, `ip_version`,
-//! `ip_to_int` and `service_name`.
+//! flowq's SQL functions: on addresses and ports (`cidr_match`, `is_private`,
+//! `ip_version`, `ip_to_int`, `service_name`), on DNS names
+//! (`registered_domain`), on fingerprints (`ja4_part`) and on text
+//! (`shannon_entropy`).
 //!
 //! Every function is a [`ScalarUDFImpl`] that works on whole Arrow arrays, takes
 //! text as `Utf8`, `LargeUtf8` or `Utf8View` (DataFusion reads Parquet strings as
@@ -26,31 +28,38 @@
 //!
 //! Layout: [`scalar`] is the one `ScalarUDFImpl`, generic over a function's
 //! definition (name, arguments, return type, documentation, body); [`args`]
-//! reads arguments and coerces their types; [`network`] holds the address and
-//! network functions; [`service`] holds `service_name` and reads its port
-//! table, `services.tsv`.
+//! reads arguments and coerces their types; one file per family of
+//! functions: [`network`] (addresses and networks), [`service`]
+//! (`service_name` and its port table, `services.tsv`), [`domain`] (DNS
+//! names), [`fingerprint`] (JA4) and [`text`] (entropy).
 
 mod args;
+mod domain;
+mod fingerprint;
 mod network;
 mod scalar;
 mod service;
 #[cfg(test)]
 mod tests;
+mod text;
 
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::SessionContext;
+use domain::RegisteredDomain;
+use fingerprint::Ja4Part;
 use network::{CidrMatch, IpToInt, IpVersion, IsPrivate};
 use scalar::Udf;
 use service::ServiceName;
+use text::ShannonEntropy;
 
-/// Registers flowq's network functions with `ctx`.
+/// Registers flowq's functions with `ctx`.
 pub fn register_all(ctx: &SessionContext) {
     for function in functions() {
         ctx.register_udf(function);
     }
 }
 
-/// flowq's network functions, for registries other than a `SessionContext`
+/// flowq's functions, for registries other than a `SessionContext`
 /// (a cluster's scheduler and executors).
 pub fn functions() -> Vec<ScalarUDF> {
     vec![
@@ -59,5 +68,8 @@ pub fn functions() -> Vec<ScalarUDF> {
         ScalarUDF::from(Udf::new(IpVersion)),
         ScalarUDF::from(Udf::new(IpToInt)),
         ScalarUDF::from(Udf::new(ServiceName)),
+        ScalarUDF::from(Udf::new(RegisteredDomain)),
+        ScalarUDF::from(Udf::new(Ja4Part)),
+        ScalarUDF::from(Udf::new(ShannonEntropy)),
     ]
 }

@@ -27,6 +27,8 @@ pub(super) trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static
     const DESCRIPTION: &'static str;
     /// One example statement with its result as a `-- ` comment.
     const EXAMPLE: &'static str;
+    /// The family the function belongs to, for the documentation.
+    const FAMILY: Family = Family::Network;
 
     /// The argument types the function is called with, given the types of
     /// the arguments in the query (their number is already checked). By
@@ -50,6 +52,44 @@ pub(super) trait Function: Debug + PartialEq + Eq + Hash + Send + Sync + 'static
     fn invoke(args: &ScalarFunctionArgs) -> Result<ColumnarValue>;
 }
 
+/// The families of flowq's functions: one source file and one section of
+/// `docs/sql-functions.md` each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Family {
+    Network,
+    Domain,
+    Fingerprint,
+    Text,
+}
+
+impl Family {
+    fn section(self) -> DocSection {
+        let (label, description) = match self {
+            Family::Network => (
+                "Network Functions",
+                "flowq's functions on IP addresses and ports (docs/sql-functions.md)",
+            ),
+            Family::Domain => (
+                "Domain Name Functions",
+                "flowq's functions on DNS names (docs/sql-functions.md)",
+            ),
+            Family::Fingerprint => (
+                "Fingerprint Functions",
+                "flowq's functions on TLS and SSH fingerprints (docs/sql-functions.md)",
+            ),
+            Family::Text => (
+                "Text Measure Functions",
+                "flowq's measures of text (docs/sql-functions.md)",
+            ),
+        };
+        DocSection {
+            include: true,
+            label,
+            description: Some(description),
+        }
+    }
+}
+
 /// `name(arg, ...)`: the syntax shown in documentation and arity errors.
 fn syntax<F: Function>() -> String {
     let names: Vec<&str> = F::ARGUMENTS.iter().map(|(name, _)| *name).collect();
@@ -70,15 +110,12 @@ pub(super) struct Udf<F> {
 
 impl<F: Function> Udf<F> {
     pub(super) fn new(function: F) -> Self {
-        let section = DocSection {
-            include: true,
-            label: "Network Functions",
-            description: Some(
-                "flowq's functions on IP addresses and ports (docs/sql-functions.md)",
-            ),
-        };
-        let mut builder = Documentation::builder(section, F::DESCRIPTION.to_owned(), syntax::<F>())
-            .with_sql_example(F::EXAMPLE.to_owned());
+        let mut builder = Documentation::builder(
+            F::FAMILY.section(),
+            F::DESCRIPTION.to_owned(),
+            syntax::<F>(),
+        )
+        .with_sql_example(F::EXAMPLE.to_owned());
         for (argument, text) in F::ARGUMENTS {
             builder = builder.with_argument(*argument, *text);
         }

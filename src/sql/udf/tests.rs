@@ -781,6 +781,8 @@ fn docs_port_table_is_the_built_in_table() {
         .split("### Port table")
         .nth(1)
         .expect("port table section");
+    // The table ends where the next function's section begins.
+    let section = section.split("\n## ").next().unwrap_or(section);
     let documented: Vec<String> = section
         .lines()
         .filter(|l| l.starts_with("| ") && l[2..].starts_with(|c: char| c.is_ascii_digit()))
@@ -840,7 +842,8 @@ async fn information_schema_describes_the_functions() {
     let got = values(
         &ctx,
         "select routine_name || ': ' || syntax_example from information_schema.routines \
-         where routine_name in ('cidr_match', 'is_private', 'ip_version', 'ip_to_int', 'service_name') \
+         where routine_name in ('cidr_match', 'is_private', 'ip_version', 'ip_to_int', \
+         'service_name', 'registered_domain', 'ja4_part', 'shannon_entropy') \
          and description is not null order by 1",
     )
     .await;
@@ -851,7 +854,10 @@ async fn information_schema_describes_the_functions() {
             "ip_to_int: ip_to_int(ip)",
             "ip_version: ip_version(ip)",
             "is_private: is_private(ip)",
+            "ja4_part: ja4_part(ja4, n)",
+            "registered_domain: registered_domain(name)",
             "service_name: service_name(port, protocol)",
+            "shannon_entropy: shannon_entropy(text)",
         ])
     );
 }
@@ -974,4 +980,210 @@ fn direct_calls_with_bad_arguments_are_errors() {
         (0..3).map(|i| show(&out, i)).collect::<Vec<_>>(),
         strs(&["ssh", "NULL", "NULL"])
     );
+}
+
+/// id, name, ja4, part number
+type NameRow = (i32, Option<&'static str>, Option<&'static str>, Option<i16>);
+
+/// Table `names`, in two batches: DNS names and JA4 fingerprints in every
+/// text layout, with NULLs and junk, and part numbers as a column.
+fn with_names() -> SessionContext {
+    let ctx = context();
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int32, false),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("name_large", DataType::LargeUtf8, true),
+        Field::new("name_view", DataType::Utf8View, true),
+        Field::new("ja4", DataType::Utf8View, true),
+        Field::new("n", DataType::Int16, true),
+    ]));
+    #[rustfmt::skip]
+    let rows: [NameRow; 6] = [
+        (0, Some("www.example.co.uk"), Some("t13d1516h2_8daaf6152771_e5627efa2ab1"), Some(1)),
+        (1, None, None, Some(2)),
+        (2, Some("192.0.2.1"), Some("t13d1516h2_8daaf6152771_e5627efa2ab1"), Some(3)),
+        (3, Some("co.uk"), Some("junk"), Some(1)),
+        (4, Some("Mail.Example.COM."), Some("q13d0310h3_55b375c5d22e_cd85d2d88918"), None),
+        (5, Some("a..b"), Some("q13d0310h3_55b375c5d22e_cd85d2d88918"), Some(2)),
+    ];
+    let batch = |rows: &[NameRow]| {
+        let names: Vec<Option<&str>> = rows.iter().map(|r| r.1).collect();
+        RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(StringArray::from(names.clone())),
+                Arc::new(LargeStringArray::from(names.clone())),
+                Arc::new(StringViewArray::from(names)),
+                Arc::new(StringViewArray::from_iter(rows.iter().map(|r| r.2))),
+                Arc::new(Int16Array::from_iter(rows.iter().map(|r| r.3))),
+            ],
+        )
+        .unwrap()
+    };
+    let table = MemTable::try_new(
+        Arc::clone(&schema),
+        vec![vec![batch(&rows[..3]), batch(&rows[3..])]],
+    )
+    .unwrap();
+    ctx.register_table("names", Arc::new(table)).unwrap();
+    ctx
+}
+
+#[tokio::test]
+async fn name_functions_over_every_text_layout_and_columns() {
+    let ctx = with_names();
+    for column in [
+        "name",
+        "name_large",
+        "name_view",
+        "arrow_cast(name, 'Dictionary(Int8, Utf8)')",
+    ] {
+        assert_eq!(
+            values(
+                &ctx,
+                &format!("select registered_domain({column}) from names order by id")
+            )
+            .await,
+            strs(&[
+                "example.co.uk",
+                "NULL",
+                "NULL",
+                "NULL",
+                "example.com",
+                "NULL"
+            ])
+        );
+        assert_eq!(
+            values(
+                &ctx,
+                &format!("select round(shannon_entropy({column}), 3) from names order by id")
+            )
+            .await,
+            strs(&["3.41", "NULL", "2.197", "2.322", "3.455", "1.5"])
+        );
+    }
+    // Part number from a column (NULL part gives NULL), from a constant, and a
+    // constant fingerprint with a column of part numbers.
+    assert_eq!(
+        values(&ctx, "select ja4_part(ja4, n) from names order by id").await,
+        strs(&[
+            "t13d1516h2",
+            "NULL",
+            "e5627efa2ab1",
+            "NULL",
+            "NULL",
+            "55b375c5d22e"
+        ])
+    );
+    assert_eq!(
+        values(&ctx, "select ja4_part(ja4, 1) from names order by id").await,
+        strs(&[
+            "t13d1516h2",
+            "NULL",
+            "t13d1516h2",
+            "NULL",
+            "q13d0310h3",
+            "q13d0310h3"
+        ])
+    );
+    assert_eq!(
+        values(
+            &ctx,
+            "select ja4_part('t13d1516h2_8daaf6152771_e5627efa2ab1', n) from names order by id"
+        )
+        .await,
+        strs(&[
+            "t13d1516h2",
+            "8daaf6152771",
+            "e5627efa2ab1",
+            "t13d1516h2",
+            "NULL",
+            "8daaf6152771"
+        ])
+    );
+    assert_eq!(
+        one("select arrow_typeof(registered_domain('a.com'))").await,
+        "Utf8"
+    );
+    assert_eq!(
+        one("select arrow_typeof(ja4_part('t13d1516h2_8daaf6152771_e5627efa2ab1', 1))").await,
+        "Utf8"
+    );
+    assert_eq!(
+        one("select arrow_typeof(shannon_entropy('a'))").await,
+        "Float64"
+    );
+    assert_eq!(
+        one("select ja4_part('t13d1516h2_8daaf6152771_e5627efa2ab1', arrow_cast(2, 'UInt64'))")
+            .await,
+        "8daaf6152771"
+    );
+}
+
+#[tokio::test]
+async fn name_function_errors() {
+    let ctx = with_names();
+    for (sql, expected) in [
+        (
+            "select registered_domain(1)",
+            "registered_domain: name must be text, got Int64",
+        ),
+        (
+            "select registered_domain('a.com', 'b.com')",
+            "registered_domain takes 1 argument",
+        ),
+        ("select ja4_part('x')", "ja4_part takes 2 arguments"),
+        (
+            "select ja4_part('x', 'a')",
+            "ja4_part: n must be an integer, got Utf8",
+        ),
+        ("select ja4_part(1, 1)", "ja4_part: ja4 must be text"),
+        (
+            "select ja4_part(ja4, 0) from names",
+            "ja4_part: part 0 does not exist",
+        ),
+        (
+            "select ja4_part(ja4, -1) from names",
+            "ja4_part: part -1 does not exist",
+        ),
+        (
+            "select shannon_entropy(2.5)",
+            "shannon_entropy: text must be text, got Float64",
+        ),
+        // A part number from a column is checked row by row.
+        (
+            "select ja4_part(ja4, n + 2) from names",
+            "ja4_part: part 4 does not exist",
+        ),
+    ] {
+        let e = error(&ctx, sql).await;
+        assert!(e.contains(expected), "{sql}: {e}");
+    }
+}
+
+#[tokio::test]
+async fn name_functions_never_panic_on_junk() {
+    let ctx = context();
+    let long = "a".repeat(100_000);
+    let dots = ".".repeat(10_000);
+    let labels = "a.".repeat(50_000);
+    let junk = [
+        "", " ", ".", "_", "-", "\u{0}", "é", "🙂", "xn--", "xn--.com", "a.xn--zz", "_._._",
+        "t13d_", "___", &long, &dots, &labels,
+    ];
+    let list = junk
+        .iter()
+        .map(|s| format!("('{s}')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "select count(registered_domain(x)), count(ja4_part(x, 1)), count(ja4_part(x, 3)), \
+         count(shannon_entropy(x)) from (values {list}) as v(x)"
+    );
+    let batches = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
+    let row: Vec<String> = (0..4).map(|c| show(batches[0].column(c), 0)).collect();
+    // Only "a.xn--zz" looks like a host name (an unknown top-level label
+    // under the default rule); every text has an entropy.
+    assert_eq!(row, strs(&["1", "0", "0", &junk.len().to_string()]));
 }

@@ -135,8 +135,11 @@ impl ClientHello {
         }
         let n = c.u8().ok_or(m)?;
         c.take(usize::from(n)).ok_or(m)?;
-        if c.is_empty() {
-            return Ok(()); // no extensions (SSLv3 / early TLS)
+        // No extensions (SSLv3 / early TLS). A single stray byte where the
+        // extensions' length would be cannot start a block: the hello ends
+        // there, as TShark and the JA3 tools read it.
+        if c.remaining() < 2 {
+            return Ok(());
         }
         let n = c.u16().ok_or(m)?;
         let mut exts = c.sub(usize::from(n)).ok_or(m)?;
@@ -953,6 +956,38 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
                 && !ja3.contains("10794")
         );
         assert!(ja3.ends_with(",29-23-24,0"));
+    }
+
+    /// A hello that ends with one stray byte after the compression methods
+    /// (ndpi's tls_invalid_reads capture has one, with no compression
+    /// method at all): it has no extensions, and its JA3 is what TShark
+    /// computes for it.
+    #[test]
+    fn stray_byte_after_compression_methods_means_no_extensions() {
+        let mut body = vec![0x03, 0x01];
+        body.extend([0x5a; 32]);
+        body.push(0); // session id
+        body.extend([0, 4, 0x00, 0x04, 0x00, 0x05]); // two cipher suites
+        for compression in [&[1u8, 0][..], &[0u8][..]] {
+            let mut b = body.clone();
+            b.extend(compression);
+            let ch = ClientHello::parse(&b);
+            assert_eq!(ch.ja3_string().as_deref(), Some("769,4-5,,,"));
+            b.push(0); // the stray byte
+            let ch = ClientHello::parse(&b);
+            assert_eq!(ch.ja3_string().as_deref(), Some("769,4-5,,,"));
+            // Two bytes do start an extensions block: an empty one is fine,
+            // a length past the end is not.
+            let mut two = b.clone();
+            two.push(0);
+            assert_eq!(
+                ClientHello::parse(&two).ja3_string().as_deref(),
+                Some("769,4-5,,,")
+            );
+            let mut past = b.clone();
+            past.push(9);
+            assert_eq!(ClientHello::parse(&past).ja3_string(), None);
+        }
     }
 
     #[test]
