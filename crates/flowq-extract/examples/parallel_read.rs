@@ -10,7 +10,8 @@
 //! cargo run --release -p flowq-extract --example parallel_read -- FILE [ROUNDS] [PROFILE] [THREADS]
 //! ```
 //!
-//! PROFILE is `standard` (default), `full` or `cic`; THREADS defaults to 2.
+//! PROFILE is `standard` (default), `full` or `cic`, with `-noapp` appended to
+//! leave out the application metadata; THREADS defaults to 2.
 //! Prints one line per run and a summary (best and median wall time, CPU
 //! time, ratios to `-j 1`). See docs/benchmarks.md.
 
@@ -126,9 +127,13 @@ fn main() {
             .expect("usage: parallel_read FILE [ROUNDS] [PROFILE] [THREADS]"),
     );
     let rounds: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(3);
-    let profile = match args.get(3).map(String::as_str) {
-        Some("full") => Profile::Full,
-        Some("cic") => Profile::Cic2017,
+    // A `-noapp` suffix (`standard-noapp`, `full-noapp`) leaves out the
+    // application metadata, whose payload bytes must travel to the shards.
+    let name = args.get(3).map_or("standard", String::as_str);
+    let app = !name.ends_with("-noapp");
+    let profile = match name.trim_end_matches("-noapp") {
+        "full" => Profile::Full,
+        "cic" => Profile::Cic2017,
         _ => Profile::Standard,
     };
     let threads: usize = args.get(4).and_then(|a| a.parse().ok()).unwrap_or(2);
@@ -162,6 +167,7 @@ fn main() {
             let extractor = Extractor::new(ExtractOptions {
                 profile,
                 threads,
+                app,
                 ..ExtractOptions::default()
             })
             .with_range_bytes(range_bytes);

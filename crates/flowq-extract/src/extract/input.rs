@@ -29,8 +29,9 @@ pub(super) struct InputRun<'r, 'b, E, F: RowFeatures> {
     pub(super) failed: Option<E>,
     pub(super) cancel: StopFlags,
     pub(super) live: &'r Arc<LiveCounters>,
-    /// Bytes per range when one capture is read on several threads.
-    pub(super) range_bytes: u64,
+    /// Bytes per range when one capture is read on several threads (`None`:
+    /// the default, and no ranges for feature states that read payloads).
+    pub(super) range_bytes: Option<u64>,
 }
 
 impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
@@ -218,10 +219,18 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let checkpoint = Checkpoint::new(self.cancel.clone(), Arc::clone(live));
         // Standard input and compressed files are one stream; so is a file
         // too small to split, and one that is preprocessed (reordering and
-        // de-duplication look across records in file order).
-        let plan = match input {
-            InputSource::File(path) if !mode.preprocess.any() => {
-                RangePlan::new(path, self.range_bytes)
+        // de-duplication look across records in file order). Feature states
+        // that read payloads get one reader thread unless a range size was
+        // set: in ranges their bytes are copied twice, measured slower
+        // (Extractor::with_range_bytes).
+        let range_bytes = match self.range_bytes {
+            Some(bytes) => Some(bytes),
+            None if !F::reads_transport(&features) => Some(crate::shard::ranges::RANGE_BYTES),
+            None => None,
+        };
+        let plan = match (input, range_bytes) {
+            (InputSource::File(path), Some(range_bytes)) if !mode.preprocess.any() => {
+                RangePlan::new(path, range_bytes)
                     .ok()
                     .flatten()
                     .filter(|plan| plan.starts().len() > 1)

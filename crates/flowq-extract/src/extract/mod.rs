@@ -53,8 +53,9 @@ pub struct Extractor {
     cancel: StopFlags,
     /// What the runs publish while they run.
     live: Arc<LiveCounters>,
-    /// Bytes per range when one capture is read on several threads.
-    range_bytes: u64,
+    /// Bytes per range when one capture is read on several threads; `None`:
+    /// the default size, and no ranges for feature states that read payloads.
+    range_bytes: Option<u64>,
 }
 
 /// The rows an extraction produces, for flows of state `F`.
@@ -108,15 +109,21 @@ impl Extractor {
             columns: options.columns(),
             cancel: StopFlags::default(),
             live: Arc::default(),
-            range_bytes: crate::shard::ranges::RANGE_BYTES,
+            range_bytes: None,
         }
     }
 
     /// With `threads > 1`, one uncompressed capture file is read in byte
     /// ranges of about this size on several threads (4 MiB unless set; tests
     /// set small ones to split small files). The output does not depend on it.
+    ///
+    /// Unless set, feature states that read payloads (the application
+    /// metadata, the deep-learning byte options) are fed by one reader thread
+    /// instead: their ranges copy every packet's transport bytes twice and
+    /// were measured slower than one reader thread on 2 cores
+    /// (docs/benchmarks.md). Set, the ranges are used for them too.
     pub fn with_range_bytes(mut self, bytes: u64) -> Self {
-        self.range_bytes = bytes.max(1);
+        self.range_bytes = Some(bytes.max(1));
         self
     }
 
