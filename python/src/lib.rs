@@ -92,10 +92,7 @@ struct PyOptions {
 /// A count option as the engine's [`DeepConfig`] holds it: `None` is 0 (off);
 /// 0, a negative number or one too large for the field is refused with the
 /// command line's bounds.
-fn count<T: TryFrom<i64>>(flag: &str, value: Option<i64>, max: i64) -> PyResult<T>
-where
-    T: Default,
-{
+fn count<T: TryFrom<i64> + Default>(flag: &str, value: Option<i64>, max: i64) -> PyResult<T> {
     match value {
         None => Ok(T::default()),
         Some(n) if (1..=max).contains(&n) => T::try_from(n)
