@@ -113,6 +113,15 @@ class RunSummary:
     simple_packet_blocks: int
     interrupted: bool
     elapsed_seconds: float
+    #: Flows whose application data was malformed (their app columns are null there).
+    app_malformed_flows: int = 0
+    #: Packets dropped as duplicates (``--dedup``; not offered in Python yet).
+    duplicates_dropped: int = 0
+    #: Packets later than ``--reorder-window``, and packets released early (not in Python yet).
+    reorder_late: int = 0
+    reorder_forced: int = 0
+    #: How captures were split into byte ranges with ``threads`` > 1.
+    parallel_reading: Dict[str, int] = field(default_factory=dict)
     inputs: List[InputSummary] = field(default_factory=list)
     #: Fields of a newer engine that this class does not name yet.
     extra: Dict[str, Any] = field(default_factory=dict)
