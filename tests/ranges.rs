@@ -295,8 +295,17 @@ fn fragments_and_time_jumps_across_ranges_give_identical_output() {
     for path in [&pcap, &nano, &ng] {
         for range_bytes in [64, 333, 1000, 5000] {
             let summary = assert_same_output(path, short, range_bytes);
-            assert!(summary.parallel_reading.ranges > 5, "{}", path.display());
+            let reading = summary.parallel_reading;
+            assert!(reading.ranges > 5, "{}", path.display());
             assert!(summary.timestamp_outliers == 1 && summary.orphan_fragments == 0);
+            // Ranges with fragments or jumps were dealt in sequence, the
+            // others by their workers.
+            assert!(
+                reading.ranges_sequenced > 0
+                    && reading.ranges_sequenced + reading.ranges_reread < reading.ranges,
+                "{}: {reading:?}",
+                path.display()
+            );
         }
         let seed = ExtractOptions {
             profile: flowq_extract::Profile::Seed,

@@ -494,7 +494,7 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
     if reading.ranges > 0 {
         let sequential = reading.boundaries_not_found + reading.ranges_reread;
         eprintln!(
-            "  parallel reading   {} ranges in {} capture(s){}",
+            "  parallel reading   {} ranges in {} capture(s){}{}",
             thousands(reading.ranges),
             reading.captures,
             if sequential > 0 {
@@ -503,6 +503,14 @@ fn print_summary(summary: &RunSummary, target: &OutputTarget) {
                      whose boundary the range before did not end on",
                     thousands(reading.boundaries_not_found),
                     thousands(reading.ranges_reread)
+                )
+            } else {
+                String::new()
+            },
+            if reading.ranges_sequenced > 0 {
+                format!(
+                    "; {} ranges with IP fragments or time jumps dealt in sequence",
+                    thousands(reading.ranges_sequenced)
                 )
             } else {
                 String::new()

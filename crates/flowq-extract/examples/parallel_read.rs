@@ -157,7 +157,14 @@ fn main() {
     let runs: [(&str, usize, u64); 3] = [
         ("-j 1", 1, u64::MAX),
         ("-j N, one reader thread", threads, u64::MAX),
-        ("-j N, ranges", threads, 4 << 20),
+        (
+            "-j N, ranges",
+            threads,
+            std::env::var("RANGE_KB")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(4 << 20, |k| k << 10),
+        ),
     ];
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len()];
     let mut reference = None;

@@ -392,6 +392,29 @@ impl<T> Sequencer<T> {
         }
     }
 
+    /// Whether a range whose first packet is stamped `first_ts` can be taken
+    /// as summed up on its worker ([`Sequencer::summed`]): no packet is held
+    /// and that first packet is no time jump from the clock. (The worker saw
+    /// no jump and no fragment after it.)
+    pub(crate) fn takes_summed(&self, first_ts: Option<i64>) -> bool {
+        self.pending.is_none()
+            && first_ts.is_none_or(|ts| {
+                self.clock == i64::MIN || ts.saturating_sub(self.clock) <= CLOCK_JUMP_NS
+            })
+    }
+
+    /// A range summed up on its worker: packets for the flow table
+    /// (`in_flows`, `incomplete` of them), packets the `seed` profile's view
+    /// does not see as IPv4 (`not_seed_ip`), and its latest timestamp
+    /// (`i64::MIN` when none). Applies what [`Sequencer::packet`] would have
+    /// for each of them, given [`Sequencer::takes_summed`].
+    pub(crate) fn summed(&mut self, in_flows: u64, incomplete: u64, not_seed_ip: u64, clock: i64) {
+        self.clock = self.clock.max(clock);
+        self.counts.in_flows += in_flows;
+        self.counts.incomplete += incomplete;
+        self.counts.skipped[SkipReason::NotIp.index()] += not_seed_ip;
+    }
+
     /// Whether a packet is held (the clock may still be moved by one with a
     /// smaller ordinal than [`records`](Self::records)).
     pub(crate) fn holds(&self) -> bool {

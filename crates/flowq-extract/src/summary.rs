@@ -126,6 +126,10 @@ pub struct ParallelReading {
     /// Ranges read again in sequence because the range before them did not
     /// end on their boundary or in the state they assumed.
     pub ranges_reread: u64,
+    /// Ranges whose packets needed the ones before them (an IP fragment, or
+    /// a timestamp over an hour ahead of the clock): decoded again and dealt
+    /// in sequence by the joining thread instead of by their worker.
+    pub ranges_sequenced: u64,
 }
 
 impl ParallelReading {
@@ -134,6 +138,7 @@ impl ParallelReading {
         self.ranges += other.ranges;
         self.boundaries_not_found += other.boundaries_not_found;
         self.ranges_reread += other.ranges_reread;
+        self.ranges_sequenced += other.ranges_sequenced;
     }
 }
 

@@ -15,6 +15,9 @@ pub(crate) struct ReadBuffer {
     /// Stream offset of `buf[start]`.
     offset: u64,
     eof: bool,
+    /// Never move bytes: the buffer grows instead, so that a byte range's
+    /// packets can be handed on by their place in it ([`ReadBuffer::keep`]).
+    keep: bool,
 }
 
 impl ReadBuffer {
@@ -32,7 +35,40 @@ impl ReadBuffer {
             end: 0,
             offset,
             eof: false,
+            keep: false,
         }
+    }
+
+    /// Reads into `storage` from now on, a buffer used before (the unread
+    /// bytes move to its front). With `keep`, every byte read also stays at
+    /// its place (the buffer grows by the bytes read instead of moving them:
+    /// for a byte range, bounded by the range and the one record that
+    /// crosses its end), and `expected` bytes (a range's length) get room at
+    /// once.
+    pub(crate) fn reuse(&mut self, mut storage: Vec<u8>, keep: bool, expected: usize) {
+        let unread = self.end - self.start;
+        let expected = if keep { expected } else { 0 };
+        let room = (unread + expected.max(READ_CHUNK)).next_multiple_of(READ_CHUNK);
+        if storage.len() < room {
+            // Zeroed once; a buffer used again is not.
+            storage.resize(room, 0);
+        }
+        storage[..unread].copy_from_slice(&self.buf[self.start..self.end]);
+        self.buf = storage;
+        self.start = 0;
+        self.end = unread;
+        self.keep = keep;
+    }
+
+    /// The address of the buffer's first byte: when kept ([`ReadBuffer::reuse`]),
+    /// a byte handed out lives at the same distance from it until the end.
+    pub(crate) fn base_addr(&self) -> usize {
+        self.buf.as_ptr() as usize
+    }
+
+    /// The buffer itself, with the bytes read at their places.
+    pub(crate) fn into_storage(self) -> Vec<u8> {
+        self.buf
     }
 
     /// The unread bytes currently buffered.
@@ -69,22 +105,32 @@ impl ReadBuffer {
 
     #[cold]
     fn fill_slow(&mut self, n: usize) -> io::Result<usize> {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+        if self.keep {
+            if self.buf.len() < self.start + n {
+                // Doubling: the bytes are copied a bounded number of times.
+                let room = (self.start + n).max(2 * self.buf.len());
+                self.buf.resize(room.next_multiple_of(READ_CHUNK), 0);
+            }
+        } else {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            }
+            if self.buf.len() < n {
+                self.buf.resize(n.next_multiple_of(READ_CHUNK), 0);
+            }
         }
-        if self.buf.len() < n {
-            self.buf.resize(n.next_multiple_of(READ_CHUNK), 0);
-        }
-        while self.end < n && !self.eof {
-            match self.reader.read(&mut self.buf[self.end..]) {
+        while self.end - self.start < n && !self.eof {
+            // One chunk at a time: the bytes are parsed while still in cache.
+            let room = self.buf.len().min(self.end + READ_CHUNK.max(n));
+            match self.reader.read(&mut self.buf[self.end..room]) {
                 Ok(0) => self.eof = true,
                 Ok(read) => self.end += read,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
-        Ok(self.end)
+        Ok(self.end - self.start)
     }
 }

@@ -127,6 +127,26 @@ impl CaptureReader {
         })
     }
 
+    /// Reads into `storage`, a buffer used before, and with `keep`, keeps
+    /// every byte read at its place (see [`ReadBuffer::reuse`]): a byte
+    /// range's packets are then handed on by their place in
+    /// [`CaptureReader::into_storage`].
+    pub(crate) fn reuse_buffer(&mut self, storage: Vec<u8>, keep: bool, expected: usize) {
+        self.buf.reuse(storage, keep, expected);
+    }
+
+    /// The address of the read buffer's first byte (with
+    /// [`CaptureReader::reuse_buffer`] keeping them, packets' bytes stay at the same distance
+    /// from it).
+    pub(crate) fn buffer_addr(&self) -> usize {
+        self.buf.base_addr()
+    }
+
+    /// The read buffer, with every byte read at its place when kept.
+    pub(crate) fn into_storage(self) -> Vec<u8> {
+        self.buf.into_storage()
+    }
+
     /// The container format of this capture.
     pub fn format(&self) -> CaptureFormat {
         match self.format {

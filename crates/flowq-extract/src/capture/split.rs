@@ -48,6 +48,7 @@ pub struct RangePlan {
     /// Start of each range: 0, then the boundaries found, ascending.
     starts: Vec<u64>,
     not_found: u64,
+    file_len: u64,
 }
 
 /// Where and how the reading of one range ended.
@@ -101,6 +102,7 @@ impl RangePlan {
             head,
             starts,
             not_found,
+            file_len: len,
         }))
     }
 
@@ -117,6 +119,12 @@ impl RangePlan {
     /// Number of ranges.
     pub(crate) fn len(&self) -> usize {
         self.starts.len()
+    }
+
+    /// The length of range `i` (the last one: to the end of the file).
+    pub(crate) fn range_len(&self, i: usize) -> u64 {
+        let start = self.starts.get(i).copied().unwrap_or(0);
+        self.end(i).min(self.file_len).saturating_sub(start)
     }
 
     /// The end of range `i` (the start of the next, or the end of the file).

@@ -219,22 +219,15 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         let checkpoint = Checkpoint::new(self.cancel.clone(), Arc::clone(live));
         // Standard input and compressed files are one stream; so is a file
         // too small to split, and one that is preprocessed (reordering and
-        // de-duplication look across records in file order). Feature states
-        // that read payloads get one reader thread unless a range size was
-        // set: in ranges their bytes are copied twice, measured slower
-        // (Extractor::with_range_bytes).
-        let range_bytes = match self.range_bytes {
-            Some(bytes) => Some(bytes),
-            None if !F::reads_transport(&features) => Some(crate::shard::ranges::RANGE_BYTES),
-            None => None,
-        };
-        let plan = match (input, range_bytes) {
-            (InputSource::File(path), Some(range_bytes)) if !mode.preprocess.any() => {
-                RangePlan::new(path, range_bytes)
-                    .ok()
-                    .flatten()
-                    .filter(|plan| plan.starts().len() > 1)
-            }
+        // de-duplication look across records in file order).
+        let range_bytes = self
+            .range_bytes
+            .unwrap_or(crate::shard::ranges::RANGE_BYTES);
+        let plan = match input {
+            InputSource::File(path) if !mode.preprocess.any() => RangePlan::new(path, range_bytes)
+                .ok()
+                .flatten()
+                .filter(|plan| plan.starts().len() > 1),
             _ => None,
         };
         let read = |dealer: &mut crate::shard::Dealer| match &plan {

@@ -116,12 +116,6 @@ impl Extractor {
     /// With `threads > 1`, one uncompressed capture file is read in byte
     /// ranges of about this size on several threads (4 MiB unless set; tests
     /// set small ones to split small files). The output does not depend on it.
-    ///
-    /// Unless set, feature states that read payloads (the application
-    /// metadata, the deep-learning byte options) are fed by one reader thread
-    /// instead: their ranges copy every packet's transport bytes twice and
-    /// were measured slower than one reader thread on 2 cores
-    /// (docs/benchmarks.md). Set, the ranges are used for them too.
     pub fn with_range_bytes(mut self, bytes: u64) -> Self {
         self.range_bytes = Some(bytes.max(1));
         self

@@ -148,6 +148,10 @@ impl FlowFeatures for CicFeatures {
         }
     }
 
+    fn end(&mut self) {
+        self.full.end();
+    }
+
     #[inline]
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction) {
         self.full.update(packet, dir);

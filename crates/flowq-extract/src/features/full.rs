@@ -241,6 +241,10 @@ impl FlowFeatures for FullFeatures {
         config.app.enabled || config.deep.reads_payload()
     }
 
+    fn end(&mut self) {
+        self.standard.end();
+    }
+
     #[inline]
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction) {
         self.standard.update(packet, dir);

@@ -126,6 +126,10 @@ impl FlowFeatures for StandardFeatures {
         config.enabled
     }
 
+    fn end(&mut self) {
+        self.app.seal();
+    }
+
     #[inline]
     fn update(&mut self, packet: &PacketView<'_>, dir: Direction) {
         let d = &mut self.dir[dir.index()];

@@ -35,6 +35,10 @@ pub trait FlowFeatures: Default + Send + 'static {
     fn reads_transport(_config: &Self::Config) -> bool {
         false
     }
+    /// The flow has ended. Work done here rather than when its row is
+    /// written runs on the shard that kept the flow, in parallel (rendering
+    /// the application metadata); the row writer then finds it done.
+    fn end(&mut self) {}
 }
 
 /// Why a flow ended.

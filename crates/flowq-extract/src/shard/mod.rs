@@ -37,17 +37,37 @@ const TICK_EVERY: u64 = 16 * 1024;
 /// Packets dealt to a shard at once: each with its ordinal, the clock, and
 /// where its transport bytes are in `bytes` (copied only for feature states
 /// that read them: the views no longer borrow the capture buffer).
-#[derive(Default)]
+///
+/// A byte range's worker fills one batch per shard before the range's place
+/// in the file is known: its ordinals count from the range's first record and
+/// its clocks from the range's first packet. The dealing thread then sets
+/// `base_ordinal` and `clock_in` (the clock before the range), and the shard
+/// adds the one and takes the larger of the clock and the other. Batches
+/// dealt packet by packet carry final values (0 and `i64::MIN`).
 pub(crate) struct Batch {
-    packets: Vec<(PacketView<'static>, u64, i64, std::ops::Range<usize>)>,
-    bytes: Vec<u8>,
+    pub(crate) packets: Vec<(PacketView<'static>, u64, i64, std::ops::Range<usize>)>,
+    pub(crate) bytes: Vec<u8>,
+    /// The byte range the packets come from, shared by its batches for every
+    /// shard: it counts as alive until the last is done, and when it kept
+    /// its read buffer, the packets' transport bytes are found there instead
+    /// of in `bytes` (not copied at all).
+    pub(crate) shared: Option<Arc<ranges::RangeTicket>>,
+    pub(crate) base_ordinal: u64,
+    pub(crate) clock_in: i64,
 }
 
 impl Batch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
+        Self::with_capacity(BATCH)
+    }
+
+    pub(crate) fn with_capacity(packets: usize) -> Self {
         Batch {
-            packets: Vec::with_capacity(BATCH),
+            packets: Vec::with_capacity(packets),
             bytes: Vec::new(),
+            shared: None,
+            base_ordinal: 0,
+            clock_in: i64::MIN,
         }
     }
 }
@@ -214,6 +234,39 @@ impl Dealer {
         self.carry_transport
     }
 
+    /// The number of shards.
+    pub(crate) fn shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// A byte range's packets, split by shard on the worker that read them
+    /// (batch `i` for shard `i`, each in file order, with its base ordinal and
+    /// clock set). The packets dealt one by one before them go first, so that
+    /// each shard still sees file order. Returns false once nothing more is
+    /// wanted.
+    pub(crate) fn range(&mut self, batches: Vec<Batch>) -> bool {
+        for (shard, batch) in batches.into_iter().enumerate() {
+            if self.stopped {
+                break;
+            }
+            if batch.packets.is_empty() {
+                continue;
+            }
+            let pending = &mut self.batches[shard];
+            if !pending.packets.is_empty() {
+                let pending = std::mem::replace(pending, Batch::new());
+                if self.shards[shard].send(ToShard::Packets(pending)).is_err() {
+                    self.stopped = true;
+                    break;
+                }
+            }
+            if self.shards[shard].send(ToShard::Packets(batch)).is_err() {
+                self.stopped = true;
+            }
+        }
+        !self.stopped
+    }
+
     /// One packet, in input order, with its partition when the caller worked
     /// it out already. Returns false once nothing more is wanted.
     #[inline]
@@ -298,18 +351,26 @@ fn shard_worker<F: FlowFeatures>(
         let mut flows = Vec::new();
         let done = match message {
             ToShard::Packets(batch) => {
-                let mut push = |flow| flows.push(flow);
+                let mut push = |mut flow: FinishedFlow<F>| {
+                    flow.features.end();
+                    flows.push(flow);
+                };
+                let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
+                let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
                 for (view, ordinal, clock, bytes) in &batch.packets {
                     let view = PacketView {
-                        transport: batch.bytes.get(bytes.clone()).unwrap_or_default(),
+                        transport: payloads.get(bytes.clone()).unwrap_or_default(),
                         ..*view
                     };
-                    table.process_at(&view, *ordinal, *clock, &mut push);
+                    table.process_at(&view, base + ordinal, clock_in.max(*clock), &mut push);
                 }
                 None
             }
             ToShard::Tick(clock, next_ordinal) => {
-                table.advance(clock, next_ordinal, &mut |flow| flows.push(flow));
+                table.advance(clock, next_ordinal, &mut |mut flow| {
+                    flow.features.end();
+                    flows.push(flow);
+                });
                 None
             }
             ToShard::End(clock) => {
@@ -319,7 +380,8 @@ fn shard_worker<F: FlowFeatures>(
                 // allocated. `finish` emits in order, so the last flow of a
                 // chunk bounds every later one.
                 let mut stopped = false;
-                table.finish(Some(clock), &mut |flow| {
+                table.finish(Some(clock), &mut |mut flow| {
+                    flow.features.end();
                     flows.push(flow);
                     if flows.len() >= END_CHUNK && !stopped {
                         let chunk = std::mem::replace(&mut flows, Vec::with_capacity(END_CHUNK));

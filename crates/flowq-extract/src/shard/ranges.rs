@@ -9,17 +9,17 @@
 //! dealing the packets to the shards. Every shard so sees its packets in file order with the clock of
 //! the sequential reader, and the output is the same bytes as with `-j 1`.
 
-use super::{Dealer, TICK_EVERY};
+use super::{Batch, Dealer, TICK_EVERY};
 use crate::capture::{CaptureError, CaptureReader, RangePlan, ReadCounter, ReaderCounters};
-use crate::decode::{self, PacketView, SkipReason};
+use crate::decode::{self, PacketView, SkipReason, TransportState};
 use crate::flow::{FlowKey, partition_of};
 use crate::live::Checkpoint;
-use crate::stream::{Decoded, Predecoded, Sequencer, StreamMode, StreamTotals};
+use crate::stream::{CLOCK_JUMP_NS, Decoded, Predecoded, Sequencer, StreamMode, StreamTotals};
 use crate::summary::ParallelReading;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 /// Bytes of a file per range. Large enough that the search for a boundary
 /// (usually a few hundred bytes) and a range's start-up cost nothing next to
@@ -45,23 +45,153 @@ struct Tag {
     end: u32,
 }
 
+/// The byte ranges alive at once, and their read buffers for reuse. A range
+/// is alive from the moment a worker starts it until every shard is done
+/// with its packets (or, read again on the dealing thread, until dealt):
+/// workers wait for a ticket, so that the ranges read ahead, those dealt and
+/// those queued for the shards together stay within a bound.
+pub(crate) struct RangePool {
+    state: Mutex<PoolState>,
+    released: Condvar,
+    max_alive: usize,
+}
+
+struct PoolState {
+    free: Vec<Vec<u8>>,
+    alive: usize,
+}
+
+/// A range alive ([`RangePool`]), with its read buffer when the shards read
+/// payloads there; dropped, it lets another range start and gives its
+/// buffer back.
+pub(crate) struct RangeTicket {
+    pub(crate) bytes: Vec<u8>,
+    pool: Arc<RangePool>,
+}
+
+impl RangePool {
+    fn new(max_alive: usize) -> Self {
+        RangePool {
+            state: Mutex::new(PoolState {
+                free: Vec::new(),
+                alive: 0,
+            }),
+            released: Condvar::new(),
+            max_alive: max_alive.max(1),
+        }
+    }
+
+    /// Waits until fewer than `max_alive` ranges are alive (`None` once
+    /// `stop` is set), then a ticket with a buffer used before (a fresh one
+    /// costs a page fault per 4 KiB on its first use, about as much as
+    /// reading into it).
+    fn admit(self: &Arc<Self>, stop: &AtomicBool) -> Option<RangeTicket> {
+        let mut state = self.state.lock().ok()?;
+        while state.alive >= self.max_alive {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
+            // Woken by a release; the timeout only looks at `stop` again.
+            state = self
+                .released
+                .wait_timeout(state, std::time::Duration::from_millis(20))
+                .ok()?
+                .0;
+        }
+        state.alive += 1;
+        let bytes = state.free.pop().unwrap_or_default();
+        Some(RangeTicket {
+            bytes,
+            pool: Arc::clone(self),
+        })
+    }
+
+    /// Keeps a buffer for the next range (at most one per live range).
+    fn recycle(&self, buffer: Vec<u8>) {
+        if let Ok(mut state) = self.state.lock()
+            && state.free.len() < self.max_alive
+        {
+            state.free.push(buffer);
+        }
+    }
+}
+
+impl Drop for RangeTicket {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.bytes);
+        if let Ok(mut state) = self.pool.state.lock() {
+            state.alive = state.alive.saturating_sub(1);
+            if state.free.len() < self.pool.max_alive {
+                state.free.push(buffer);
+            }
+        }
+        self.pool.released.notify_one();
+    }
+}
+
 /// A range read and decoded.
 struct RangeOut {
-    packets: Vec<Predecoded<Tag>>,
-    /// The packets' transport bytes, back to back (empty unless the feature
-    /// state reads payloads): at most the range's own bytes.
-    bytes: Vec<u8>,
+    packets: RangePackets,
     /// Records read (packets and skipped ones).
     records: u64,
     skipped: [u64; SkipReason::COUNT],
     /// Where the reading ended; `None` when the range could not be opened.
     end: Option<crate::capture::RangeEnd>,
     error: Option<CaptureError>,
+    /// Alive until dealt (the packets of a summed range carry it on).
+    _ticket: Option<RangeTicket>,
+    /// Its packets needed the ones before it (an IP fragment or a time
+    /// jump): decoded again to be dealt in sequence.
+    sequenced: bool,
+}
+
+/// A range's packets, as the dealing thread needs them.
+enum RangePackets {
+    /// In file order, for the [`Sequencer`] on the dealing thread, with their
+    /// transport bytes back to back in `bytes` (empty unless the feature
+    /// state reads payloads): at most the range's own bytes.
+    Ordered {
+        packets: Vec<Predecoded<Tag>>,
+        bytes: Vec<u8>,
+    },
+    /// Already dealt to the shards on the worker (the common case): a range
+    /// without time jumps and fragments needs nothing from the packets before
+    /// it but the clock and the record count, which the dealing thread adds.
+    Summed(Summed),
+}
+
+/// A range dealt on its worker: one batch per shard, with ordinals from the
+/// range's first record and clocks from its first packet, and what the
+/// [`Sequencer`] counts.
+struct Summed {
+    batches: Vec<Batch>,
+    /// The first packet's timestamp (compared with the clock before the range).
+    first_ts: Option<i64>,
+    /// The latest timestamp of the range (`i64::MIN` when none).
+    clock: i64,
+    in_flows: u64,
+    incomplete: u64,
+    not_seed_ip: u64,
 }
 
 impl RangeOut {
     fn counters(&self) -> ReaderCounters {
         self.end.as_ref().map(|e| e.counters).unwrap_or_default()
+    }
+
+    fn failed(error: CaptureError) -> Self {
+        RangeOut {
+            packets: RangePackets::Ordered {
+                packets: Vec::new(),
+                bytes: Vec::new(),
+            },
+            records: 0,
+            skipped: [0; SkipReason::COUNT],
+            end: None,
+            error: Some(error),
+            _ticket: None,
+            sequenced: false,
+        }
     }
 }
 
@@ -70,6 +200,7 @@ impl RangeOut {
 struct Decoding {
     mode: StreamMode,
     partitions: usize,
+    shards: usize,
     bidirectional: bool,
     /// Keep each packet's transport bytes (the feature state reads payloads).
     carry: bool,
@@ -88,6 +219,7 @@ pub(crate) fn read(
     let decoding = Decoding {
         mode,
         partitions: dealer.partitions(),
+        shards: dealer.shards(),
         bidirectional: dealer.bidirectional(),
         carry: dealer.carries_transport(),
     };
@@ -98,12 +230,16 @@ pub(crate) fn read(
     let dealt = Mutex::new(0usize);
     let moved = Condvar::new();
     let stop = AtomicBool::new(false);
+    // Ranges alive: those read ahead (the window), and a few dealt and
+    // queued for the shards (docs/robustness.md).
+    let pool = Arc::new(RangePool::new(window + decoding.shards + 2));
     let mut sequencer = Sequencer::<Tag>::new(mode);
     let mut reading = ParallelReading {
         captures: 1,
         ranges: plan.len() as u64,
         boundaries_not_found: plan.not_found(),
         ranges_reread: 0,
+        ranges_sequenced: 0,
     };
     let mut reader_counters = ReaderCounters::default();
     let mut end_error = None;
@@ -113,6 +249,7 @@ pub(crate) fn read(
         for _ in 0..workers {
             let tx = tx.clone();
             let (next, dealt, moved, stop) = (&next, &dealt, &moved, &stop);
+            let pool = &pool;
             super::spawn_named(scope, "flowq-range", move || {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -129,16 +266,27 @@ pub(crate) fn read(
                     if stop.load(Ordering::Relaxed) {
                         return;
                     }
+                    let Some(ticket) = pool.admit(stop) else {
+                        return;
+                    };
+                    // Dealt here when it can be; a range with a time jump
+                    // or a fragment is read again for the dealing thread.
+                    let len = usize::try_from(plan.range_len(i)).unwrap_or(usize::MAX);
                     let out = match plan.open(i, counter) {
-                        Ok(reader) => read_range(reader, i, decoding, stop),
-                        Err(e) => RangeOut {
-                            packets: Vec::new(),
-                            bytes: Vec::new(),
-                            records: 0,
-                            skipped: [0; SkipReason::COUNT],
-                            end: None,
-                            error: Some(e),
-                        },
+                        Err(e) => RangeOut::failed(e),
+                        Ok(reader) => {
+                            match read_range_summed(reader, decoding, stop, ticket, len) {
+                                Ok(out) => out,
+                                Err(ticket) => match plan.open(i, counter) {
+                                    Ok(reader) => RangeOut {
+                                        _ticket: Some(ticket),
+                                        sequenced: true,
+                                        ..read_range(reader, i, decoding, stop)
+                                    },
+                                    Err(e) => RangeOut::failed(e),
+                                },
+                            }
+                        }
                     };
                     if tx.send((i, out)).is_err() {
                         return;
@@ -185,23 +333,65 @@ pub(crate) fn read(
                     };
                 }
             }
+            if let RangePackets::Summed(summed) = &range.packets
+                && !sequencer.takes_summed(summed.first_ts)
+            {
+                // A jump from the clock before the range, or a packet held
+                // from the range before: the sequencer must see each packet.
+                let reopened = match &previous {
+                    Some(prev) => plan.reopen_after(prev, i, counter),
+                    None => plan.open(i, counter),
+                };
+                range = match reopened {
+                    Ok(reader) => RangeOut {
+                        sequenced: true,
+                        ..read_range(reader, i, decoding, &stop)
+                    },
+                    Err(e) => {
+                        end_error = Some(e);
+                        break 'ranges;
+                    }
+                };
+            }
+            reading.ranges_sequenced += u64::from(range.sequenced);
             let base = sequencer.records;
             sequencer.skipped(&range.skipped);
-            let had_packets = !range.packets.is_empty();
-            {
-                let current = (i, range.bytes.as_slice());
-                let mut out = deal(dealer, current, (held.0, &held.1));
-                for mut packet in range.packets.drain(..) {
-                    packet.ordinal += base;
-                    if !sequencer.packet(packet, &mut out) {
+            match &mut range.packets {
+                RangePackets::Summed(summed) => {
+                    let clock_in = sequencer.clock;
+                    sequencer.summed(
+                        summed.in_flows,
+                        summed.incomplete,
+                        summed.not_seed_ip,
+                        summed.clock,
+                    );
+                    let mut batches = std::mem::take(&mut summed.batches);
+                    for batch in &mut batches {
+                        batch.base_ordinal = base;
+                        batch.clock_in = clock_in;
+                    }
+                    if !dealer.range(batches) {
                         break 'ranges;
                     }
                 }
-            }
-            // A packet the clock holds back comes from the last range that
-            // had packets: keep that range's bytes until it is dealt.
-            if had_packets {
-                held = (i, std::mem::take(&mut range.bytes));
+                RangePackets::Ordered { packets, bytes } => {
+                    let had_packets = !packets.is_empty();
+                    {
+                        let mut out = deal(dealer, (i, bytes.as_slice()), (held.0, &held.1));
+                        for mut packet in packets.drain(..) {
+                            packet.ordinal += base;
+                            if !sequencer.packet(packet, &mut out) {
+                                break 'ranges;
+                            }
+                        }
+                    }
+                    // A packet the clock holds back comes from the last range
+                    // that had packets: keep that range's bytes until it is
+                    // dealt.
+                    if had_packets {
+                        held = (i, std::mem::take(bytes));
+                    }
+                }
             }
             sequencer.records = base + range.records;
             reader_counters.unknown_interface += range.counters().unknown_interface;
@@ -325,13 +515,131 @@ fn read_range(
         }
     }
     RangeOut {
-        packets,
-        bytes,
+        packets: RangePackets::Ordered { packets, bytes },
         records,
         skipped,
         end: Some(reader.range_end()),
         error,
+        _ticket: None,
+        sequenced: false,
     }
+}
+
+/// Reads and decodes one range on a worker and deals its packets to one
+/// batch per shard. `None` when the range needs the packets before it: a
+/// packet stamped more than [`CLOCK_JUMP_NS`] ahead of the range's clock (the
+/// sequencer may hold it), or an IP fragment (the fragment tracker may give
+/// it the ports of an earlier one). Does per packet what [`read_range`],
+/// [`predecode`] and [`Sequencer::packet`] do together.
+fn read_range_summed(
+    mut reader: CaptureReader,
+    decoding: Decoding,
+    stop: &AtomicBool,
+    mut ticket: RangeTicket,
+    range_len: usize,
+) -> Result<RangeOut, RangeTicket> {
+    let shards = decoding.shards.max(1);
+    // For a feature state that reads payloads, every byte read stays in
+    // place: the shards read the packets' transport bytes there, without a
+    // copy. (Kept buffers are larger and colder in cache.)
+    reader.reuse_buffer(std::mem::take(&mut ticket.bytes), decoding.carry, range_len);
+    // A range of 4 MiB holds a few thousand packets per shard.
+    let mut summed = Summed {
+        batches: (0..shards).map(|_| Batch::with_capacity(1024)).collect(),
+        first_ts: None,
+        clock: i64::MIN,
+        in_flows: 0,
+        incomplete: 0,
+        not_seed_ip: 0,
+    };
+    let mut skipped = [0; SkipReason::COUNT];
+    let mut records = 0u64;
+    let mut error = None;
+    loop {
+        if records.is_multiple_of(crate::live::CHECK_EVERY) && stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let raw = match reader.next_packet() {
+            Ok(Some(raw)) => raw,
+            Ok(None) => break,
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        };
+        let ordinal = records;
+        records += 1;
+        let mut view = match decode::decode(&raw, decoding.mode.tunnels) {
+            Ok(view) => view,
+            Err(reason) => {
+                skipped[reason.index()] += 1;
+                continue;
+            }
+        };
+        if summed.clock != i64::MIN && view.ts_ns.saturating_sub(summed.clock) > CLOCK_JUMP_NS {
+            return Err(ticket);
+        }
+        summed.first_ts.get_or_insert(view.ts_ns);
+        summed.clock = summed.clock.max(view.ts_ns);
+        if decoding.mode.seed {
+            if !decode::scapy::apply(&mut view) {
+                summed.not_seed_ip += 1;
+                continue;
+            }
+        } else if view.fragment.is_some() {
+            return Err(ticket);
+        }
+        let shard = if decoding.partitions > 1 {
+            let (key, _) = FlowKey::of_packet(&view, decoding.bidirectional);
+            partition_of(&key, decoding.partitions) % shards
+        } else {
+            0
+        };
+        summed.in_flows += 1;
+        summed.incomplete += u64::from(view.transport_state == TransportState::Incomplete);
+        // Where the transport bytes are, by address (they are a part of the
+        // record, which is a part of the read buffer).
+        let (transport, len) = (view.transport.as_ptr() as usize, view.transport.len());
+        let record = raw.data.as_ptr() as usize;
+        if len > 0 && (transport < record || transport + len > record + raw.data.len()) {
+            // Not the record's own bytes (cannot happen: decoding copies
+            // nothing); the dealing thread reads this range again and copies.
+            return Err(ticket);
+        }
+        summed.batches[shard]
+            .packets
+            .push((view.detached(), ordinal, summed.clock, 0..0));
+        if decoding.carry && len > 0 {
+            // The record is still where it was read (nothing was read since).
+            let start = transport - reader.buffer_addr();
+            if let Some(packet) = summed.batches[shard].packets.last_mut() {
+                packet.3 = start..start + len;
+            }
+        }
+    }
+    let end = reader.range_end();
+    let storage = reader.into_storage();
+    if decoding.carry {
+        ticket.bytes = storage;
+    } else {
+        ticket.pool.recycle(storage);
+    }
+    // The range stays alive while a shard still has its packets.
+    let shared = Arc::new(ticket);
+    for batch in &mut summed.batches {
+        if !batch.packets.is_empty() {
+            batch.shared = Some(Arc::clone(&shared));
+        }
+    }
+    Ok(RangeOut {
+        packets: RangePackets::Summed(summed),
+        records,
+        skipped,
+        end: Some(end),
+        error,
+        _ticket: None,
+        sequenced: false,
+    })
 }
 
 /// The per-packet work that needs no packet before it: the `seed` profile's
@@ -362,11 +670,50 @@ fn predecode(mut view: PacketView<'_>, ordinal: u64, decoding: Decoding) -> Pred
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// Workers wait while the bound of ranges alive is reached, and go on
+    /// when one ends; a stop lets a waiting worker go.
+    #[test]
+    fn ranges_alive_stay_within_the_bound() {
+        let pool = Arc::new(RangePool::new(2));
+        let stop = AtomicBool::new(false);
+        let first = pool.admit(&stop).unwrap();
+        let mut second = pool.admit(&stop).unwrap();
+        second.bytes = vec![1; 100];
+        std::thread::scope(|scope| {
+            let waiting = scope.spawn(|| pool.admit(&stop).map(|t| t.bytes.len()));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            assert!(!waiting.is_finished(), "a third range started");
+            drop(second);
+            // The buffer of the range that ended is used again.
+            assert_eq!(waiting.join().unwrap(), Some(100));
+        });
+        let _third = pool.admit(&stop).unwrap();
+        stop.store(true, Ordering::Relaxed);
+        assert!(pool.admit(&stop).is_none());
+        drop(first);
+    }
+
     /// docs/robustness.md bounds a decoded range by this entry size.
     #[test]
     fn a_decoded_record_takes_at_most_160_bytes() {
         let size = std::mem::size_of::<super::Predecoded<super::Tag>>();
         eprintln!("Predecoded<Tag>: {size} bytes");
+        assert!(size <= 160, "{size}");
+    }
+
+    /// docs/robustness.md bounds a range's packets dealt by its worker by
+    /// this entry size.
+    #[test]
+    fn a_dealt_packet_takes_at_most_160_bytes() {
+        let size = std::mem::size_of::<(
+            crate::decode::PacketView<'static>,
+            u64,
+            i64,
+            std::ops::Range<usize>,
+        )>();
+        eprintln!("dealt packet: {size} bytes");
         assert!(size <= 160, "{size}");
     }
 }
