@@ -11,7 +11,8 @@
 //! ```
 //!
 //! PROFILE is `standard` (default), `full` or `cic`, with `-noapp` appended to
-//! leave out the application metadata; THREADS defaults to 2.
+//! leave out the application metadata; THREADS defaults to 2. The ranges are
+//! 4 MiB unless the environment variable `RANGE_KB` sets another size.
 //! Prints one line per run and a summary (best and median wall time, CPU
 //! time, ratios to `-j 1`). See docs/benchmarks.md.
 
