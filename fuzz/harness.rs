@@ -20,7 +20,8 @@
 //!   TCP flags at random, time going backwards or jumping, extreme pcapng
 //!   timestamps, fragments, VLAN tags, snap-length cuts), which then goes
 //!   through every check of `capture_reader`, with random flow timeouts, and
-//!   with two shards (whose output must equal the single-threaded one).
+//!   with two shards (whose output must equal the single-threaded one), fed
+//!   by one reader and by two workers reading small byte ranges.
 
 #![allow(dead_code)]
 
@@ -167,6 +168,9 @@ pub fn pipeline_with(bytes: &[u8], strict_order: bool) {
         },
     };
     let capture = generate_capture(&mut u);
+    // Byte ranges small enough to split the capture in many places (taken
+    // from its length, so that the program's bytes keep their meaning).
+    let range_bytes = 24 + capture.len() as u64 % 500;
     let reference = reference(&capture);
     let file = write_temp(&capture);
     for profile in [Profile::Standard, Profile::Full] {
@@ -185,18 +189,25 @@ pub fn pipeline_with(bytes: &[u8], strict_order: bool) {
         };
         let (summary2, batches2) = run(&sharded, file.path());
         check_run(&sharded, &reference, &summary2, &batches2);
+        // And read in byte ranges by two workers (parallel reading).
+        let (summary3, batches3) = run_in_ranges(&sharded, file.path(), Some(range_bytes));
+        check_run(&sharded, &reference, &summary3, &batches3);
         // Under eviction too: shards hold whole eviction partitions
         // (docs/flows.md#eviction-partitions).
         assert_eq!(summary.evicted_flows, summary2.evicted_flows, "evictions");
-        {
-            let (mut one, mut two) = (rows_as_text(&batches), rows_as_text(&batches2));
+        assert_eq!(
+            summary.evicted_flows, summary3.evicted_flows,
+            "evictions (ranges)"
+        );
+        for (how, other) in [("two shards", &batches2), ("byte ranges", &batches3)] {
+            let (mut one, mut two) = (rows_as_text(&batches), rows_as_text(other));
             if !strict_order {
                 one.sort();
                 two.sort();
             }
             assert!(
                 one == two,
-                "two shards give other rows than one ({profile:?}):\n one shard:\n{}\n two shards:\n{}",
+                "{how} give other rows than one table ({profile:?}):\n one table:\n{}\n {how}:\n{}",
                 one.join("\n"),
                 two.join("\n")
             );
@@ -338,7 +349,20 @@ fn check_view(raw: &RawPacket<'_>, view: &PacketView<'_>) {
 
 /// Runs one extraction of `path`, collecting its batches.
 fn run(options: &ExtractOptions, path: &std::path::Path) -> (RunSummary, Vec<RecordBatch>) {
-    let extractor = Extractor::new(*options);
+    run_in_ranges(options, path, None)
+}
+
+/// [`run`], with the file read in byte ranges of `range_bytes` when set
+/// (parallel reading: `threads` > 1 on an uncompressed file).
+fn run_in_ranges(
+    options: &ExtractOptions,
+    path: &std::path::Path,
+    range_bytes: Option<u64>,
+) -> (RunSummary, Vec<RecordBatch>) {
+    let mut extractor = Extractor::new(*options);
+    if let Some(bytes) = range_bytes {
+        extractor = extractor.with_range_bytes(bytes);
+    }
     let schema = extractor.schema();
     let mut batches = Vec::new();
     let summary = extractor
