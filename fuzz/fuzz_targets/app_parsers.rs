@@ -24,7 +24,11 @@ fn segments(data: &[u8]) -> Vec<(Side, TcpSegment, &[u8])> {
     let mut seq = [1000u32, 5000u32];
     let mut rest = data;
     while let [ctrl, tail @ ..] = rest {
-        let side = if ctrl & 0x80 != 0 { Side::Server } else { Side::Client };
+        let side = if ctrl & 0x80 != 0 {
+            Side::Server
+        } else {
+            Side::Client
+        };
         let syn = ctrl & 0x20 != 0;
         let mut tail = tail;
         let mut s = seq[side.index()];
@@ -82,7 +86,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = (ch.ja4_r('q'), ServerHello::parse(payload).map(|s| s.ja3s()));
         let _ = ssh::KexInit::parse(payload);
         let _ = dns::looks_like_dns(payload);
-        let _ = (http::looks_like_request(payload), http::looks_like_response(payload));
+        let _ = (
+            http::looks_like_request(payload),
+            http::looks_like_response(payload),
+        );
     }
     if let Some(ch) = tls_state.client_hello() {
         assert_eq!(ch.complete, ch.ja4('t').is_some());
