@@ -1,13 +1,18 @@
 //! One capture file read and decoded on several threads: the file is split
 //! into byte ranges that start on record boundaries ([`RangePlan`]); workers
-//! read and decode whole ranges, at most [`IN_FLIGHT_PER_WORKER`] per
-//! worker held at once (the one being dealt included); this thread takes the
-//! ranges in file order, checks that each one follows the one before (else
-//! reads it again from where that one really ended), numbers the records as
-//! one stream would, and runs the sequential rest of the decode stage (the
-//! capture clock, held time jumps, IP fragments: [`Sequencer`]) before
-//! dealing the packets to the shards. Every shard so sees its packets in file order with the clock of
-//! the sequential reader, and the output is the same bytes as with `-j 1`.
+//! read and decode whole ranges, at most [`IN_FLIGHT_PER_WORKER`] per worker
+//! ahead of the one being dealt, and at most [`RangePool`]'s bound alive
+//! (read, or queued for the shards). A worker deals its range's packets to
+//! one batch per shard itself, relative to the range (its first record and
+//! its clock), unless the range holds an IP fragment or a time jump. This
+//! thread takes the ranges in file order, checks that each one follows the
+//! one before (else reads it again from where that one really ended), and
+//! hands the batches on with the range's base (the records and the clock
+//! before it); a range with a fragment or a jump it decodes again and runs
+//! through the sequential rest of the decode stage (the capture clock, held
+//! time jumps, IP fragments: [`Sequencer`]), dealing each packet. Every shard
+//! so sees its packets in file order with the clock of the sequential reader,
+//! and the output is the same bytes as with `-j 1`.
 
 use super::{Batch, Dealer, TICK_EVERY};
 use crate::capture::{CaptureError, CaptureReader, RangePlan, ReadCounter, ReaderCounters};
@@ -526,7 +531,8 @@ fn read_range(
 }
 
 /// Reads and decodes one range on a worker and deals its packets to one
-/// batch per shard. `None` when the range needs the packets before it: a
+/// batch per shard. Gives the ticket back (`Err`) when the range needs the
+/// packets before it: a
 /// packet stamped more than [`CLOCK_JUMP_NS`] ahead of the range's clock (the
 /// sequencer may hold it), or an IP fragment (the fragment tracker may give
 /// it the ports of an earlier one). Does per packet what [`read_range`],
@@ -555,6 +561,7 @@ fn read_range_summed(
     let mut skipped = [0; SkipReason::COUNT];
     let mut records = 0u64;
     let mut error = None;
+    let mut sequential = false;
     loop {
         if records.is_multiple_of(crate::live::CHECK_EVERY) && stop.load(Ordering::Relaxed) {
             break;
@@ -577,7 +584,8 @@ fn read_range_summed(
             }
         };
         if summed.clock != i64::MIN && view.ts_ns.saturating_sub(summed.clock) > CLOCK_JUMP_NS {
-            return Err(ticket);
+            sequential = true;
+            break;
         }
         summed.first_ts.get_or_insert(view.ts_ns);
         summed.clock = summed.clock.max(view.ts_ns);
@@ -587,7 +595,8 @@ fn read_range_summed(
                 continue;
             }
         } else if view.fragment.is_some() {
-            return Err(ticket);
+            sequential = true;
+            break;
         }
         let shard = if decoding.partitions > 1 {
             let (key, _) = FlowKey::of_packet(&view, decoding.bidirectional);
@@ -604,7 +613,8 @@ fn read_range_summed(
         if len > 0 && (transport < record || transport + len > record + raw.data.len()) {
             // Not the record's own bytes (cannot happen: decoding copies
             // nothing); the dealing thread reads this range again and copies.
-            return Err(ticket);
+            sequential = true;
+            break;
         }
         summed.batches[shard]
             .packets
@@ -616,6 +626,10 @@ fn read_range_summed(
                 packet.3 = start..start + len;
             }
         }
+    }
+    if sequential {
+        ticket.bytes = reader.into_storage();
+        return Err(ticket);
     }
     let end = reader.range_end();
     let storage = reader.into_storage();
