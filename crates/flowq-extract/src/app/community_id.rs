@@ -10,7 +10,6 @@
 
 use std::net::IpAddr;
 
-use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 
 const TCP: u8 = 6;
@@ -144,17 +143,66 @@ pub fn write_community_id_v1(
     let digest = Sha1::digest(&buf[..n]);
     out.push_str("1:");
     match encoding {
-        CommunityIdEncoding::Base64 => {
-            base64::engine::general_purpose::STANDARD.encode_string(digest, out)
-        }
+        CommunityIdEncoding::Base64 => push_base64(out, &digest),
         CommunityIdEncoding::Hex => out.push_str(&super::util::hex(&digest)),
     }
     true
 }
 
+/// Base64 (RFC 4648 §4: standard alphabet, padded) of `bytes`, appended to
+/// `out`. Written out here: the general-purpose engine of the `base64` crate
+/// cost more per Community ID than the rest of its rendering.
+fn push_base64(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sym = |v: u32| ALPHABET[(v & 63) as usize] as char;
+    let mut chunks = bytes.chunks_exact(3);
+    for c in &mut chunks {
+        let v = u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]);
+        for shift in [18, 12, 6, 0] {
+            out.push(sym(v >> shift));
+        }
+    }
+    match *chunks.remainder() {
+        [a] => {
+            let v = u32::from(a) << 16;
+            out.push(sym(v >> 18));
+            out.push(sym(v >> 12));
+            out.push_str("==");
+        }
+        [a, b] => {
+            let v = u32::from(a) << 16 | u32::from(b) << 8;
+            out.push(sym(v >> 18));
+            out.push(sym(v >> 12));
+            out.push(sym(v >> 6));
+            out.push('=');
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut s = String::new();
+            push_base64(&mut s, input.as_bytes());
+            assert_eq!(s, want);
+        }
+        let mut s = String::new();
+        push_base64(&mut s, &[0xfb, 0xff, 0xbf, 0x00]);
+        assert_eq!(s, "+/+/AA==");
+    }
 
     fn cid(seed: u16, s: &str, d: &str, proto: u8, sp: u16, dp: u16) -> String {
         community_id_v1(

@@ -14,10 +14,10 @@
 //! name, each pointing strictly before the label that holds it (so loops are
 //! impossible), at most 255 wire bytes; anything else makes the name invalid.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use super::reasm::TcpStream;
-use super::util::{Cur, escape_bytes};
+use super::util::{Cur, escape_bytes, escape_into, push_dec};
 use super::{Side, TcpSegment};
 
 /// Answers rendered per flow, at most.
@@ -85,6 +85,17 @@ pub fn dns_rcode_name(r: u16) -> Option<&'static str> {
 /// position after the name where it started (after the first pointer, if any).
 pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usize> {
     out.clear();
+    walk_name(msg, pos, Some(out))
+}
+
+/// [`read_name`] without rendering: where the name ends, if it decodes.
+fn skip_name(msg: &[u8], pos: usize) -> Option<usize> {
+    walk_name(msg, pos, None)
+}
+
+/// Decodes the name at `pos`, rendering it into `out` if given (empty on entry).
+fn walk_name(msg: &[u8], pos: usize, mut out: Option<&mut String>) -> Option<usize> {
+    let mut labels = 0usize;
     let mut p = pos;
     let mut after = None;
     let mut jumps = 0;
@@ -104,7 +115,9 @@ pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usiz
             }
             0x00 => {
                 if b == 0 {
-                    if out.is_empty() {
+                    if let Some(out) = out
+                        && labels == 0
+                    {
                         out.push('.');
                     }
                     return Some(after.unwrap_or(p + 1));
@@ -115,10 +128,13 @@ pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usiz
                     return None;
                 }
                 let label = msg.get(p + 1..p + 1 + len)?;
-                if !out.is_empty() {
-                    out.push('.');
+                if let Some(out) = out.as_deref_mut() {
+                    if labels > 0 {
+                        out.push('.');
+                    }
+                    escape_into(out, label);
                 }
-                out.push_str(&escape_bytes(label, len));
+                labels += 1;
                 p += 1 + len;
             }
             _ => return None, // 0x40 / 0x80: extended label types (obsolete)
@@ -160,8 +176,7 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
     if h.flags & 0x8000 == 0 && (h.an > 0 && opcode != 4 || h.ns > 0 && opcode != 5) {
         return false; // a query carries no answers (except NOTIFY) nor authority (except UPDATE)
     }
-    let mut name = String::new();
-    let Some(p) = read_name(msg, 12, &mut name) else {
+    let Some(p) = skip_name(msg, 12) else {
         return false;
     };
     let mut c = Cur::new(msg.get(p..).unwrap_or_default());
@@ -334,7 +349,8 @@ impl DnsState {
         let mut answers = Vec::new();
         let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
         for n in 0..total {
-            let Some(p) = read_name(msg, pos, &mut self.name) else {
+            // The owner name is not kept: decoded, not rendered.
+            let Some(p) = skip_name(msg, pos) else {
                 break;
             };
             let mut c = Cur::new(msg.get(p..).unwrap_or_default());
@@ -371,7 +387,18 @@ impl DnsState {
             Some(name.clone())
         };
         let mut s = match ty {
-            1 => Ipv4Addr::from(<[u8; 4]>::try_from(rdata).ok()?).to_string(),
+            1 => {
+                let a = <[u8; 4]>::try_from(rdata).ok()?;
+                // Dotted decimal, as `Ipv4Addr`'s Display writes it.
+                let mut out = Vec::with_capacity(15);
+                for (k, b) in a.into_iter().enumerate() {
+                    if k > 0 {
+                        out.push(b'.');
+                    }
+                    push_dec(&mut out, u32::from(b));
+                }
+                String::from_utf8(out).unwrap_or_default()
+            }
             28 => Ipv6Addr::from(<[u8; 16]>::try_from(rdata).ok()?).to_string(),
             2 | 5 | 12 | 39 | 6 => name_at(0, &mut self.name)?,
             15 => name_at(2, &mut self.name)?,
@@ -399,6 +426,11 @@ impl DnsState {
     /// The flow's DNS metadata.
     pub fn summary(&self) -> &DnsSummary {
         &self.sum
+    }
+
+    /// The summary, consuming the state.
+    pub fn into_summary(self) -> DnsSummary {
+        self.sum
     }
 }
 

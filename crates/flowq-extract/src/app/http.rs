@@ -4,9 +4,11 @@
 //! Each direction's reassembled stream is read as a sequence of messages: a head
 //! (start line and header lines up to the empty line, bare LF accepted, at most
 //! [`MAX_HEAD_BYTES`]) and a body whose length the head gives (`Content-Length`;
-//! none for a request without it, for 1xx/204/304 responses). The first request
-//! gives method, URI, Host, User-Agent; the first response status and
-//! Content-Type; every request head found is counted. Whether a direction
+//! none for a request without it). The first request gives method, URI, Host,
+//! User-Agent; every request head found is counted. The first response gives
+//! status and Content-Type, and nothing after it in that direction is read
+//! (no column needs it; most of a connection's bytes are response bodies).
+//! Whether a direction
 //! carries requests or responses is decided by its first head's start line, not
 //! by the side it was given (a capture without the SYN may name the sides the
 //! other way round). When the body length is
@@ -55,7 +57,7 @@ pub fn looks_like_request(data: &[u8]) -> bool {
     if !METHODS.contains(&&data[..sp]) {
         return false;
     }
-    match data.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', data) {
         Some(nl) => {
             let line = trim_cr(&data[..nl]);
             line.len() >= 8
@@ -73,6 +75,32 @@ pub fn looks_like_response(data: &[u8]) -> bool {
         && data[7].is_ascii_digit()
         && data[8] == b' '
         && data[9..12].iter().all(u8::is_ascii_digit)
+}
+
+/// The first line of `buf` (without its CR LF or LF) and what follows it.
+#[inline]
+fn split_line(buf: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b'\n', buf) {
+        Some(nl) => (trim_cr(&buf[..nl]), &buf[nl + 1..]),
+        None => (trim_cr(buf), &[]),
+    }
+}
+
+/// A decimal number as `str::parse::<u64>` reads it (an optional `+`, then
+/// digits only; `None` on overflow or for anything else).
+fn parse_u64(v: &[u8]) -> Option<u64> {
+    let digits = v.strip_prefix(b"+").unwrap_or(v);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
 }
 
 fn trim_cr(l: &[u8]) -> &[u8] {
@@ -119,8 +147,6 @@ pub struct HttpSummary {
     pub content_type: Option<String>,
     /// Request heads seen.
     pub requests: u32,
-    /// Response heads seen.
-    pub responses: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,6 +160,9 @@ enum Mode {
     Lost,
     /// Not HTTP: ignore the direction.
     Off,
+    /// A direction of responses after its first head: nothing more is read
+    /// from it (only the first response's values are kept).
+    Done,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -152,8 +181,6 @@ pub struct HttpState {
     stream: [TcpStream; 2],
     dir: [Direction; 2],
     sum: HttpSummary,
-    /// The first request was HEAD (its response has no body).
-    head_request: bool,
 }
 
 impl HttpState {
@@ -165,14 +192,15 @@ impl HttpState {
     /// Feed one TCP payload of `side`.
     pub fn feed(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
         let i = side.index();
-        if self.dir[i].mode == Mode::Off {
+        if matches!(self.dir[i].mode, Mode::Off | Mode::Done) {
             return;
         }
         let mut stream = std::mem::take(&mut self.stream[i]);
         stream.push(seg.seq, seg.syn, payload, &mut |d| self.data(side, d));
         self.stream[i] = stream;
-        if self.dir[i].mode == Mode::Off {
+        if matches!(self.dir[i].mode, Mode::Off | Mode::Done) {
             self.stream[i].clear();
+            self.dir[i].buf = Vec::new();
         }
     }
 
@@ -192,7 +220,7 @@ impl HttpState {
         }
         while !d.is_empty() {
             match self.dir[i].mode {
-                Mode::Off | Mode::Lost => return,
+                Mode::Off | Mode::Lost | Mode::Done => return,
                 Mode::Body(left) => {
                     let n = (d.len() as u64).min(left);
                     d = &d[n as usize..];
@@ -204,11 +232,24 @@ impl HttpState {
                 }
                 Mode::Head => {
                     let dir = &mut self.dir[i];
-                    let from = dir.buf.len().saturating_sub(3);
                     let room = MAX_HEAD_BYTES - dir.buf.len();
                     let take = d.len().min(room);
-                    dir.buf.extend_from_slice(&d[..take]);
-                    let end = find_head_end(&dir.buf, from);
+                    let end = if dir.buf.is_empty() {
+                        // Most heads arrive whole in one segment: parsed in
+                        // place, not copied.
+                        if let Some(end) = find_head_end(&d[..take], 0) {
+                            let next = self.parse_head(side, &d[..end], false);
+                            self.dir[i].mode = next;
+                            d = &d[end..];
+                            continue;
+                        }
+                        dir.buf.extend_from_slice(&d[..take]);
+                        None
+                    } else {
+                        let from = dir.buf.len().saturating_sub(3);
+                        dir.buf.extend_from_slice(&d[..take]);
+                        find_head_end(&dir.buf, from)
+                    };
                     match end {
                         Some(end) => {
                             // Give back the bytes after the head.
@@ -261,48 +302,36 @@ impl HttpState {
 
     fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool) -> Mode {
         let i = side.index();
-        let mut lines = buf.split(|&b| b == b'\n').map(trim_cr);
-        let start = lines.next().unwrap_or_default();
+        let (start, mut rest) = split_line(buf);
         let first = self.dir[i].heads == 0;
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut host = None;
         let mut ua = None;
         let mut ctype = None;
-        for l in lines {
-            let Some(colon) = l.iter().position(|&b| b == b':') else {
+        while !rest.is_empty() {
+            let (l, r) = split_line(rest);
+            rest = r;
+            let Some(colon) = memchr::memchr(b':', l) else {
                 continue;
             };
             // Values are kept as slices and rendered only for the first
             // request or response (rendering every head's cost more than
-            // parsing it).
-            let (name, value) = (&l[..colon], trim(&l[colon + 1..]));
-            let v = || value;
-            if name.eq_ignore_ascii_case(b"content-length") {
-                content_length = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                chunked = true;
-            } else if name.eq_ignore_ascii_case(b"host") && host.is_none() {
-                host = Some(v());
-            } else if name.eq_ignore_ascii_case(b"user-agent") && ua.is_none() {
-                ua = Some(v());
-            } else if name.eq_ignore_ascii_case(b"content-type") && ctype.is_none() {
-                ctype = Some(v());
+            // parsing it). Names are told apart by their length first.
+            let name = &l[..colon];
+            let value = || trim(&l[colon + 1..]);
+            let is = |want: &[u8]| name.eq_ignore_ascii_case(want);
+            match name.len() {
+                14 if is(b"content-length") => {
+                    content_length = parse_u64(value());
+                }
+                17 if is(b"transfer-encoding") => chunked = true,
+                4 if host.is_none() && is(b"host") => host = Some(value()),
+                10 if ua.is_none() && is(b"user-agent") => ua = Some(value()),
+                12 if ctype.is_none() && is(b"content-type") => ctype = Some(value()),
+                _ => {}
             }
         }
-        let body = |no_body: bool| {
-            if cut || chunked {
-                Mode::Lost
-            } else if no_body {
-                Mode::Head
-            } else {
-                match content_length {
-                    Some(0) => Mode::Head,
-                    Some(n) => Mode::Body(n),
-                    None => Mode::Lost,
-                }
-            }
-        };
         let is_request = match self.dir[i].requests {
             Some(r) => r,
             None if looks_like_request(buf) => true,
@@ -311,10 +340,11 @@ impl HttpState {
         };
         self.dir[i].requests = Some(is_request);
         if is_request {
-            let mut parts = start.splitn(3, |&b| b == b' ');
-            let (Some(method), Some(target), Some(version)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
+            // `method SP target SP version` (the version is the rest of the line).
+            let Some((method, target, version)) = memchr::memchr(b' ', start).and_then(|a| {
+                let b = a + 1 + memchr::memchr(b' ', &start[a + 1..])?;
+                Some((&start[..a], &start[a + 1..b], &start[b + 1..]))
+            }) else {
                 return if first { Mode::Off } else { Mode::Lost };
             };
             if !looks_like_request(buf) {
@@ -329,13 +359,12 @@ impl HttpState {
                 let render = |v: &[u8]| escape_bytes(v, MAX_VALUE_BYTES);
                 self.sum.host = host.map(render);
                 self.sum.user_agent = ua.map(render);
-                self.head_request = method == b"HEAD";
             }
             // A request without Content-Length or Transfer-Encoding has no body.
-            if content_length.is_none() && !chunked {
-                Mode::Head
-            } else {
-                body(false)
+            match content_length {
+                _ if cut || chunked => Mode::Lost,
+                None | Some(0) => Mode::Head,
+                Some(n) => Mode::Body(n),
             }
         } else {
             if !looks_like_response(start) {
@@ -346,23 +375,23 @@ impl HttpState {
                 .and_then(|s| s.parse::<u16>().ok())
                 .unwrap_or(0);
             self.dir[i].heads += 1;
-            self.sum.responses = self.sum.responses.saturating_add(1);
-            let first_response = self.sum.status.is_none();
-            if first_response {
+            if self.sum.status.is_none() {
                 self.sum.status = Some(code);
                 self.sum.content_type = ctype.map(|v| escape_bytes(v, MAX_VALUE_BYTES));
             }
-            let no_body = (100..200).contains(&code)
-                || code == 204
-                || code == 304
-                || (first_response && self.head_request);
-            body(no_body)
+            // Nothing later in a direction of responses is read.
+            Mode::Done
         }
     }
 
     /// The flow's HTTP metadata.
     pub fn summary(&self) -> &HttpSummary {
         &self.sum
+    }
+
+    /// The summary, consuming the state.
+    pub fn into_summary(self) -> HttpSummary {
+        self.sum
     }
 
     /// Whether both directions were found not to be HTTP.
@@ -375,16 +404,13 @@ impl HttpState {
 /// searching from `from`.
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            if buf.get(i + 1) == Some(&b'\n') {
-                return Some(i + 2);
-            }
-            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
-            }
+    while let Some(p) = memchr::memchr(b'\n', buf.get(i..)?) {
+        let nl = i + p;
+        match buf.get(nl + 1..) {
+            Some([b'\n', ..]) => return Some(nl + 2),
+            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
+            _ => i = nl + 1,
         }
-        i += 1;
     }
     None
 }
@@ -417,7 +443,7 @@ mod tests {
         assert_eq!(s.user_agent.as_deref(), Some("curl/8.1.2"));
         assert_eq!(s.status, Some(200));
         assert_eq!(s.content_type.as_deref(), Some("text/html; charset=utf-8"));
-        assert_eq!((s.requests, s.responses), (1, 1));
+        assert_eq!(s.requests, 1);
     }
 
     #[test]
@@ -480,7 +506,7 @@ mod tests {
         );
         let s = h.summary();
         assert_eq!(s.host.as_deref(), Some("www.icir.org"));
-        assert_eq!((s.status, s.requests, s.responses), (Some(200), 1, 1));
+        assert_eq!((s.status, s.requests), (Some(200), 1));
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! );
 //! let meta = flow.summary();
 //! assert_eq!(meta.protocol.map(|p| p.as_str()), Some("http"));
-//! assert_eq!(meta.server_name.as_deref(), Some("example.com"));
+//! assert_eq!(meta.server_name(), Some("example.com"));
 //! ```
 
 pub mod community_id;
@@ -265,6 +265,33 @@ impl AppFlow {
         }
     }
 
+    /// The flow's metadata, rendered, consuming the parsers (what
+    /// [`summary`](Self::summary) gives, without copying what is already
+    /// rendered).
+    pub fn into_summary(self) -> AppSummary {
+        match self.parser {
+            Parser::Dns(s) => {
+                let malformed = s.summary().malformed > 0;
+                let d = s.into_summary();
+                AppSummary {
+                    protocol: self.protocol,
+                    malformed,
+                    dns: Some(Box::new(d)),
+                    ..Default::default()
+                }
+            }
+            Parser::Http(s) => {
+                let h = s.into_summary();
+                AppSummary {
+                    protocol: self.protocol,
+                    http: Some(Box::new(h)),
+                    ..Default::default()
+                }
+            }
+            _ => self.summary(),
+        }
+    }
+
     /// The flow's metadata, rendered (call once, when the flow's row is written).
     pub fn summary(&self) -> AppSummary {
         let mut m = AppSummary {
@@ -274,27 +301,16 @@ impl AppFlow {
         };
         match &self.parser {
             Parser::Tls(s) => {
-                let t = s.summary();
-                m.server_name = t.server_name.clone();
-                m.tls = Some(Box::new(t));
+                m.tls = Some(Box::new(s.summary()));
             }
             Parser::Quic(s) => {
-                let q = s.summary();
-                m.server_name = q.tls.server_name.clone();
-                m.quic = Some(Box::new(q));
+                m.quic = Some(Box::new(s.summary()));
             }
             Parser::Dns(s) => {
-                let d = s.summary().clone();
-                m.server_name = d.query.clone();
-                m.dns = Some(Box::new(d));
+                m.dns = Some(Box::new(s.summary().clone()));
             }
             Parser::Http(s) => {
-                let h = s.summary().clone();
-                m.server_name = h
-                    .host
-                    .as_deref()
-                    .map(|h| http::host_without_port(h).to_string());
-                m.http = Some(Box::new(h));
+                m.http = Some(Box::new(s.summary().clone()));
             }
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Undecided | Parser::None => {}
@@ -308,9 +324,6 @@ impl AppFlow {
 pub struct AppSummary {
     /// The detected protocol.
     pub protocol: Option<AppProtocol>,
-    /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port, DNS
-    /// query name.
-    pub server_name: Option<String>,
     // Each protocol's part is boxed: a flow has one, and the summary is kept
     // per open flow once its metadata is final (docs/features.md, Memory).
     /// TLS over TCP.
@@ -325,6 +338,24 @@ pub struct AppSummary {
     pub ssh: Option<Box<SshSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
+}
+
+impl AppSummary {
+    /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port,
+    /// DNS query name (read from the protocol's part, not stored twice).
+    pub fn server_name(&self) -> Option<&str> {
+        if let Some(t) = &self.tls {
+            t.server_name.as_deref()
+        } else if let Some(q) = &self.quic {
+            q.tls.server_name.as_deref()
+        } else if let Some(d) = &self.dns {
+            d.query.as_deref()
+        } else if let Some(h) = &self.http {
+            h.host.as_deref().map(http::host_without_port)
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -388,7 +419,7 @@ mod tests {
             &rec[100..],
         );
         let m = f.summary();
-        assert_eq!(m.server_name.as_deref(), Some("example.com"));
+        assert_eq!(m.server_name(), Some("example.com"));
         assert_eq!(
             m.tls.unwrap().ja4.as_deref(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
@@ -406,7 +437,7 @@ mod tests {
             None,
             b"\x59\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01",
         );
-        assert_eq!(d.summary().server_name.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(d.summary().server_name(), Some("www.tcpdump.org"));
         assert_eq!(d.summary().dns.unwrap().transactions(), 1);
     }
 
@@ -491,6 +522,10 @@ mod tests {
             }
             if let Some(ch) = t.client_hello() {
                 assert_eq!(ch.complete, ch.ja4('t').is_some());
+                // Remembered fingerprints are the computed ones.
+                for p in ['t', 'q'] {
+                    assert_eq!(ch.fingerprints(p), (ch.ja3(), ch.ja4(p)));
+                }
             }
             assert!(d.summary().answers.len() <= dns::MAX_ANSWERS);
             let _ = (h.summary(), s.summary(), qs.summary());

@@ -51,7 +51,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
     match column {
         A::CommunityId => chunk.opt_texts(|f, buf| community_id(f, seed, buf)),
         A::AppProtocol => chunk.opt_texts(|f, _| meta(f)?.protocol.map(AppProtocol::as_str)),
-        A::ServerName => chunk.opt_texts(|f, _| meta(f)?.server_name.as_deref()),
+        A::ServerName => chunk.opt_texts(|f, _| meta(f)?.server_name()),
         A::TlsVersion => chunk.opt_texts(|f, buf| {
             let v = tls(f)?.version?;
             Some(match crate::app::tls::tls_version_name(v) {
@@ -114,8 +114,9 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 6
             }
         }),
-        A::NfRequestedServerName => chunk
-            .opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name.as_deref()).unwrap_or(""))),
+        A::NfRequestedServerName => {
+            chunk.opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name()).unwrap_or("")))
+        }
         // NFStream prints HASSH in uppercase.
         A::NfClientFingerprint => chunk.opt_texts(|f, buf| {
             Some(match ssh(f) {

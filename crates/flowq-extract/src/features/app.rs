@@ -186,7 +186,8 @@ impl AppState {
             if flow.protocol().is_none() {
                 self.parsed = None;
             } else {
-                *parsed = Parsed::Done(flow.summary());
+                let flow = std::mem::replace(flow, AppFlow::new(Transport::Udp));
+                *parsed = Parsed::Done(flow.into_summary());
             }
         }
     }
