@@ -10,8 +10,6 @@
 
 use std::net::IpAddr;
 
-use sha1::{Digest as _, Sha1};
-
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 const SCTP: u8 = 132;
@@ -140,7 +138,7 @@ pub fn write_community_id_v1(
         put(&pa.to_be_bytes());
         put(&pb.to_be_bytes());
     }
-    let digest = Sha1::digest(&buf[..n]);
+    let digest = sha1_one_block(&buf[..n]);
     out.push_str("1:");
     match encoding {
         CommunityIdEncoding::Base64 => push_base64(out, &digest),
@@ -149,40 +147,71 @@ pub fn write_community_id_v1(
     true
 }
 
+/// SHA-1 (FIPS 180-4) of at most 55 bytes: one padded block given to the
+/// `sha1` crate's compression function, without the streaming wrapper (whose
+/// buffering cost a quarter of a Community ID).
+fn sha1_one_block(data: &[u8]) -> [u8; 20] {
+    debug_assert!(data.len() <= 55);
+    let n = data.len().min(55);
+    let mut block = [0u8; 64];
+    block[..n].copy_from_slice(&data[..n]);
+    block[n] = 0x80;
+    block[56..].copy_from_slice(&(n as u64 * 8).to_be_bytes());
+    let mut state: [u32; 5] = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+    sha1::compress(&mut state, &[block.into()]);
+    let mut out = [0u8; 20];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
 /// Base64 (RFC 4648 §4: standard alphabet, padded) of `bytes`, appended to
 /// `out`. Written out here: the general-purpose engine of the `base64` crate
 /// cost more per Community ID than the rest of its rendering.
 fn push_base64(out: &mut String, bytes: &[u8]) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let sym = |v: u32| ALPHABET[(v & 63) as usize] as char;
+    let sym = |v: u32| ALPHABET[(v & 63) as usize];
+    // Four characters per three bytes, written to the stack, appended once.
     let mut chunks = bytes.chunks_exact(3);
+    out.reserve(bytes.len().div_ceil(3) * 4);
     for c in &mut chunks {
         let v = u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]);
-        for shift in [18, 12, 6, 0] {
-            out.push(sym(v >> shift));
-        }
+        let text = [sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)];
+        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
     }
-    match *chunks.remainder() {
+    let text = match *chunks.remainder() {
         [a] => {
             let v = u32::from(a) << 16;
-            out.push(sym(v >> 18));
-            out.push(sym(v >> 12));
-            out.push_str("==");
+            [sym(v >> 18), sym(v >> 12), b'=', b'=']
         }
         [a, b] => {
             let v = u32::from(a) << 16 | u32::from(b) << 8;
-            out.push(sym(v >> 18));
-            out.push(sym(v >> 12));
-            out.push(sym(v >> 6));
-            out.push('=');
+            [sym(v >> 18), sym(v >> 12), sym(v >> 6), b'=']
         }
-        _ => {}
-    }
+        _ => return,
+    };
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_block_sha1_is_sha1() {
+        use sha1::{Digest as _, Sha1};
+        for n in 0..=55 {
+            let data: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(37)).collect();
+            assert_eq!(sha1_one_block(&data)[..], Sha1::digest(&data)[..], "{n}");
+        }
+    }
 
     #[test]
     fn base64_rfc4648_vectors() {

@@ -85,6 +85,8 @@ pub fn dns_rcode_name(r: u16) -> Option<&'static str> {
 /// position after the name where it started (after the first pointer, if any).
 pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usize> {
     out.clear();
+    // Most names fit: one allocation rather than one per doubling.
+    out.reserve(64);
     walk_name(msg, pos, Some(out))
 }
 
@@ -346,7 +348,7 @@ impl DnsState {
         self.have_response = true;
         self.sum.answer_count = Some(h.an);
         let mut rcode = h.flags & 0x000f;
-        let mut answers = Vec::new();
+        let mut answers = Vec::with_capacity(usize::from(h.an).min(MAX_ANSWERS));
         let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
         for n in 0..total {
             // The owner name is not kept: decoded, not rendered.

@@ -21,8 +21,8 @@
 
 use super::reasm::TcpStream;
 use super::util::{
-    Cur, DigestKind, escape_bytes, hash12_tail, is_grease, md5_hex, memo, push_dec, push_hex_u16,
-    with_scratch,
+    Cur, DigestKind, ascii, escape_bytes, hash12_tail, is_grease, md5_hex, memo, push_dec,
+    push_hex_u16, with_scratch,
 };
 use super::{Side, TcpSegment};
 
@@ -133,6 +133,7 @@ impl ClientHello {
         if n % 2 != 0 {
             return Err(m);
         }
+        self.ciphers.reserve_exact(usize::from(n / 2));
         while let Some(v) = cs.u16() {
             self.ciphers.push(v);
         }
@@ -146,6 +147,8 @@ impl ClientHello {
         }
         let n = c.u16().ok_or(m)?;
         let mut exts = c.sub(usize::from(n)).ok_or(m)?;
+        // Hellos carry about 10 to 20 extensions.
+        self.extensions.reserve(24);
         while !exts.is_empty() {
             let ty = exts.u16().ok_or(m)?;
             let len = exts.u16().ok_or(m)?;
@@ -184,6 +187,7 @@ impl ClientHello {
             EXT_SUPPORTED_VERSIONS if self.supported_versions.is_empty() => {
                 let n = d.u8()?;
                 let mut list = d.sub(usize::from(n))?;
+                self.supported_versions.reserve_exact(usize::from(n) / 2);
                 while let Some(v) = list.u16() {
                     self.supported_versions.push(v);
                 }
@@ -191,6 +195,7 @@ impl ClientHello {
             EXT_GROUPS if self.groups.is_empty() => {
                 let n = d.u16()?;
                 let mut list = d.sub(usize::from(n))?;
+                self.groups.reserve_exact(usize::from(n) / 2);
                 while let Some(v) = list.u16() {
                     self.groups.push(v);
                 }
@@ -203,6 +208,7 @@ impl ClientHello {
             EXT_SIG_ALGS if self.sig_algs.is_empty() => {
                 let n = d.u16()?;
                 let mut list = d.sub(usize::from(n))?;
+                self.sig_algs.reserve_exact(usize::from(n) / 2);
                 while let Some(v) = list.u16() {
                     self.sig_algs.push(v);
                 }
@@ -283,8 +289,7 @@ impl ClientHello {
                 out[32..].copy_from_slice(&ja4.as_bytes()[..36.min(ja4.len())]);
             })
         });
-        let text = |b: &[u8]| Some(String::from_utf8_lossy(b).into_owned());
-        (text(&out[..32]), text(&out[32..]))
+        (Some(ascii(&out[..32])), Some(ascii(&out[32..])))
     }
 
     /// Every field JA3 and JA4 read, length-prefixed: equal keys give equal

@@ -111,7 +111,7 @@ pub fn md5_hex(s: &[u8]) -> String {
     let out = memo(DigestKind::Md5Hex, s, |s, out| {
         hex_into(out, &Md5::digest(s));
     });
-    String::from_utf8_lossy(&out[..32]).into_owned()
+    ascii(&out[..32])
 }
 
 /// Replaces `out[from..]` by the first 12 lowercase hex characters of its
@@ -126,6 +126,11 @@ pub(crate) fn hash12_tail(out: &mut Vec<u8>, from: usize) {
     });
     out.truncate(from);
     out.extend_from_slice(&digest[..12]);
+}
+
+/// Text of bytes known to be ASCII (rendered here), without a lossy pass.
+pub(crate) fn ascii(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap_or_default()
 }
 
 /// Lowercase hex of `bytes` into the start of `out`.
