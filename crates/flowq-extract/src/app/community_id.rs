@@ -178,26 +178,29 @@ fn sha1_one_block(data: &[u8]) -> [u8; 20] {
 fn push_base64(out: &mut String, bytes: &[u8]) {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let sym = |v: u32| ALPHABET[(v & 63) as usize];
-    // Four characters per three bytes, written to the stack, appended once.
-    let mut chunks = bytes.chunks_exact(3);
-    out.reserve(bytes.len().div_ceil(3) * 4);
-    for c in &mut chunks {
-        let v = u32::from(c[0]) << 16 | u32::from(c[1]) << 8 | u32::from(c[2]);
-        let text = [sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)];
-        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+    // Written to the stack 48 input bytes (64 characters) at a time, and
+    // appended once per 64 characters (a SHA-1 digest is one piece).
+    for piece in bytes.chunks(48) {
+        let mut text = [0u8; 64];
+        let mut n = 0;
+        for c in piece.chunks(3) {
+            let v = match *c {
+                [a, b, c] => u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c),
+                [a, b] => u32::from(a) << 16 | u32::from(b) << 8,
+                [a] => u32::from(a) << 16,
+                _ => 0,
+            };
+            text[n..n + 4].copy_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)]);
+            if c.len() < 3 {
+                text[n + 3] = b'=';
+            }
+            if c.len() < 2 {
+                text[n + 2] = b'=';
+            }
+            n += 4;
+        }
+        out.push_str(std::str::from_utf8(&text[..n]).unwrap_or_default());
     }
-    let text = match *chunks.remainder() {
-        [a] => {
-            let v = u32::from(a) << 16;
-            [sym(v >> 18), sym(v >> 12), b'=', b'=']
-        }
-        [a, b] => {
-            let v = u32::from(a) << 16 | u32::from(b) << 8;
-            [sym(v >> 18), sym(v >> 12), sym(v >> 6), b'=']
-        }
-        _ => return,
-    };
-    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 #[cfg(test)]
@@ -231,6 +234,10 @@ mod tests {
         let mut s = String::new();
         push_base64(&mut s, &[0xfb, 0xff, 0xbf, 0x00]);
         assert_eq!(s, "+/+/AA==");
+        // Across the 48-byte pieces.
+        let mut s = String::new();
+        push_base64(&mut s, &[0xff; 50]);
+        assert_eq!(s, format!("{}//8=", "/".repeat(64)));
     }
 
     fn cid(seed: u16, s: &str, d: &str, proto: u8, sp: u16, dp: u16) -> String {

@@ -18,6 +18,7 @@
 //! still counted.
 
 use super::reasm::TcpStream;
+use super::tls::{TlsState, TlsSummary};
 use super::util::escape_bytes;
 use super::{Side, TcpSegment};
 
@@ -28,8 +29,9 @@ pub const MAX_URI_BYTES: usize = 1024;
 /// Bytes of a header value kept, at most (Host, User-Agent, Content-Type).
 pub const MAX_VALUE_BYTES: usize = 512;
 
-/// Request methods recognized at the start of a stream (RFC 9110 §9, WebDAV).
-const METHODS: [&[u8]; 16] = [
+/// Request methods recognized at the start of a stream (RFC 9110 §9, WebDAV,
+/// and SSDP's `M-SEARCH` and `NOTIFY`, HTTP over UDP in UPnP).
+const METHODS: [&[u8]; 18] = [
     b"GET",
     b"POST",
     b"HEAD",
@@ -46,26 +48,38 @@ const METHODS: [&[u8]; 16] = [
     b"MOVE",
     b"LOCK",
     b"UNLOCK",
+    b"M-SEARCH",
+    b"NOTIFY",
 ];
 
 /// Whether `data` starts like an HTTP/1.x request: a known method and a space,
 /// and, if the first line is complete, a `HTTP/1.x` version at its end.
 pub fn looks_like_request(data: &[u8]) -> bool {
-    let Some(sp) = data.iter().take(12).position(|&b| b == b' ') else {
+    let Some(sp) = method_end(data) else {
         return false;
     };
-    if !METHODS.contains(&&data[..sp]) {
-        return false;
-    }
     match memchr::memchr(b'\n', data) {
-        Some(nl) => {
-            let line = trim_cr(&data[..nl]);
-            line.len() >= 8
-                && line[line.len() - 8..line.len() - 1] == *b"HTTP/1."
-                && line[line.len() - 1].is_ascii_digit()
-        }
+        Some(nl) => version_ends(trim_cr(&data[..nl])),
         None => data.len() > sp + 1 && data[sp + 1] != b' ',
     }
+}
+
+/// [`looks_like_request`] of a complete first line (without its CR LF).
+fn request_line_ok(line: &[u8]) -> bool {
+    method_end(line).is_some() && version_ends(line)
+}
+
+/// Where a known method followed by a space ends, at the start of `data`.
+fn method_end(data: &[u8]) -> Option<usize> {
+    let sp = data.iter().take(12).position(|&b| b == b' ')?;
+    METHODS.contains(&&data[..sp]).then_some(sp)
+}
+
+/// Whether a line ends with an `HTTP/1.x` version.
+fn version_ends(line: &[u8]) -> bool {
+    line.len() >= 8
+        && line[line.len() - 8..line.len() - 1] == *b"HTTP/1."
+        && line[line.len() - 1].is_ascii_digit()
 }
 
 /// Whether `data` starts like an HTTP/1.x status line (`HTTP/1.x NNN`).
@@ -181,6 +195,11 @@ pub struct HttpState {
     stream: [TcpStream; 2],
     dir: [Direction; 2],
     sum: HttpSummary,
+    /// The first request was a `CONNECT`.
+    connect: bool,
+    /// After a `CONNECT` and a 2xx response: the tunnel's payloads, read as
+    /// TLS (RFC 9110 §9.3.6; the usual content of a proxy tunnel).
+    tunnel: Option<Box<TlsState>>,
 }
 
 impl HttpState {
@@ -191,6 +210,12 @@ impl HttpState {
 
     /// Feed one TCP payload of `side`.
     pub fn feed(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
+        if let Some(t) = self.tunnel.as_deref_mut() {
+            // Each direction's tunnel stream starts at its first payload
+            // after the response.
+            t.feed(side, TcpSegment { syn: false, ..seg }, payload);
+            return;
+        }
         let i = side.index();
         if matches!(self.dir[i].mode, Mode::Off | Mode::Done) {
             return;
@@ -201,6 +226,37 @@ impl HttpState {
         if matches!(self.dir[i].mode, Mode::Off | Mode::Done) {
             self.stream[i].clear();
             self.dir[i].buf = Vec::new();
+        }
+    }
+
+    /// Feed one UDP datagram of `side`: one message, its head up to the
+    /// empty line (or the datagram's end), at most [`MAX_HEAD_BYTES`]; a body
+    /// is not read. A first datagram that is not HTTP turns the direction off;
+    /// a later one is skipped.
+    pub fn feed_datagram(&mut self, side: Side, payload: &[u8]) {
+        let i = side.index();
+        if matches!(self.dir[i].mode, Mode::Off | Mode::Done) || payload.is_empty() {
+            return;
+        }
+        if self.dir[i].requests == Some(true) && self.sum.method.is_some() {
+            // Only counted: no later request's header is read, and a
+            // datagram's body needs no skipping.
+            if looks_like_request(payload) && memchr::memchr(b'\n', payload).is_some() {
+                self.dir[i].heads += 1;
+                self.sum.requests = self.sum.requests.saturating_add(1);
+            }
+            return;
+        }
+        let head = &payload[..payload.len().min(MAX_HEAD_BYTES)];
+        let (end, cut) = match find_head_end(head, 0) {
+            Some(end) => (end, false),
+            None => (head.len(), payload.len() > MAX_HEAD_BYTES),
+        };
+        match self.parse_head(side, &head[..end], cut) {
+            Mode::Done => self.dir[i].mode = Mode::Done,
+            // A first datagram that is not HTTP: the direction is not.
+            Mode::Lost if self.dir[i].heads == 0 => self.dir[i].mode = Mode::Off,
+            _ => {}
         }
     }
 
@@ -263,18 +319,21 @@ impl HttpState {
                         None if dir.buf.len() >= MAX_HEAD_BYTES => {
                             let next = self.head(side, true);
                             self.dir[i].buf.clear();
-                            self.dir[i].mode = if next == Mode::Off {
-                                Mode::Off
+                            self.dir[i].mode = if next == Mode::Done {
+                                Mode::Done
                             } else {
                                 Mode::Lost
                             };
                             return;
                         }
                         None => {
-                            // Not yet complete; give up early on a stream that is not HTTP.
+                            // Not yet complete. A direction that does not start
+                            // with a head (a connection caught in the middle, a
+                            // stream that is not HTTP) waits for a segment that
+                            // starts one.
                             let dir = &self.dir[i];
                             if dir.heads == 0 && dir.buf.len() >= 16 && !self.start_ok(side) {
-                                self.dir[i].mode = Mode::Off;
+                                self.dir[i].mode = Mode::Lost;
                                 self.dir[i].buf = Vec::new();
                             }
                             return;
@@ -302,8 +361,23 @@ impl HttpState {
 
     fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool) -> Mode {
         let i = side.index();
-        let (start, mut rest) = split_line(buf);
-        let first = self.dir[i].heads == 0;
+        let first_nl = memchr::memchr(b'\n', buf);
+        let (start, mut rest) = match first_nl {
+            Some(nl) => (trim_cr(&buf[..nl]), &buf[nl + 1..]),
+            None => (trim_cr(buf), &[][..]),
+        };
+        // The request check of the whole head, from its first line.
+        let request_ok = |start: &[u8]| match first_nl {
+            Some(_) => request_line_ok(start),
+            None => looks_like_request(buf),
+        };
+        let is_request = match self.dir[i].requests {
+            Some(r) => r,
+            None if request_ok(start) => true,
+            None if looks_like_response(start) => false,
+            None => return Mode::Lost,
+        };
+        self.dir[i].requests = Some(is_request);
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut host = None;
@@ -312,6 +386,11 @@ impl HttpState {
         while !rest.is_empty() {
             let (l, r) = split_line(rest);
             rest = r;
+            // Only names starting with h, u, c or t are read (Host,
+            // User-Agent, Content-*, Transfer-Encoding).
+            if !matches!(l.first().map(|b| b | 0x20), Some(b'h' | b'u' | b'c' | b't')) {
+                continue;
+            }
             let Some(colon) = memchr::memchr(b':', l) else {
                 continue;
             };
@@ -332,27 +411,21 @@ impl HttpState {
                 _ => {}
             }
         }
-        let is_request = match self.dir[i].requests {
-            Some(r) => r,
-            None if looks_like_request(buf) => true,
-            None if looks_like_response(start) => false,
-            None => return if first { Mode::Off } else { Mode::Lost },
-        };
-        self.dir[i].requests = Some(is_request);
         if is_request {
             // `method SP target SP version` (the version is the rest of the line).
             let Some((method, target, version)) = memchr::memchr(b' ', start).and_then(|a| {
                 let b = a + 1 + memchr::memchr(b' ', &start[a + 1..])?;
                 Some((&start[..a], &start[a + 1..b], &start[b + 1..]))
             }) else {
-                return if first { Mode::Off } else { Mode::Lost };
+                return Mode::Lost;
             };
-            if !looks_like_request(buf) {
-                return if first { Mode::Off } else { Mode::Lost };
+            if !request_ok(start) {
+                return Mode::Lost;
             }
             self.dir[i].heads += 1;
             self.sum.requests = self.sum.requests.saturating_add(1);
             if self.sum.method.is_none() {
+                self.connect = method == b"CONNECT";
                 self.sum.method = Some(escape_bytes(method, 32));
                 self.sum.uri = Some(escape_bytes(target, MAX_URI_BYTES));
                 self.sum.version = Some(escape_bytes(version, 16));
@@ -368,7 +441,7 @@ impl HttpState {
             }
         } else {
             if !looks_like_response(start) {
-                return if first { Mode::Off } else { Mode::Lost };
+                return Mode::Lost;
             }
             let code = std::str::from_utf8(&start[9..12])
                 .ok()
@@ -378,6 +451,9 @@ impl HttpState {
             if self.sum.status.is_none() {
                 self.sum.status = Some(code);
                 self.sum.content_type = ctype.map(|v| escape_bytes(v, MAX_VALUE_BYTES));
+                if self.connect && (200..300).contains(&code) {
+                    self.tunnel = Some(Box::default());
+                }
             }
             // Nothing later in a direction of responses is read.
             Mode::Done
@@ -394,9 +470,33 @@ impl HttpState {
         self.sum
     }
 
-    /// Whether both directions were found not to be HTTP.
+    /// The TLS metadata of a `CONNECT` tunnel, if one was opened.
+    pub fn tunnel_summary(&self) -> Option<TlsSummary> {
+        self.tunnel.as_ref().map(|t| t.summary())
+    }
+
+    /// Whether a `CONNECT` tunnel was opened and its TLS handshake read
+    /// (nothing later on the connection is HTTP).
+    pub fn tunnel_done(&self) -> bool {
+        self.tunnel.as_ref().is_some_and(|t| t.is_done())
+    }
+
+    /// Whether a `CONNECT` tunnel was opened.
+    pub fn tunnel_started(&self) -> bool {
+        self.tunnel.is_some()
+    }
+
+    /// Whether a malformed hello was read in a tunnel.
+    pub fn tunnel_malformed(&self) -> bool {
+        self.tunnel.as_ref().is_some_and(|t| t.malformed())
+    }
+
+    /// Whether neither direction has shown an HTTP head and neither is
+    /// reading one at its start (both found not to be HTTP).
     pub fn is_off(&self) -> bool {
-        self.dir.iter().all(|d| d.mode == Mode::Off)
+        self.dir
+            .iter()
+            .all(|d| d.heads == 0 && matches!(d.mode, Mode::Off | Mode::Lost))
     }
 }
 
@@ -507,6 +607,36 @@ mod tests {
         let s = h.summary();
         assert_eq!(s.host.as_deref(), Some("www.icir.org"));
         assert_eq!((s.status, s.requests), (Some(200), 1));
+    }
+
+    #[test]
+    fn datagrams_are_whole_messages() {
+        // SSDP: requests to the multicast group, each datagram one message.
+        let search = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\nUSER-AGENT: Chromium/58 Windows\r\n\r\n";
+        let mut h = HttpState::new();
+        for _ in 0..3 {
+            h.feed_datagram(Side::Client, search);
+        }
+        h.feed_datagram(Side::Client, b"not a request\r\n\r\n");
+        let s = h.summary();
+        assert_eq!(s.method.as_deref(), Some("M-SEARCH"));
+        assert_eq!(s.uri.as_deref(), Some("*"));
+        assert_eq!(s.host.as_deref(), Some("239.255.255.250:1900"));
+        assert_eq!(s.user_agent.as_deref(), Some("Chromium/58 Windows"));
+        assert_eq!(s.requests, 3);
+        // A response without the final empty line; the head is the datagram.
+        let mut h = HttpState::new();
+        h.feed_datagram(
+            Side::Server,
+            b"HTTP/1.1 200 OK\r\nCONTENT-TYPE: text/xml\r\nST: upnp:rootdevice",
+        );
+        assert_eq!(h.summary().status, Some(200));
+        assert_eq!(h.summary().content_type.as_deref(), Some("text/xml"));
+        // Not HTTP: the direction is off.
+        let mut h = HttpState::new();
+        h.feed_datagram(Side::Client, b"\x00\x01binary");
+        h.feed_datagram(Side::Client, search);
+        assert_eq!(h.summary().requests, 0);
     }
 
     #[test]

@@ -219,6 +219,8 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
         Some(AppProtocol::Dns) if on_port(5353) => ("MDNS", "Network"),
         Some(AppProtocol::Dns) if on_port(5355) => ("LLMNR", "Network"),
         Some(AppProtocol::Dns) => ("DNS", "Network"),
+        // HTTP over UDP is SSDP (UPnP discovery) to nDPI.
+        Some(AppProtocol::Http) if f.key.protocol == 17 => ("SSDP", "System"),
         Some(AppProtocol::Http) => ("HTTP", "Web"),
         Some(AppProtocol::Http2) => ("HTTP2", "Web"),
         Some(AppProtocol::Ssh) => ("SSH", "RemoteAccess"),
