@@ -323,15 +323,23 @@ impl DnsState {
         let mut pos = 12;
         let mut question = None;
         for q in 0..h.qd {
-            let Some(p) = read_name(msg, pos, &mut self.name) else {
+            // Only the first question's name is kept, when it is wanted: the
+            // others are decoded, not rendered.
+            let keep = want_question && q == 0;
+            let end = if keep {
+                read_name(msg, pos, &mut self.name)
+            } else {
+                skip_name(msg, pos)
+            };
+            let Some(p) = end else {
                 return self.bad();
             };
             let mut c = Cur::new(msg.get(p..).unwrap_or_default());
             let (Some(qt), Some(qc)) = (c.u16(), c.u16()) else {
                 return self.bad();
             };
-            if q == 0 {
-                question = Some((self.name.clone(), qt, qc));
+            if keep {
+                question = Some((std::mem::take(&mut self.name), qt, qc));
             }
             pos = p + 4;
         }

@@ -129,14 +129,11 @@ impl ClientHello {
         let sid = c.u8().ok_or(m)?;
         c.take(usize::from(sid)).ok_or(m)?;
         let n = c.u16().ok_or(m)?;
-        let mut cs = c.sub(usize::from(n)).ok_or(m)?;
+        let cs = c.take(usize::from(n)).ok_or(m)?;
         if n % 2 != 0 {
             return Err(m);
         }
-        self.ciphers.reserve_exact(usize::from(n / 2));
-        while let Some(v) = cs.u16() {
-            self.ciphers.push(v);
-        }
+        self.ciphers = u16s(cs);
         let n = c.u8().ok_or(m)?;
         c.take(usize::from(n)).ok_or(m)?;
         // No extensions (SSLv3 / early TLS). A single stray byte where the
@@ -186,19 +183,11 @@ impl ClientHello {
             }
             EXT_SUPPORTED_VERSIONS if self.supported_versions.is_empty() => {
                 let n = d.u8()?;
-                let mut list = d.sub(usize::from(n))?;
-                self.supported_versions.reserve_exact(usize::from(n) / 2);
-                while let Some(v) = list.u16() {
-                    self.supported_versions.push(v);
-                }
+                self.supported_versions = u16s(d.take(usize::from(n))?);
             }
             EXT_GROUPS if self.groups.is_empty() => {
                 let n = d.u16()?;
-                let mut list = d.sub(usize::from(n))?;
-                self.groups.reserve_exact(usize::from(n) / 2);
-                while let Some(v) = list.u16() {
-                    self.groups.push(v);
-                }
+                self.groups = u16s(d.take(usize::from(n))?);
             }
             EXT_POINT_FORMATS if self.point_formats.is_empty() => {
                 let n = d.u8()?;
@@ -207,11 +196,7 @@ impl ClientHello {
             }
             EXT_SIG_ALGS if self.sig_algs.is_empty() => {
                 let n = d.u16()?;
-                let mut list = d.sub(usize::from(n))?;
-                self.sig_algs.reserve_exact(usize::from(n) / 2);
-                while let Some(v) = list.u16() {
-                    self.sig_algs.push(v);
-                }
+                self.sig_algs = u16s(d.take(usize::from(n))?);
             }
             _ => {}
         }
@@ -428,6 +413,14 @@ impl ClientHello {
     }
 }
 
+/// Big-endian 16-bit values of `b` (an odd last byte is ignored, as a
+/// reader of whole values stops before it).
+fn u16s(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
+}
+
 /// JA4's two ALPN characters for a non-empty first ALPN value: its first and last
 /// character when both are ASCII alphanumeric, else the first and last hex digit
 /// of the value's lowercase hex.
@@ -606,9 +599,45 @@ impl HandshakeReader {
                 self.state = ReaderState::Failed;
                 return;
             }
+            if self.hs.is_empty() {
+                // Messages that arrive whole are read in place; only a
+                // partial one is copied.
+                let rest = self.cut_in_place(chunk, on_msg);
+                if self.state == ReaderState::Reading {
+                    self.hs.extend_from_slice(rest);
+                }
+                continue;
+            }
             self.hs.extend_from_slice(chunk);
             self.cut(on_msg);
         }
+    }
+
+    /// [`cut`](Self::cut) of bytes not yet copied: returns what follows the
+    /// complete messages.
+    fn cut_in_place<'d>(
+        &mut self,
+        mut d: &'d [u8],
+        on_msg: &mut dyn FnMut(u8, &[u8]) -> bool,
+    ) -> &'d [u8] {
+        while self.state == ReaderState::Reading {
+            let Some(h) = d.get(..4) else {
+                break;
+            };
+            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+            if len > MAX_HANDSHAKE_BYTES {
+                self.state = ReaderState::Failed;
+                break;
+            }
+            let Some(body) = d.get(4..4 + len) else {
+                break;
+            };
+            if !on_msg(h[0], body) {
+                self.state = ReaderState::Done;
+            }
+            d = &d[4 + len..];
+        }
+        d
     }
 
     fn cut(&mut self, on_msg: &mut dyn FnMut(u8, &[u8]) -> bool) {
