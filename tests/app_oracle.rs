@@ -1130,7 +1130,7 @@ fn nfstream_class(
     // The protocols whose names and fingerprints flowq reads.
     let parsed = matches!(
         flow["application_name"].as_str(),
-        "TLS" | "QUIC" | "DNS" | "MDNS" | "LLMNR" | "HTTP" | "SSDP" | "SSH"
+        "TLS" | "QUIC" | "DNS" | "MDNS" | "LLMNR" | "NetBIOS" | "HTTP" | "SSDP" | "SSH"
     );
     if ours.eq_ignore_ascii_case(theirs) {
         return Some("letter-case");

@@ -144,6 +144,27 @@ fn walk_name(msg: &[u8], pos: usize, mut out: Option<&mut String>) -> Option<usi
     }
 }
 
+/// The NetBIOS name of a NetBIOS name service query name (RFC 1002 §4.1,
+/// RFC 1001 §14.1, first-level encoding): a first label of 32 characters
+/// `A`-`P`, each pair one byte (high nibble, low nibble). The name is the
+/// first 15 bytes without their trailing spaces and NULs (the 16th is the
+/// service suffix), escaped as names are; `None` for any other name.
+pub fn netbios_name(query: &str) -> Option<String> {
+    let label = query.split('.').next()?.as_bytes();
+    if label.len() != 32 || !label.iter().all(|b| (b'A'..=b'P').contains(b)) {
+        return None;
+    }
+    let mut name = [0u8; 16];
+    for (n, pair) in name.iter_mut().zip(label.chunks_exact(2)) {
+        *n = (pair[0] - b'A') << 4 | (pair[1] - b'A');
+    }
+    let mut end = 15;
+    while end > 0 && matches!(name[end - 1], b' ' | 0) {
+        end -= 1;
+    }
+    Some(escape_bytes(&name[..end], 15))
+}
+
 /// A parsed message header.
 #[derive(Debug, Clone, Copy)]
 struct Header {
@@ -194,6 +215,9 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
 pub struct DnsSummary {
     /// First query name (from the first query, else the first response).
     pub query: Option<String>,
+    /// The NetBIOS name the query name encodes, when it is a NetBIOS name
+    /// service message ([`netbios_name`]).
+    pub netbios_name: Option<String>,
     /// Its QTYPE.
     pub qtype: Option<u16>,
     /// Its QCLASS.
@@ -344,6 +368,7 @@ impl DnsState {
             pos = p + 4;
         }
         if want_question && let Some((name, qt, qc)) = question {
+            self.sum.netbios_name = netbios_name(&name);
             self.sum.query = Some(name);
             self.sum.qtype = Some(qt);
             self.sum.qclass = Some(qc);
@@ -447,6 +472,26 @@ impl DnsState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn netbios_names_decode() {
+        assert_eq!(
+            netbios_name("FHEPFCELEHFCEPFFFACACACACACACABN").as_deref(),
+            Some("WORKGROUP")
+        );
+        assert_eq!(
+            netbios_name("CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").as_deref(),
+            Some("*")
+        );
+        assert_eq!(
+            netbios_name("FDEDCOEBFCFCEBEOEDEBFCCOEPFCEHAA.scope").as_deref(),
+            Some("SC.ARRANCAR.ORG")
+        );
+        // Not a first-level encoding.
+        assert_eq!(netbios_name("www.example.com"), None);
+        assert_eq!(netbios_name("FHEPFCELEHFCEPFFFACACACACACACABZ"), None);
+        assert_eq!(netbios_name("FHEPFCELEHFCEPFFFACACACACACACAB"), None);
+    }
 
     /// tcpdump tests/dns_udp.pcap, rebuilt from its dissection (reference note §6):
     /// query www.tcpdump.org A, ID 0x5934; response with 2 answers and 2

@@ -393,7 +393,8 @@ impl AppSummary {
         } else if let Some(q) = &self.quic {
             q.tls.server_name.as_deref()
         } else if let Some(d) = &self.dns {
-            d.query.as_deref()
+            // A NetBIOS name service query names its NetBIOS name.
+            d.netbios_name.as_deref().or(d.query.as_deref())
         } else {
             None
         }

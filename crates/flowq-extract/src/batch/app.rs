@@ -216,6 +216,9 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
     match meta(f).and_then(|m| m.protocol) {
         Some(AppProtocol::Tls) => ("TLS", "Web"),
         Some(AppProtocol::Quic) => ("QUIC", "Web"),
+        Some(AppProtocol::Dns) if dns(f).is_some_and(|d| d.netbios_name.is_some()) => {
+            ("NetBIOS", "System")
+        }
         Some(AppProtocol::Dns) if on_port(5353) => ("MDNS", "Network"),
         Some(AppProtocol::Dns) if on_port(5355) => ("LLMNR", "Network"),
         Some(AppProtocol::Dns) => ("DNS", "Network"),
