@@ -22,6 +22,11 @@
 #   callgrind instructions per packet (valgrind; stable under load) of the
 #            harness's bare loop and flowq rows on the 200k capture, and ratios
 #            (not in the default set: minutes under valgrind)
+#   appcost  instructions (callgrind) of the standard profile with and without
+#            the application columns (harness rows batches and noapp) on the
+#            synthetic 1M capture and on the real TLS/DNS/HTTP mix that
+#            bench/app_mix.py writes (not in the default set: minutes under
+#            valgrind). See docs/benchmarks.md, "Application metadata columns".
 #   cic      a CIC-IDS2017-sized run for a many-core machine (not in the default
 #            set): the merged CIC-IDS2017 capture if CIC_IDS2017_PCAP names it,
 #            else a synthetic one of the same packet count (56 370 702 packets,
@@ -286,6 +291,30 @@ callgrind() {
     done | tee "$OUT/callgrind.txt"
 }
 
+appcost() {
+    local bin f row ir n mix=$DATA/app-mix.pcap
+    say "appcost: instructions with and without the application columns"
+    command -v valgrind > /dev/null || die "valgrind is not installed"
+    gen synth-1M 1000000 50000
+    [ -s "$mix" ] || python3 "$ROOT/bench/app_mix.py" "$mix" --shared "$SHARED"
+    bin=$(cd "$ROOT" && cargo bench -q -p flowq-extract --bench extract --no-run --message-format=json 2> /dev/null |
+        grep -o '"executable":"[^"]*/extract-[^"]*"' | tail -1 | cut -d'"' -f4)
+    [ -x "$bin" ] || die "no bench executable"
+    for f in "$DATA/synth-1M.pcap" "$mix"; do
+        declare -A got=()
+        for row in noapp batches; do
+            FLOWQ_BENCH_ONLY=$row FLOWQ_BENCH_PCAP=$f valgrind --tool=callgrind \
+                --callgrind-out-file="$OUT/callgrind.app.$row.$(basename "$f" .pcap).out" "$bin" \
+                > "$SCRATCH/appcost.$row.log" 2>&1
+            ir=$(grep -o 'Collected : [0-9]*' "$SCRATCH/appcost.$row.log" | grep -o '[0-9]*$')
+            n=$(grep -o '[0-9]* packets' "$SCRATCH/appcost.$row.log" | head -1 | grep -o '^[0-9]*')
+            got[$row]=$ir
+            echo "$(basename "$f"): $row $ir instructions ($n packets)"
+        done
+        echo "$(basename "$f"): batches / noapp = $(awk "BEGIN {printf \"%.3f\", ${got[batches]} / ${got[noapp]}}")"
+    done | tee "$OUT/appcost.txt"
+}
+
 cic() {
     local f=${CIC_IDS2017_PCAP:-$DATA/synth-cic-sized.pcap} n j
     j=$(nproc)
@@ -341,7 +370,7 @@ if [ ${#stages[@]} = 0 ]; then
 fi
 for s in "${stages[@]}"; do
     case $s in
-        setup | inputs | harness | extract | pandas | seed | big | sql | profile | callgrind | cic | table) ;;
+        setup | inputs | harness | extract | pandas | seed | big | sql | profile | callgrind | appcost | cic | table) ;;
         *) die "unknown stage '$s' (see the top of $0)" ;;
     esac
 done

@@ -907,12 +907,10 @@ fn tshark_class(check: &str, ours: &str, theirs: &str, e: &Evidence) -> Option<&
     if flow["app_protocol"] == "quic" && matches!(check, "ja3s" | "tls_version") {
         return Some("quic-server-initial");
     }
-    if flow["protocol"] == "17"
-        && (check.starts_with("http_")
-            || (theirs == "http" && check == "app_protocol")
-            || (check == "server_name" && ours.is_empty()))
-    {
-        return Some("http-over-udp");
+    // TShark marks an SSDP NOTIFY as a notification (`http.notification`),
+    // not a request: its first request is a later M-SEARCH.
+    if flow["protocol"] == "17" && check.starts_with("http_") && flow["http_method"] == "NOTIFY" {
+        return Some("ssdp-notify");
     }
     if check == "dns_rcode"
         && let (Ok(o), Ok(t)) = (ours.parse::<u16>(), theirs.parse::<u16>())
@@ -1132,7 +1130,7 @@ fn nfstream_class(
     // The protocols whose names and fingerprints flowq reads.
     let parsed = matches!(
         flow["application_name"].as_str(),
-        "TLS" | "QUIC" | "DNS" | "MDNS" | "LLMNR" | "HTTP" | "SSH"
+        "TLS" | "QUIC" | "DNS" | "MDNS" | "LLMNR" | "NetBIOS" | "HTTP" | "SSDP" | "SSH"
     );
     if ours.eq_ignore_ascii_case(theirs) {
         return Some("letter-case");
@@ -1157,8 +1155,14 @@ fn nfstream_class(
     if check == "content_type" && ours.split(';').next().map(str::trim) == Some(theirs) {
         return Some("content-type-parameters");
     }
-    if check == "requested_server_name" && udp && port("1900") && ours.is_empty() {
-        return Some("http-over-udp");
+    if check == "requested_server_name"
+        && theirs.starts_with('[')
+        && theirs
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .eq_ignore_ascii_case(ours)
+    {
+        return Some("bracketed-host");
     }
     if check == "requested_server_name" && udp && port("137") {
         return Some("netbios-name");

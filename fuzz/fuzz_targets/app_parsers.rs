@@ -67,6 +67,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut dns_udp = DnsState::new();
     let mut dns_tcp = DnsState::new();
     let mut http_state = HttpState::new();
+    let mut http_datagrams = HttpState::new();
     let mut ssh_state = SshState::new();
     for &(side, seg, payload) in &segs {
         tcp_flow.feed(side, Some(seg), payload);
@@ -76,6 +77,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         dns_udp.feed_udp(payload);
         dns_tcp.feed_tcp(side, seg, payload);
         http_state.feed(side, seg, payload);
+        http_datagrams.feed_datagram(side, payload);
         ssh_state.feed(side, seg, payload);
         let _ = app::detect(Transport::Tcp, payload);
         let _ = app::detect(Transport::Udp, payload);
@@ -83,6 +85,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         if !ch.complete {
             assert!(ch.ja3().is_none() && ch.ja4('t').is_none());
         }
+        // Remembered fingerprints are the computed ones.
+        assert_eq!(ch.fingerprints('t'), (ch.ja3(), ch.ja4('t')));
         let _ = (ch.ja4_r('q'), ServerHello::parse(payload).map(|s| s.ja3s()));
         let _ = ssh::KexInit::parse(payload);
         let _ = dns::looks_like_dns(payload);
@@ -100,9 +104,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert!(d.answers.len() <= dns::MAX_ANSWERS);
         assert!(d.answers.iter().all(|a| a.len() <= dns::MAX_ANSWER_CHARS));
     }
-    let h = http_state.summary();
-    if let Some(u) = &h.uri {
-        assert!(u.len() <= 4 * http::MAX_URI_BYTES);
+    for h in [http_state.summary(), http_datagrams.summary()] {
+        if let Some(u) = &h.uri {
+            assert!(u.len() <= 4 * http::MAX_URI_BYTES);
+        }
+    }
+    if let Some(t) = http_state.tunnel_summary() {
+        check_tls(&t);
     }
     let s = ssh_state.summary();
     for b in [&s.client, &s.server].into_iter().flatten() {

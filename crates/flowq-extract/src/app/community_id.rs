@@ -10,9 +10,6 @@
 
 use std::net::IpAddr;
 
-use base64::Engine as _;
-use sha1::{Digest as _, Sha1};
-
 const TCP: u8 = 6;
 const UDP: u8 = 17;
 const SCTP: u8 = 132;
@@ -141,20 +138,107 @@ pub fn write_community_id_v1(
         put(&pa.to_be_bytes());
         put(&pb.to_be_bytes());
     }
-    let digest = Sha1::digest(&buf[..n]);
+    let digest = sha1_one_block(&buf[..n]);
     out.push_str("1:");
     match encoding {
-        CommunityIdEncoding::Base64 => {
-            base64::engine::general_purpose::STANDARD.encode_string(digest, out)
-        }
+        CommunityIdEncoding::Base64 => push_base64(out, &digest),
         CommunityIdEncoding::Hex => out.push_str(&super::util::hex(&digest)),
     }
     true
 }
 
+/// SHA-1 (FIPS 180-4) of at most 55 bytes: one padded block given to the
+/// `sha1` crate's compression function, without the streaming wrapper (whose
+/// buffering cost a quarter of a Community ID).
+fn sha1_one_block(data: &[u8]) -> [u8; 20] {
+    debug_assert!(data.len() <= 55);
+    let n = data.len().min(55);
+    let mut block = [0u8; 64];
+    block[..n].copy_from_slice(&data[..n]);
+    block[n] = 0x80;
+    block[56..].copy_from_slice(&(n as u64 * 8).to_be_bytes());
+    let mut state: [u32; 5] = [
+        0x6745_2301,
+        0xefcd_ab89,
+        0x98ba_dcfe,
+        0x1032_5476,
+        0xc3d2_e1f0,
+    ];
+    sha1::compress(&mut state, &[block.into()]);
+    let mut out = [0u8; 20];
+    for (o, w) in out.chunks_exact_mut(4).zip(state) {
+        o.copy_from_slice(&w.to_be_bytes());
+    }
+    out
+}
+
+/// Base64 (RFC 4648 §4: standard alphabet, padded) of `bytes`, appended to
+/// `out`. Written out here: the general-purpose engine of the `base64` crate
+/// cost more per Community ID than the rest of its rendering.
+fn push_base64(out: &mut String, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let sym = |v: u32| ALPHABET[(v & 63) as usize];
+    // Written to the stack 48 input bytes (64 characters) at a time, and
+    // appended once per 64 characters (a SHA-1 digest is one piece).
+    for piece in bytes.chunks(48) {
+        let mut text = [0u8; 64];
+        let mut n = 0;
+        for c in piece.chunks(3) {
+            let v = match *c {
+                [a, b, c] => u32::from(a) << 16 | u32::from(b) << 8 | u32::from(c),
+                [a, b] => u32::from(a) << 16 | u32::from(b) << 8,
+                [a] => u32::from(a) << 16,
+                _ => 0,
+            };
+            text[n..n + 4].copy_from_slice(&[sym(v >> 18), sym(v >> 12), sym(v >> 6), sym(v)]);
+            if c.len() < 3 {
+                text[n + 3] = b'=';
+            }
+            if c.len() < 2 {
+                text[n + 2] = b'=';
+            }
+            n += 4;
+        }
+        out.push_str(std::str::from_utf8(&text[..n]).unwrap_or_default());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_block_sha1_is_sha1() {
+        use sha1::{Digest as _, Sha1};
+        for n in 0..=55 {
+            let data: Vec<u8> = (0..n as u8).map(|b| b.wrapping_mul(37)).collect();
+            assert_eq!(sha1_one_block(&data)[..], Sha1::digest(&data)[..], "{n}");
+        }
+    }
+
+    #[test]
+    fn base64_rfc4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut s = String::new();
+            push_base64(&mut s, input.as_bytes());
+            assert_eq!(s, want);
+        }
+        let mut s = String::new();
+        push_base64(&mut s, &[0xfb, 0xff, 0xbf, 0x00]);
+        assert_eq!(s, "+/+/AA==");
+        // Across the 48-byte pieces.
+        let mut s = String::new();
+        push_base64(&mut s, &[0xff; 50]);
+        assert_eq!(s, format!("{}//8=", "/".repeat(64)));
+    }
 
     fn cid(seed: u16, s: &str, d: &str, proto: u8, sp: u16, dp: u16) -> String {
         community_id_v1(

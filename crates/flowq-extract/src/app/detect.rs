@@ -12,6 +12,7 @@
 //! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
 //! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
 //! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
+//! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
 
 use super::dns::looks_like_dns;
 use super::http::{looks_like_request, looks_like_response};
@@ -115,6 +116,11 @@ fn detect_udp(d: &[u8]) -> Option<AppProtocol> {
     if looks_like_dns(d) {
         return Some(AppProtocol::Dns);
     }
+    // HTTP over UDP (SSDP): a datagram holds a whole message, so its first
+    // line must be complete.
+    if (looks_like_request(d) && memchr::memchr(b'\n', d).is_some()) || looks_like_response(d) {
+        return Some(AppProtocol::Http);
+    }
     None
 }
 
@@ -189,6 +195,20 @@ mod tests {
             ),
             Some(AppProtocol::Dtls)
         );
+        assert_eq!(
+            detect(
+                u,
+                b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\n\r\n"
+            ),
+            Some(AppProtocol::Http)
+        );
+        assert_eq!(
+            detect(u, b"HTTP/1.1 200 OK\r\nST: upnp:rootdevice\r\n\r\n"),
+            Some(AppProtocol::Http)
+        );
+        // An incomplete request line is not a datagram's whole message.
+        assert_eq!(detect(u, b"GET /x"), None);
+        assert_eq!(detect(u, b"NOTIFY sip:a@b SIP/2.0\r\n\r\n"), None);
         assert_eq!(detect(u, b""), None);
         assert_eq!(detect(t, b""), None);
         assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);

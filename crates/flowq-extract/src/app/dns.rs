@@ -14,10 +14,10 @@
 //! name, each pointing strictly before the label that holds it (so loops are
 //! impossible), at most 255 wire bytes; anything else makes the name invalid.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use super::reasm::TcpStream;
-use super::util::{Cur, escape_bytes};
+use super::util::{Cur, escape_bytes, escape_into, push_dec};
 use super::{Side, TcpSegment};
 
 /// Answers rendered per flow, at most.
@@ -85,6 +85,19 @@ pub fn dns_rcode_name(r: u16) -> Option<&'static str> {
 /// position after the name where it started (after the first pointer, if any).
 pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usize> {
     out.clear();
+    // Most names fit: one allocation rather than one per doubling.
+    out.reserve(64);
+    walk_name(msg, pos, Some(out))
+}
+
+/// [`read_name`] without rendering: where the name ends, if it decodes.
+fn skip_name(msg: &[u8], pos: usize) -> Option<usize> {
+    walk_name(msg, pos, None)
+}
+
+/// Decodes the name at `pos`, rendering it into `out` if given (empty on entry).
+fn walk_name(msg: &[u8], pos: usize, mut out: Option<&mut String>) -> Option<usize> {
+    let mut labels = 0usize;
     let mut p = pos;
     let mut after = None;
     let mut jumps = 0;
@@ -104,7 +117,9 @@ pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usiz
             }
             0x00 => {
                 if b == 0 {
-                    if out.is_empty() {
+                    if let Some(out) = out
+                        && labels == 0
+                    {
                         out.push('.');
                     }
                     return Some(after.unwrap_or(p + 1));
@@ -115,15 +130,39 @@ pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usiz
                     return None;
                 }
                 let label = msg.get(p + 1..p + 1 + len)?;
-                if !out.is_empty() {
-                    out.push('.');
+                if let Some(out) = out.as_deref_mut() {
+                    if labels > 0 {
+                        out.push('.');
+                    }
+                    escape_into(out, label);
                 }
-                out.push_str(&escape_bytes(label, len));
+                labels += 1;
                 p += 1 + len;
             }
             _ => return None, // 0x40 / 0x80: extended label types (obsolete)
         }
     }
+}
+
+/// The NetBIOS name of a NetBIOS name service query name (RFC 1002 §4.1,
+/// RFC 1001 §14.1, first-level encoding): a first label of 32 characters
+/// `A`-`P`, each pair one byte (high nibble, low nibble). The name is the
+/// first 15 bytes without their trailing spaces and NULs (the 16th is the
+/// service suffix), escaped as names are; `None` for any other name.
+pub fn netbios_name(query: &str) -> Option<String> {
+    let label = query.split('.').next()?.as_bytes();
+    if label.len() != 32 || !label.iter().all(|b| (b'A'..=b'P').contains(b)) {
+        return None;
+    }
+    let mut name = [0u8; 16];
+    for (n, pair) in name.iter_mut().zip(label.chunks_exact(2)) {
+        *n = (pair[0] - b'A') << 4 | (pair[1] - b'A');
+    }
+    let mut end = 15;
+    while end > 0 && matches!(name[end - 1], b' ' | 0) {
+        end -= 1;
+    }
+    Some(escape_bytes(&name[..end], 15))
 }
 
 /// A parsed message header.
@@ -160,8 +199,7 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
     if h.flags & 0x8000 == 0 && (h.an > 0 && opcode != 4 || h.ns > 0 && opcode != 5) {
         return false; // a query carries no answers (except NOTIFY) nor authority (except UPDATE)
     }
-    let mut name = String::new();
-    let Some(p) = read_name(msg, 12, &mut name) else {
+    let Some(p) = skip_name(msg, 12) else {
         return false;
     };
     let mut c = Cur::new(msg.get(p..).unwrap_or_default());
@@ -177,6 +215,9 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
 pub struct DnsSummary {
     /// First query name (from the first query, else the first response).
     pub query: Option<String>,
+    /// The NetBIOS name the query name encodes, when it is a NetBIOS name
+    /// service message ([`netbios_name`]).
+    pub netbios_name: Option<String>,
     /// Its QTYPE.
     pub qtype: Option<u16>,
     /// Its QCLASS.
@@ -306,19 +347,28 @@ impl DnsState {
         let mut pos = 12;
         let mut question = None;
         for q in 0..h.qd {
-            let Some(p) = read_name(msg, pos, &mut self.name) else {
+            // Only the first question's name is kept, when it is wanted: the
+            // others are decoded, not rendered.
+            let keep = want_question && q == 0;
+            let end = if keep {
+                read_name(msg, pos, &mut self.name)
+            } else {
+                skip_name(msg, pos)
+            };
+            let Some(p) = end else {
                 return self.bad();
             };
             let mut c = Cur::new(msg.get(p..).unwrap_or_default());
             let (Some(qt), Some(qc)) = (c.u16(), c.u16()) else {
                 return self.bad();
             };
-            if q == 0 {
-                question = Some((self.name.clone(), qt, qc));
+            if keep {
+                question = Some((std::mem::take(&mut self.name), qt, qc));
             }
             pos = p + 4;
         }
         if want_question && let Some((name, qt, qc)) = question {
+            self.sum.netbios_name = netbios_name(&name);
             self.sum.query = Some(name);
             self.sum.qtype = Some(qt);
             self.sum.qclass = Some(qc);
@@ -331,10 +381,11 @@ impl DnsState {
         self.have_response = true;
         self.sum.answer_count = Some(h.an);
         let mut rcode = h.flags & 0x000f;
-        let mut answers = Vec::new();
+        let mut answers = Vec::with_capacity(usize::from(h.an).min(MAX_ANSWERS));
         let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
         for n in 0..total {
-            let Some(p) = read_name(msg, pos, &mut self.name) else {
+            // The owner name is not kept: decoded, not rendered.
+            let Some(p) = skip_name(msg, pos) else {
                 break;
             };
             let mut c = Cur::new(msg.get(p..).unwrap_or_default());
@@ -371,7 +422,18 @@ impl DnsState {
             Some(name.clone())
         };
         let mut s = match ty {
-            1 => Ipv4Addr::from(<[u8; 4]>::try_from(rdata).ok()?).to_string(),
+            1 => {
+                let a = <[u8; 4]>::try_from(rdata).ok()?;
+                // Dotted decimal, as `Ipv4Addr`'s Display writes it.
+                let mut out = Vec::with_capacity(15);
+                for (k, b) in a.into_iter().enumerate() {
+                    if k > 0 {
+                        out.push(b'.');
+                    }
+                    push_dec(&mut out, u32::from(b));
+                }
+                String::from_utf8(out).unwrap_or_default()
+            }
             28 => Ipv6Addr::from(<[u8; 16]>::try_from(rdata).ok()?).to_string(),
             2 | 5 | 12 | 39 | 6 => name_at(0, &mut self.name)?,
             15 => name_at(2, &mut self.name)?,
@@ -400,11 +462,36 @@ impl DnsState {
     pub fn summary(&self) -> &DnsSummary {
         &self.sum
     }
+
+    /// The summary, consuming the state.
+    pub fn into_summary(self) -> DnsSummary {
+        self.sum
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn netbios_names_decode() {
+        assert_eq!(
+            netbios_name("FHEPFCELEHFCEPFFFACACACACACACABN").as_deref(),
+            Some("WORKGROUP")
+        );
+        assert_eq!(
+            netbios_name("CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").as_deref(),
+            Some("*")
+        );
+        assert_eq!(
+            netbios_name("FDEDCOEBFCFCEBEOEDEBFCCOEPFCEHAA.scope").as_deref(),
+            Some("SC.ARRANCAR.ORG")
+        );
+        // Not a first-level encoding.
+        assert_eq!(netbios_name("www.example.com"), None);
+        assert_eq!(netbios_name("FHEPFCELEHFCEPFFFACACACACACACABZ"), None);
+        assert_eq!(netbios_name("FHEPFCELEHFCEPFFFACACACACACACAB"), None);
+    }
 
     /// tcpdump tests/dns_udp.pcap, rebuilt from its dissection (reference note §6):
     /// query www.tcpdump.org A, ID 0x5934; response with 2 answers and 2

@@ -4,9 +4,11 @@
 //! Each direction's reassembled stream is read as a sequence of messages: a head
 //! (start line and header lines up to the empty line, bare LF accepted, at most
 //! [`MAX_HEAD_BYTES`]) and a body whose length the head gives (`Content-Length`;
-//! none for a request without it, for 1xx/204/304 responses). The first request
-//! gives method, URI, Host, User-Agent; the first response status and
-//! Content-Type; every request head found is counted. Whether a direction
+//! none for a request without it). The first request gives method, URI, Host,
+//! User-Agent; every request head found is counted. The first response gives
+//! status and Content-Type, and nothing after it in that direction is read
+//! (no column needs it; most of a connection's bytes are response bodies).
+//! Whether a direction
 //! carries requests or responses is decided by its first head's start line, not
 //! by the side it was given (a capture without the SYN may name the sides the
 //! other way round). When the body length is
@@ -16,6 +18,7 @@
 //! still counted.
 
 use super::reasm::TcpStream;
+use super::tls::{TlsState, TlsSummary};
 use super::util::escape_bytes;
 use super::{Side, TcpSegment};
 
@@ -26,8 +29,9 @@ pub const MAX_URI_BYTES: usize = 1024;
 /// Bytes of a header value kept, at most (Host, User-Agent, Content-Type).
 pub const MAX_VALUE_BYTES: usize = 512;
 
-/// Request methods recognized at the start of a stream (RFC 9110 §9, WebDAV).
-const METHODS: [&[u8]; 16] = [
+/// Request methods recognized at the start of a stream (RFC 9110 §9, WebDAV,
+/// and SSDP's `M-SEARCH` and `NOTIFY`, HTTP over UDP in UPnP).
+const METHODS: [&[u8]; 18] = [
     b"GET",
     b"POST",
     b"HEAD",
@@ -44,26 +48,38 @@ const METHODS: [&[u8]; 16] = [
     b"MOVE",
     b"LOCK",
     b"UNLOCK",
+    b"M-SEARCH",
+    b"NOTIFY",
 ];
 
 /// Whether `data` starts like an HTTP/1.x request: a known method and a space,
 /// and, if the first line is complete, a `HTTP/1.x` version at its end.
 pub fn looks_like_request(data: &[u8]) -> bool {
-    let Some(sp) = data.iter().take(12).position(|&b| b == b' ') else {
+    let Some(sp) = method_end(data) else {
         return false;
     };
-    if !METHODS.contains(&&data[..sp]) {
-        return false;
-    }
-    match data.iter().position(|&b| b == b'\n') {
-        Some(nl) => {
-            let line = trim_cr(&data[..nl]);
-            line.len() >= 8
-                && line[line.len() - 8..line.len() - 1] == *b"HTTP/1."
-                && line[line.len() - 1].is_ascii_digit()
-        }
+    match memchr::memchr(b'\n', data) {
+        Some(nl) => version_ends(trim_cr(&data[..nl])),
         None => data.len() > sp + 1 && data[sp + 1] != b' ',
     }
+}
+
+/// [`looks_like_request`] of a complete first line (without its CR LF).
+fn request_line_ok(line: &[u8]) -> bool {
+    method_end(line).is_some() && version_ends(line)
+}
+
+/// Where a known method followed by a space ends, at the start of `data`.
+fn method_end(data: &[u8]) -> Option<usize> {
+    let sp = data.iter().take(12).position(|&b| b == b' ')?;
+    METHODS.contains(&&data[..sp]).then_some(sp)
+}
+
+/// Whether a line ends with an `HTTP/1.x` version.
+fn version_ends(line: &[u8]) -> bool {
+    line.len() >= 8
+        && line[line.len() - 8..line.len() - 1] == *b"HTTP/1."
+        && line[line.len() - 1].is_ascii_digit()
 }
 
 /// Whether `data` starts like an HTTP/1.x status line (`HTTP/1.x NNN`).
@@ -73,6 +89,32 @@ pub fn looks_like_response(data: &[u8]) -> bool {
         && data[7].is_ascii_digit()
         && data[8] == b' '
         && data[9..12].iter().all(u8::is_ascii_digit)
+}
+
+/// The first line of `buf` (without its CR LF or LF) and what follows it.
+#[inline]
+fn split_line(buf: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b'\n', buf) {
+        Some(nl) => (trim_cr(&buf[..nl]), &buf[nl + 1..]),
+        None => (trim_cr(buf), &[]),
+    }
+}
+
+/// A decimal number as `str::parse::<u64>` reads it (an optional `+`, then
+/// digits only; `None` on overflow or for anything else).
+fn parse_u64(v: &[u8]) -> Option<u64> {
+    let digits = v.strip_prefix(b"+").unwrap_or(v);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
 }
 
 fn trim_cr(l: &[u8]) -> &[u8] {
@@ -119,8 +161,6 @@ pub struct HttpSummary {
     pub content_type: Option<String>,
     /// Request heads seen.
     pub requests: u32,
-    /// Response heads seen.
-    pub responses: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,6 +174,9 @@ enum Mode {
     Lost,
     /// Not HTTP: ignore the direction.
     Off,
+    /// A direction of responses after its first head: nothing more is read
+    /// from it (only the first response's values are kept).
+    Done,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -152,8 +195,11 @@ pub struct HttpState {
     stream: [TcpStream; 2],
     dir: [Direction; 2],
     sum: HttpSummary,
-    /// The first request was HEAD (its response has no body).
-    head_request: bool,
+    /// The first request was a `CONNECT`.
+    connect: bool,
+    /// After a `CONNECT` and a 2xx response: the tunnel's payloads, read as
+    /// TLS (RFC 9110 §9.3.6; the usual content of a proxy tunnel).
+    tunnel: Option<Box<TlsState>>,
 }
 
 impl HttpState {
@@ -164,15 +210,53 @@ impl HttpState {
 
     /// Feed one TCP payload of `side`.
     pub fn feed(&mut self, side: Side, seg: TcpSegment, payload: &[u8]) {
+        if let Some(t) = self.tunnel.as_deref_mut() {
+            // Each direction's tunnel stream starts at its first payload
+            // after the response.
+            t.feed(side, TcpSegment { syn: false, ..seg }, payload);
+            return;
+        }
         let i = side.index();
-        if self.dir[i].mode == Mode::Off {
+        if matches!(self.dir[i].mode, Mode::Off | Mode::Done) {
             return;
         }
         let mut stream = std::mem::take(&mut self.stream[i]);
         stream.push(seg.seq, seg.syn, payload, &mut |d| self.data(side, d));
         self.stream[i] = stream;
-        if self.dir[i].mode == Mode::Off {
+        if matches!(self.dir[i].mode, Mode::Off | Mode::Done) {
             self.stream[i].clear();
+            self.dir[i].buf = Vec::new();
+        }
+    }
+
+    /// Feed one UDP datagram of `side`: one message, its head up to the
+    /// empty line (or the datagram's end), at most [`MAX_HEAD_BYTES`]; a body
+    /// is not read. A first datagram that is not HTTP turns the direction off;
+    /// a later one is skipped.
+    pub fn feed_datagram(&mut self, side: Side, payload: &[u8]) {
+        let i = side.index();
+        if matches!(self.dir[i].mode, Mode::Off | Mode::Done) || payload.is_empty() {
+            return;
+        }
+        if self.dir[i].requests == Some(true) && self.sum.method.is_some() {
+            // Only counted: no later request's header is read, and a
+            // datagram's body needs no skipping.
+            if looks_like_request(payload) && memchr::memchr(b'\n', payload).is_some() {
+                self.dir[i].heads += 1;
+                self.sum.requests = self.sum.requests.saturating_add(1);
+            }
+            return;
+        }
+        let head = &payload[..payload.len().min(MAX_HEAD_BYTES)];
+        let (end, cut) = match find_head_end(head, 0) {
+            Some(end) => (end, false),
+            None => (head.len(), payload.len() > MAX_HEAD_BYTES),
+        };
+        match self.parse_head(side, &head[..end], cut) {
+            Mode::Done => self.dir[i].mode = Mode::Done,
+            // A first datagram that is not HTTP: the direction is not.
+            Mode::Lost if self.dir[i].heads == 0 => self.dir[i].mode = Mode::Off,
+            _ => {}
         }
     }
 
@@ -192,7 +276,7 @@ impl HttpState {
         }
         while !d.is_empty() {
             match self.dir[i].mode {
-                Mode::Off | Mode::Lost => return,
+                Mode::Off | Mode::Lost | Mode::Done => return,
                 Mode::Body(left) => {
                     let n = (d.len() as u64).min(left);
                     d = &d[n as usize..];
@@ -204,11 +288,24 @@ impl HttpState {
                 }
                 Mode::Head => {
                     let dir = &mut self.dir[i];
-                    let from = dir.buf.len().saturating_sub(3);
                     let room = MAX_HEAD_BYTES - dir.buf.len();
                     let take = d.len().min(room);
-                    dir.buf.extend_from_slice(&d[..take]);
-                    let end = find_head_end(&dir.buf, from);
+                    let end = if dir.buf.is_empty() {
+                        // Most heads arrive whole in one segment: parsed in
+                        // place, not copied.
+                        if let Some(end) = find_head_end(&d[..take], 0) {
+                            let next = self.parse_head(side, &d[..end], false);
+                            self.dir[i].mode = next;
+                            d = &d[end..];
+                            continue;
+                        }
+                        dir.buf.extend_from_slice(&d[..take]);
+                        None
+                    } else {
+                        let from = dir.buf.len().saturating_sub(3);
+                        dir.buf.extend_from_slice(&d[..take]);
+                        find_head_end(&dir.buf, from)
+                    };
                     match end {
                         Some(end) => {
                             // Give back the bytes after the head.
@@ -222,18 +319,21 @@ impl HttpState {
                         None if dir.buf.len() >= MAX_HEAD_BYTES => {
                             let next = self.head(side, true);
                             self.dir[i].buf.clear();
-                            self.dir[i].mode = if next == Mode::Off {
-                                Mode::Off
+                            self.dir[i].mode = if next == Mode::Done {
+                                Mode::Done
                             } else {
                                 Mode::Lost
                             };
                             return;
                         }
                         None => {
-                            // Not yet complete; give up early on a stream that is not HTTP.
+                            // Not yet complete. A direction that does not start
+                            // with a head (a connection caught in the middle, a
+                            // stream that is not HTTP) waits for a segment that
+                            // starts one.
                             let dir = &self.dir[i];
                             if dir.heads == 0 && dir.buf.len() >= 16 && !self.start_ok(side) {
-                                self.dir[i].mode = Mode::Off;
+                                self.dir[i].mode = Mode::Lost;
                                 self.dir[i].buf = Vec::new();
                             }
                             return;
@@ -261,102 +361,102 @@ impl HttpState {
 
     fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool) -> Mode {
         let i = side.index();
-        let mut lines = buf.split(|&b| b == b'\n').map(trim_cr);
-        let start = lines.next().unwrap_or_default();
-        let first = self.dir[i].heads == 0;
+        let first_nl = memchr::memchr(b'\n', buf);
+        let (start, mut rest) = match first_nl {
+            Some(nl) => (trim_cr(&buf[..nl]), &buf[nl + 1..]),
+            None => (trim_cr(buf), &[][..]),
+        };
+        // The request check of the whole head, from its first line.
+        let request_ok = |start: &[u8]| match first_nl {
+            Some(_) => request_line_ok(start),
+            None => looks_like_request(buf),
+        };
+        let is_request = match self.dir[i].requests {
+            Some(r) => r,
+            None if request_ok(start) => true,
+            None if looks_like_response(start) => false,
+            None => return Mode::Lost,
+        };
+        self.dir[i].requests = Some(is_request);
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut host = None;
         let mut ua = None;
         let mut ctype = None;
-        for l in lines {
-            let Some(colon) = l.iter().position(|&b| b == b':') else {
+        while !rest.is_empty() {
+            let (l, r) = split_line(rest);
+            rest = r;
+            // Only names starting with h, u, c or t are read (Host,
+            // User-Agent, Content-*, Transfer-Encoding).
+            if !matches!(l.first().map(|b| b | 0x20), Some(b'h' | b'u' | b'c' | b't')) {
+                continue;
+            }
+            let Some(colon) = memchr::memchr(b':', l) else {
                 continue;
             };
             // Values are kept as slices and rendered only for the first
             // request or response (rendering every head's cost more than
-            // parsing it).
-            let (name, value) = (&l[..colon], trim(&l[colon + 1..]));
-            let v = || value;
-            if name.eq_ignore_ascii_case(b"content-length") {
-                content_length = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
-            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-                chunked = true;
-            } else if name.eq_ignore_ascii_case(b"host") && host.is_none() {
-                host = Some(v());
-            } else if name.eq_ignore_ascii_case(b"user-agent") && ua.is_none() {
-                ua = Some(v());
-            } else if name.eq_ignore_ascii_case(b"content-type") && ctype.is_none() {
-                ctype = Some(v());
+            // parsing it). Names are told apart by their length first.
+            let name = &l[..colon];
+            let value = || trim(&l[colon + 1..]);
+            let is = |want: &[u8]| name.eq_ignore_ascii_case(want);
+            match name.len() {
+                14 if is(b"content-length") => {
+                    content_length = parse_u64(value());
+                }
+                17 if is(b"transfer-encoding") => chunked = true,
+                4 if host.is_none() && is(b"host") => host = Some(value()),
+                10 if ua.is_none() && is(b"user-agent") => ua = Some(value()),
+                12 if ctype.is_none() && is(b"content-type") => ctype = Some(value()),
+                _ => {}
             }
         }
-        let body = |no_body: bool| {
-            if cut || chunked {
-                Mode::Lost
-            } else if no_body {
-                Mode::Head
-            } else {
-                match content_length {
-                    Some(0) => Mode::Head,
-                    Some(n) => Mode::Body(n),
-                    None => Mode::Lost,
-                }
-            }
-        };
-        let is_request = match self.dir[i].requests {
-            Some(r) => r,
-            None if looks_like_request(buf) => true,
-            None if looks_like_response(start) => false,
-            None => return if first { Mode::Off } else { Mode::Lost },
-        };
-        self.dir[i].requests = Some(is_request);
         if is_request {
-            let mut parts = start.splitn(3, |&b| b == b' ');
-            let (Some(method), Some(target), Some(version)) =
-                (parts.next(), parts.next(), parts.next())
-            else {
-                return if first { Mode::Off } else { Mode::Lost };
+            // `method SP target SP version` (the version is the rest of the line).
+            let Some((method, target, version)) = memchr::memchr(b' ', start).and_then(|a| {
+                let b = a + 1 + memchr::memchr(b' ', &start[a + 1..])?;
+                Some((&start[..a], &start[a + 1..b], &start[b + 1..]))
+            }) else {
+                return Mode::Lost;
             };
-            if !looks_like_request(buf) {
-                return if first { Mode::Off } else { Mode::Lost };
+            if !request_ok(start) {
+                return Mode::Lost;
             }
             self.dir[i].heads += 1;
             self.sum.requests = self.sum.requests.saturating_add(1);
             if self.sum.method.is_none() {
+                self.connect = method == b"CONNECT";
                 self.sum.method = Some(escape_bytes(method, 32));
                 self.sum.uri = Some(escape_bytes(target, MAX_URI_BYTES));
                 self.sum.version = Some(escape_bytes(version, 16));
                 let render = |v: &[u8]| escape_bytes(v, MAX_VALUE_BYTES);
                 self.sum.host = host.map(render);
                 self.sum.user_agent = ua.map(render);
-                self.head_request = method == b"HEAD";
             }
             // A request without Content-Length or Transfer-Encoding has no body.
-            if content_length.is_none() && !chunked {
-                Mode::Head
-            } else {
-                body(false)
+            match content_length {
+                _ if cut || chunked => Mode::Lost,
+                None | Some(0) => Mode::Head,
+                Some(n) => Mode::Body(n),
             }
         } else {
             if !looks_like_response(start) {
-                return if first { Mode::Off } else { Mode::Lost };
+                return Mode::Lost;
             }
             let code = std::str::from_utf8(&start[9..12])
                 .ok()
                 .and_then(|s| s.parse::<u16>().ok())
                 .unwrap_or(0);
             self.dir[i].heads += 1;
-            self.sum.responses = self.sum.responses.saturating_add(1);
-            let first_response = self.sum.status.is_none();
-            if first_response {
+            if self.sum.status.is_none() {
                 self.sum.status = Some(code);
                 self.sum.content_type = ctype.map(|v| escape_bytes(v, MAX_VALUE_BYTES));
+                if self.connect && (200..300).contains(&code) {
+                    self.tunnel = Some(Box::default());
+                }
             }
-            let no_body = (100..200).contains(&code)
-                || code == 204
-                || code == 304
-                || (first_response && self.head_request);
-            body(no_body)
+            // Nothing later in a direction of responses is read.
+            Mode::Done
         }
     }
 
@@ -365,9 +465,38 @@ impl HttpState {
         &self.sum
     }
 
-    /// Whether both directions were found not to be HTTP.
+    /// The summary, consuming the state.
+    pub fn into_summary(self) -> HttpSummary {
+        self.sum
+    }
+
+    /// The TLS metadata of a `CONNECT` tunnel, if one was opened.
+    pub fn tunnel_summary(&self) -> Option<TlsSummary> {
+        self.tunnel.as_ref().map(|t| t.summary())
+    }
+
+    /// Whether a `CONNECT` tunnel was opened and its TLS handshake read
+    /// (nothing later on the connection is HTTP).
+    pub fn tunnel_done(&self) -> bool {
+        self.tunnel.as_ref().is_some_and(|t| t.is_done())
+    }
+
+    /// Whether a `CONNECT` tunnel was opened.
+    pub fn tunnel_started(&self) -> bool {
+        self.tunnel.is_some()
+    }
+
+    /// Whether a malformed hello was read in a tunnel.
+    pub fn tunnel_malformed(&self) -> bool {
+        self.tunnel.as_ref().is_some_and(|t| t.malformed())
+    }
+
+    /// Whether neither direction has shown an HTTP head and neither is
+    /// reading one at its start (both found not to be HTTP).
     pub fn is_off(&self) -> bool {
-        self.dir.iter().all(|d| d.mode == Mode::Off)
+        self.dir
+            .iter()
+            .all(|d| d.heads == 0 && matches!(d.mode, Mode::Off | Mode::Lost))
     }
 }
 
@@ -375,16 +504,13 @@ impl HttpState {
 /// searching from `from`.
 fn find_head_end(buf: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
-    while i < buf.len() {
-        if buf[i] == b'\n' {
-            if buf.get(i + 1) == Some(&b'\n') {
-                return Some(i + 2);
-            }
-            if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                return Some(i + 3);
-            }
+    while let Some(p) = memchr::memchr(b'\n', buf.get(i..)?) {
+        let nl = i + p;
+        match buf.get(nl + 1..) {
+            Some([b'\n', ..]) => return Some(nl + 2),
+            Some([b'\r', b'\n', ..]) => return Some(nl + 3),
+            _ => i = nl + 1,
         }
-        i += 1;
     }
     None
 }
@@ -417,7 +543,7 @@ mod tests {
         assert_eq!(s.user_agent.as_deref(), Some("curl/8.1.2"));
         assert_eq!(s.status, Some(200));
         assert_eq!(s.content_type.as_deref(), Some("text/html; charset=utf-8"));
-        assert_eq!((s.requests, s.responses), (1, 1));
+        assert_eq!(s.requests, 1);
     }
 
     #[test]
@@ -480,7 +606,37 @@ mod tests {
         );
         let s = h.summary();
         assert_eq!(s.host.as_deref(), Some("www.icir.org"));
-        assert_eq!((s.status, s.requests, s.responses), (Some(200), 1, 1));
+        assert_eq!((s.status, s.requests), (Some(200), 1));
+    }
+
+    #[test]
+    fn datagrams_are_whole_messages() {
+        // SSDP: requests to the multicast group, each datagram one message.
+        let search = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\nUSER-AGENT: Chromium/58 Windows\r\n\r\n";
+        let mut h = HttpState::new();
+        for _ in 0..3 {
+            h.feed_datagram(Side::Client, search);
+        }
+        h.feed_datagram(Side::Client, b"not a request\r\n\r\n");
+        let s = h.summary();
+        assert_eq!(s.method.as_deref(), Some("M-SEARCH"));
+        assert_eq!(s.uri.as_deref(), Some("*"));
+        assert_eq!(s.host.as_deref(), Some("239.255.255.250:1900"));
+        assert_eq!(s.user_agent.as_deref(), Some("Chromium/58 Windows"));
+        assert_eq!(s.requests, 3);
+        // A response without the final empty line; the head is the datagram.
+        let mut h = HttpState::new();
+        h.feed_datagram(
+            Side::Server,
+            b"HTTP/1.1 200 OK\r\nCONTENT-TYPE: text/xml\r\nST: upnp:rootdevice",
+        );
+        assert_eq!(h.summary().status, Some(200));
+        assert_eq!(h.summary().content_type.as_deref(), Some("text/xml"));
+        // Not HTTP: the direction is off.
+        let mut h = HttpState::new();
+        h.feed_datagram(Side::Client, b"\x00\x01binary");
+        h.feed_datagram(Side::Client, search);
+        assert_eq!(h.summary().requests, 0);
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! );
 //! let meta = flow.summary();
 //! assert_eq!(meta.protocol.map(|p| p.as_str()), Some("http"));
-//! assert_eq!(meta.server_name.as_deref(), Some("example.com"));
+//! assert_eq!(meta.server_name(), Some("example.com"));
 //! ```
 
 pub mod community_id;
@@ -160,12 +160,38 @@ impl AppFlow {
         self.seen[i] += 1;
         if let Some(p) = detect(self.transport, payload) {
             self.start(p);
+            let other = 1 - i;
+            // A TCP payload recognized after unrecognized ones that precede
+            // it in the same side's stream ends a prelude (a STARTTLS exchange, a SOCKS handshake):
+            // each side's stream starts at its first payload recognized as
+            // the protocol, or else at its next one. The prelude is not
+            // replayed, nor the SYNs that would anchor the streams before it.
+            // Held payloads of this side that lie after this one in sequence
+            // space are out-of-order parts of the same stream, not a prelude.
+            let before = |t: &Option<TcpSegment>| match (t, tcp) {
+                (Some(h), Some(now)) => (h.seq.wrapping_sub(now.seq) as i32) < 0,
+                _ => false,
+            };
+            if self.transport == Transport::Tcp && self.held[i].iter().any(|(t, _)| before(t)) {
+                self.held[i].retain(|(t, _)| !before(t));
+                let held = std::mem::take(&mut self.held[other]);
+                let from = held
+                    .iter()
+                    .position(|(_, d)| detect(self.transport, d) == Some(p));
+                if from != Some(0) && self.seen[other] > 0 {
+                    self.syn[other] = None;
+                }
+                self.syn[i] = None;
+                self.held[other] = match from {
+                    Some(k) => held.into_iter().skip(k).collect(),
+                    None => Vec::new(),
+                };
+            }
             for s in [Side::Client, Side::Server] {
                 if let Some(seq) = self.syn[s.index()] {
                     self.forward(s, Some(TcpSegment { seq, syn: true }), &[]);
                 }
             }
-            let other = 1 - i;
             for (t, data) in std::mem::take(&mut self.held[other]) {
                 let s = if other == 0 {
                     Side::Client
@@ -218,7 +244,10 @@ impl AppFlow {
                 None if !payload.is_empty() => s.feed_udp(payload),
                 None => {}
             },
-            Parser::Http(s) => s.feed(side, seg, payload),
+            Parser::Http(s) => match tcp {
+                Some(_) => s.feed(side, seg, payload),
+                None => s.feed_datagram(side, payload),
+            },
             Parser::Ssh(s) => s.feed(side, seg, payload),
             _ => {}
         }
@@ -238,7 +267,11 @@ impl AppFlow {
             Parser::Tls(s) => s.is_done(),
             Parser::Quic(s) => s.is_done(),
             Parser::Dns(s) => s.summary().rcode.is_some(),
-            Parser::Http(s) => s.summary().status.is_some() || s.is_off(),
+            Parser::Http(s) => {
+                (s.summary().status.is_some() && !s.tunnel_started())
+                    || s.is_off()
+                    || s.tunnel_done()
+            }
             Parser::Ssh(s) => s.is_done(),
         }
     }
@@ -249,7 +282,7 @@ impl AppFlow {
     pub fn is_complete(&self) -> bool {
         match &self.parser {
             Parser::Undecided | Parser::Dns(_) => false,
-            Parser::Http(s) => s.is_off(),
+            Parser::Http(s) => s.is_off() || s.tunnel_done(),
             _ => self.is_done(),
         }
     }
@@ -261,7 +294,39 @@ impl AppFlow {
             Parser::Tls(s) => s.malformed(),
             Parser::Quic(s) => s.malformed(),
             Parser::Dns(s) => s.summary().malformed > 0,
+            Parser::Http(s) => s.tunnel_malformed(),
             _ => false,
+        }
+    }
+
+    /// The flow's metadata, rendered, consuming the parsers (what
+    /// [`summary`](Self::summary) gives, without copying what is already
+    /// rendered).
+    pub fn into_summary(self) -> AppSummary {
+        match self.parser {
+            Parser::Dns(s) => {
+                let malformed = s.summary().malformed > 0;
+                let d = s.into_summary();
+                AppSummary {
+                    protocol: self.protocol,
+                    malformed,
+                    dns: Some(Box::new(d)),
+                    ..Default::default()
+                }
+            }
+            Parser::Http(s) => {
+                let tls = s.tunnel_summary().map(Box::new);
+                let malformed = s.tunnel_malformed();
+                let h = s.into_summary();
+                AppSummary {
+                    protocol: self.protocol,
+                    malformed,
+                    tls,
+                    http: Some(Box::new(h)),
+                    ..Default::default()
+                }
+            }
+            _ => self.summary(),
         }
     }
 
@@ -274,27 +339,17 @@ impl AppFlow {
         };
         match &self.parser {
             Parser::Tls(s) => {
-                let t = s.summary();
-                m.server_name = t.server_name.clone();
-                m.tls = Some(Box::new(t));
+                m.tls = Some(Box::new(s.summary()));
             }
             Parser::Quic(s) => {
-                let q = s.summary();
-                m.server_name = q.tls.server_name.clone();
-                m.quic = Some(Box::new(q));
+                m.quic = Some(Box::new(s.summary()));
             }
             Parser::Dns(s) => {
-                let d = s.summary().clone();
-                m.server_name = d.query.clone();
-                m.dns = Some(Box::new(d));
+                m.dns = Some(Box::new(s.summary().clone()));
             }
             Parser::Http(s) => {
-                let h = s.summary().clone();
-                m.server_name = h
-                    .host
-                    .as_deref()
-                    .map(|h| http::host_without_port(h).to_string());
-                m.http = Some(Box::new(h));
+                m.tls = s.tunnel_summary().map(Box::new);
+                m.http = Some(Box::new(s.summary().clone()));
             }
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Undecided | Parser::None => {}
@@ -308,10 +363,8 @@ impl AppFlow {
 pub struct AppSummary {
     /// The detected protocol.
     pub protocol: Option<AppProtocol>,
-    /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port, DNS
-    /// query name.
-    pub server_name: Option<String>,
-    // Each protocol's part is boxed: a flow has one, and the summary is kept
+    // Each protocol's part is boxed: a flow has one (an HTTP CONNECT
+    // tunnel has HTTP and the tunnel's TLS), and the summary is kept
     // per open flow once its metadata is final (docs/features.md, Memory).
     /// TLS over TCP.
     pub tls: Option<Box<TlsSummary>>,
@@ -325,6 +378,27 @@ pub struct AppSummary {
     pub ssh: Option<Box<SshSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
+}
+
+impl AppSummary {
+    /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port,
+    /// DNS query name (read from the protocol's part, not stored twice).
+    pub fn server_name(&self) -> Option<&str> {
+        // HTTP first: a CONNECT tunnel's TLS comes after the request, whose
+        // Host names the server.
+        if let Some(h) = &self.http {
+            h.host.as_deref().map(http::host_without_port)
+        } else if let Some(t) = &self.tls {
+            t.server_name.as_deref()
+        } else if let Some(q) = &self.quic {
+            q.tls.server_name.as_deref()
+        } else if let Some(d) = &self.dns {
+            // A NetBIOS name service query names its NetBIOS name.
+            d.netbios_name.as_deref().or(d.query.as_deref())
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -370,6 +444,104 @@ mod tests {
     }
 
     #[test]
+    fn tls_inside_a_connect_tunnel() {
+        let seg = |seq: u32| Some(TcpSegment { seq, syn: false });
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(Side::Client, Some(TcpSegment { seq: 0, syn: true }), b"");
+        f.feed(
+            Side::Server,
+            Some(TcpSegment {
+                seq: 500,
+                syn: true,
+            }),
+            b"",
+        );
+        let req = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+        f.feed(Side::Client, seg(1), req);
+        let resp = b"HTTP/1.1 200 Connection established\r\n\r\n";
+        f.feed(Side::Server, seg(501), resp);
+        let ch = tls::tests::record(22, &tls::tests::spec_example_ch());
+        f.feed(Side::Client, seg(1 + req.len() as u32), &ch);
+        let m = f.summary();
+        assert_eq!(m.protocol, Some(AppProtocol::Http));
+        // The request's Host names the server; the tunnel's hello is read.
+        assert_eq!(m.server_name(), Some("example.com"));
+        assert_eq!(m.http.as_ref().unwrap().method.as_deref(), Some("CONNECT"));
+        assert_eq!(m.http.as_ref().unwrap().status, Some(200));
+        let t = m.tls.unwrap();
+        assert_eq!(t.server_name.as_deref(), Some("example.com"));
+        assert_eq!(
+            t.ja4.as_deref(),
+            Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
+        );
+        // A refused CONNECT opens no tunnel.
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(Side::Client, seg(1), req);
+        f.feed(
+            Side::Server,
+            seg(501),
+            b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n",
+        );
+        f.feed(Side::Client, seg(1 + req.len() as u32), &ch);
+        assert!(f.summary().tls.is_none());
+    }
+
+    #[test]
+    fn tls_after_a_starttls_prelude() {
+        // PostgreSQL: SSLRequest, the server's `S`, then the TLS handshake.
+        let seg = |seq: u32| Some(TcpSegment { seq, syn: false });
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(Side::Client, Some(TcpSegment { seq: 0, syn: true }), b"");
+        f.feed(
+            Side::Server,
+            Some(TcpSegment {
+                seq: 900,
+                syn: true,
+            }),
+            b"",
+        );
+        f.feed(Side::Client, seg(1), b"\x00\x00\x00\x08\x04\xd2\x16\x2f");
+        f.feed(Side::Server, seg(901), b"S");
+        let ch = tls::tests::record(22, &tls::tests::spec_example_ch());
+        f.feed(Side::Client, seg(9), &ch);
+        let m = f.summary();
+        assert_eq!(m.protocol, Some(AppProtocol::Tls));
+        assert_eq!(
+            m.tls.unwrap().ja4.as_deref(),
+            Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
+        );
+    }
+
+    #[test]
+    fn response_of_a_connection_caught_mid_stream() {
+        // The server's first payload is the end of an earlier body; its next
+        // segment starts the response to the request the capture saw.
+        let seg = |seq: u32| Some(TcpSegment { seq, syn: false });
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(
+            Side::Server,
+            seg(1000),
+            b"...tail of an earlier response body...",
+        );
+        f.feed(
+            Side::Client,
+            seg(1),
+            b"GET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+        );
+        f.feed(
+            Side::Server,
+            seg(1038),
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
+        );
+        let m = f.summary();
+        let h = m.http.unwrap();
+        assert_eq!(
+            (h.status, h.content_type.as_deref()),
+            (Some(200), Some("text/plain"))
+        );
+    }
+
+    #[test]
     fn tls_quic_dns_through_appflow() {
         let rec = tls::tests::record(22, &tls::tests::spec_example_ch());
         let mut f = AppFlow::new(Transport::Tcp);
@@ -388,7 +560,7 @@ mod tests {
             &rec[100..],
         );
         let m = f.summary();
-        assert_eq!(m.server_name.as_deref(), Some("example.com"));
+        assert_eq!(m.server_name(), Some("example.com"));
         assert_eq!(
             m.tls.unwrap().ja4.as_deref(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
@@ -406,7 +578,7 @@ mod tests {
             None,
             b"\x59\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01",
         );
-        assert_eq!(d.summary().server_name.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(d.summary().server_name(), Some("www.tcpdump.org"));
         assert_eq!(d.summary().dns.unwrap().transactions(), 1);
     }
 
@@ -491,6 +663,10 @@ mod tests {
             }
             if let Some(ch) = t.client_hello() {
                 assert_eq!(ch.complete, ch.ja4('t').is_some());
+                // Remembered fingerprints are the computed ones.
+                for p in ['t', 'q'] {
+                    assert_eq!(ch.fingerprints(p), (ch.ja3(), ch.ja4(p)));
+                }
             }
             assert!(d.summary().answers.len() <= dns::MAX_ANSWERS);
             let _ = (h.summary(), s.summary(), qs.summary());

@@ -20,7 +20,10 @@
 //! that is not a HelloRetryRequest; an HRR sets [`TlsState::hello_retry_request`].
 
 use super::reasm::TcpStream;
-use super::util::{Cur, escape_bytes, is_grease, md5_hex, sha256_12};
+use super::util::{
+    Cur, DigestKind, ascii, escape_bytes, hash12_tail, is_grease, md5_hex, memo, push_dec,
+    push_hex_u16, with_scratch,
+};
 use super::{Side, TcpSegment};
 
 /// A handshake message longer than this is not parsed (a ClientHello with
@@ -126,13 +129,11 @@ impl ClientHello {
         let sid = c.u8().ok_or(m)?;
         c.take(usize::from(sid)).ok_or(m)?;
         let n = c.u16().ok_or(m)?;
-        let mut cs = c.sub(usize::from(n)).ok_or(m)?;
+        let cs = c.take(usize::from(n)).ok_or(m)?;
         if n % 2 != 0 {
             return Err(m);
         }
-        while let Some(v) = cs.u16() {
-            self.ciphers.push(v);
-        }
+        self.ciphers = u16s(cs);
         let n = c.u8().ok_or(m)?;
         c.take(usize::from(n)).ok_or(m)?;
         // No extensions (SSLv3 / early TLS). A single stray byte where the
@@ -143,6 +144,8 @@ impl ClientHello {
         }
         let n = c.u16().ok_or(m)?;
         let mut exts = c.sub(usize::from(n)).ok_or(m)?;
+        // Hellos carry about 10 to 20 extensions.
+        self.extensions.reserve(24);
         while !exts.is_empty() {
             let ty = exts.u16().ok_or(m)?;
             let len = exts.u16().ok_or(m)?;
@@ -180,17 +183,11 @@ impl ClientHello {
             }
             EXT_SUPPORTED_VERSIONS if self.supported_versions.is_empty() => {
                 let n = d.u8()?;
-                let mut list = d.sub(usize::from(n))?;
-                while let Some(v) = list.u16() {
-                    self.supported_versions.push(v);
-                }
+                self.supported_versions = u16s(d.take(usize::from(n))?);
             }
             EXT_GROUPS if self.groups.is_empty() => {
                 let n = d.u16()?;
-                let mut list = d.sub(usize::from(n))?;
-                while let Some(v) = list.u16() {
-                    self.groups.push(v);
-                }
+                self.groups = u16s(d.take(usize::from(n))?);
             }
             EXT_POINT_FORMATS if self.point_formats.is_empty() => {
                 let n = d.u8()?;
@@ -199,10 +196,7 @@ impl ClientHello {
             }
             EXT_SIG_ALGS if self.sig_algs.is_empty() => {
                 let n = d.u16()?;
-                let mut list = d.sub(usize::from(n))?;
-                while let Some(v) = list.u16() {
-                    self.sig_algs.push(v);
-                }
+                self.sig_algs = u16s(d.take(usize::from(n))?);
             }
             _ => {}
         }
@@ -229,52 +223,120 @@ impl ClientHello {
 
     /// The JA3 string (`None` unless complete).
     pub fn ja3_string(&self) -> Option<String> {
+        let mut out = Vec::new();
+        self.write_ja3(&mut out)?;
+        Some(String::from_utf8(out).unwrap_or_default())
+    }
+
+    /// The JA3 string appended to `out` (`None`, nothing appended, unless
+    /// complete): `version,ciphers,extensions,groups,point formats`, decimal,
+    /// lists joined by `-`, GREASE values removed.
+    fn write_ja3(&self, out: &mut Vec<u8>) -> Option<()> {
         if !self.complete {
             return None;
         }
-        fn join<T: Copy + Into<u32>>(v: &[T], grease: bool) -> String {
-            let mut s = String::new();
+        fn join<T: Copy + Into<u32>>(out: &mut Vec<u8>, v: &[T], grease: bool) {
+            out.push(b',');
+            let mut first = true;
             for &x in v {
                 let x: u32 = x.into();
                 if grease && is_grease(x as u16) {
                     continue;
                 }
-                if !s.is_empty() {
-                    s.push('-');
+                if !first {
+                    out.push(b'-');
                 }
-                s.push_str(&x.to_string());
+                first = false;
+                push_dec(out, x);
             }
-            s
         }
-        Some(format!(
-            "{},{},{},{},{}",
-            self.legacy_version,
-            join(&self.ciphers, true),
-            join(&self.extensions, true),
-            join(&self.groups, true),
-            join(&self.point_formats, false),
-        ))
+        push_dec(out, u32::from(self.legacy_version));
+        join(out, &self.ciphers, true);
+        join(out, &self.extensions, true);
+        join(out, &self.groups, true);
+        join(out, &self.point_formats, false);
+        Some(())
+    }
+
+    /// [`ja3`](Self::ja3) and [`ja4`](Self::ja4) together, remembered per
+    /// thread by the fields they read (repeated hellos cost a lookup).
+    pub fn fingerprints(&self, protocol: char) -> (Option<String>, Option<String>) {
+        if !self.complete {
+            return (None, None);
+        }
+        let out = with_scratch(|key, _| {
+            self.fingerprint_key(protocol, key);
+            memo(DigestKind::HelloFingerprints, key, |_, out| {
+                let ja3 = self.ja3().unwrap_or_default();
+                let ja4 = self.ja4(protocol).unwrap_or_default();
+                // Both have fixed lengths (32 and 36 ASCII characters).
+                out[..32].copy_from_slice(&ja3.as_bytes()[..32.min(ja3.len())]);
+                out[32..].copy_from_slice(&ja4.as_bytes()[..36.min(ja4.len())]);
+            })
+        });
+        (Some(ascii(&out[..32])), Some(ascii(&out[32..])))
+    }
+
+    /// Every field JA3 and JA4 read, length-prefixed: equal keys give equal
+    /// fingerprints.
+    fn fingerprint_key(&self, protocol: char, key: &mut Vec<u8>) {
+        let mut p = [0u8; 4];
+        let p = protocol.encode_utf8(&mut p).as_bytes();
+        key.push(p.len() as u8);
+        key.extend_from_slice(p);
+        key.extend_from_slice(&self.legacy_version.to_le_bytes());
+        for list in [
+            &self.ciphers,
+            &self.extensions,
+            &self.groups,
+            &self.supported_versions,
+            &self.sig_algs,
+        ] {
+            key.extend_from_slice(&(list.len() as u32).to_le_bytes());
+            for v in list {
+                key.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        key.extend_from_slice(&(self.point_formats.len() as u32).to_le_bytes());
+        key.extend_from_slice(&self.point_formats);
+        let alpn = self.alpn.first().map_or(&[][..], Vec::as_slice);
+        key.extend_from_slice(&(alpn.len() as u32).to_le_bytes());
+        key.extend_from_slice(alpn);
     }
 
     /// JA3: MD5 of [`ja3_string`](Self::ja3_string).
     pub fn ja3(&self) -> Option<String> {
-        self.ja3_string().map(|s| md5_hex(s.as_bytes()))
+        with_scratch(|buf, _| {
+            self.write_ja3(buf)?;
+            Some(md5_hex(buf))
+        })
     }
 
     /// The JA4 TLS client fingerprint, `protocol` being `'t'` (TLS over TCP),
     /// `'q'` (QUIC) or `'d'` (DTLS). `None` unless complete.
     pub fn ja4(&self, protocol: char) -> Option<String> {
-        let (a, b, c) = self.ja4_parts(protocol)?;
-        Some(format!("{a}_{}_{}", hash_or_zero(&b), hash_or_zero(&c)))
+        with_scratch(|buf, list| {
+            self.write_ja4(protocol, true, buf, list)?;
+            Some(String::from_utf8_lossy(buf).into_owned())
+        })
     }
 
     /// JA4_r: JA4 with the sorted lists unhashed.
     pub fn ja4_r(&self, protocol: char) -> Option<String> {
-        let (a, b, c) = self.ja4_parts(protocol)?;
-        Some(format!("{a}_{b}_{c}"))
+        with_scratch(|buf, list| {
+            self.write_ja4(protocol, false, buf, list)?;
+            Some(String::from_utf8_lossy(buf).into_owned())
+        })
     }
 
-    fn ja4_parts(&self, protocol: char) -> Option<(String, String, String)> {
+    /// JA4 (`hashed`) or JA4_r appended to `out`; `list` is scratch space.
+    fn write_ja4(
+        &self,
+        protocol: char,
+        hashed: bool,
+        out: &mut Vec<u8>,
+        list: &mut Vec<u16>,
+    ) -> Option<()> {
         if !self.complete {
             return None;
         }
@@ -285,96 +347,100 @@ impl ClientHello {
             .filter(|&v| !is_grease(v))
             .max()
             .unwrap_or(self.legacy_version);
-        let version = match version {
-            0x0304 => "13",
-            0x0303 => "12",
-            0x0302 => "11",
-            0x0301 => "10",
-            0x0300 => "s3",
-            0x0002 => "s2",
-            0xfeff => "d1",
-            0xfefd => "d2",
-            0xfefc => "d3",
-            _ => "00",
+        let version: &[u8; 2] = match version {
+            0x0304 => b"13",
+            0x0303 => b"12",
+            0x0302 => b"11",
+            0x0301 => b"10",
+            0x0300 => b"s3",
+            0x0002 => b"s2",
+            0xfeff => b"d1",
+            0xfefd => b"d2",
+            0xfefc => b"d3",
+            _ => b"00",
         };
         let sni = if self.extensions.contains(&EXT_SNI) {
-            'd'
+            b'd'
         } else {
-            'i'
+            b'i'
         };
-        let mut ciphers: Vec<u16> = self
-            .ciphers
-            .iter()
-            .copied()
-            .filter(|&v| !is_grease(v))
-            .collect();
-        let exts: Vec<u16> = self
-            .extensions
-            .iter()
-            .copied()
-            .filter(|&v| !is_grease(v))
-            .collect();
-        let alpn = match self.alpn.first() {
-            Some(v) if !v.is_empty() => ja4_alpn(v),
-            _ => "00".to_string(),
-        };
-        let a = format!(
-            "{protocol}{version}{sni}{:02}{:02}{alpn}",
-            ciphers.len().min(99),
-            exts.len().min(99)
-        );
-        ciphers.sort_unstable();
-        let b = hex_list(&ciphers);
-        let mut sorted: Vec<u16> = exts
-            .into_iter()
-            .filter(|&e| e != EXT_SNI && e != EXT_ALPN)
-            .collect();
-        sorted.sort_unstable();
-        let mut c = hex_list(&sorted);
-        if self.extensions.contains(&EXT_SIG_ALGS) && !c.is_empty() {
-            let sigs: Vec<u16> = self
-                .sig_algs
+        let n_ciphers = self.ciphers.iter().filter(|&&v| !is_grease(v)).count();
+        let n_exts = self.extensions.iter().filter(|&&v| !is_grease(v)).count();
+        let mut proto = [0u8; 4];
+        out.extend_from_slice(protocol.encode_utf8(&mut proto).as_bytes());
+        out.extend_from_slice(version);
+        out.push(sni);
+        for n in [n_ciphers.min(99), n_exts.min(99)] {
+            out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+        }
+        match self.alpn.first() {
+            Some(v) if !v.is_empty() => out.extend_from_slice(&ja4_alpn(v)),
+            _ => out.extend_from_slice(b"00"),
+        }
+        // b: the cipher suites, sorted.
+        out.push(b'_');
+        let from = out.len();
+        list.clear();
+        list.extend(self.ciphers.iter().copied().filter(|&v| !is_grease(v)));
+        list.sort_unstable();
+        hex_list(out, list);
+        if hashed {
+            hash12_tail(out, from);
+        }
+        // c: the extensions but SNI and ALPN, sorted, then the signature
+        // algorithms in wire order.
+        out.push(b'_');
+        let from = out.len();
+        list.clear();
+        list.extend(
+            self.extensions
                 .iter()
                 .copied()
-                .filter(|&v| !is_grease(v))
-                .collect();
-            c.push('_');
-            c.push_str(&hex_list(&sigs));
+                .filter(|&e| !is_grease(e) && e != EXT_SNI && e != EXT_ALPN),
+        );
+        list.sort_unstable();
+        hex_list(out, list);
+        if self.extensions.contains(&EXT_SIG_ALGS) && !list.is_empty() {
+            out.push(b'_');
+            list.clear();
+            list.extend(self.sig_algs.iter().copied().filter(|&v| !is_grease(v)));
+            hex_list(out, list);
         }
-        Some((a, b, c))
+        if hashed {
+            hash12_tail(out, from);
+        }
+        Some(())
     }
+}
+
+/// Big-endian 16-bit values of `b` (an odd last byte is ignored, as a
+/// reader of whole values stops before it).
+fn u16s(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2)
+        .map(|c| u16::from_be_bytes([c[0], c[1]]))
+        .collect()
 }
 
 /// JA4's two ALPN characters for a non-empty first ALPN value: its first and last
 /// character when both are ASCII alphanumeric, else the first and last hex digit
 /// of the value's lowercase hex.
-fn ja4_alpn(v: &[u8]) -> String {
+fn ja4_alpn(v: &[u8]) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let (f, l) = (v[0], v[v.len() - 1]);
     if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
-        format!("{}{}", f as char, l as char)
+        [f, l]
     } else {
-        let h = super::util::hex(v);
-        let hb = h.as_bytes();
-        format!("{}{}", hb[0] as char, hb[hb.len() - 1] as char)
+        [HEX[usize::from(f >> 4)], HEX[usize::from(l & 15)]]
     }
 }
 
-fn hex_list(v: &[u16]) -> String {
-    let mut s = String::with_capacity(v.len() * 5);
-    for (i, x) in v.iter().enumerate() {
+/// `v` as 4-digit lowercase hex values joined by `,`, appended to `out`.
+fn hex_list(out: &mut Vec<u8>, v: &[u16]) {
+    for (i, &x) in v.iter().enumerate() {
         if i > 0 {
-            s.push(',');
+            out.push(b',');
         }
-        s.push_str(&format!("{x:04x}"));
-    }
-    s
-}
-
-fn hash_or_zero(s: &str) -> String {
-    if s.is_empty() {
-        "000000000000".to_string()
-    } else {
-        sha256_12(s.as_bytes())
+        push_hex_u16(out, x);
     }
 }
 
@@ -440,18 +506,32 @@ impl ServerHello {
 
     /// The JA3S string `version,cipher,extensions` (decimal, GREASE removed).
     pub fn ja3s_string(&self) -> String {
-        let exts: Vec<String> = self
-            .extensions
-            .iter()
-            .filter(|&&e| !is_grease(e))
-            .map(|e| e.to_string())
-            .collect();
-        format!("{},{},{}", self.legacy_version, self.cipher, exts.join("-"))
+        let mut out = Vec::new();
+        self.write_ja3s(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    fn write_ja3s(&self, out: &mut Vec<u8>) {
+        push_dec(out, u32::from(self.legacy_version));
+        out.push(b',');
+        push_dec(out, u32::from(self.cipher));
+        out.push(b',');
+        let mut first = true;
+        for &e in self.extensions.iter().filter(|&&e| !is_grease(e)) {
+            if !first {
+                out.push(b'-');
+            }
+            first = false;
+            push_dec(out, u32::from(e));
+        }
     }
 
     /// JA3S: MD5 of [`ja3s_string`](Self::ja3s_string).
     pub fn ja3s(&self) -> String {
-        md5_hex(self.ja3s_string().as_bytes())
+        with_scratch(|buf, _| {
+            self.write_ja3s(buf);
+            md5_hex(buf)
+        })
     }
 }
 
@@ -519,9 +599,45 @@ impl HandshakeReader {
                 self.state = ReaderState::Failed;
                 return;
             }
+            if self.hs.is_empty() {
+                // Messages that arrive whole are read in place; only a
+                // partial one is copied.
+                let rest = self.cut_in_place(chunk, on_msg);
+                if self.state == ReaderState::Reading {
+                    self.hs.extend_from_slice(rest);
+                }
+                continue;
+            }
             self.hs.extend_from_slice(chunk);
             self.cut(on_msg);
         }
+    }
+
+    /// [`cut`](Self::cut) of bytes not yet copied: returns what follows the
+    /// complete messages.
+    fn cut_in_place<'d>(
+        &mut self,
+        mut d: &'d [u8],
+        on_msg: &mut dyn FnMut(u8, &[u8]) -> bool,
+    ) -> &'d [u8] {
+        while self.state == ReaderState::Reading {
+            let Some(h) = d.get(..4) else {
+                break;
+            };
+            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+            if len > MAX_HANDSHAKE_BYTES {
+                self.state = ReaderState::Failed;
+                break;
+            }
+            let Some(body) = d.get(4..4 + len) else {
+                break;
+            };
+            if !on_msg(h[0], body) {
+                self.state = ReaderState::Done;
+            }
+            d = &d[4 + len..];
+        }
+        d
     }
 
     fn cut(&mut self, on_msg: &mut dyn FnMut(u8, &[u8]) -> bool) {
@@ -702,12 +818,15 @@ impl TlsState {
 
     /// The summary of the flow's TLS metadata.
     pub fn summary(&self) -> TlsSummary {
-        TlsSummary::new(
-            self.client_hello().as_ref(),
-            self.server_hello(),
-            't',
-            self.hello_retry_request(),
-        )
+        let partial;
+        let ch = match &self.hellos.client {
+            Some(ch) => Some(ch),
+            None => {
+                partial = self.client_hello();
+                partial.as_ref()
+            }
+        };
+        TlsSummary::new(ch, self.server_hello(), 't', self.hello_retry_request())
     }
 }
 
@@ -739,14 +858,15 @@ impl TlsSummary {
         proto: char,
         hrr: bool,
     ) -> Self {
+        let (ja3, ja4) = ch.map_or((None, None), |c| c.fingerprints(proto));
         TlsSummary {
             server_name: ch.and_then(ClientHello::server_name),
             alpn: ch.map(ClientHello::alpn_names).unwrap_or_default(),
             version: sh.map(ServerHello::negotiated_version),
             cipher: sh.map(|s| s.cipher),
-            ja3: ch.and_then(ClientHello::ja3),
+            ja3,
             ja3s: sh.map(ServerHello::ja3s),
-            ja4: ch.and_then(|c| c.ja4(proto)),
+            ja4,
             hello_retry_request: hrr,
         }
     }
@@ -755,6 +875,7 @@ impl TlsSummary {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::app::util::sha256_12;
 
     pub(crate) fn unhex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -992,16 +1113,16 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
 
     #[test]
     fn ja4_alpn_rules() {
-        assert_eq!(ja4_alpn(b"h2"), "h2");
-        assert_eq!(ja4_alpn(b"http/1.1"), "h1");
-        assert_eq!(ja4_alpn(b"h3"), "h3");
-        assert_eq!(ja4_alpn(b"a"), "aa");
-        assert_eq!(ja4_alpn(&[0xab]), "ab");
-        assert_eq!(ja4_alpn(&[0xab, 0xcd]), "ad");
-        assert_eq!(ja4_alpn(&[0x30, 0xab]), "3b");
-        assert_eq!(ja4_alpn(&[0x61, 0x20]), "60");
-        assert_eq!(ja4_alpn(&[0x30, 0xab, 0xcd, 0x31]), "01");
-        assert_eq!(ja4_alpn(&[0xba, 0xad]), "bd"); // tls-non-ascii-alpn: spec, not FoxIO's 99
+        assert_eq!(&ja4_alpn(b"h2"), b"h2");
+        assert_eq!(&ja4_alpn(b"http/1.1"), b"h1");
+        assert_eq!(&ja4_alpn(b"h3"), b"h3");
+        assert_eq!(&ja4_alpn(b"a"), b"aa");
+        assert_eq!(&ja4_alpn(&[0xab]), b"ab");
+        assert_eq!(&ja4_alpn(&[0xab, 0xcd]), b"ad");
+        assert_eq!(&ja4_alpn(&[0x30, 0xab]), b"3b");
+        assert_eq!(&ja4_alpn(&[0x61, 0x20]), b"60");
+        assert_eq!(&ja4_alpn(&[0x30, 0xab, 0xcd, 0x31]), b"01");
+        assert_eq!(&ja4_alpn(&[0xba, 0xad]), b"bd"); // tls-non-ascii-alpn: spec, not FoxIO's 99
         // No ALPN / empty first value.
         let m = build_ch(0x0301, &[0x002f], &[(0x0000, sni_ext("a.b"))]);
         let want = format!("t10d010100_{}_000000000000", sha256_12(b"002f"));

@@ -51,7 +51,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
     match column {
         A::CommunityId => chunk.opt_texts(|f, buf| community_id(f, seed, buf)),
         A::AppProtocol => chunk.opt_texts(|f, _| meta(f)?.protocol.map(AppProtocol::as_str)),
-        A::ServerName => chunk.opt_texts(|f, _| meta(f)?.server_name.as_deref()),
+        A::ServerName => chunk.opt_texts(|f, _| meta(f)?.server_name()),
         A::TlsVersion => chunk.opt_texts(|f, buf| {
             let v = tls(f)?.version?;
             Some(match crate::app::tls::tls_version_name(v) {
@@ -114,8 +114,9 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 6
             }
         }),
-        A::NfRequestedServerName => chunk
-            .opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name.as_deref()).unwrap_or(""))),
+        A::NfRequestedServerName => {
+            chunk.opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name()).unwrap_or("")))
+        }
         // NFStream prints HASSH in uppercase.
         A::NfClientFingerprint => chunk.opt_texts(|f, buf| {
             Some(match ssh(f) {
@@ -215,9 +216,14 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
     match meta(f).and_then(|m| m.protocol) {
         Some(AppProtocol::Tls) => ("TLS", "Web"),
         Some(AppProtocol::Quic) => ("QUIC", "Web"),
+        Some(AppProtocol::Dns) if dns(f).is_some_and(|d| d.netbios_name.is_some()) => {
+            ("NetBIOS", "System")
+        }
         Some(AppProtocol::Dns) if on_port(5353) => ("MDNS", "Network"),
         Some(AppProtocol::Dns) if on_port(5355) => ("LLMNR", "Network"),
         Some(AppProtocol::Dns) => ("DNS", "Network"),
+        // HTTP over UDP is SSDP (UPnP discovery) to nDPI.
+        Some(AppProtocol::Http) if f.key.protocol == 17 => ("SSDP", "System"),
         Some(AppProtocol::Http) => ("HTTP", "Web"),
         Some(AppProtocol::Http2) => ("HTTP2", "Web"),
         Some(AppProtocol::Ssh) => ("SSH", "RemoteAccess"),

@@ -113,11 +113,23 @@ impl<F> Chunk<'_, F> {
         let ColumnBuilder::Text(b) = self.builder else {
             mismatch()
         };
+        // Runs of nulls are appended at once (most flows have no value in
+        // most application columns).
+        let mut nulls = 0;
         for flow in self.flows {
             match get(flow, &mut self.scratch.text) {
-                Some(v) => b.append_value(v),
-                None => b.append_null(),
+                Some(v) => {
+                    if nulls > 0 {
+                        b.append_nulls(nulls);
+                        nulls = 0;
+                    }
+                    b.append_value(v)
+                }
+                None => nulls += 1,
             }
+        }
+        if nulls > 0 {
+            b.append_nulls(nulls);
         }
     }
 
@@ -127,16 +139,24 @@ impl<F> Chunk<'_, F> {
         let ColumnBuilder::ListText(b) = self.builder else {
             mismatch()
         };
+        let mut nulls = 0;
         for flow in self.flows {
             match get(flow) {
                 Some(items) => {
+                    if nulls > 0 {
+                        b.append_nulls(nulls);
+                        nulls = 0;
+                    }
                     for item in items {
                         b.values().append_value(item);
                     }
                     b.append(true);
                 }
-                None => b.append(false),
+                None => nulls += 1,
             }
+        }
+        if nulls > 0 {
+            b.append_nulls(nulls);
         }
     }
 

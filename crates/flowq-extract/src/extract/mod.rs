@@ -152,6 +152,18 @@ impl Extractor {
         Arc::clone(&self.live)
     }
 
+    /// The options the flows' feature states are built with: when none of the
+    /// columns built is an application column ([`with_columns`](Self::with_columns),
+    /// e.g. a `--pcap` SQL query that selects none), payloads are not parsed.
+    fn state_options(&self) -> ExtractOptions {
+        let mut options = self.options;
+        if !self.columns.iter().any(|c| matches!(c, Column::App(_))) {
+            options.app = false;
+            options.dissect = false;
+        }
+        options
+    }
+
     /// The options in use.
     pub fn options(&self) -> &ExtractOptions {
         &self.options
@@ -182,7 +194,7 @@ impl Extractor {
         if self.options.threads > 1 && inputs.len() > 1 {
             return self.run_inputs_in_parallel(inputs, consume, observer);
         }
-        with_state!(&self.options, |F, config| {
+        with_state!(&self.state_options(), |F, config| {
             let mut builder = FlowBatchBuilder::<F>::new(&self.columns, self.options.batch_rows);
             builder.set_flow_timeout(self.options.effective_flow_config().active_timeout_ns);
             builder.set_community_id_seed(self.options.community_id_seed);
@@ -258,10 +270,25 @@ impl Extractor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::batch::NfColumn;
+    use crate::batch::{AppColumn, NfColumn};
 
     /// A projection of the profile's columns is accepted; another profile's
     /// column is refused with its name, instead of failing when rows are built.
+    #[test]
+    fn payloads_are_parsed_only_for_application_columns() {
+        let all = Extractor::new(ExtractOptions::default());
+        assert!(all.state_options().app_enabled());
+        let plain = all
+            .clone()
+            .with_columns(vec![Column::FlowId, Column::DstPort])
+            .unwrap();
+        assert!(!plain.state_options().app_enabled());
+        let cid = all
+            .with_columns(vec![Column::FlowId, Column::App(AppColumn::CommunityId)])
+            .unwrap();
+        assert!(cid.state_options().app_enabled());
+    }
+
     #[test]
     fn with_columns_accepts_only_the_profile_columns() {
         let extractor = Extractor::new(ExtractOptions::default());

@@ -49,8 +49,75 @@ const ICMP_BACKWARD: u8 = 16;
 /// their rendered result.
 #[derive(Debug, Clone)]
 enum Parsed {
-    Parsing(AppFlow),
+    /// The parsers, and the UDP datagram being put together from IP
+    /// fragments, if any.
+    Parsing(AppFlow, Option<Box<Datagram>>),
     Done(AppSummary),
+}
+
+/// A UDP datagram's bytes (from its UDP header on) that the application
+/// parsers have not seen, at most.
+pub const MAX_REASSEMBLED_BYTES: usize = 16 * 1024;
+/// IP fragments of one datagram kept, at most.
+pub const MAX_FRAGMENTS: usize = 16;
+
+/// One UDP datagram being put together from its IP fragments (RFC 791,
+/// RFC 8200 §4.5), for the application parsers only: the flow's counters
+/// take the fragments as they are.
+#[derive(Debug, Clone)]
+pub struct Datagram {
+    id: u32,
+    dir: Direction,
+    /// The datagram's bytes from offset 0 (its UDP header first).
+    data: Vec<u8>,
+    /// Byte ranges received, `[start, end)`.
+    have: Vec<(usize, usize)>,
+    /// Its length, once the last fragment arrived.
+    total: Option<usize>,
+}
+
+impl Datagram {
+    /// Adds a fragment's bytes at `start`; `None` when the datagram is past
+    /// a bound (it is dropped).
+    fn add(&mut self, start: usize, bytes: &[u8], last: bool) -> Option<()> {
+        let end = start.checked_add(bytes.len())?;
+        if end > MAX_REASSEMBLED_BYTES || self.have.len() >= MAX_FRAGMENTS {
+            return None;
+        }
+        if self.data.len() < end {
+            self.data.resize(end, 0);
+        }
+        self.data[start..end].copy_from_slice(bytes);
+        self.have.push((start, end));
+        if last {
+            self.total = Some(end);
+        }
+        Some(())
+    }
+
+    /// The UDP payload once every byte up to the last fragment's end is there.
+    fn payload(&mut self) -> Option<&[u8]> {
+        let total = self.total?;
+        self.have.sort_unstable();
+        let mut covered = 0;
+        for &(a, b) in &self.have {
+            if a > covered {
+                return None;
+            }
+            covered = covered.max(b);
+        }
+        if covered < total || total < 8 {
+            return None;
+        }
+        // The UDP length field bounds the payload (trailing bytes are padding).
+        let udp_len = usize::from(u16::from_be_bytes([self.data[4], self.data[5]]));
+        let end = if udp_len >= 8 {
+            udp_len.min(total)
+        } else {
+            total
+        };
+        Some(&self.data[8..end])
+    }
 }
 
 /// Per-flow application-metadata state.
@@ -103,15 +170,22 @@ impl AppState {
                 return;
             }
         };
-        // IP fragments are not reassembled: their payload is left out.
-        if packet.fragment.is_some() || packet.transport_state != TransportState::Complete {
-            return;
-        }
-        let i = dir.index();
         let side = match dir {
             Direction::Forward => Side::Client,
             Direction::Backward => Side::Server,
         };
+        // UDP datagrams in IP fragments are put together for the parsers;
+        // TCP segments in fragments are left out.
+        if let Some(f) = packet.fragment {
+            if transport == Transport::Udp {
+                self.fragment(packet, f, dir, side);
+            }
+            return;
+        }
+        if packet.transport_state != TransportState::Complete {
+            return;
+        }
+        let i = dir.index();
         let tcp = match (transport, packet.tcp) {
             (Transport::Tcp, Some(t)) => Some(TcpSegment {
                 seq: t.seq,
@@ -128,7 +202,7 @@ impl AppState {
         if payload.is_empty() {
             if let Some(seg) = tcp.filter(|t| t.syn) {
                 match self.parsed.as_deref_mut() {
-                    Some(Parsed::Parsing(flow)) => flow.feed(side, Some(seg), &[]),
+                    Some(Parsed::Parsing(flow, _)) => flow.feed(side, Some(seg), &[]),
                     Some(Parsed::Done(_)) => {}
                     None => {
                         let bit = if i == 0 { SYN_CLIENT } else { SYN_SERVER };
@@ -141,6 +215,21 @@ impl AppState {
             }
             return;
         }
+        self.payload(transport, dir, side, tcp, payload);
+    }
+
+    /// Gives one payload to the parsers (allocating them at the first), and
+    /// seals the metadata when it is complete or the direction's bound is
+    /// reached.
+    fn payload(
+        &mut self,
+        transport: Transport,
+        dir: Direction,
+        side: Side,
+        tcp: Option<TcpSegment>,
+        payload: &[u8],
+    ) {
+        let i = dir.index();
         self.payloads[i] = self.payloads[i].saturating_add(1);
         let parsed = self.parsed.get_or_insert_with(|| {
             let mut flow = AppFlow::new(transport);
@@ -150,9 +239,9 @@ impl AppState {
                     flow.feed(s, Some(TcpSegment { seq, syn: true }), &[]);
                 }
             }
-            Box::new(Parsed::Parsing(flow))
+            Box::new(Parsed::Parsing(flow, None))
         });
-        if let Parsed::Parsing(flow) = &mut **parsed {
+        if let Parsed::Parsing(flow, _) = &mut **parsed {
             flow.feed(side, tcp, payload);
             let limit = match flow.protocol() {
                 Some(AppProtocol::Http) => MAX_HTTP_PAYLOADS_PER_SIDE,
@@ -160,6 +249,53 @@ impl AppState {
             };
             if flow.is_complete() || self.payloads[i] >= limit {
                 self.seal();
+            }
+        }
+    }
+
+    /// One IP fragment of a UDP datagram: kept until the datagram is whole
+    /// (then its payload goes to the parsers), within [`MAX_FRAGMENTS`] and
+    /// [`MAX_REASSEMBLED_BYTES`]; one datagram at a time per flow (a fragment
+    /// of another datagram starts over). A fragment cut by the snap length
+    /// drops the datagram.
+    fn fragment(
+        &mut self,
+        packet: &PacketView<'_>,
+        f: crate::decode::FragmentInfo,
+        dir: Direction,
+        side: Side,
+    ) {
+        let len = usize::from(packet.l4_header_len) + packet.l4_payload_len as usize;
+        let bytes = packet.transport.get(..len);
+        let parsed = self
+            .parsed
+            .get_or_insert_with(|| Box::new(Parsed::Parsing(AppFlow::new(Transport::Udp), None)));
+        let Parsed::Parsing(_, slot) = &mut **parsed else {
+            return;
+        };
+        let Some(bytes) = bytes else {
+            *slot = None;
+            return;
+        };
+        let d = match slot {
+            Some(d) if d.id == f.id && d.dir == dir => d,
+            _ => slot.insert(Box::new(Datagram {
+                id: f.id,
+                dir,
+                data: Vec::new(),
+                have: Vec::new(),
+                total: None,
+            })),
+        };
+        if d.add(usize::from(f.offset) * 8, bytes, !f.more).is_none() {
+            *slot = None;
+            return;
+        }
+        if let Some(payload) = d.payload() {
+            let payload = payload.to_vec();
+            *slot = None;
+            if !payload.is_empty() {
+                self.payload(Transport::Udp, dir, side, None, &payload);
             }
         }
     }
@@ -181,12 +317,13 @@ impl AppState {
     pub fn seal(&mut self) {
         self.flags |= FINAL;
         if let Some(parsed) = self.parsed.as_deref_mut()
-            && let Parsed::Parsing(flow) = parsed
+            && let Parsed::Parsing(flow, _) = parsed
         {
             if flow.protocol().is_none() {
                 self.parsed = None;
             } else {
-                *parsed = Parsed::Done(flow.summary());
+                let flow = std::mem::replace(flow, AppFlow::new(Transport::Udp));
+                *parsed = Parsed::Done(flow.into_summary());
             }
         }
     }
@@ -204,7 +341,7 @@ impl AppState {
     pub fn rendered(&self) -> Option<AppSummary> {
         match self.parsed.as_deref() {
             Some(Parsed::Done(s)) => Some(s.clone()),
-            Some(Parsed::Parsing(flow)) => Some(flow.summary()),
+            Some(Parsed::Parsing(flow, _)) => Some(flow.summary()),
             None => None,
         }
     }
@@ -222,6 +359,43 @@ impl AppState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datagram_from_fragments_in_any_order_and_bounded() {
+        let mut udp = vec![0x30, 0x39, 0x00, 0x35, 0x00, 0x00, 0x00, 0x00];
+        let body: Vec<u8> = (0..40u8).collect();
+        let len = (udp.len() + body.len()) as u16;
+        udp[4..6].copy_from_slice(&len.to_be_bytes());
+        udp.extend_from_slice(&body);
+        let new = || Datagram {
+            id: 7,
+            dir: Direction::Backward,
+            data: Vec::new(),
+            have: Vec::new(),
+            total: None,
+        };
+        // Last fragment first, then the first, then the middle.
+        let mut d = new();
+        d.add(32, &udp[32..], true).unwrap();
+        assert!(d.payload().is_none());
+        d.add(0, &udp[..16], false).unwrap();
+        assert!(d.payload().is_none());
+        d.add(16, &udp[16..32], false).unwrap();
+        assert_eq!(d.payload(), Some(&body[..]));
+        // Past the byte bound, or too many fragments: dropped.
+        let mut d = new();
+        assert!(d.add(MAX_REASSEMBLED_BYTES, &[1], true).is_none());
+        let mut d = new();
+        for k in 0..MAX_FRAGMENTS {
+            d.add(k * 8, &[0; 8], false).unwrap();
+        }
+        assert!(d.add(MAX_FRAGMENTS * 8, &[0; 8], true).is_none());
+        // A gap never completes.
+        let mut d = new();
+        d.add(0, &udp[..8], false).unwrap();
+        d.add(16, &udp[16..], true).unwrap();
+        assert!(d.payload().is_none());
+    }
 
     /// The sizes docs/features.md gives ("Application metadata", Memory): 24
     /// bytes in the slot, and the box of a flow whose metadata is final.
