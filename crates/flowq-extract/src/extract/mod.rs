@@ -272,8 +272,7 @@ mod tests {
     use super::*;
     use crate::batch::{AppColumn, NfColumn};
 
-    /// A projection of the profile's columns is accepted; another profile's
-    /// column is refused with its name, instead of failing when rows are built.
+    /// Payloads are parsed only when an application column is built.
     #[test]
     fn payloads_are_parsed_only_for_application_columns() {
         let all = Extractor::new(ExtractOptions::default());
@@ -289,6 +288,8 @@ mod tests {
         assert!(cid.state_options().app_enabled());
     }
 
+    /// A projection of the profile's columns is accepted; another profile's
+    /// column is refused with its name, instead of failing when rows are built.
     #[test]
     fn with_columns_accepts_only_the_profile_columns() {
         let extractor = Extractor::new(ExtractOptions::default());
