@@ -497,7 +497,7 @@ fn http_request_split_across_segments_on_a_nonstandard_port() {
         seg(10, 40),
         tcp(s_, c, ACK | PSH, 5001, response),
     ];
-    let out = run(&timed(frames), &[]);
+    let out = run(&timed(frames.clone()), &[]);
     expect(
         out.only(),
         &[
@@ -509,6 +509,17 @@ fn http_request_split_across_segments_on_a_nonstandard_port() {
             ("http_status", Val::I(404)),
             ("http_content_type", s("text/html; charset=utf-8")),
             ("http_requests", Val::I(1)),
+        ],
+    );
+    // The nfstream profile's `content_type` is the media type alone, as
+    // nDPI keeps it; `user_agent` and `requested_server_name` as above.
+    let nf = run(&timed(frames), &["--profile", "nfstream", "--dissect"]);
+    expect(
+        nf.only(),
+        &[
+            ("requested_server_name", s("example.org")),
+            ("user_agent", s("test-agent/1.0")),
+            ("content_type", s("text/html")),
         ],
     );
 }

@@ -1152,9 +1152,6 @@ fn nfstream_class(
     if check == "client_fingerprint" && ours.is_empty() && theirs.starts_with('d') {
         return Some("dtls");
     }
-    if check == "content_type" && ours.split(';').next().map(str::trim) == Some(theirs) {
-        return Some("content-type-parameters");
-    }
     if check == "requested_server_name"
         && theirs.starts_with('[')
         && theirs

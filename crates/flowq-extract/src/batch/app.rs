@@ -132,11 +132,14 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
         }),
         A::NfUserAgent => chunk
             .opt_texts(|f, _| Some(http(f).and_then(|h| h.user_agent.as_deref()).unwrap_or(""))),
+        // NFStream's (nDPI's) content type is the media type alone, without
+        // the header's parameters (`text/html`, not `text/html; charset=UTF-8`).
         A::NfContentType => chunk.opt_texts(|f, _| {
             Some(
                 http(f)
                     .and_then(|h| h.content_type.as_deref())
-                    .unwrap_or(""),
+                    .and_then(|value| value.split(';').next())
+                    .map_or("", str::trim),
             )
         }),
     }
