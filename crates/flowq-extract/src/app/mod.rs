@@ -443,19 +443,23 @@ mod tests {
         assert_eq!(s.client.as_deref(), Some("SSH-2.0-OpenSSH_7.4"));
     }
 
+    /// A TCP flow whose SYNs were seen: the client's sequence number 0, the
+    /// server's `server_isn`.
+    fn opened(server_isn: u32) -> AppFlow {
+        let mut f = AppFlow::new(Transport::Tcp);
+        f.feed(Side::Client, Some(TcpSegment { seq: 0, syn: true }), b"");
+        let syn = Some(TcpSegment {
+            seq: server_isn,
+            syn: true,
+        });
+        f.feed(Side::Server, syn, b"");
+        f
+    }
+
     #[test]
     fn tls_inside_a_connect_tunnel() {
         let seg = |seq: u32| Some(TcpSegment { seq, syn: false });
-        let mut f = AppFlow::new(Transport::Tcp);
-        f.feed(Side::Client, Some(TcpSegment { seq: 0, syn: true }), b"");
-        f.feed(
-            Side::Server,
-            Some(TcpSegment {
-                seq: 500,
-                syn: true,
-            }),
-            b"",
-        );
+        let mut f = opened(500);
         let req = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
         f.feed(Side::Client, seg(1), req);
         let resp = b"HTTP/1.1 200 Connection established\r\n\r\n";
@@ -490,16 +494,7 @@ mod tests {
     fn tls_after_a_starttls_prelude() {
         // PostgreSQL: SSLRequest, the server's `S`, then the TLS handshake.
         let seg = |seq: u32| Some(TcpSegment { seq, syn: false });
-        let mut f = AppFlow::new(Transport::Tcp);
-        f.feed(Side::Client, Some(TcpSegment { seq: 0, syn: true }), b"");
-        f.feed(
-            Side::Server,
-            Some(TcpSegment {
-                seq: 900,
-                syn: true,
-            }),
-            b"",
-        );
+        let mut f = opened(900);
         f.feed(Side::Client, seg(1), b"\x00\x00\x00\x08\x04\xd2\x16\x2f");
         f.feed(Side::Server, seg(901), b"S");
         let ch = tls::tests::record(22, &tls::tests::spec_example_ch());

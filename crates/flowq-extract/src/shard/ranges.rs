@@ -475,6 +475,24 @@ fn deal<'d>(
     }
 }
 
+/// The next record of a range: `None` at its end, at an error (kept in
+/// `error`), or once `stop` is set (looked at every
+/// [`CHECK_EVERY`](crate::live::CHECK_EVERY) records).
+fn next_record<'r>(
+    reader: &'r mut CaptureReader,
+    records: u64,
+    stop: &AtomicBool,
+    error: &mut Option<CaptureError>,
+) -> Option<crate::capture::RawPacket<'r>> {
+    if records.is_multiple_of(crate::live::CHECK_EVERY) && stop.load(Ordering::Relaxed) {
+        return None;
+    }
+    reader.next_packet().unwrap_or_else(|e| {
+        *error = Some(e);
+        None
+    })
+}
+
 /// Reads and decodes one range (on a worker, or again on the dealing thread).
 fn read_range(
     mut reader: CaptureReader,
@@ -487,18 +505,7 @@ fn read_range(
     let mut skipped = [0; SkipReason::COUNT];
     let mut records = 0u64;
     let mut error = None;
-    loop {
-        if records.is_multiple_of(crate::live::CHECK_EVERY) && stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let raw = match reader.next_packet() {
-            Ok(Some(raw)) => raw,
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        };
+    while let Some(raw) = next_record(&mut reader, records, stop, &mut error) {
         let ordinal = records;
         records += 1;
         match decode::decode(&raw, decoding.mode.tunnels) {
@@ -532,8 +539,7 @@ fn read_range(
 
 /// Reads and decodes one range on a worker and deals its packets to one
 /// batch per shard. Gives the ticket back (`Err`) when the range needs the
-/// packets before it: a
-/// packet stamped more than [`CLOCK_JUMP_NS`] ahead of the range's clock (the
+/// packets before it: a packet stamped more than [`CLOCK_JUMP_NS`] ahead of the range's clock (the
 /// sequencer may hold it), or an IP fragment (the fragment tracker may give
 /// it the ports of an earlier one). Does per packet what [`read_range`],
 /// [`predecode`] and [`Sequencer::packet`] do together.
@@ -562,18 +568,7 @@ fn read_range_summed(
     let mut records = 0u64;
     let mut error = None;
     let mut sequential = false;
-    loop {
-        if records.is_multiple_of(crate::live::CHECK_EVERY) && stop.load(Ordering::Relaxed) {
-            break;
-        }
-        let raw = match reader.next_packet() {
-            Ok(Some(raw)) => raw,
-            Ok(None) => break,
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        };
+    while let Some(raw) = next_record(&mut reader, records, stop, &mut error) {
         let ordinal = records;
         records += 1;
         let mut view = match decode::decode(&raw, decoding.mode.tunnels) {
