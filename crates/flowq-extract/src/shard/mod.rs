@@ -45,7 +45,7 @@ const TICK_EVERY: u64 = 16 * 1024;
 /// adds the one and takes the larger of the clock and the other. Batches
 /// dealt packet by packet carry final values (0 and `i64::MIN`).
 pub(crate) struct Batch {
-    pub(crate) packets: Vec<(PacketView<'static>, u64, i64, std::ops::Range<usize>)>,
+    pub(crate) packets: Vec<Dealt>,
     pub(crate) bytes: Vec<u8>,
     /// The byte range the packets come from, shared by its batches for every
     /// shard: it counts as alive until the last is done, and when it kept
@@ -55,6 +55,10 @@ pub(crate) struct Batch {
     pub(crate) base_ordinal: u64,
     pub(crate) clock_in: i64,
 }
+
+/// One packet dealt to a shard: its view, ordinal and clock, and where its
+/// transport bytes are (see [`Batch`]).
+pub(crate) type Dealt = (PacketView<'static>, u64, i64, std::ops::Range<usize>);
 
 impl Batch {
     pub(crate) fn new() -> Self {
@@ -350,7 +354,7 @@ fn shard_worker<F: FlowFeatures>(
     for message in input {
         let mut flows = Vec::new();
         let done = match message {
-            ToShard::Packets(batch) => {
+            ToShard::Packets(mut batch) => {
                 let mut push = |mut flow: FinishedFlow<F>| {
                     flow.features.end();
                     flows.push(flow);
@@ -363,6 +367,9 @@ fn shard_worker<F: FlowFeatures>(
                         ..*view
                     };
                     table.process_at(&view, base + ordinal, clock_in.max(*clock), &mut push);
+                }
+                if let Some(range) = &batch.shared {
+                    range.recycle_packets(std::mem::take(&mut batch.packets));
                 }
                 None
             }
