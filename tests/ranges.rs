@@ -494,3 +494,64 @@ fn ranges_carry_payloads_to_the_feature_states() {
         );
     }
 }
+
+/// A named pipe is one stream with `-j 2` too: nothing but its reader may
+/// open it (the range planner opened it to look for byte ranges: that open
+/// waited forever once the writer had finished, or took the magic's four
+/// bytes from the stream).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_named_pipe_read_with_two_threads_loses_nothing() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let sample = crate::util::repo_root().join("testdata/sample.pcap");
+    let bytes = std::fs::read(&sample).unwrap();
+    let pipe = dir.path().join("pipe.pcap");
+    let made = std::process::Command::new("mkfifo").arg(&pipe).status().unwrap();
+    assert!(made.success());
+    let writer = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || {
+            // Blocks until flowq opens the pipe.
+            let mut out = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+            out.write_all(&bytes).is_ok()
+        })
+    };
+    let (from_pipe, from_file) = (dir.path().join("pipe.csv"), dir.path().join("file.csv"));
+    let mut child = std::process::Command::new(crate::util::flowq_bin())
+        .args(["extract", pipe.to_str().unwrap(), "-j", "2", "-o"])
+        .arg(&from_pipe)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It used to wait forever: give it a minute.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            // Let the writer go if it still waits for a reader (O_NONBLOCK:
+            // this open must not wait for a writer in turn).
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(0o4000)
+                .open(&pipe);
+            panic!("flowq -j 2 on a named pipe did not finish within a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let piped = child.wait_with_output().unwrap();
+    assert!(writer.join().unwrap(), "the pipe took every byte");
+    assert_eq!(piped.status.code(), Some(0), "{}", String::from_utf8_lossy(&piped.stderr));
+    let direct = crate::util::flowq(&[
+        "extract",
+        sample.to_str().unwrap(),
+        "-o",
+        from_file.to_str().unwrap(),
+    ]);
+    assert_eq!(direct.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&from_pipe).unwrap(),
+        std::fs::read_to_string(&from_file).unwrap()
+    );
+}

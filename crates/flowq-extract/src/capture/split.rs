@@ -65,6 +65,12 @@ impl RangePlan {
     /// every `range_bytes`; `None` when the file is not one (compressed: read
     /// as one stream) or holds no packet.
     pub fn new(path: &Path, range_bytes: u64) -> Result<Option<RangePlan>, CaptureError> {
+        // A named pipe or a device is one stream: it is not even opened here
+        // (an open waits for a writer that may be gone, and a byte read here
+        // would be missing from the stream).
+        if !std::fs::metadata(path).map_err(CaptureError::Io)?.is_file() {
+            return Ok(None);
+        }
         let mut file = File::open(path).map_err(CaptureError::Io)?;
         let len = file.metadata().map_err(CaptureError::Io)?.len();
         let mut magic = [0u8; 4];
