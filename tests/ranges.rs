@@ -495,6 +495,74 @@ fn ranges_carry_payloads_to_the_feature_states() {
     }
 }
 
+/// Capture files are read through a memory map (capture/mapped.rs); with
+/// `FLOWQ_NO_MMAP=1`, with `read(2)`. Both give the same output and the same
+/// exit status and summary, on every corpus capture at once (the malformed
+/// and truncated ones included), and on the one corpus file large enough to
+/// be read in ranges with `-j 2`.
+#[test]
+fn mapped_and_read_files_give_the_same_output() {
+    let Some(files) = corpus_files() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = |mapped: bool, args: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let mut command = std::process::Command::new(crate::util::flowq_bin());
+        command
+            .args(args)
+            .arg("-o")
+            .arg(&out)
+            .args(["--format", "csv"]);
+        if mapped {
+            command.env_remove("FLOWQ_NO_MMAP");
+        } else {
+            command.env("FLOWQ_NO_MMAP", "1");
+        }
+        let result = command.output().unwrap();
+        let written = std::fs::read(&out).unwrap_or_default();
+        (result.status.code(), result.stderr, written)
+    };
+    let mut all = vec!["extract", "--profile", "full"];
+    all.extend(files.iter().filter_map(|f| f.to_str()));
+    let mapped = run(true, &all, "mapped.csv");
+    let read = run(false, &all, "read.csv");
+    assert!(mapped.2.len() > 100_000, "{} bytes written", mapped.2.len());
+    assert_eq!(mapped.0, read.0, "exit status");
+    // The summary, but for the run's speed and the output's name.
+    let summary = |stderr: &[u8], name: &str| {
+        String::from_utf8_lossy(stderr)
+            .lines()
+            .filter(|l| !l.contains("packets/s"))
+            .map(|l| l.replace(name, "OUT"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        summary(&mapped.1, "mapped.csv"),
+        summary(&read.1, "read.csv"),
+        "summary"
+    );
+    assert!(mapped.2 == read.2, "every corpus capture: outputs differ");
+
+    let big = files
+        .iter()
+        .find(|f| f.ends_with("zeek/echo-connections.pcap"))
+        .and_then(|f| f.to_str())
+        .expect("the corpus has echo-connections.pcap");
+    let one = run(false, &["extract", big, "-j", "1"], "one.csv");
+    for mapped in [true, false] {
+        let two = run(mapped, &["extract", big, "-j", "2"], "two.csv");
+        assert_eq!(two.0, Some(0), "{}", String::from_utf8_lossy(&two.1));
+        assert!(
+            two.2 == one.2,
+            "-j 2 in ranges (mapped: {mapped}) differs from -j 1"
+        );
+        assert!(
+            String::from_utf8_lossy(&two.1).contains("ranges"),
+            "read in ranges: {}",
+            String::from_utf8_lossy(&two.1)
+        );
+    }
+}
+
 /// A named pipe is one stream with `-j 2` too: nothing but its reader may
 /// open it (the range planner opened it to look for byte ranges: that open
 /// waited forever once the writer had finished, or took the magic's four
@@ -507,7 +575,10 @@ fn a_named_pipe_read_with_two_threads_loses_nothing() {
     let sample = crate::util::repo_root().join("testdata/sample.pcap");
     let bytes = std::fs::read(&sample).unwrap();
     let pipe = dir.path().join("pipe.pcap");
-    let made = std::process::Command::new("mkfifo").arg(&pipe).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
     assert!(made.success());
     let writer = {
         let pipe = pipe.clone();
@@ -542,7 +613,12 @@ fn a_named_pipe_read_with_two_threads_loses_nothing() {
     }
     let piped = child.wait_with_output().unwrap();
     assert!(writer.join().unwrap(), "the pipe took every byte");
-    assert_eq!(piped.status.code(), Some(0), "{}", String::from_utf8_lossy(&piped.stderr));
+    assert_eq!(
+        piped.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
     let direct = crate::util::flowq(&[
         "extract",
         sample.to_str().unwrap(),

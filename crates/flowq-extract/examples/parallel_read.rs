@@ -42,6 +42,22 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// Resets the peak resident set size the kernel keeps for this process
+/// (Linux: `/proc/self/clear_refs`), so that [`peak_rss_mib`] gives one run's.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident set size since the last reset, in MiB (`VmHWM`).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 /// CPU seconds of each live thread of this process, by thread name.
 fn thread_cpu() -> Vec<(u64, String, f64)> {
     let mut out = Vec::new();
@@ -155,23 +171,34 @@ fn main() {
         plan.not_found()
     );
 
-    let runs: [(&str, usize, u64); 3] = [
-        ("-j 1", 1, u64::MAX),
-        ("-j N, one reader thread", threads, u64::MAX),
-        (
-            "-j N, ranges",
-            threads,
-            std::env::var("RANGE_KB")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(4 << 20, |k| k << 10),
-        ),
+    let range_bytes = std::env::var("RANGE_KB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(4 << 20, |k| k << 10);
+    // Each way of reading, with the file read through a memory map (the
+    // default) and with read(2) (`FLOWQ_NO_MMAP`), so that both are measured
+    // under the same load.
+    let runs: [(&str, usize, u64, bool); 5] = [
+        ("-j 1, read(2)", 1, u64::MAX, false),
+        ("-j 1, mapped", 1, u64::MAX, true),
+        ("-j N, one reader thread", threads, u64::MAX, true),
+        ("-j N, ranges, read(2)", threads, range_bytes, false),
+        ("-j N, ranges, mapped", threads, range_bytes, true),
     ];
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len()];
     let mut reference = None;
     let mut packets = 0;
     for round in 0..rounds {
-        for (i, &(name, threads, range_bytes)) in runs.iter().enumerate() {
+        for (i, &(name, threads, range_bytes, mapped)) in runs.iter().enumerate() {
+            // SAFETY: no other thread of this process reads the environment
+            // now (the extractor's threads ended with the run before).
+            unsafe {
+                if mapped {
+                    std::env::remove_var("FLOWQ_NO_MMAP");
+                } else {
+                    std::env::set_var("FLOWQ_NO_MMAP", "1");
+                }
+            }
             let extractor = Extractor::new(ExtractOptions {
                 profile,
                 threads,
@@ -186,6 +213,7 @@ fn main() {
                     .name("watcher".into())
                     .spawn_scoped(scope, || watch_threads(&stop))
                     .unwrap();
+                reset_peak_rss();
                 let cpu = cpu_seconds();
                 let start = Instant::now();
                 let summary = extractor
@@ -204,7 +232,8 @@ fn main() {
             assert_eq!(digest, expected, "{name}: output differs from -j 1");
             packets = summary.packets_read;
             println!(
-                "round {round} {name:<26} wall {wall:7.3} s  cpu {cpu:7.2} s  {} flows, ranges {} (reread {})",
+                "round {round} {name:<28} wall {wall:7.3} s  cpu {cpu:7.2} s  peak RSS {:5.0} MiB  {} flows, ranges {} (reread {})",
+                peak_rss_mib(),
                 summary.flows_written,
                 summary.parallel_reading.ranges,
                 summary.parallel_reading.ranges_reread
@@ -234,9 +263,9 @@ fn main() {
     };
     let cpu = |r: &[(f64, f64)]| r.iter().map(|x| x.1).sum::<f64>() / r.len() as f64;
     let (best1, median1) = (best(&results[0]), median(&results[0]));
-    for (i, (name, _, _)) in runs.iter().enumerate() {
+    for (i, (name, _, _, _)) in runs.iter().enumerate() {
         println!(
-            "{name:<26} best {:7.3} s ({:.2}x)  median {:7.3} s ({:.2}x)  cpu {:6.2} s  {:.0} ns cpu/packet",
+            "{name:<28} best {:7.3} s ({:.2}x)  median {:7.3} s ({:.2}x)  cpu {:6.2} s  {:.0} ns cpu/packet",
             best(&results[i]),
             best1 / best(&results[i]),
             median(&results[i]),

@@ -360,7 +360,10 @@ fn shard_worker<F: FlowFeatures>(
                     flows.push(flow);
                 };
                 let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
-                let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
+                let payloads = batch
+                    .shared
+                    .as_ref()
+                    .map_or(&batch.bytes[..], |s| s.payloads());
                 for (view, ordinal, clock, bytes) in &batch.packets {
                     let view = PacketView {
                         transport: payloads.get(bytes.clone()).unwrap_or_default(),
