@@ -32,10 +32,7 @@ ended, ties broken by the flow's first packet.
 
 Exit status: 0 all inputs read completely; 1 output written but some input was
 unreadable or truncated (see the summary); 2 nothing written (usage error, no
-readable input, output failure, a capture file shortened while it was read).
-
-Environment: FLOWQ_NO_MMAP=1 reads capture files with read(2) instead of through
-a memory map (docs/capture.md).";
+readable input, output failure).";
 
 const TOP_AFTER_HELP: &str = "\
 Examples:

@@ -4,7 +4,8 @@
 //! a shared machine hits them alike. Each run's output (record batches) is
 //! digested and must equal the `-j 1` digest. Also times the boundary search
 //! alone, and reports each run's CPU time (user + system, from `/proc`), so
-//! that the parallel work can be told from the wall time on a loaded machine.
+//! that the parallel work can be told from the wall time on a loaded machine,
+//! and each run's peak resident set size.
 //!
 //! ```sh
 //! cargo run --release -p flowq-extract --example parallel_read -- FILE [ROUNDS] [PROFILE] [THREADS]
@@ -43,7 +44,8 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Resets the peak resident set size the kernel keeps for this process
-/// (Linux: `/proc/self/clear_refs`), so that [`peak_rss_mib`] gives one run's.
+/// (Linux: `/proc/self/clear_refs`), so that [`peak_rss_mib`] gives one run's
+/// (on top of what the runs before left allocated).
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -171,34 +173,23 @@ fn main() {
         plan.not_found()
     );
 
-    let range_bytes = std::env::var("RANGE_KB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .map_or(4 << 20, |k| k << 10);
-    // Each way of reading, with the file read through a memory map (the
-    // default) and with read(2) (`FLOWQ_NO_MMAP`), so that both are measured
-    // under the same load.
-    let runs: [(&str, usize, u64, bool); 5] = [
-        ("-j 1, read(2)", 1, u64::MAX, false),
-        ("-j 1, mapped", 1, u64::MAX, true),
-        ("-j N, one reader thread", threads, u64::MAX, true),
-        ("-j N, ranges, read(2)", threads, range_bytes, false),
-        ("-j N, ranges, mapped", threads, range_bytes, true),
+    let runs: [(&str, usize, u64); 3] = [
+        ("-j 1", 1, u64::MAX),
+        ("-j N, one reader thread", threads, u64::MAX),
+        (
+            "-j N, ranges",
+            threads,
+            std::env::var("RANGE_KB")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map_or(4 << 20, |k| k << 10),
+        ),
     ];
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len()];
     let mut reference = None;
     let mut packets = 0;
     for round in 0..rounds {
-        for (i, &(name, threads, range_bytes, mapped)) in runs.iter().enumerate() {
-            // SAFETY: no other thread of this process reads the environment
-            // now (the extractor's threads ended with the run before).
-            unsafe {
-                if mapped {
-                    std::env::remove_var("FLOWQ_NO_MMAP");
-                } else {
-                    std::env::set_var("FLOWQ_NO_MMAP", "1");
-                }
-            }
+        for (i, &(name, threads, range_bytes)) in runs.iter().enumerate() {
             let extractor = Extractor::new(ExtractOptions {
                 profile,
                 threads,
@@ -232,7 +223,7 @@ fn main() {
             assert_eq!(digest, expected, "{name}: output differs from -j 1");
             packets = summary.packets_read;
             println!(
-                "round {round} {name:<28} wall {wall:7.3} s  cpu {cpu:7.2} s  peak RSS {:5.0} MiB  {} flows, ranges {} (reread {})",
+                "round {round} {name:<26} wall {wall:7.3} s  cpu {cpu:7.2} s  peak RSS {:5.0} MiB  {} flows, ranges {} (reread {})",
                 peak_rss_mib(),
                 summary.flows_written,
                 summary.parallel_reading.ranges,
@@ -263,9 +254,9 @@ fn main() {
     };
     let cpu = |r: &[(f64, f64)]| r.iter().map(|x| x.1).sum::<f64>() / r.len() as f64;
     let (best1, median1) = (best(&results[0]), median(&results[0]));
-    for (i, (name, _, _, _)) in runs.iter().enumerate() {
+    for (i, (name, _, _)) in runs.iter().enumerate() {
         println!(
-            "{name:<28} best {:7.3} s ({:.2}x)  median {:7.3} s ({:.2}x)  cpu {:6.2} s  {:.0} ns cpu/packet",
+            "{name:<26} best {:7.3} s ({:.2}x)  median {:7.3} s ({:.2}x)  cpu {:6.2} s  {:.0} ns cpu/packet",
             best(&results[i]),
             best1 / best(&results[i]),
             median(&results[i]),

@@ -1,26 +1,15 @@
-use super::mapped::MappedFile;
-use super::source::ReadCounter;
 use std::io::{self, Read};
-use std::sync::Arc;
 
 /// Size of one read from the underlying stream.
 const READ_CHUNK: usize = 1 << 20;
-/// A mapped reader that releases what it passed ([`ReadBuffer::mapped`])
-/// does so this many bytes at a time.
-const RELEASE_EVERY: usize = 4 << 20;
 
 /// A growable read buffer that hands out borrowed views of the bytes it holds.
 ///
 /// Records are parsed in place (zero copy); the buffer only moves bytes when the
 /// unread tail must be shifted to the front to make room for the next read.
-/// Over a memory-mapped file ([`ReadBuffer::mapped`]) nothing is read or
-/// moved: the bytes are the map's, shown a chunk at a time.
 pub(crate) struct ReadBuffer {
-    /// `None` over a map.
-    reader: Option<Box<dyn Read + Send>>,
+    reader: Box<dyn Read + Send>,
     buf: Vec<u8>,
-    /// Over a map: the map, and the indexes below are offsets in the file.
-    mapped: Option<Mapped>,
     start: usize,
     end: usize,
     /// Stream offset of `buf[start]`.
@@ -29,20 +18,6 @@ pub(crate) struct ReadBuffer {
     /// Never move bytes: the buffer grows instead, so that a byte range's
     /// packets can be handed on by their place in it ([`ReadBuffer::keep`]).
     keep: bool,
-}
-
-/// A [`ReadBuffer`] over a map.
-struct Mapped {
-    file: Arc<MappedFile>,
-    /// Chunks are shown up to here first (a byte range's end); past it only
-    /// what a record crossing it needs.
-    soft_end: usize,
-    /// Bytes shown are counted here, as bytes read are.
-    counter: ReadCounter,
-    /// Give back the pages passed ([`MappedFile::release`]), up to here so
-    /// far; `None` when the caller does (a byte range whose packets the
-    /// shards read in place).
-    released: Option<usize>,
 }
 
 impl ReadBuffer {
@@ -54,56 +29,18 @@ impl ReadBuffer {
     /// (a byte range of a file read on its own thread).
     pub(crate) fn at(reader: Box<dyn Read + Send>, offset: u64) -> Self {
         ReadBuffer {
-            reader: Some(reader),
+            reader,
             // Sized at the first read: a byte range's reader gets a buffer
             // used before ([`ReadBuffer::reuse`]) instead, and zeroing a
             // fresh one per range cost 4 % of a run's CPU time (1M capture,
             // `--no-app`, `perf`).
             buf: Vec::new(),
-            mapped: None,
             start: 0,
             end: 0,
             offset,
             eof: false,
             keep: false,
         }
-    }
-
-    /// A buffer over `file` from byte `start`, showing chunks up to
-    /// `soft_end` (a byte range's end; then only what the record crossing it
-    /// needs), counting the bytes shown in `counter`. With `release`, the
-    /// pages passed are given back as reading goes on (one reader of a whole
-    /// file); without, the caller gives them back when done with the bytes.
-    pub(crate) fn mapped(
-        file: Arc<MappedFile>,
-        start: u64,
-        soft_end: u64,
-        counter: ReadCounter,
-        release: bool,
-    ) -> Self {
-        let len = file.bytes().len();
-        let start = usize::try_from(start).unwrap_or(usize::MAX).min(len);
-        let soft_end = usize::try_from(soft_end).unwrap_or(usize::MAX).min(len);
-        ReadBuffer {
-            reader: None,
-            buf: Vec::new(),
-            mapped: Some(Mapped {
-                file,
-                soft_end,
-                counter,
-                released: release.then_some(start),
-            }),
-            start,
-            end: start,
-            offset: start as u64,
-            eof: false,
-            keep: false,
-        }
-    }
-
-    /// The map this buffer reads, if it reads one.
-    pub(crate) fn map(&self) -> Option<&Arc<MappedFile>> {
-        self.mapped.as_ref().map(|m| &m.file)
     }
 
     /// Reads into `storage` from now on, a buffer used before (the unread
@@ -113,10 +50,6 @@ impl ReadBuffer {
     /// crosses its end), and `expected` bytes (a range's length) get room at
     /// once.
     pub(crate) fn reuse(&mut self, mut storage: Vec<u8>, keep: bool, expected: usize) {
-        if self.mapped.is_some() {
-            // Bytes in a map already stay at their place.
-            return;
-        }
         let unread = self.end - self.start;
         let expected = if keep { expected } else { 0 };
         // A range's bytes and the record that crosses its end (read a chunk
@@ -139,7 +72,7 @@ impl ReadBuffer {
     /// The address of the buffer's first byte: when kept ([`ReadBuffer::reuse`]),
     /// a byte handed out lives at the same distance from it until the end.
     pub(crate) fn base_addr(&self) -> usize {
-        self.bytes().as_ptr() as usize
+        self.buf.as_ptr() as usize
     }
 
     /// The buffer itself, with the bytes read at their places.
@@ -150,16 +83,7 @@ impl ReadBuffer {
     /// The unread bytes currently buffered.
     #[inline]
     pub(crate) fn data(&self) -> &[u8] {
-        &self.bytes()[self.start..self.end]
-    }
-
-    /// Everything this buffer's indexes point into.
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        match &self.mapped {
-            Some(m) => m.file.bytes(),
-            None => &self.buf,
-        }
+        &self.buf[self.start..self.end]
     }
 
     /// Stream offset of the first unread byte.
@@ -190,12 +114,6 @@ impl ReadBuffer {
 
     #[cold]
     fn fill_slow(&mut self, n: usize) -> io::Result<usize> {
-        if let Some(m) = &mut self.mapped {
-            return Ok(m.show(self.start, &mut self.end, n, &mut self.eof));
-        }
-        let Some(reader) = self.reader.as_mut() else {
-            return Ok(self.end - self.start);
-        };
         if self.keep {
             if self.buf.len() < self.start + n {
                 // Doubling: the bytes are copied a bounded number of times.
@@ -215,7 +133,7 @@ impl ReadBuffer {
         while self.end - self.start < n && !self.eof {
             // One chunk at a time: the bytes are parsed while still in cache.
             let room = self.buf.len().min(self.end + READ_CHUNK.max(n));
-            match reader.read(&mut self.buf[self.end..room]) {
+            match self.reader.read(&mut self.buf[self.end..room]) {
                 Ok(0) => self.eof = true,
                 Ok(read) => self.end += read,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -223,33 +141,5 @@ impl ReadBuffer {
             }
         }
         Ok(self.end - self.start)
-    }
-}
-
-impl Mapped {
-    /// Shows at least `n` bytes from `start` if the file has them (a chunk
-    /// more while within the soft end), moving `end`; returns how many are
-    /// shown.
-    fn show(&mut self, start: usize, end: &mut usize, n: usize, eof: &mut bool) -> usize {
-        let len = self.file.bytes().len();
-        let needed = start.saturating_add(n);
-        let chunk = if *end < self.soft_end {
-            end.saturating_add(READ_CHUNK).min(self.soft_end)
-        } else {
-            needed
-        };
-        let to = needed.max(chunk).min(len);
-        if to > *end {
-            self.counter.add((to - *end) as u64);
-            *end = to;
-        }
-        *eof = *end == len;
-        if let Some(released) = &mut self.released
-            && start >= *released + RELEASE_EVERY
-        {
-            self.file.release(*released..start);
-            *released = start;
-        }
-        *end - start
     }
 }

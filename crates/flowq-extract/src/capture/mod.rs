@@ -12,7 +12,6 @@
 
 mod buffer;
 mod error;
-mod mapped;
 mod pcap;
 mod pcapng;
 mod rotated;
@@ -21,7 +20,6 @@ mod split;
 
 pub use crate::timestamp::TimestampStyle;
 pub use error::CaptureError;
-pub(crate) use mapped::MappedFile;
 pub use source::{Discovered, InputSource, ReadCounter, discover_inputs, looks_like_capture};
 pub(crate) use split::RangeEnd;
 pub use split::{RangePlan, record_boundaries};
@@ -144,12 +142,6 @@ impl CaptureReader {
         self.buf.base_addr()
     }
 
-    /// The memory map this reader reads, if it reads one (a byte range's
-    /// packets are then handed on by their offset in the file).
-    pub(crate) fn map(&self) -> Option<&std::sync::Arc<mapped::MappedFile>> {
-        self.buf.map()
-    }
-
     /// The read buffer, with every byte read at its place when kept.
     pub(crate) fn into_storage(self) -> Vec<u8> {
         self.buf.into_storage()
@@ -205,24 +197,6 @@ impl CaptureReader {
                 self.pending_consume = len;
                 Ok(Some(packet))
             }
-        }
-    }
-}
-
-/// Asks the CPU to fetch the first bytes of `bytes` (the next record's
-/// header and the packet's headers) into its cache while the current record
-/// is decoded. Read through a memory map, those bytes come from the page
-/// cache, not from a buffer the kernel has just written.
-#[inline(always)]
-pub(crate) fn prefetch_head(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        let p = bytes.as_ptr().cast::<i8>();
-        // SAFETY: prefetching reads nothing and cannot fault.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(p);
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
         }
     }
 }

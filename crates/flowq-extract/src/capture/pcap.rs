@@ -162,9 +162,6 @@ impl PcapState {
         // Nearly every record is already buffered whole: read it with one
         // length check, and leave refills and errors to the slow path.
         if let Some(needed) = self.buffered_record(buf.data()) {
-            if let Some(next) = buf.data().get(needed..) {
-                super::prefetch_head(next);
-            }
             return Ok(Some((needed, self.record(&buf.data()[..needed]))));
         }
         self.next_slow(buf)

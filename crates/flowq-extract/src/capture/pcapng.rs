@@ -159,9 +159,6 @@ impl PcapngState {
             };
             match found {
                 Some(p) => {
-                    if let Some(next) = buf.data().get(block_len..) {
-                        super::prefetch_head(next);
-                    }
                     let packet = RawPacket {
                         ts_ns: p.ts_ns,
                         wire_len: p.wire_len,

@@ -85,28 +85,11 @@ impl InputSource {
         ))
     }
 
-    /// Opens the capture for reading: an uncompressed capture file through a
-    /// memory map (no copy; the pages passed are given back as reading goes
-    /// on: [`super::mapped`]), anything else through a buffer refilled from
-    /// the file or stream, with gzip/zstd decompression on a thread of its
-    /// own.
+    /// Opens the capture for reading, through a buffer refilled from the file or
+    /// stream, with gzip/zstd decompression on a thread of its own. (Memory
+    /// mapping was measured slower here, and it counts the whole file in the
+    /// process's resident memory: docs/benchmarks.md.)
     pub fn open_capture(&self, counter: ReadCounter) -> Result<super::CaptureReader, CaptureError> {
-        if let InputSource::File(path) = self {
-            // Opened once: a named pipe gives its bytes to one reader only.
-            let file = File::open(path).map_err(CaptureError::Io)?;
-            if let Some(map) = super::mapped::MappedFile::open(&file)
-                && map
-                    .bytes()
-                    .first_chunk::<4>()
-                    .is_some_and(|m| is_capture_magic(*m))
-            {
-                let len = map.bytes().len() as u64;
-                let buf = super::ReadBuffer::mapped(map, 0, len, counter, true);
-                return super::CaptureReader::from_buffer(buf);
-            }
-            let inner: Box<dyn Read + Send> = Box::new(file);
-            return super::CaptureReader::new(Box::new(CountingReader { inner, counter }));
-        }
         super::CaptureReader::new(self.open(counter)?)
     }
 

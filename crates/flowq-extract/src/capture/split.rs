@@ -11,13 +11,10 @@
 //! thread (see [`RangePlan::reopen_after`]).
 
 use super::pcapng::{MIN_BLOCK_LEN, PcapngState, trailer_matches};
-use super::{
-    CaptureError, CaptureReader, Format, MappedFile, ReadBuffer, ReadCounter, ReaderCounters,
-};
+use super::{CaptureError, CaptureReader, Format, ReadBuffer, ReadCounter, ReaderCounters};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Records (pcap) or blocks (pcapng) that must follow each other, each
 /// plausible, from a position taken as a boundary (fewer only when the chain
@@ -52,10 +49,6 @@ pub struct RangePlan {
     starts: Vec<u64>,
     not_found: u64,
     file_len: u64,
-    /// The file mapped into memory ([`MappedFile`]): ranges are read there,
-    /// and their packets' bytes handed on by their offset in the file.
-    /// `None`: read with `read(2)`.
-    map: Option<Arc<MappedFile>>,
 }
 
 /// Where and how the reading of one range ended.
@@ -110,14 +103,12 @@ impl RangePlan {
             }
             nominal += range_bytes;
         }
-        let map = MappedFile::open(&file).filter(|map| map.bytes().len() as u64 == len);
         Ok(Some(RangePlan {
             path: path.to_path_buf(),
             head,
             starts,
             not_found,
             file_len: len,
-            map,
         }))
     }
 
@@ -156,12 +147,6 @@ impl RangePlan {
     ) -> Result<CaptureReader, CaptureError> {
         let end = self.end(i);
         if i == 0 {
-            if let Some(map) = &self.map {
-                let buf = ReadBuffer::mapped(Arc::clone(map), 0, end, counter.clone(), false);
-                let mut reader = CaptureReader::from_buffer(buf)?;
-                reader.limit = end;
-                return Ok(reader);
-            }
             let file = RangeFile::open(&self.path, 0, end, counter.clone())?;
             let mut reader = CaptureReader::new(Box::new(file))?;
             reader.limit = end;
@@ -208,15 +193,9 @@ impl RangePlan {
         format: Format,
         counter: &ReadCounter,
     ) -> Result<CaptureReader, CaptureError> {
-        let buf = match &self.map {
-            Some(map) => ReadBuffer::mapped(Arc::clone(map), start, end, counter.clone(), false),
-            None => {
-                let file = RangeFile::open(&self.path, start, end, counter.clone())?;
-                ReadBuffer::at(Box::new(file), start)
-            }
-        };
+        let file = RangeFile::open(&self.path, start, end, counter.clone())?;
         Ok(CaptureReader {
-            buf,
+            buf: ReadBuffer::at(Box::new(file), start),
             format,
             pending_consume: 0,
             counters: ReaderCounters::default(),

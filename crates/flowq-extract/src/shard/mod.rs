@@ -360,10 +360,7 @@ fn shard_worker<F: FlowFeatures>(
                     flows.push(flow);
                 };
                 let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
-                let payloads = batch
-                    .shared
-                    .as_ref()
-                    .map_or(&batch.bytes[..], |s| s.payloads());
+                let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
                 for (view, ordinal, clock, bytes) in &batch.packets {
                     let view = PacketView {
                         transport: payloads.get(bytes.clone()).unwrap_or_default(),

@@ -15,9 +15,7 @@
 //! and the output is the same bytes as with `-j 1`.
 
 use super::{Batch, Dealer, Dealt, TICK_EVERY};
-use crate::capture::{
-    CaptureError, CaptureReader, MappedFile, RangePlan, ReadCounter, ReaderCounters,
-};
+use crate::capture::{CaptureError, CaptureReader, RangePlan, ReadCounter, ReaderCounters};
 use crate::decode::{self, PacketView, SkipReason, TransportState};
 use crate::flow::{FlowKey, partition_of};
 use crate::live::Checkpoint;
@@ -83,23 +81,7 @@ struct PoolState {
 /// buffer back.
 pub(crate) struct RangeTicket {
     pub(crate) bytes: Vec<u8>,
-    /// A range read in a memory map: the map, where the shards read the
-    /// packets' bytes (by their offset in the file), and the range's bytes,
-    /// whose pages are given back when the range is done.
-    mapped: Option<(Arc<MappedFile>, std::ops::Range<usize>)>,
     pool: Arc<RangePool>,
-}
-
-impl RangeTicket {
-    /// What the positions of the range's packets' bytes index: the file
-    /// when mapped, else the range's read buffer.
-    #[inline]
-    pub(crate) fn payloads(&self) -> &[u8] {
-        match &self.mapped {
-            Some((map, _)) => map.bytes(),
-            None => &self.bytes,
-        }
-    }
 }
 
 impl RangePool {
@@ -147,7 +129,6 @@ impl RangePool {
         let bytes = state.free.pop().unwrap_or_default();
         Some(RangeTicket {
             bytes,
-            mapped: None,
             pool: Arc::clone(self),
         })
     }
@@ -179,9 +160,6 @@ impl RangeTicket {
 
 impl Drop for RangeTicket {
     fn drop(&mut self) {
-        if let Some((map, range)) = self.mapped.take() {
-            map.release(range);
-        }
         let buffer = std::mem::take(&mut self.bytes);
         if let Ok(mut state) = self.pool.state.lock() {
             state.alive = state.alive.saturating_sub(1);
@@ -565,7 +543,6 @@ fn read_range(
     decoding: Decoding,
     stop: &AtomicBool,
 ) -> RangeOut {
-    let from = reader.offset() as usize;
     let mut packets = Vec::new();
     let mut bytes = Vec::new();
     let mut skipped = [0; SkipReason::COUNT];
@@ -591,10 +568,6 @@ fn read_range(
             }
             Err(reason) => skipped[reason.index()] += 1,
         }
-    }
-    // The packets' bytes were copied: a map's pages can go.
-    if let Some(map) = reader.map() {
-        map.release(from..reader.offset() as usize);
     }
     RangeOut {
         packets: RangePackets::Ordered { packets, bytes },
@@ -624,12 +597,7 @@ fn read_range_summed(
     // For a feature state that reads payloads, every byte read stays in
     // place: the shards read the packets' transport bytes there, without a
     // copy. (Kept buffers are larger and colder in cache.)
-    // (A mapped file's bytes are all in place already.)
-    let from = reader.offset() as usize;
-    let mapped = reader.map().cloned();
-    if mapped.is_none() {
-        reader.reuse_buffer(std::mem::take(&mut ticket.bytes), decoding.carry, range_len);
-    }
+    reader.reuse_buffer(std::mem::take(&mut ticket.bytes), decoding.carry, range_len);
     // A range of 4 MiB holds a few thousand packets per shard.
     let mut summed = Summed {
         batches: (0..shards)
@@ -695,8 +663,7 @@ fn read_range_summed(
             .packets
             .push((view.detached(), ordinal, summed.clock, 0..0));
         if decoding.carry && len > 0 {
-            // The record is still where it was read (nothing was read since;
-            // in a map, its offset in the file).
+            // The record is still where it was read (nothing was read since).
             let start = transport - reader.buffer_addr();
             if let Some(packet) = summed.batches[shard].packets.last_mut() {
                 packet.3 = start..start + len;
@@ -704,20 +671,15 @@ fn read_range_summed(
         }
     }
     if sequential {
-        if mapped.is_none() {
-            ticket.bytes = reader.into_storage();
-        }
+        ticket.bytes = reader.into_storage();
         return Err(ticket);
     }
     let end = reader.range_end();
-    let read = from..reader.offset() as usize;
     let storage = reader.into_storage();
-    match mapped {
-        // The shards read the bytes in the map; its pages go with the range.
-        Some(map) if decoding.carry => ticket.mapped = Some((map, read)),
-        Some(map) => map.release(read),
-        None if decoding.carry => ticket.bytes = storage,
-        None => ticket.pool.recycle(storage),
+    if decoding.carry {
+        ticket.bytes = storage;
+    } else {
+        ticket.pool.recycle(storage);
     }
     // The range stays alive while a shard still has its packets.
     let shared = Arc::new(ticket);
