@@ -3,6 +3,7 @@
 //! docs/features.md, "Application metadata".
 
 use super::chunk::Chunk;
+use super::ndpi_name;
 use super::schema::AppColumn;
 use crate::app::dns::DnsSummary;
 use crate::app::http::HttpSummary;
@@ -114,9 +115,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 6
             }
         }),
-        A::NfRequestedServerName => {
-            chunk.opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name()).unwrap_or("")))
-        }
+        A::NfRequestedServerName => chunk.opt_texts(|f, buf| Some(ndpi_server_name(f, buf))),
         // NFStream prints HASSH in uppercase.
         A::NfClientFingerprint => chunk.opt_texts(|f, buf| {
             Some(match ssh(f) {
@@ -143,6 +142,47 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
             )
         }),
     }
+}
+
+/// NFStream's `requested_server_name`: the name `server_name` holds, as
+/// nDPI renders it (`ndpi_name`: lowercased, bytes outside printable ASCII
+/// as `?` …), where nDPI reads one: DNS names only on the DNS ports (53
+/// either side, mDNS's 5353 either side, LLMNR's 5355 as destination),
+/// NetBIOS names of name service messages sent to port 137. Empty for none.
+fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String) -> &'s str {
+    buf.clear();
+    let Some(m) = meta(f) else {
+        return buf;
+    };
+    let mut bytes = Vec::new();
+    let name = |rendered: Option<&str>, bytes: &mut Vec<u8>| {
+        rendered.map(|r| ndpi_name::unescape(r, bytes)).is_some()
+    };
+    // The same protocol order as `AppSummary::server_name`.
+    if let Some(h) = &m.http {
+        if name(h.host.as_deref(), &mut bytes) {
+            ndpi_name::http_host(&bytes, buf);
+        }
+    } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
+        if name(t.server_name.as_deref(), &mut bytes) {
+            ndpi_name::normalize_all(&bytes, buf);
+        }
+    } else if let Some(d) = &m.dns
+        && name(d.query.as_deref(), &mut bytes)
+    {
+        let (s, t) = f.endpoint_indices();
+        let (sport, dport) = (f.key.port[s], f.key.port[t]);
+        let on = |p: u16| sport == p || dport == p;
+        if f.key.protocol == 17 && dport == 137 {
+            let label = bytes.split(|&b| b == b'.').next().unwrap_or_default();
+            ndpi_name::netbios_name(label, buf);
+        } else if on(5353) {
+            ndpi_name::mdns_name(&bytes, buf);
+        } else if on(53) || dport == 5355 {
+            ndpi_name::dns_name(&bytes, buf);
+        }
+    }
+    buf
 }
 
 /// `text` in uppercase, written into `buf` ("" for none).

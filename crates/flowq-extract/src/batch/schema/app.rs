@@ -212,7 +212,7 @@ impl AppColumn {
             AppColumn::NfRequestedServerName => fixed(
                 "requested_server_name",
                 Text,
-                "server_name, empty when none",
+                "server_name as nDPI renders it (lowercased, non-printable bytes as ?), empty when none",
             ),
             AppColumn::NfClientFingerprint => fixed(
                 "client_fingerprint",
