@@ -767,3 +767,110 @@ fn sql_over_a_capture_has_the_app_columns() {
         "server_name,flows\nwww.petalsearch.com,1\n"
     );
 }
+
+/// A DHCP DISCOVER from 0.0.0.0:68 to the broadcast: the fixed BOOTP part
+/// (op 1, Ethernet, 6-byte address), the magic cookie 99.130.83.99, then
+/// message type 1, host name `MacBook-Air`, the parameter request list
+/// 1, 121, 3, 6, 15, 119, 252 and END (RFC 2131 §2-3, RFC 2132).
+fn dhcp_discover() -> Vec<u8> {
+    let mut m = vec![0u8; 236];
+    m[..4].copy_from_slice(&[1, 1, 6, 0]);
+    m[4..8].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    m[28..34].copy_from_slice(&[0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42]);
+    m.extend_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, 1]);
+    m.extend_from_slice(&[12, 11]);
+    m.extend_from_slice(b"MacBook-Air");
+    m.extend_from_slice(&[55, 7, 1, 121, 3, 6, 15, 119, 252, 255]);
+    m
+}
+
+/// A DNS query for `name` (labels given), type `qtype`, class `class`.
+fn dns_query(labels: &[&[u8]], qtype: u16, class: u16) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in labels {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l);
+    }
+    m.push(0);
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&class.to_be_bytes());
+    m
+}
+
+/// DHCP by content, and NFStream's rendering of names: the nfstream
+/// profile's `client_fingerprint` of a DHCP client is its parameter request
+/// list and `requested_server_name` its host name, lowercased as nDPI does;
+/// an LLMNR name is lowercased, a non-printable byte is `?`; a DNS query on
+/// a port that is not DNS's has no name there (nDPI reads DNS names on the
+/// DNS ports only). The standard profile keeps names as sent and has no
+/// `server_name` for DHCP (a client's own name is not a name it asks for).
+#[test]
+fn dhcp_and_ndpi_names() {
+    let frames = vec![
+        udp(
+            ([0, 0, 0, 0], 68),
+            ([255, 255, 255, 255], 67),
+            &dhcp_discover(),
+        ),
+        udp(
+            (CLIENT, 50_000),
+            ([224, 0, 0, 252], 5355),
+            &dns_query(&[b"Kevin-PC"], 1, 1),
+        ),
+        udp(
+            (CLIENT, 50_001),
+            (SERVER, 53),
+            &dns_query(&[b"ab\xe9c", b"Example", b"org"], 1, 1),
+        ),
+        udp(
+            (CLIENT, 40_000),
+            (SERVER, 70),
+            &dns_query(&[b"version", b"bind"], 16, 3),
+        ),
+    ];
+    let packets = timed(frames);
+    let nf = run(&packets, &["--profile", "nfstream", "--dissect"]);
+    expect(
+        nf.row_where("src_port", 68),
+        &[
+            ("application_name", s("DHCP")),
+            ("application_category_name", s("Network")),
+            ("requested_server_name", s("macbook-air")),
+            ("client_fingerprint", s("1,121,3,6,15,119,252")),
+            ("server_fingerprint", s("")),
+        ],
+    );
+    expect(
+        nf.row_where("src_port", 50_000),
+        &[
+            ("application_name", s("LLMNR")),
+            ("requested_server_name", s("kevin-pc")),
+        ],
+    );
+    expect(
+        nf.row_where("src_port", 50_001),
+        &[("requested_server_name", s("ab?c.example.org"))],
+    );
+    expect(
+        nf.row_where("src_port", 40_000),
+        &[("requested_server_name", s(""))],
+    );
+    let std = run(&packets, &[]);
+    expect(
+        std.row_where("src_port", 68),
+        &[("app_protocol", s("dhcp")), ("server_name", Val::Null)],
+    );
+    expect(
+        std.row_where("src_port", 50_000),
+        &[("server_name", s("Kevin-PC"))],
+    );
+    expect(
+        std.row_where("src_port", 50_001),
+        &[("server_name", s("ab\\xe9c.Example.org"))],
+    );
+    expect(
+        std.row_where("src_port", 40_000),
+        &[("server_name", s("version.bind"))],
+    );
+}

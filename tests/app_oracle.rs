@@ -1136,14 +1136,8 @@ fn nfstream_class(
     // The protocols whose names and fingerprints flowq reads.
     let parsed = matches!(
         flow["application_name"].as_str(),
-        "TLS" | "QUIC" | "DNS" | "MDNS" | "LLMNR" | "NetBIOS" | "HTTP" | "SSDP" | "SSH"
+        "TLS" | "QUIC" | "DNS" | "MDNS" | "LLMNR" | "NetBIOS" | "HTTP" | "SSDP" | "SSH" | "DHCP"
     );
-    if check == "client_fingerprint"
-        && !theirs.is_empty()
-        && theirs.bytes().all(|b| b.is_ascii_digit() || b == b',')
-    {
-        return Some("dhcp-fingerprint");
-    }
     if check == "client_fingerprint"
         && ours.len() == theirs.len()
         && ours.len() > 4

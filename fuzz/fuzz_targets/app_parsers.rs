@@ -12,6 +12,7 @@
 
 use flowq_extract::app::{
     self, AppFlow, Side, TcpSegment, Transport,
+    dhcp::{self, DhcpState},
     dns::{self, DnsState},
     http::{self, HttpState},
     quic::QuicState,
@@ -69,6 +70,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut http_state = HttpState::new();
     let mut http_datagrams = HttpState::new();
     let mut ssh_state = SshState::new();
+    let mut dhcp_state = DhcpState::new();
+    // DHCP options behind a valid fixed part and cookie, so that the input
+    // exercises the option reader rather than the detection rule.
+    let mut dhcp_options = DhcpState::new();
     for &(side, seg, payload) in &segs {
         tcp_flow.feed(side, Some(seg), payload);
         udp_flow.feed(side, None, payload);
@@ -79,6 +84,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         http_state.feed(side, seg, payload);
         http_datagrams.feed_datagram(side, payload);
         ssh_state.feed(side, seg, payload);
+        dhcp_state.feed(side, payload);
+        let mut message = vec![0u8; dhcp::OPTIONS_OFFSET];
+        message[0] = 1;
+        message[236..].copy_from_slice(&dhcp::MAGIC_COOKIE);
+        message.extend_from_slice(payload);
+        dhcp_options.feed(side, &message);
         let _ = app::detect(Transport::Tcp, payload);
         let _ = app::detect(Transport::Udp, payload);
         let ch = ClientHello::parse(payload);
@@ -116,6 +127,13 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for b in [&s.client, &s.server].into_iter().flatten() {
         assert!(b.len() <= 4 * ssh::MAX_BANNER_BYTES);
     }
+    for d in [dhcp_state.summary(), dhcp_options.summary()] {
+        if let Some(h) = &d.host_name {
+            assert!(h.len() <= 4 * dhcp::MAX_HOST_NAME_BYTES);
+        }
+        assert!(d.parameter_request_list.as_ref().is_none_or(|l| l.len() <= 255));
+    }
+    assert!(dhcp_options.summary().requests >= 1);
     let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
     if data.len() >= 38 {
         let v4 = std::net::IpAddr::from([data[0], data[1], data[2], data[3]]);

@@ -11,9 +11,11 @@
 //! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
 //! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
 //! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
+//! | `dhcp` | UDP | the fixed BOOTP part (236 bytes, `op` 1 or 2, `hlen` ≤ 16) then the magic cookie 99.130.83.99 |
 //! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
 //! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
 
+use super::dhcp::looks_like_dhcp;
 use super::dns::looks_like_dns;
 use super::http::{looks_like_request, looks_like_response};
 use super::quic::is_supported_version;
@@ -38,6 +40,8 @@ pub enum AppProtocol {
     Dtls,
     /// The BitTorrent peer protocol.
     BitTorrent,
+    /// DHCP (and BOOTP with the DHCP magic cookie).
+    Dhcp,
 }
 
 impl AppProtocol {
@@ -52,6 +56,7 @@ impl AppProtocol {
             AppProtocol::Ssh => "ssh",
             AppProtocol::Dtls => "dtls",
             AppProtocol::BitTorrent => "bittorrent",
+            AppProtocol::Dhcp => "dhcp",
         }
     }
 }
@@ -112,6 +117,9 @@ fn detect_udp(d: &[u8]) -> Option<AppProtocol> {
     }
     if d.len() >= 13 && d[0] == 22 && matches!((d[1], d[2]), (0xfe, 0xff | 0xfd | 0xfc)) {
         return Some(AppProtocol::Dtls);
+    }
+    if looks_like_dhcp(d) {
+        return Some(AppProtocol::Dhcp);
     }
     if looks_like_dns(d) {
         return Some(AppProtocol::Dns);
@@ -213,5 +221,8 @@ mod tests {
         assert_eq!(detect(t, b""), None);
         assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);
         assert_eq!(AppProtocol::BitTorrent.as_str(), "bittorrent");
+        let dhcp = crate::app::dhcp::tests::discover();
+        assert_eq!(detect(u, &dhcp), Some(AppProtocol::Dhcp));
+        assert_eq!(detect(t, &dhcp), None);
     }
 }

@@ -30,6 +30,7 @@
 
 pub mod community_id;
 pub mod detect;
+pub mod dhcp;
 pub mod dns;
 pub mod http;
 pub mod quic;
@@ -42,6 +43,7 @@ pub use community_id::{CommunityIdEncoding, community_id_v1, write_community_id_
 pub use detect::{AppProtocol, Transport, detect};
 pub use util::{escape_bytes, is_grease, md5_hex};
 
+use dhcp::{DhcpState, DhcpSummary};
 use dns::{DnsState, DnsSummary};
 use http::{HttpState, HttpSummary};
 use quic::{QuicState, QuicSummary};
@@ -93,6 +95,7 @@ enum Parser {
     Dns(Box<DnsState>),
     Http(Box<HttpState>),
     Ssh(Box<SshState>),
+    Dhcp(Box<DhcpState>),
 }
 
 /// Application metadata state of one flow: detection, then the protocol's parser.
@@ -230,6 +233,7 @@ impl AppFlow {
             AppProtocol::Dns => Parser::Dns(Box::default()),
             AppProtocol::Http => Parser::Http(Box::default()),
             AppProtocol::Ssh => Parser::Ssh(Box::default()),
+            AppProtocol::Dhcp => Parser::Dhcp(Box::default()),
             AppProtocol::Http2 | AppProtocol::Dtls | AppProtocol::BitTorrent => Parser::None,
         };
     }
@@ -249,6 +253,7 @@ impl AppFlow {
                 None => s.feed_datagram(side, payload),
             },
             Parser::Ssh(s) => s.feed(side, seg, payload),
+            Parser::Dhcp(s) if !payload.is_empty() => s.feed(side, payload),
             _ => {}
         }
     }
@@ -273,6 +278,7 @@ impl AppFlow {
                     || s.tunnel_done()
             }
             Parser::Ssh(s) => s.is_done(),
+            Parser::Dhcp(s) => s.is_done(),
         }
     }
 
@@ -295,6 +301,7 @@ impl AppFlow {
             Parser::Quic(s) => s.malformed(),
             Parser::Dns(s) => s.summary().malformed > 0,
             Parser::Http(s) => s.tunnel_malformed(),
+            Parser::Dhcp(s) => s.summary().malformed > 0,
             _ => false,
         }
     }
@@ -352,6 +359,7 @@ impl AppFlow {
                 m.http = Some(Box::new(s.summary().clone()));
             }
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
+            Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
             Parser::Undecided | Parser::None => {}
         }
         m
@@ -376,6 +384,9 @@ pub struct AppSummary {
     pub http: Option<Box<HttpSummary>>,
     /// SSH.
     pub ssh: Option<Box<SshSummary>>,
+    /// DHCP (its host name is the client's own name, not one it asks for:
+    /// not a `server_name`).
+    pub dhcp: Option<Box<DhcpSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
 }
@@ -593,6 +604,7 @@ mod tests {
         let mut framed = (q.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&q);
         seeds.push((Transport::Tcp, framed));
+        seeds.push((Transport::Udp, dhcp::tests::discover()));
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = move || {
             x ^= x << 13;
@@ -665,6 +677,12 @@ mod tests {
             }
             assert!(d.summary().answers.len() <= dns::MAX_ANSWERS);
             let _ = (h.summary(), s.summary(), qs.summary());
+            // Whole datagrams (DHCP is one message per datagram).
+            let mut dh = DhcpState::new();
+            dh.feed(side, &m);
+            let mut u = AppFlow::new(Transport::Udp);
+            u.feed(side, None, &m);
+            let _ = (dh.summary(), u.summary());
         }
     }
 }

@@ -5,6 +5,7 @@
 use super::chunk::Chunk;
 use super::ndpi_name;
 use super::schema::AppColumn;
+use crate::app::dhcp::DhcpSummary;
 use crate::app::dns::DnsSummary;
 use crate::app::http::HttpSummary;
 use crate::app::ssh::SshSummary;
@@ -39,6 +40,11 @@ fn dns<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DnsSummary> {
 #[inline]
 fn http<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&HttpSummary> {
     meta(f)?.http.as_deref()
+}
+
+#[inline]
+fn dhcp<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DhcpSummary> {
+    meta(f)?.dhcp.as_deref()
 }
 
 #[inline]
@@ -116,11 +122,19 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
             }
         }),
         A::NfRequestedServerName => chunk.opt_texts(|f, buf| Some(ndpi_server_name(f, buf))),
-        // NFStream prints HASSH in uppercase.
+        // NFStream prints HASSH in uppercase, and a DHCP client's parameter
+        // request list as nDPI writes it.
         A::NfClientFingerprint => chunk.opt_texts(|f, buf| {
-            Some(match ssh(f) {
-                Some(s) => upper(buf, s.hassh.as_deref()),
-                None => tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
+            Some(match (ssh(f), dhcp(f)) {
+                (Some(s), _) => upper(buf, s.hassh.as_deref()),
+                (None, Some(d)) => {
+                    buf.clear();
+                    if let Some(codes) = &d.parameter_request_list {
+                        ndpi_name::dhcp_fingerprint(codes, buf);
+                    }
+                    buf
+                }
+                (None, None) => tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
             })
         }),
         A::NfServerFingerprint => chunk.opt_texts(|f, buf| {
@@ -148,7 +162,8 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
 /// nDPI renders it (`ndpi_name`: lowercased, bytes outside printable ASCII
 /// as `?` …), where nDPI reads one: DNS names only on the DNS ports (53
 /// either side, mDNS's 5353 either side, LLMNR's 5355 as destination),
-/// NetBIOS names of name service messages sent to port 137. Empty for none.
+/// NetBIOS names of name service messages sent to port 137; a DHCP client's
+/// host name. Empty for none.
 fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String) -> &'s str {
     buf.clear();
     let Some(m) = meta(f) else {
@@ -165,6 +180,11 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
         }
     } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
         if name(t.server_name.as_deref(), &mut bytes) {
+            ndpi_name::normalize_all(&bytes, buf);
+        }
+    } else if let Some(d) = &m.dhcp {
+        // nDPI's name of a DHCP flow is the client's host name (option 12).
+        if name(d.host_name.as_deref(), &mut bytes) {
             ndpi_name::normalize_all(&bytes, buf);
         }
     } else if let Some(d) = &m.dns
@@ -272,6 +292,7 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
         Some(AppProtocol::Ssh) => ("SSH", "RemoteAccess"),
         Some(AppProtocol::Dtls) => ("DTLS", "Web"),
         Some(AppProtocol::BitTorrent) => ("BitTorrent", "Download"),
+        Some(AppProtocol::Dhcp) => ("DHCP", "Network"),
         None => match f.key.protocol {
             1 => ("ICMP", "Network"),
             2 => ("IGMP", "Network"),

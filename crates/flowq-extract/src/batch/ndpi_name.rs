@@ -140,6 +140,23 @@ pub(super) fn http_host(host: &[u8], out: &mut String) {
     }
 }
 
+/// nDPI's DHCP fingerprint (its `client_fingerprint` of a DHCP flow): the
+/// parameter request list's option codes in decimal joined by `,`, written
+/// into a 48-byte buffer: codes are added while the text is shorter than 46
+/// characters, and the text is cut at 47.
+pub(super) fn dhcp_fingerprint(codes: &[u8], out: &mut String) {
+    use std::fmt::Write as _;
+    let start = out.len();
+    for (i, code) in codes.iter().enumerate() {
+        if out.len() - start >= 46 {
+            break;
+        }
+        let sep = if i > 0 { "," } else { "" };
+        let _ = write!(out, "{sep}{code}");
+    }
+    out.truncate(start + (out.len() - start).min(47));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +233,30 @@ mod tests {
             "workgroup"
         );
         assert_eq!(run(netbios_name, b"zz"), "");
+    }
+
+    #[test]
+    fn dhcp_fingerprints() {
+        // 1kxun.pcap's first DHCP client, as NFStream shows it.
+        assert_eq!(
+            run(dhcp_fingerprint, &[1, 121, 3, 6, 15, 119, 252]),
+            "1,121,3,6,15,119,252"
+        );
+        assert_eq!(run(dhcp_fingerprint, &[]), "");
+        // 11 codes of 3 digits: 43 characters; `,7` makes 45 (< 46, so one
+        // more code); `,252` would make 49, cut at 47: `,2`.
+        let mut codes: Vec<u8> = (100..=110).collect();
+        codes.extend([7, 252, 1]);
+        let got = run(dhcp_fingerprint, &codes);
+        assert_eq!(got, "100,101,102,103,104,105,106,107,108,109,110,7,2");
+        assert_eq!(got.len(), 47);
+        // Reaching 46 exactly stops without a cut: 10 codes of 3 digits
+        // (39), `,10` (42), `,100` (46).
+        let mut codes: Vec<u8> = (100..=109).collect();
+        codes.extend([10, 100, 5]);
+        assert_eq!(
+            run(dhcp_fingerprint, &codes),
+            "100,101,102,103,104,105,106,107,108,109,10,100"
+        );
     }
 }
