@@ -874,3 +874,37 @@ fn dhcp_and_ndpi_names() {
         &[("server_name", s("version.bind"))],
     );
 }
+
+/// DNS's registered port: a query whose header the content rule refuses
+/// (opcode 15, two questions announced, an answer in a query) is DNS on port
+/// 53, as TShark reads it, with its first question's name; the same bytes on
+/// another port are not; a message whose question does not decode is not
+/// DNS even on port 53.
+#[test]
+fn dns_port_reads_messages_with_odd_headers() {
+    let mut odd = dns_query(&[b"www", b"example", b"org"], 1, 1);
+    odd[2..8].copy_from_slice(&[0x78, 0x00, 0x00, 0x02, 0x00, 0x01]);
+    // A name whose label runs past the message.
+    let broken = [&odd[..12], &[0x25, b'a', b'b']].concat();
+    let frames = vec![
+        udp((CLIENT, 40_000), (SERVER, 53), &odd),
+        udp((CLIENT, 40_001), (SERVER, 5300), &odd),
+        udp((CLIENT, 40_002), (SERVER, 53), &broken),
+    ];
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.row_where("src_port", 40_000),
+        &[
+            ("app_protocol", s("dns")),
+            ("server_name", s("www.example.org")),
+            ("dns_query", s("www.example.org")),
+            ("dns_qtype", s("A")),
+        ],
+    );
+    for port in [40_001, 40_002] {
+        expect(
+            out.row_where("src_port", port),
+            &[("app_protocol", Val::Null), ("server_name", Val::Null)],
+        );
+    }
+}

@@ -63,6 +63,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let segs = segments(data);
     let mut tcp_flow = AppFlow::new(Transport::Tcp);
     let mut udp_flow = AppFlow::new(Transport::Udp);
+    // On DNS's port, the lenient DNS rule (`detect_on_ports`).
+    let mut dns_port_udp = AppFlow::with_ports(Transport::Udp, [40000, 53]);
+    let mut dns_port_tcp = AppFlow::with_ports(Transport::Tcp, [53, 40000]);
     let mut tls_state = TlsState::new();
     let mut quic = QuicState::new();
     let mut dns_udp = DnsState::new();
@@ -77,6 +80,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for &(side, seg, payload) in &segs {
         tcp_flow.feed(side, Some(seg), payload);
         udp_flow.feed(side, None, payload);
+        dns_port_udp.feed(side, None, payload);
+        dns_port_tcp.feed(side, Some(seg), payload);
         tls_state.feed(side, seg, payload);
         quic.feed(side, payload);
         dns_udp.feed_udp(payload);
@@ -92,6 +97,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         dhcp_options.feed(side, &message);
         let _ = app::detect(Transport::Tcp, payload);
         let _ = app::detect(Transport::Udp, payload);
+        let _ = app::detect_on_ports(Transport::Udp, payload, [53, 53]);
+        let _ = app::detect_on_ports(Transport::Tcp, payload, [53, 53]);
         let ch = ClientHello::parse(payload);
         if !ch.complete {
             assert!(ch.ja3().is_none() && ch.ja4('t').is_none());
@@ -135,6 +142,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     assert!(dhcp_options.summary().requests >= 1);
     let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
+    for f in [&dns_port_udp, &dns_port_tcp] {
+        if let Some(d) = f.summary().dns {
+            assert!(d.answers.len() <= dns::MAX_ANSWERS);
+        }
+    }
     if data.len() >= 38 {
         let v4 = std::net::IpAddr::from([data[0], data[1], data[2], data[3]]);
         let w4 = std::net::IpAddr::from([data[4], data[5], data[6], data[7]]);

@@ -1,5 +1,9 @@
 //! Content-based detection of the application protocol from the first payload
-//! bytes of a direction. No rule uses a port.
+//! bytes of a direction ([`detect`]: no rule uses a port). One rule adds a
+//! port ([`detect_on_ports`]): on DNS's registered port 53, a payload that no
+//! rule recognizes is DNS when its header and first question decode,
+//! whatever the header's flags, opcode and counts say, as TShark and Zeek
+//! read any message on that port.
 //!
 //! | protocol | transport | rule |
 //! |---|---|---|
@@ -16,7 +20,7 @@
 //! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
 
 use super::dhcp::looks_like_dhcp;
-use super::dns::looks_like_dns;
+use super::dns::{decodes_as_dns, looks_like_dns};
 use super::http::{looks_like_request, looks_like_response};
 use super::quic::is_supported_version;
 use super::ssh::looks_like_ssh;
@@ -76,6 +80,27 @@ pub fn detect(transport: Transport, data: &[u8]) -> Option<AppProtocol> {
         Transport::Tcp => detect_tcp(data),
         Transport::Udp => detect_udp(data),
     }
+}
+
+/// DNS's registered port (IANA, UDP and TCP), on which a message that does
+/// not pass the content rule is still read as DNS when it decodes.
+pub const DNS_PORT: u16 = 53;
+
+/// [`detect`], and on a flow with an endpoint on [`DNS_PORT`], DNS for a
+/// payload that no content rule recognizes but whose header and first
+/// question decode ([`decodes_as_dns`]; over TCP after a 2-byte length of at
+/// least 12).
+pub fn detect_on_ports(transport: Transport, data: &[u8], ports: [u16; 2]) -> Option<AppProtocol> {
+    detect(transport, data).or_else(|| {
+        let msg = match transport {
+            Transport::Udp => data,
+            Transport::Tcp => match data {
+                [l0, l1, msg @ ..] if u16::from_be_bytes([*l0, *l1]) >= 12 => msg,
+                _ => return None,
+            },
+        };
+        (ports.contains(&DNS_PORT) && decodes_as_dns(msg)).then_some(AppProtocol::Dns)
+    })
 }
 
 fn detect_tcp(d: &[u8]) -> Option<AppProtocol> {
@@ -221,6 +246,31 @@ mod tests {
         assert_eq!(detect(t, b""), None);
         assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);
         assert_eq!(AppProtocol::BitTorrent.as_str(), "bittorrent");
+        // On port 53 only, a message the content rule refuses (here: two
+        // questions, opcode 15, answers in a query) is DNS when its header
+        // and first question decode.
+        let odd = b"\x00\x07\x78\x00\x00\x02\x00\x01\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01";
+        assert_eq!(detect(u, odd), None);
+        assert_eq!(detect_on_ports(u, odd, [2713, 53]), Some(AppProtocol::Dns));
+        assert_eq!(detect_on_ports(u, odd, [53, 2713]), Some(AppProtocol::Dns));
+        assert_eq!(detect_on_ports(u, odd, [5353, 2713]), None);
+        let mut framed = (odd.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(odd);
+        assert_eq!(
+            detect_on_ports(t, &framed, [53, 40000]),
+            Some(AppProtocol::Dns)
+        );
+        assert_eq!(detect_on_ports(t, odd, [53, 40000]), None);
+        // Still nothing for what does not decode: a header alone, a name
+        // running past the message, a question without its type and class.
+        assert_eq!(detect_on_ports(u, &odd[..12], [53, 1]), None);
+        assert_eq!(detect_on_ports(u, &odd[..14], [53, 1]), None);
+        assert_eq!(detect_on_ports(u, &odd[..17], [53, 1]), None);
+        assert_eq!(detect_on_ports(u, &odd[..18], [53, 1]), None);
+        assert_eq!(odd.len(), 19);
+        // A content rule still wins on port 53.
+        let dhcp = crate::app::dhcp::tests::discover();
+        assert_eq!(detect_on_ports(u, &dhcp, [53, 67]), Some(AppProtocol::Dhcp));
         let dhcp = crate::app::dhcp::tests::discover();
         assert_eq!(detect(u, &dhcp), Some(AppProtocol::Dhcp));
         assert_eq!(detect(t, &dhcp), None);

@@ -210,6 +210,15 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
     matches!(qclass & 0x7fff, 1 | 3 | 4 | 254 | 255)
 }
 
+/// Whether `msg` decodes as a DNS message whatever its header says: a
+/// 12-byte header, then a first question (a name that decodes, a type and a
+/// class) at offset 12, whatever the flags, opcode and counts. The rule on
+/// DNS's registered port, where TShark and Zeek read any message as DNS
+/// ([`crate::app::detect::detect_on_ports`]); [`looks_like_dns`] elsewhere.
+pub fn decodes_as_dns(msg: &[u8]) -> bool {
+    header(msg).is_some() && skip_name(msg, 12).is_some_and(|p| msg.get(p..p + 4).is_some())
+}
+
 /// A flow's DNS metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DnsSummary {
@@ -346,6 +355,7 @@ impl DnsState {
         // Question section.
         let mut pos = 12;
         let mut question = None;
+        let mut questions_decode = true;
         for q in 0..h.qd {
             // Only the first question's name is kept, when it is wanted: the
             // others are decoded, not rendered.
@@ -355,12 +365,15 @@ impl DnsState {
             } else {
                 skip_name(msg, pos)
             };
-            let Some(p) = end else {
-                return self.bad();
-            };
-            let mut c = Cur::new(msg.get(p..).unwrap_or_default());
-            let (Some(qt), Some(qc)) = (c.u16(), c.u16()) else {
-                return self.bad();
+            let decoded = end.and_then(|p| {
+                let mut c = Cur::new(msg.get(p..).unwrap_or_default());
+                Some((p, c.u16()?, c.u16()?))
+            });
+            let Some((p, qt, qc)) = decoded else {
+                // A later question that does not decode (a count larger
+                // than the questions sent) leaves the first one, which did.
+                questions_decode = false;
+                break;
             };
             if keep {
                 question = Some((std::mem::take(&mut self.name), qt, qc));
@@ -374,6 +387,9 @@ impl DnsState {
             self.sum.qclass = Some(qc);
             self.sum.id = Some(h.id);
             self.query_from_response = response;
+        }
+        if !questions_decode {
+            return self.bad();
         }
         if !response || self.have_response {
             return;
@@ -626,6 +642,29 @@ mod tests {
         assert_eq!(s.query.as_deref(), Some("a"));
         assert_eq!(s.queries, 0);
         assert_eq!(s.transactions(), 1);
+    }
+
+    #[test]
+    fn a_count_larger_than_the_questions_keeps_the_first() {
+        // QDCOUNT 2, one question `a.b` type A class IN, nothing after: the
+        // first question decodes and is kept; the message counts as
+        // malformed; the strict rule refuses it, DNS's port accepts it.
+        let m = b"\x00\x07\x01\x00\x00\x02\x00\x00\x00\x00\x00\x00\x01a\x01b\x00\x00\x01\x00\x01";
+        assert!(!looks_like_dns(m));
+        assert!(decodes_as_dns(m));
+        let mut s = DnsState::new();
+        s.feed_udp(m);
+        let d = s.summary();
+        assert_eq!(d.query.as_deref(), Some("a.b"));
+        assert_eq!((d.qtype, d.queries, d.malformed), (Some(1), 1, 1));
+        // Nothing decodes: no name, malformed.
+        let mut s = DnsState::new();
+        s.feed_udp(&m[..15]);
+        assert_eq!(
+            (s.summary().query.as_deref(), s.summary().malformed),
+            (None, 1)
+        );
+        assert!(!decodes_as_dns(&m[..15]));
     }
 
     #[test]

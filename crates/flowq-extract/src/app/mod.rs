@@ -1,7 +1,8 @@
 //! Application-layer metadata of a flow, read from its first payload bytes by
 //! flowq's own parsers: the Community ID, the application protocol (by
-//! content, not port), TLS and QUIC hellos (SNI, ALPN, versions, JA3, JA3S,
-//! JA4), DNS, HTTP/1.x and SSH. Definitions, sources and bounds:
+//! content; on DNS's port 53 also any message that decodes as DNS), TLS and
+//! QUIC hellos (SNI, ALPN, versions, JA3, JA3S, JA4), DNS, HTTP/1.x, SSH and
+//! DHCP. Definitions, sources and bounds:
 //! `docs/app-metadata.md`.
 //!
 //! Everything here is incremental and per flow: an [`AppFlow`] (or one
@@ -40,7 +41,7 @@ pub mod tls;
 mod util;
 
 pub use community_id::{CommunityIdEncoding, community_id_v1, write_community_id_v1};
-pub use detect::{AppProtocol, Transport, detect};
+pub use detect::{AppProtocol, Transport, detect, detect_on_ports};
 pub use util::{escape_bytes, is_grease, md5_hex};
 
 use dhcp::{DhcpState, DhcpSummary};
@@ -112,6 +113,9 @@ pub struct AppFlow {
     syn: [Option<u32>; 2],
     /// Synthetic sequence numbers for TCP payloads given without one.
     next_seq: [u32; 2],
+    /// The flow's ports, for the one detection rule that uses them
+    /// ([`detect_on_ports`]); `[0, 0]` when not given.
+    ports: [u16; 2],
 }
 
 impl AppFlow {
@@ -126,7 +130,22 @@ impl AppFlow {
             held_bytes: [0; 2],
             syn: [None; 2],
             next_seq: [0; 2],
+            ports: [0; 2],
         }
+    }
+
+    /// A new flow on `transport` between these ports (either order): on
+    /// DNS's port, messages the content rule refuses are still read as DNS
+    /// when they decode ([`detect_on_ports`]).
+    pub fn with_ports(transport: Transport, ports: [u16; 2]) -> Self {
+        AppFlow {
+            ports,
+            ..AppFlow::new(transport)
+        }
+    }
+
+    fn detect(&self, payload: &[u8]) -> Option<AppProtocol> {
+        detect_on_ports(self.transport, payload, self.ports)
     }
 
     /// Feed one packet's transport payload (possibly empty: a SYN) of `side`,
@@ -161,7 +180,7 @@ impl AppFlow {
             return;
         }
         self.seen[i] += 1;
-        if let Some(p) = detect(self.transport, payload) {
+        if let Some(p) = self.detect(payload) {
             self.start(p);
             let other = 1 - i;
             // A TCP payload recognized after unrecognized ones that precede
@@ -178,9 +197,7 @@ impl AppFlow {
             if self.transport == Transport::Tcp && self.held[i].iter().any(|(t, _)| before(t)) {
                 self.held[i].retain(|(t, _)| !before(t));
                 let held = std::mem::take(&mut self.held[other]);
-                let from = held
-                    .iter()
-                    .position(|(_, d)| detect(self.transport, d) == Some(p));
+                let from = held.iter().position(|(_, d)| self.detect(d) == Some(p));
                 if from != Some(0) && self.seen[other] > 0 {
                     self.syn[other] = None;
                 }
