@@ -140,7 +140,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         assert!(d.parameter_request_list.as_ref().is_none_or(|l| l.len() <= 255));
     }
-    assert!(dhcp_options.summary().requests >= 1);
+    // Every segment is a request behind a valid fixed part.
+    assert_eq!(dhcp_options.summary().requests as usize, segs.len());
     let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
     for f in [&dns_port_udp, &dns_port_tcp] {
         if let Some(d) = f.summary().dns {
