@@ -908,3 +908,67 @@ fn dns_port_reads_messages_with_odd_headers() {
         );
     }
 }
+
+/// mDNS on its port (5353): an announcement (a response without a
+/// question) and a query with a known answer (RFC 6762 §7.1) are DNS there,
+/// though the content rule refuses both. The announcement has no
+/// `server_name` (nothing was asked); NFStream's name of it is its first
+/// record's owner, lowercased (nDPI reads the name after the header).
+#[test]
+fn mdns_announcements_and_known_answer_queries() {
+    // Response, no question, one PTR `_RAOP._tcp.local` ->
+    // `Speaker._RAOP._tcp.local` (a pointer back to offset 12).
+    let mut announcement = vec![0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+    announcement.extend_from_slice(b"\x05_RAOP\x04_tcp\x05local\x00");
+    announcement.extend_from_slice(&[0, 12, 0, 1, 0, 0, 0x11, 0x94, 0, 10]);
+    announcement.extend_from_slice(b"\x07Speaker\xc0\x0c");
+    // A query for `gomez._sftp-ssh._tcp.local` TXT with that TXT known.
+    let mut known = dns_query(&[b"gomez", b"_sftp-ssh", b"_tcp", b"local"], 16, 1);
+    known[0..2].copy_from_slice(&[0, 0]);
+    known[6..8].copy_from_slice(&[0, 1]);
+    known.extend_from_slice(&[0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0x11, 0x94, 0, 1, 0]);
+    let frames = vec![
+        udp((CLIENT, 5353), ([224, 0, 0, 251], 5353), &announcement),
+        udp((SERVER, 5353), ([224, 0, 0, 251], 5353), &known),
+    ];
+    let packets = timed(frames);
+    let std = run(&packets, &[]);
+    let by_src = |out: &Out, ip: [u8; 4]| -> Row {
+        let ip = format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]);
+        out.rows
+            .iter()
+            .find(|r| r.get("src_ip") == Some(&s(&ip)))
+            .unwrap_or_else(|| panic!("no flow from {ip}: {:#?}", out.rows))
+            .clone()
+    };
+    expect(
+        &by_src(&std, CLIENT),
+        &[
+            ("app_protocol", s("dns")),
+            ("server_name", Val::Null),
+            ("dns_query", Val::Null),
+            ("dns_rcode", s("NOERROR")),
+            ("dns_answers", list(&["Speaker._RAOP._tcp.local"])),
+        ],
+    );
+    expect(
+        &by_src(&std, SERVER),
+        &[
+            ("app_protocol", s("dns")),
+            ("server_name", s("gomez._sftp-ssh._tcp.local")),
+            ("dns_qtype", s("TXT")),
+        ],
+    );
+    let nf = run(&packets, &["--profile", "nfstream", "--dissect"]);
+    expect(
+        &by_src(&nf, CLIENT),
+        &[
+            ("application_name", s("MDNS")),
+            ("requested_server_name", s("_raop._tcp.local")),
+        ],
+    );
+    expect(
+        &by_src(&nf, SERVER),
+        &[("requested_server_name", s("gomez._sftp-ssh._tcp.local"))],
+    );
+}

@@ -82,11 +82,13 @@ pub fn detect(transport: Transport, data: &[u8]) -> Option<AppProtocol> {
     }
 }
 
-/// DNS's registered port (IANA, UDP and TCP), on which a message that does
-/// not pass the content rule is still read as DNS when it decodes.
-pub const DNS_PORT: u16 = 53;
+/// The ports registered for DNS messages (IANA): DNS (53, UDP and TCP) and
+/// mDNS (5353, RFC 6762), on which a message that does not pass the content
+/// rule is still read as DNS when it decodes: an mDNS announcement has no
+/// question and a query may carry known answers (RFC 6762 §6, §7.1).
+pub const DNS_PORTS: [u16; 2] = [53, 5353];
 
-/// [`detect`], and on a flow with an endpoint on [`DNS_PORT`], DNS for a
+/// [`detect`], and on a flow with an endpoint on one of [`DNS_PORTS`], DNS for a
 /// payload that no content rule recognizes but whose header and first
 /// question decode ([`decodes_as_dns`]; over TCP after a 2-byte length of at
 /// least 12).
@@ -99,7 +101,8 @@ pub fn detect_on_ports(transport: Transport, data: &[u8], ports: [u16; 2]) -> Op
                 _ => return None,
             },
         };
-        (ports.contains(&DNS_PORT) && decodes_as_dns(msg)).then_some(AppProtocol::Dns)
+        (ports.iter().any(|p| DNS_PORTS.contains(p)) && decodes_as_dns(msg))
+            .then_some(AppProtocol::Dns)
     })
 }
 
@@ -253,7 +256,11 @@ mod tests {
         assert_eq!(detect(u, odd), None);
         assert_eq!(detect_on_ports(u, odd, [2713, 53]), Some(AppProtocol::Dns));
         assert_eq!(detect_on_ports(u, odd, [53, 2713]), Some(AppProtocol::Dns));
-        assert_eq!(detect_on_ports(u, odd, [5353, 2713]), None);
+        assert_eq!(
+            detect_on_ports(u, odd, [5353, 5353]),
+            Some(AppProtocol::Dns)
+        );
+        assert_eq!(detect_on_ports(u, odd, [5355, 2713]), None);
         let mut framed = (odd.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(odd);
         assert_eq!(

@@ -188,7 +188,10 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
             ndpi_name::normalize_all(&bytes, buf);
         }
     } else if let Some(d) = &m.dns
-        && name(d.query.as_deref(), &mut bytes)
+        // nDPI reads the name after the header: the first question's, or
+        // in a message without one (an mDNS announcement) the first
+        // record's.
+        && name(d.query.as_deref().or(d.record_name.as_deref()), &mut bytes)
     {
         let (s, t) = f.endpoint_indices();
         let (sport, dport) = (f.key.port[s], f.key.port[t]);
