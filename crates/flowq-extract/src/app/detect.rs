@@ -1,9 +1,10 @@
 //! Content-based detection of the application protocol from the first payload
 //! bytes of a direction ([`detect`]: no rule uses a port). One rule adds a
-//! port ([`detect_on_ports`]): on DNS's registered port 53, a payload that no
-//! rule recognizes is DNS when its header and first question decode,
-//! whatever the header's flags, opcode and counts say, as TShark and Zeek
-//! read any message on that port.
+//! port ([`detect_on_ports`]): on the ports registered for DNS-format
+//! messages (53, 137 for the NetBIOS name service, 5353 for mDNS), a payload
+//! that no rule recognizes is DNS when its header and the name, type and
+//! class after it decode, whatever the header's flags, opcode and counts
+//! say, as TShark and Zeek read any message on DNS's port.
 //!
 //! | protocol | transport | rule |
 //! |---|---|---|
@@ -82,11 +83,12 @@ pub fn detect(transport: Transport, data: &[u8]) -> Option<AppProtocol> {
     }
 }
 
-/// The ports registered for DNS messages (IANA): DNS (53, UDP and TCP) and
-/// mDNS (5353, RFC 6762), on which a message that does not pass the content
-/// rule is still read as DNS when it decodes: an mDNS announcement has no
-/// question and a query may carry known answers (RFC 6762 §6, §7.1).
-pub const DNS_PORTS: [u16; 2] = [53, 5353];
+/// The ports registered for DNS-format messages (IANA): DNS (53, UDP and
+/// TCP), the NetBIOS name service (137, RFC 1002 §4.2) and mDNS (5353, RFC
+/// 6762), on which a message that does not pass the content rule is still
+/// read as DNS when it decodes: a NetBIOS or mDNS response has no question,
+/// and an mDNS query may carry known answers (RFC 6762 §6, §7.1).
+pub const DNS_PORTS: [u16; 3] = [53, 137, 5353];
 
 /// [`detect`], and on a flow with an endpoint on one of [`DNS_PORTS`], DNS for a
 /// payload that no content rule recognizes but whose header and first
@@ -260,6 +262,7 @@ mod tests {
             detect_on_ports(u, odd, [5353, 5353]),
             Some(AppProtocol::Dns)
         );
+        assert_eq!(detect_on_ports(u, odd, [137, 137]), Some(AppProtocol::Dns));
         assert_eq!(detect_on_ports(u, odd, [5355, 2713]), None);
         let mut framed = (odd.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(odd);

@@ -6,7 +6,7 @@ use super::chunk::Chunk;
 use super::ndpi_name;
 use super::schema::AppColumn;
 use crate::app::dhcp::DhcpSummary;
-use crate::app::dns::DnsSummary;
+use crate::app::dns::{DnsSummary, netbios_name};
 use crate::app::http::HttpSummary;
 use crate::app::ssh::SshSummary;
 use crate::app::tls::TlsSummary;
@@ -282,7 +282,14 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
     match meta(f).and_then(|m| m.protocol) {
         Some(AppProtocol::Tls) => ("TLS", "Web"),
         Some(AppProtocol::Quic) => ("QUIC", "Web"),
-        Some(AppProtocol::Dns) if dns(f).is_some_and(|d| d.netbios_name.is_some()) => {
+        // A NetBIOS name service query, or a response without a question
+        // whose record names a NetBIOS name.
+        Some(AppProtocol::Dns)
+            if dns(f).is_some_and(|d| {
+                d.netbios_name.is_some()
+                    || d.record_name.as_deref().and_then(netbios_name).is_some()
+            }) =>
+        {
             ("NetBIOS", "System")
         }
         Some(AppProtocol::Dns) if on_port(5353) => ("MDNS", "Network"),
