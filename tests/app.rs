@@ -972,3 +972,35 @@ fn mdns_announcements_and_known_answer_queries() {
         &[("requested_server_name", s("gomez._sftp-ssh._tcp.local"))],
     );
 }
+
+/// The NetBIOS datagram service: a broadcast from `NVR9` (RFC 1002 §4.4,
+/// names in the first-level encoding of RFC 1001 §14.1, worked out by hand:
+/// `N` = 0x4e is `EO`, a space `CA`) is `netbios`, without a `server_name`
+/// (the source name is the sender's own); the nfstream profile names it
+/// NetBIOS with nDPI's lowercased source name, as the datagram goes to
+/// port 138 and its header gives the packet's source address.
+#[test]
+fn netbios_datagrams() {
+    let source = b"\x20EOFGFCDJCACACACACACACACACACACAAA\x00";
+    let group = b"\x20FHEPFCELEHFCEPFFFACACACACACACABN\x00";
+    let mut body = source.to_vec();
+    body.extend_from_slice(group);
+    body.extend_from_slice(b"\xffSMB");
+    let mut d = vec![0x12, 0x02, 0x81, 0x0a, 10, 0, 0, 1, 0, 138];
+    d.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    d.extend_from_slice(&[0, 0]);
+    d.extend(body);
+    let packets = timed(vec![udp((CLIENT, 138), ([10, 0, 0, 255], 138), &d)]);
+    expect(
+        run(&packets, &[]).only(),
+        &[("app_protocol", s("netbios")), ("server_name", Val::Null)],
+    );
+    expect(
+        run(&packets, &["--profile", "nfstream", "--dissect"]).only(),
+        &[
+            ("application_name", s("NetBIOS")),
+            ("application_category_name", s("System")),
+            ("requested_server_name", s("nvr9")),
+        ],
+    );
+}

@@ -13,6 +13,7 @@
 use flowq_extract::app::{
     self, AppFlow, Side, TcpSegment, Transport,
     dhcp::{self, DhcpState},
+    netbios::{self, NetbiosState},
     dns::{self, DnsState},
     http::{self, HttpState},
     quic::QuicState,
@@ -74,6 +75,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut http_datagrams = HttpState::new();
     let mut ssh_state = SshState::new();
     let mut dhcp_state = DhcpState::new();
+    let mut netbios_state = NetbiosState::new();
     // DHCP options behind a valid fixed part and cookie, so that the input
     // exercises the option reader rather than the detection rule.
     let mut dhcp_options = DhcpState::new();
@@ -90,6 +92,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         http_datagrams.feed_datagram(side, payload);
         ssh_state.feed(side, seg, payload);
         dhcp_state.feed(side, payload);
+        netbios_state.feed(side, payload);
+        let _ = netbios::looks_like_netbios_datagram(payload);
         let mut message = vec![0u8; dhcp::OPTIONS_OFFSET];
         message[0] = 1;
         message[236..].copy_from_slice(&dhcp::MAGIC_COOKIE);

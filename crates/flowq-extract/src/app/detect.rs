@@ -16,6 +16,7 @@
 //! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
 //! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
 //! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
+//! | `netbios` | UDP | a NetBIOS datagram (RFC 1002 §4.4) of type 0x10-0x12 whose `DGM_LENGTH` is the bytes after its 14-byte header and whose source name is in the first-level encoding (32 characters `A`-`P`) |
 //! | `dhcp` | UDP | the fixed BOOTP part (236 bytes, `op` 1 or 2, `hlen` ≤ 16) then the magic cookie 99.130.83.99 |
 //! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
 //! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
@@ -23,6 +24,7 @@
 use super::dhcp::looks_like_dhcp;
 use super::dns::{decodes_as_dns, looks_like_dns};
 use super::http::{looks_like_request, looks_like_response};
+use super::netbios::looks_like_netbios_datagram;
 use super::quic::is_supported_version;
 use super::ssh::looks_like_ssh;
 
@@ -47,6 +49,8 @@ pub enum AppProtocol {
     BitTorrent,
     /// DHCP (and BOOTP with the DHCP magic cookie).
     Dhcp,
+    /// The NetBIOS datagram service (the name service is read as DNS).
+    Netbios,
 }
 
 impl AppProtocol {
@@ -62,6 +66,7 @@ impl AppProtocol {
             AppProtocol::Dtls => "dtls",
             AppProtocol::BitTorrent => "bittorrent",
             AppProtocol::Dhcp => "dhcp",
+            AppProtocol::Netbios => "netbios",
         }
     }
 }
@@ -150,6 +155,9 @@ fn detect_udp(d: &[u8]) -> Option<AppProtocol> {
     }
     if looks_like_dhcp(d) {
         return Some(AppProtocol::Dhcp);
+    }
+    if looks_like_netbios_datagram(d) {
+        return Some(AppProtocol::Netbios);
     }
     if looks_like_dns(d) {
         return Some(AppProtocol::Dns);
@@ -284,5 +292,8 @@ mod tests {
         let dhcp = crate::app::dhcp::tests::discover();
         assert_eq!(detect(u, &dhcp), Some(AppProtocol::Dhcp));
         assert_eq!(detect(t, &dhcp), None);
+        let nbdgm = crate::app::netbios::tests::broadcast();
+        assert_eq!(detect(u, &nbdgm), Some(AppProtocol::Netbios));
+        assert_eq!(detect(t, &nbdgm), None);
     }
 }

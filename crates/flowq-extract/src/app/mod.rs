@@ -34,6 +34,7 @@ pub mod detect;
 pub mod dhcp;
 pub mod dns;
 pub mod http;
+pub mod netbios;
 pub mod quic;
 mod reasm;
 pub mod ssh;
@@ -47,6 +48,7 @@ pub use util::{escape_bytes, is_grease, md5_hex};
 use dhcp::{DhcpState, DhcpSummary};
 use dns::{DnsState, DnsSummary};
 use http::{HttpState, HttpSummary};
+use netbios::{NetbiosState, NetbiosSummary};
 use quic::{QuicState, QuicSummary};
 use ssh::{SshState, SshSummary};
 use tls::{TlsState, TlsSummary};
@@ -97,6 +99,7 @@ enum Parser {
     Http(Box<HttpState>),
     Ssh(Box<SshState>),
     Dhcp(Box<DhcpState>),
+    Netbios(Box<NetbiosState>),
 }
 
 /// Application metadata state of one flow: detection, then the protocol's parser.
@@ -251,6 +254,7 @@ impl AppFlow {
             AppProtocol::Http => Parser::Http(Box::default()),
             AppProtocol::Ssh => Parser::Ssh(Box::default()),
             AppProtocol::Dhcp => Parser::Dhcp(Box::default()),
+            AppProtocol::Netbios => Parser::Netbios(Box::default()),
             AppProtocol::Http2 | AppProtocol::Dtls | AppProtocol::BitTorrent => Parser::None,
         };
     }
@@ -271,6 +275,7 @@ impl AppFlow {
             },
             Parser::Ssh(s) => s.feed(side, seg, payload),
             Parser::Dhcp(s) if !payload.is_empty() => s.feed(side, payload),
+            Parser::Netbios(s) if !payload.is_empty() => s.feed(side, payload),
             _ => {}
         }
     }
@@ -296,6 +301,7 @@ impl AppFlow {
             }
             Parser::Ssh(s) => s.is_done(),
             Parser::Dhcp(s) => s.is_done(),
+            Parser::Netbios(s) => s.is_done(),
         }
     }
 
@@ -319,6 +325,7 @@ impl AppFlow {
             Parser::Dns(s) => s.summary().malformed > 0,
             Parser::Http(s) => s.tunnel_malformed(),
             Parser::Dhcp(s) => s.summary().malformed > 0,
+            Parser::Netbios(s) => s.summary().malformed > 0,
             _ => false,
         }
     }
@@ -377,6 +384,7 @@ impl AppFlow {
             }
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
+            Parser::Netbios(s) => m.netbios = Some(Box::new(s.summary().clone())),
             Parser::Undecided | Parser::None => {}
         }
         m
@@ -404,6 +412,9 @@ pub struct AppSummary {
     /// DHCP (its host name is the client's own name, not one it asks for:
     /// not a `server_name`).
     pub dhcp: Option<Box<DhcpSummary>>,
+    /// The NetBIOS datagram service (its source name is the sender's own:
+    /// not a `server_name` either).
+    pub netbios: Option<Box<NetbiosSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
 }
@@ -622,6 +633,7 @@ mod tests {
         framed.extend_from_slice(&q);
         seeds.push((Transport::Tcp, framed));
         seeds.push((Transport::Udp, dhcp::tests::discover()));
+        seeds.push((Transport::Udp, netbios::tests::broadcast()));
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = move || {
             x ^= x << 13;
@@ -697,6 +709,9 @@ mod tests {
             // Whole datagrams (DHCP is one message per datagram).
             let mut dh = DhcpState::new();
             dh.feed(side, &m);
+            let mut nb = NetbiosState::new();
+            nb.feed(side, &m);
+            let _ = nb.summary();
             let mut u = AppFlow::new(Transport::Udp);
             u.feed(side, None, &m);
             let _ = (dh.summary(), u.summary());

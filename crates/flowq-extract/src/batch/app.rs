@@ -162,8 +162,9 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
 /// nDPI renders it (`ndpi_name`: lowercased, bytes outside printable ASCII
 /// as `?` …), where nDPI reads one: DNS names only on the DNS ports (53
 /// either side, mDNS's 5353 either side, LLMNR's 5355 as destination),
-/// NetBIOS names of name service messages sent to port 137; a DHCP client's
-/// host name. Empty for none.
+/// NetBIOS names of name service messages sent to port 137 and the source
+/// name of datagrams sent to port 138; a DHCP client's host name. Empty for
+/// none.
 fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String) -> &'s str {
     buf.clear();
     let Some(m) = meta(f) else {
@@ -181,6 +182,15 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
     } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
         if name(t.server_name.as_deref(), &mut bytes) {
             ndpi_name::normalize_all(&bytes, buf);
+        }
+    } else if let Some(n) = &m.netbios {
+        // nDPI reads the source name of a datagram sent to port 138 over
+        // IPv4 whose header gives the packet's source address.
+        let (s, t) = f.endpoint_indices();
+        let from_itself =
+            f.key.ip_version == 4 && n.source_ip.is_some_and(|ip| f.key.addr[s][..4] == ip);
+        if f.key.port[t] == 138 && from_itself && name(n.source_label.as_deref(), &mut bytes) {
+            ndpi_name::netbios_name(&bytes, buf);
         }
     } else if let Some(d) = &m.dhcp {
         // nDPI's name of a DHCP flow is the client's host name (option 12).
@@ -303,6 +313,7 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
         Some(AppProtocol::Dtls) => ("DTLS", "Web"),
         Some(AppProtocol::BitTorrent) => ("BitTorrent", "Download"),
         Some(AppProtocol::Dhcp) => ("DHCP", "Network"),
+        Some(AppProtocol::Netbios) => ("NetBIOS", "System"),
         None => match f.key.protocol {
             1 => ("ICMP", "Network"),
             2 => ("IGMP", "Network"),
