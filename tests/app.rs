@@ -767,3 +767,240 @@ fn sql_over_a_capture_has_the_app_columns() {
         "server_name,flows\nwww.petalsearch.com,1\n"
     );
 }
+
+/// A DHCP DISCOVER from 0.0.0.0:68 to the broadcast: the fixed BOOTP part
+/// (op 1, Ethernet, 6-byte address), the magic cookie 99.130.83.99, then
+/// message type 1, host name `MacBook-Air`, the parameter request list
+/// 1, 121, 3, 6, 15, 119, 252 and END (RFC 2131 §2-3, RFC 2132).
+fn dhcp_discover() -> Vec<u8> {
+    let mut m = vec![0u8; 236];
+    m[..4].copy_from_slice(&[1, 1, 6, 0]);
+    m[4..8].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    m[28..34].copy_from_slice(&[0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42]);
+    m.extend_from_slice(&[99, 130, 83, 99]);
+    m.extend_from_slice(&[53, 1, 1]);
+    m.extend_from_slice(&[12, 11]);
+    m.extend_from_slice(b"MacBook-Air");
+    m.extend_from_slice(&[55, 7, 1, 121, 3, 6, 15, 119, 252, 255]);
+    m
+}
+
+/// A DNS query for `name` (labels given), type `qtype`, class `class`.
+fn dns_query(labels: &[&[u8]], qtype: u16, class: u16) -> Vec<u8> {
+    let mut m = vec![0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+    for l in labels {
+        m.push(l.len() as u8);
+        m.extend_from_slice(l);
+    }
+    m.push(0);
+    m.extend_from_slice(&qtype.to_be_bytes());
+    m.extend_from_slice(&class.to_be_bytes());
+    m
+}
+
+/// DHCP by content, and NFStream's rendering of names: the nfstream
+/// profile's `client_fingerprint` of a DHCP client is its parameter request
+/// list and `requested_server_name` its host name, lowercased as nDPI does;
+/// an LLMNR name is lowercased, a non-printable byte is `?`; a DNS query on
+/// a port that is not DNS's has no name there (nDPI reads DNS names on the
+/// DNS ports only). The standard profile keeps names as sent and has no
+/// `server_name` for DHCP (a client's own name is not a name it asks for).
+#[test]
+fn dhcp_and_ndpi_names() {
+    let frames = vec![
+        udp(
+            ([0, 0, 0, 0], 68),
+            ([255, 255, 255, 255], 67),
+            &dhcp_discover(),
+        ),
+        udp(
+            (CLIENT, 50_000),
+            ([224, 0, 0, 252], 5355),
+            &dns_query(&[b"Kevin-PC"], 1, 1),
+        ),
+        udp(
+            (CLIENT, 50_001),
+            (SERVER, 53),
+            &dns_query(&[b"ab\xe9c", b"Example", b"org"], 1, 1),
+        ),
+        udp(
+            (CLIENT, 40_000),
+            (SERVER, 70),
+            &dns_query(&[b"version", b"bind"], 16, 3),
+        ),
+    ];
+    let packets = timed(frames);
+    let nf = run(&packets, &["--profile", "nfstream", "--dissect"]);
+    expect(
+        nf.row_where("src_port", 68),
+        &[
+            ("application_name", s("DHCP")),
+            ("application_category_name", s("Network")),
+            ("requested_server_name", s("macbook-air")),
+            ("client_fingerprint", s("1,121,3,6,15,119,252")),
+            ("server_fingerprint", s("")),
+        ],
+    );
+    expect(
+        nf.row_where("src_port", 50_000),
+        &[
+            ("application_name", s("LLMNR")),
+            ("requested_server_name", s("kevin-pc")),
+        ],
+    );
+    expect(
+        nf.row_where("src_port", 50_001),
+        &[("requested_server_name", s("ab?c.example.org"))],
+    );
+    expect(
+        nf.row_where("src_port", 40_000),
+        &[("requested_server_name", s(""))],
+    );
+    let std = run(&packets, &[]);
+    expect(
+        std.row_where("src_port", 68),
+        &[("app_protocol", s("dhcp")), ("server_name", Val::Null)],
+    );
+    expect(
+        std.row_where("src_port", 50_000),
+        &[("server_name", s("Kevin-PC"))],
+    );
+    expect(
+        std.row_where("src_port", 50_001),
+        &[("server_name", s("ab\\xe9c.Example.org"))],
+    );
+    expect(
+        std.row_where("src_port", 40_000),
+        &[("server_name", s("version.bind"))],
+    );
+}
+
+/// DNS's registered port: a query whose header the content rule refuses
+/// (opcode 15, two questions announced, an answer in a query) is DNS on port
+/// 53, as TShark reads it, with its first question's name; the same bytes on
+/// another port are not; a message whose question does not decode is not
+/// DNS even on port 53.
+#[test]
+fn dns_port_reads_messages_with_odd_headers() {
+    let mut odd = dns_query(&[b"www", b"example", b"org"], 1, 1);
+    odd[2..8].copy_from_slice(&[0x78, 0x00, 0x00, 0x02, 0x00, 0x01]);
+    // A name whose label runs past the message.
+    let broken = [&odd[..12], &[0x25, b'a', b'b']].concat();
+    let frames = vec![
+        udp((CLIENT, 40_000), (SERVER, 53), &odd),
+        udp((CLIENT, 40_001), (SERVER, 5300), &odd),
+        udp((CLIENT, 40_002), (SERVER, 53), &broken),
+    ];
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.row_where("src_port", 40_000),
+        &[
+            ("app_protocol", s("dns")),
+            ("server_name", s("www.example.org")),
+            ("dns_query", s("www.example.org")),
+            ("dns_qtype", s("A")),
+        ],
+    );
+    for port in [40_001, 40_002] {
+        expect(
+            out.row_where("src_port", port),
+            &[("app_protocol", Val::Null), ("server_name", Val::Null)],
+        );
+    }
+}
+
+/// mDNS on its port (5353): an announcement (a response without a
+/// question) and a query with a known answer (RFC 6762 §7.1) are DNS there,
+/// though the content rule refuses both. The announcement has no
+/// `server_name` (nothing was asked); NFStream's name of it is its first
+/// record's owner, lowercased (nDPI reads the name after the header).
+#[test]
+fn mdns_announcements_and_known_answer_queries() {
+    // Response, no question, one PTR `_RAOP._tcp.local` ->
+    // `Speaker._RAOP._tcp.local` (a pointer back to offset 12).
+    let mut announcement = vec![0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0];
+    announcement.extend_from_slice(b"\x05_RAOP\x04_tcp\x05local\x00");
+    announcement.extend_from_slice(&[0, 12, 0, 1, 0, 0, 0x11, 0x94, 0, 10]);
+    announcement.extend_from_slice(b"\x07Speaker\xc0\x0c");
+    // A query for `gomez._sftp-ssh._tcp.local` TXT with that TXT known.
+    let mut known = dns_query(&[b"gomez", b"_sftp-ssh", b"_tcp", b"local"], 16, 1);
+    known[0..2].copy_from_slice(&[0, 0]);
+    known[6..8].copy_from_slice(&[0, 1]);
+    known.extend_from_slice(&[0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0x11, 0x94, 0, 1, 0]);
+    let frames = vec![
+        udp((CLIENT, 5353), ([224, 0, 0, 251], 5353), &announcement),
+        udp((SERVER, 5353), ([224, 0, 0, 251], 5353), &known),
+    ];
+    let packets = timed(frames);
+    let std = run(&packets, &[]);
+    let by_src = |out: &Out, ip: [u8; 4]| -> Row {
+        let ip = format!("{}.{}.{}.{}", ip[0], ip[1], ip[2], ip[3]);
+        out.rows
+            .iter()
+            .find(|r| r.get("src_ip") == Some(&s(&ip)))
+            .unwrap_or_else(|| panic!("no flow from {ip}: {:#?}", out.rows))
+            .clone()
+    };
+    expect(
+        &by_src(&std, CLIENT),
+        &[
+            ("app_protocol", s("dns")),
+            ("server_name", Val::Null),
+            ("dns_query", Val::Null),
+            ("dns_rcode", s("NOERROR")),
+            ("dns_answers", list(&["Speaker._RAOP._tcp.local"])),
+        ],
+    );
+    expect(
+        &by_src(&std, SERVER),
+        &[
+            ("app_protocol", s("dns")),
+            ("server_name", s("gomez._sftp-ssh._tcp.local")),
+            ("dns_qtype", s("TXT")),
+        ],
+    );
+    let nf = run(&packets, &["--profile", "nfstream", "--dissect"]);
+    expect(
+        &by_src(&nf, CLIENT),
+        &[
+            ("application_name", s("MDNS")),
+            ("requested_server_name", s("_raop._tcp.local")),
+        ],
+    );
+    expect(
+        &by_src(&nf, SERVER),
+        &[("requested_server_name", s("gomez._sftp-ssh._tcp.local"))],
+    );
+}
+
+/// The NetBIOS datagram service: a broadcast from `NVR9` (RFC 1002 §4.4,
+/// names in the first-level encoding of RFC 1001 §14.1, worked out by hand:
+/// `N` = 0x4e is `EO`, a space `CA`) is `netbios`, without a `server_name`
+/// (the source name is the sender's own); the nfstream profile names it
+/// NetBIOS with nDPI's lowercased source name, as the datagram goes to
+/// port 138 and its header gives the packet's source address.
+#[test]
+fn netbios_datagrams() {
+    let source = b"\x20EOFGFCDJCACACACACACACACACACACAAA\x00";
+    let group = b"\x20FHEPFCELEHFCEPFFFACACACACACACABN\x00";
+    let mut body = source.to_vec();
+    body.extend_from_slice(group);
+    body.extend_from_slice(b"\xffSMB");
+    let mut d = vec![0x12, 0x02, 0x81, 0x0a, 10, 0, 0, 1, 0, 138];
+    d.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    d.extend_from_slice(&[0, 0]);
+    d.extend(body);
+    let packets = timed(vec![udp((CLIENT, 138), ([10, 0, 0, 255], 138), &d)]);
+    expect(
+        run(&packets, &[]).only(),
+        &[("app_protocol", s("netbios")), ("server_name", Val::Null)],
+    );
+    expect(
+        run(&packets, &["--profile", "nfstream", "--dissect"]).only(),
+        &[
+            ("application_name", s("NetBIOS")),
+            ("application_category_name", s("System")),
+            ("requested_server_name", s("nvr9")),
+        ],
+    );
+}

@@ -12,6 +12,8 @@
 
 use flowq_extract::app::{
     self, AppFlow, Side, TcpSegment, Transport,
+    dhcp::{self, DhcpState},
+    netbios::{self, NetbiosState},
     dns::{self, DnsState},
     http::{self, HttpState},
     quic::QuicState,
@@ -62,6 +64,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let segs = segments(data);
     let mut tcp_flow = AppFlow::new(Transport::Tcp);
     let mut udp_flow = AppFlow::new(Transport::Udp);
+    // On DNS's port, the lenient DNS rule (`detect_on_ports`).
+    let mut dns_port_udp = AppFlow::with_ports(Transport::Udp, [40000, 53]);
+    let mut dns_port_tcp = AppFlow::with_ports(Transport::Tcp, [53, 40000]);
     let mut tls_state = TlsState::new();
     let mut quic = QuicState::new();
     let mut dns_udp = DnsState::new();
@@ -69,9 +74,16 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut http_state = HttpState::new();
     let mut http_datagrams = HttpState::new();
     let mut ssh_state = SshState::new();
+    let mut dhcp_state = DhcpState::new();
+    let mut netbios_state = NetbiosState::new();
+    // DHCP options behind a valid fixed part and cookie, so that the input
+    // exercises the option reader rather than the detection rule.
+    let mut dhcp_options = DhcpState::new();
     for &(side, seg, payload) in &segs {
         tcp_flow.feed(side, Some(seg), payload);
         udp_flow.feed(side, None, payload);
+        dns_port_udp.feed(side, None, payload);
+        dns_port_tcp.feed(side, Some(seg), payload);
         tls_state.feed(side, seg, payload);
         quic.feed(side, payload);
         dns_udp.feed_udp(payload);
@@ -79,8 +91,18 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         http_state.feed(side, seg, payload);
         http_datagrams.feed_datagram(side, payload);
         ssh_state.feed(side, seg, payload);
+        dhcp_state.feed(side, payload);
+        netbios_state.feed(side, payload);
+        let _ = netbios::looks_like_netbios_datagram(payload);
+        let mut message = vec![0u8; dhcp::OPTIONS_OFFSET];
+        message[0] = 1;
+        message[236..].copy_from_slice(&dhcp::MAGIC_COOKIE);
+        message.extend_from_slice(payload);
+        dhcp_options.feed(side, &message);
         let _ = app::detect(Transport::Tcp, payload);
         let _ = app::detect(Transport::Udp, payload);
+        let _ = app::detect_on_ports(Transport::Udp, payload, [53, 53]);
+        let _ = app::detect_on_ports(Transport::Tcp, payload, [53, 53]);
         let ch = ClientHello::parse(payload);
         if !ch.complete {
             assert!(ch.ja3().is_none() && ch.ja4('t').is_none());
@@ -116,7 +138,20 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     for b in [&s.client, &s.server].into_iter().flatten() {
         assert!(b.len() <= 4 * ssh::MAX_BANNER_BYTES);
     }
+    for d in [dhcp_state.summary(), dhcp_options.summary()] {
+        if let Some(h) = &d.host_name {
+            assert!(h.len() <= 4 * dhcp::MAX_HOST_NAME_BYTES);
+        }
+        assert!(d.parameter_request_list.as_ref().is_none_or(|l| l.len() <= 255));
+    }
+    // Every segment is a request behind a valid fixed part.
+    assert_eq!(dhcp_options.summary().requests as usize, segs.len());
     let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
+    for f in [&dns_port_udp, &dns_port_tcp] {
+        if let Some(d) = f.summary().dns {
+            assert!(d.answers.len() <= dns::MAX_ANSWERS);
+        }
+    }
     if data.len() >= 38 {
         let v4 = std::net::IpAddr::from([data[0], data[1], data[2], data[3]]);
         let w4 = std::net::IpAddr::from([data[4], data[5], data[6], data[7]]);

@@ -1,5 +1,10 @@
 //! Content-based detection of the application protocol from the first payload
-//! bytes of a direction. No rule uses a port.
+//! bytes of a direction ([`detect`]: no rule uses a port). One rule adds a
+//! port ([`detect_on_ports`]): on the ports registered for DNS-format
+//! messages (53, 137 for the NetBIOS name service, 5353 for mDNS), a payload
+//! that no rule recognizes is DNS when its header and the name, type and
+//! class after it decode, whatever the header's flags, opcode and counts
+//! say, as TShark and Zeek read any message on DNS's port.
 //!
 //! | protocol | transport | rule |
 //! |---|---|---|
@@ -11,11 +16,15 @@
 //! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
 //! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
 //! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
+//! | `netbios` | UDP | a NetBIOS datagram (RFC 1002 §4.4) of type 0x10-0x12 whose `DGM_LENGTH` is the bytes after its 14-byte header and whose source name is in the first-level encoding (32 characters `A`-`P`) |
+//! | `dhcp` | UDP | the fixed BOOTP part (236 bytes, `op` 1 or 2, `hlen` ≤ 16) then the magic cookie 99.130.83.99 |
 //! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
 //! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
 
-use super::dns::looks_like_dns;
+use super::dhcp::looks_like_dhcp;
+use super::dns::{decodes_as_dns, looks_like_dns};
 use super::http::{looks_like_request, looks_like_response};
+use super::netbios::looks_like_netbios_datagram;
 use super::quic::is_supported_version;
 use super::ssh::looks_like_ssh;
 
@@ -38,6 +47,10 @@ pub enum AppProtocol {
     Dtls,
     /// The BitTorrent peer protocol.
     BitTorrent,
+    /// DHCP (and BOOTP with the DHCP magic cookie).
+    Dhcp,
+    /// The NetBIOS datagram service (the name service is read as DNS).
+    Netbios,
 }
 
 impl AppProtocol {
@@ -52,6 +65,8 @@ impl AppProtocol {
             AppProtocol::Ssh => "ssh",
             AppProtocol::Dtls => "dtls",
             AppProtocol::BitTorrent => "bittorrent",
+            AppProtocol::Dhcp => "dhcp",
+            AppProtocol::Netbios => "netbios",
         }
     }
 }
@@ -71,6 +86,31 @@ pub fn detect(transport: Transport, data: &[u8]) -> Option<AppProtocol> {
         Transport::Tcp => detect_tcp(data),
         Transport::Udp => detect_udp(data),
     }
+}
+
+/// The ports registered for DNS-format messages (IANA): DNS (53, UDP and
+/// TCP), the NetBIOS name service (137, RFC 1002 §4.2) and mDNS (5353, RFC
+/// 6762), on which a message that does not pass the content rule is still
+/// read as DNS when it decodes: a NetBIOS or mDNS response has no question,
+/// and an mDNS query may carry known answers (RFC 6762 §6, §7.1).
+pub const DNS_PORTS: [u16; 3] = [53, 137, 5353];
+
+/// [`detect`], and on a flow with an endpoint on one of [`DNS_PORTS`], DNS for a
+/// payload that no content rule recognizes but whose header and first
+/// question decode ([`decodes_as_dns`]; over TCP after a 2-byte length of at
+/// least 12).
+pub fn detect_on_ports(transport: Transport, data: &[u8], ports: [u16; 2]) -> Option<AppProtocol> {
+    detect(transport, data).or_else(|| {
+        let msg = match transport {
+            Transport::Udp => data,
+            Transport::Tcp => match data {
+                [l0, l1, msg @ ..] if u16::from_be_bytes([*l0, *l1]) >= 12 => msg,
+                _ => return None,
+            },
+        };
+        (ports.iter().any(|p| DNS_PORTS.contains(p)) && decodes_as_dns(msg))
+            .then_some(AppProtocol::Dns)
+    })
 }
 
 fn detect_tcp(d: &[u8]) -> Option<AppProtocol> {
@@ -112,6 +152,12 @@ fn detect_udp(d: &[u8]) -> Option<AppProtocol> {
     }
     if d.len() >= 13 && d[0] == 22 && matches!((d[1], d[2]), (0xfe, 0xff | 0xfd | 0xfc)) {
         return Some(AppProtocol::Dtls);
+    }
+    if looks_like_dhcp(d) {
+        return Some(AppProtocol::Dhcp);
+    }
+    if looks_like_netbios_datagram(d) {
+        return Some(AppProtocol::Netbios);
     }
     if looks_like_dns(d) {
         return Some(AppProtocol::Dns);
@@ -213,5 +259,41 @@ mod tests {
         assert_eq!(detect(t, b""), None);
         assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);
         assert_eq!(AppProtocol::BitTorrent.as_str(), "bittorrent");
+        // On port 53 only, a message the content rule refuses (here: two
+        // questions, opcode 15, answers in a query) is DNS when its header
+        // and first question decode.
+        let odd = b"\x00\x07\x78\x00\x00\x02\x00\x01\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01";
+        assert_eq!(detect(u, odd), None);
+        assert_eq!(detect_on_ports(u, odd, [2713, 53]), Some(AppProtocol::Dns));
+        assert_eq!(detect_on_ports(u, odd, [53, 2713]), Some(AppProtocol::Dns));
+        assert_eq!(
+            detect_on_ports(u, odd, [5353, 5353]),
+            Some(AppProtocol::Dns)
+        );
+        assert_eq!(detect_on_ports(u, odd, [137, 137]), Some(AppProtocol::Dns));
+        assert_eq!(detect_on_ports(u, odd, [5355, 2713]), None);
+        let mut framed = (odd.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(odd);
+        assert_eq!(
+            detect_on_ports(t, &framed, [53, 40000]),
+            Some(AppProtocol::Dns)
+        );
+        assert_eq!(detect_on_ports(t, odd, [53, 40000]), None);
+        // Still nothing for what does not decode: a header alone, a name
+        // running past the message, a question without its type and class.
+        assert_eq!(detect_on_ports(u, &odd[..12], [53, 1]), None);
+        assert_eq!(detect_on_ports(u, &odd[..14], [53, 1]), None);
+        assert_eq!(detect_on_ports(u, &odd[..17], [53, 1]), None);
+        assert_eq!(detect_on_ports(u, &odd[..18], [53, 1]), None);
+        assert_eq!(odd.len(), 19);
+        // A content rule still wins on port 53.
+        let dhcp = crate::app::dhcp::tests::discover();
+        assert_eq!(detect_on_ports(u, &dhcp, [53, 67]), Some(AppProtocol::Dhcp));
+        let dhcp = crate::app::dhcp::tests::discover();
+        assert_eq!(detect(u, &dhcp), Some(AppProtocol::Dhcp));
+        assert_eq!(detect(t, &dhcp), None);
+        let nbdgm = crate::app::netbios::tests::broadcast();
+        assert_eq!(detect(u, &nbdgm), Some(AppProtocol::Netbios));
+        assert_eq!(detect(t, &nbdgm), None);
     }
 }

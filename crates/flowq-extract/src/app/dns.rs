@@ -210,6 +210,16 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
     matches!(qclass & 0x7fff, 1 | 3 | 4 | 254 | 255)
 }
 
+/// Whether `msg` decodes as a DNS message whatever its header says: a
+/// 12-byte header, then a name that decodes, a type and a class at offset
+/// 12 (the first question, or in a message without one the first record),
+/// whatever the flags, opcode and counts. The rule on DNS's registered
+/// ports, where TShark and Zeek read any message as DNS
+/// ([`crate::app::detect::detect_on_ports`]); [`looks_like_dns`] elsewhere.
+pub fn decodes_as_dns(msg: &[u8]) -> bool {
+    header(msg).is_some() && skip_name(msg, 12).is_some_and(|p| msg.get(p..p + 4).is_some())
+}
+
 /// A flow's DNS metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DnsSummary {
@@ -222,6 +232,11 @@ pub struct DnsSummary {
     pub qtype: Option<u16>,
     /// Its QCLASS.
     pub qclass: Option<u16>,
+    /// The owner name of the first record of the first response without a
+    /// question (an mDNS announcement), when the flow has no question: the
+    /// name such a message is about (NFStream's name of the flow; not a
+    /// query, so not `query`).
+    pub record_name: Option<String>,
     /// Transaction id of the first query (else of the first response).
     pub id: Option<u16>,
     /// RCODE of the first response, extended with the OPT record's high bits.
@@ -346,6 +361,7 @@ impl DnsState {
         // Question section.
         let mut pos = 12;
         let mut question = None;
+        let mut questions_decode = true;
         for q in 0..h.qd {
             // Only the first question's name is kept, when it is wanted: the
             // others are decoded, not rendered.
@@ -355,12 +371,15 @@ impl DnsState {
             } else {
                 skip_name(msg, pos)
             };
-            let Some(p) = end else {
-                return self.bad();
-            };
-            let mut c = Cur::new(msg.get(p..).unwrap_or_default());
-            let (Some(qt), Some(qc)) = (c.u16(), c.u16()) else {
-                return self.bad();
+            let decoded = end.and_then(|p| {
+                let mut c = Cur::new(msg.get(p..).unwrap_or_default());
+                Some((p, c.u16()?, c.u16()?))
+            });
+            let Some((p, qt, qc)) = decoded else {
+                // A later question that does not decode (a count larger
+                // than the questions sent) leaves the first one, which did.
+                questions_decode = false;
+                break;
             };
             if keep {
                 question = Some((std::mem::take(&mut self.name), qt, qc));
@@ -375,6 +394,9 @@ impl DnsState {
             self.sum.id = Some(h.id);
             self.query_from_response = response;
         }
+        if !questions_decode {
+            return self.bad();
+        }
         if !response || self.have_response {
             return;
         }
@@ -384,10 +406,21 @@ impl DnsState {
         let mut answers = Vec::with_capacity(usize::from(h.an).min(MAX_ANSWERS));
         let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
         for n in 0..total {
-            // The owner name is not kept: decoded, not rendered.
-            let Some(p) = skip_name(msg, pos) else {
+            // The owner name is kept for the first record of a message
+            // without a question (when the flow has none); else decoded,
+            // not rendered.
+            let keep = n == 0 && h.qd == 0 && self.sum.query.is_none();
+            let end = if keep {
+                read_name(msg, pos, &mut self.name)
+            } else {
+                skip_name(msg, pos)
+            };
+            let Some(p) = end else {
                 break;
             };
+            if keep {
+                self.sum.record_name = Some(std::mem::take(&mut self.name));
+            }
             let mut c = Cur::new(msg.get(p..).unwrap_or_default());
             let (Some(ty), Some(_class), Some(ttl), Some(rdlen)) =
                 (c.u16(), c.u16(), c.u32(), c.u16())
@@ -626,6 +659,52 @@ mod tests {
         assert_eq!(s.query.as_deref(), Some("a"));
         assert_eq!(s.queries, 0);
         assert_eq!(s.transactions(), 1);
+    }
+
+    #[test]
+    fn a_count_larger_than_the_questions_keeps_the_first() {
+        // QDCOUNT 2, one question `a.b` type A class IN, nothing after: the
+        // first question decodes and is kept; the message counts as
+        // malformed; the strict rule refuses it, DNS's port accepts it.
+        let m = b"\x00\x07\x01\x00\x00\x02\x00\x00\x00\x00\x00\x00\x01a\x01b\x00\x00\x01\x00\x01";
+        assert!(!looks_like_dns(m));
+        assert!(decodes_as_dns(m));
+        let mut s = DnsState::new();
+        s.feed_udp(m);
+        let d = s.summary();
+        assert_eq!(d.query.as_deref(), Some("a.b"));
+        assert_eq!((d.qtype, d.queries, d.malformed), (Some(1), 1, 1));
+        // Nothing decodes: no name, malformed.
+        let mut s = DnsState::new();
+        s.feed_udp(&m[..15]);
+        assert_eq!(
+            (s.summary().query.as_deref(), s.summary().malformed),
+            (None, 1)
+        );
+        assert!(!decodes_as_dns(&m[..15]));
+    }
+
+    #[test]
+    fn an_announcement_without_a_question_names_its_first_record() {
+        // mDNS announcement (RFC 6762 §8.3): response, no question, one PTR
+        // `_RAOP._tcp.local` -> `Speaker._RAOP._tcp.local` (a pointer to
+        // offset 12).
+        let m = b"\x00\x00\x84\x00\x00\x00\x00\x01\x00\x00\x00\x00\x05_RAOP\x04_tcp\x05local\x00\x00\x0c\x00\x01\x00\x00\x11\x94\x00\x0a\x07Speaker\xc0\x0c";
+        assert!(!looks_like_dns(m));
+        assert!(decodes_as_dns(m));
+        let mut s = DnsState::new();
+        s.feed_udp(m);
+        let d = s.summary();
+        assert_eq!(d.query, None);
+        assert_eq!(d.record_name.as_deref(), Some("_RAOP._tcp.local"));
+        assert_eq!(d.answers, ["Speaker._RAOP._tcp.local"]);
+        assert_eq!((d.rcode, d.responses, d.malformed), (Some(0), 1, 0));
+        // A flow with a question does not take a record's name.
+        let mut s = DnsState::new();
+        s.feed_udp(b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01");
+        s.feed_udp(m);
+        assert_eq!(s.summary().query.as_deref(), Some("a"));
+        assert_eq!(s.summary().record_name, None);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Application-layer metadata of a flow, read from its first payload bytes by
 //! flowq's own parsers: the Community ID, the application protocol (by
-//! content, not port), TLS and QUIC hellos (SNI, ALPN, versions, JA3, JA3S,
-//! JA4), DNS, HTTP/1.x and SSH. Definitions, sources and bounds:
+//! content; on DNS's port 53 also any message that decodes as DNS), TLS and
+//! QUIC hellos (SNI, ALPN, versions, JA3, JA3S, JA4), DNS, HTTP/1.x, SSH and
+//! DHCP. Definitions, sources and bounds:
 //! `docs/app-metadata.md`.
 //!
 //! Everything here is incremental and per flow: an [`AppFlow`] (or one
@@ -30,8 +31,10 @@
 
 pub mod community_id;
 pub mod detect;
+pub mod dhcp;
 pub mod dns;
 pub mod http;
+pub mod netbios;
 pub mod quic;
 mod reasm;
 pub mod ssh;
@@ -39,11 +42,13 @@ pub mod tls;
 mod util;
 
 pub use community_id::{CommunityIdEncoding, community_id_v1, write_community_id_v1};
-pub use detect::{AppProtocol, Transport, detect};
+pub use detect::{AppProtocol, Transport, detect, detect_on_ports};
 pub use util::{escape_bytes, is_grease, md5_hex};
 
+use dhcp::{DhcpState, DhcpSummary};
 use dns::{DnsState, DnsSummary};
 use http::{HttpState, HttpSummary};
+use netbios::{NetbiosState, NetbiosSummary};
 use quic::{QuicState, QuicSummary};
 use ssh::{SshState, SshSummary};
 use tls::{TlsState, TlsSummary};
@@ -93,6 +98,8 @@ enum Parser {
     Dns(Box<DnsState>),
     Http(Box<HttpState>),
     Ssh(Box<SshState>),
+    Dhcp(Box<DhcpState>),
+    Netbios(Box<NetbiosState>),
 }
 
 /// Application metadata state of one flow: detection, then the protocol's parser.
@@ -109,6 +116,9 @@ pub struct AppFlow {
     syn: [Option<u32>; 2],
     /// Synthetic sequence numbers for TCP payloads given without one.
     next_seq: [u32; 2],
+    /// The flow's ports, for the one detection rule that uses them
+    /// ([`detect_on_ports`]); `[0, 0]` when not given.
+    ports: [u16; 2],
 }
 
 impl AppFlow {
@@ -123,7 +133,22 @@ impl AppFlow {
             held_bytes: [0; 2],
             syn: [None; 2],
             next_seq: [0; 2],
+            ports: [0; 2],
         }
+    }
+
+    /// A new flow on `transport` between these ports (either order): on
+    /// DNS's port, messages the content rule refuses are still read as DNS
+    /// when they decode ([`detect_on_ports`]).
+    pub fn with_ports(transport: Transport, ports: [u16; 2]) -> Self {
+        AppFlow {
+            ports,
+            ..AppFlow::new(transport)
+        }
+    }
+
+    fn detect(&self, payload: &[u8]) -> Option<AppProtocol> {
+        detect_on_ports(self.transport, payload, self.ports)
     }
 
     /// Feed one packet's transport payload (possibly empty: a SYN) of `side`,
@@ -158,7 +183,7 @@ impl AppFlow {
             return;
         }
         self.seen[i] += 1;
-        if let Some(p) = detect(self.transport, payload) {
+        if let Some(p) = self.detect(payload) {
             self.start(p);
             let other = 1 - i;
             // A TCP payload recognized after unrecognized ones that precede
@@ -175,9 +200,7 @@ impl AppFlow {
             if self.transport == Transport::Tcp && self.held[i].iter().any(|(t, _)| before(t)) {
                 self.held[i].retain(|(t, _)| !before(t));
                 let held = std::mem::take(&mut self.held[other]);
-                let from = held
-                    .iter()
-                    .position(|(_, d)| detect(self.transport, d) == Some(p));
+                let from = held.iter().position(|(_, d)| self.detect(d) == Some(p));
                 if from != Some(0) && self.seen[other] > 0 {
                     self.syn[other] = None;
                 }
@@ -230,6 +253,8 @@ impl AppFlow {
             AppProtocol::Dns => Parser::Dns(Box::default()),
             AppProtocol::Http => Parser::Http(Box::default()),
             AppProtocol::Ssh => Parser::Ssh(Box::default()),
+            AppProtocol::Dhcp => Parser::Dhcp(Box::default()),
+            AppProtocol::Netbios => Parser::Netbios(Box::default()),
             AppProtocol::Http2 | AppProtocol::Dtls | AppProtocol::BitTorrent => Parser::None,
         };
     }
@@ -249,6 +274,8 @@ impl AppFlow {
                 None => s.feed_datagram(side, payload),
             },
             Parser::Ssh(s) => s.feed(side, seg, payload),
+            Parser::Dhcp(s) if !payload.is_empty() => s.feed(side, payload),
+            Parser::Netbios(s) if !payload.is_empty() => s.feed(side, payload),
             _ => {}
         }
     }
@@ -273,6 +300,8 @@ impl AppFlow {
                     || s.tunnel_done()
             }
             Parser::Ssh(s) => s.is_done(),
+            Parser::Dhcp(s) => s.is_done(),
+            Parser::Netbios(s) => s.is_done(),
         }
     }
 
@@ -295,6 +324,8 @@ impl AppFlow {
             Parser::Quic(s) => s.malformed(),
             Parser::Dns(s) => s.summary().malformed > 0,
             Parser::Http(s) => s.tunnel_malformed(),
+            Parser::Dhcp(s) => s.summary().malformed > 0,
+            Parser::Netbios(s) => s.summary().malformed > 0,
             _ => false,
         }
     }
@@ -352,6 +383,8 @@ impl AppFlow {
                 m.http = Some(Box::new(s.summary().clone()));
             }
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
+            Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
+            Parser::Netbios(s) => m.netbios = Some(Box::new(s.summary().clone())),
             Parser::Undecided | Parser::None => {}
         }
         m
@@ -376,6 +409,12 @@ pub struct AppSummary {
     pub http: Option<Box<HttpSummary>>,
     /// SSH.
     pub ssh: Option<Box<SshSummary>>,
+    /// DHCP (its host name is the client's own name, not one it asks for:
+    /// not a `server_name`).
+    pub dhcp: Option<Box<DhcpSummary>>,
+    /// The NetBIOS datagram service (its source name is the sender's own:
+    /// not a `server_name` either).
+    pub netbios: Option<Box<NetbiosSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
 }
@@ -593,6 +632,8 @@ mod tests {
         let mut framed = (q.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&q);
         seeds.push((Transport::Tcp, framed));
+        seeds.push((Transport::Udp, dhcp::tests::discover()));
+        seeds.push((Transport::Udp, netbios::tests::broadcast()));
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = move || {
             x ^= x << 13;
@@ -665,6 +706,15 @@ mod tests {
             }
             assert!(d.summary().answers.len() <= dns::MAX_ANSWERS);
             let _ = (h.summary(), s.summary(), qs.summary());
+            // Whole datagrams (DHCP is one message per datagram).
+            let mut dh = DhcpState::new();
+            dh.feed(side, &m);
+            let mut nb = NetbiosState::new();
+            nb.feed(side, &m);
+            let _ = nb.summary();
+            let mut u = AppFlow::new(Transport::Udp);
+            u.feed(side, None, &m);
+            let _ = (dh.summary(), u.summary());
         }
     }
 }

@@ -3,8 +3,10 @@
 //! docs/features.md, "Application metadata".
 
 use super::chunk::Chunk;
+use super::ndpi_name;
 use super::schema::AppColumn;
-use crate::app::dns::DnsSummary;
+use crate::app::dhcp::DhcpSummary;
+use crate::app::dns::{DnsSummary, netbios_name};
 use crate::app::http::HttpSummary;
 use crate::app::ssh::SshSummary;
 use crate::app::tls::TlsSummary;
@@ -38,6 +40,11 @@ fn dns<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DnsSummary> {
 #[inline]
 fn http<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&HttpSummary> {
     meta(f)?.http.as_deref()
+}
+
+#[inline]
+fn dhcp<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DhcpSummary> {
+    meta(f)?.dhcp.as_deref()
 }
 
 #[inline]
@@ -114,14 +121,20 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 6
             }
         }),
-        A::NfRequestedServerName => {
-            chunk.opt_texts(|f, _| Some(meta(f).and_then(|m| m.server_name()).unwrap_or("")))
-        }
-        // NFStream prints HASSH in uppercase.
+        A::NfRequestedServerName => chunk.opt_texts(|f, buf| Some(ndpi_server_name(f, buf))),
+        // NFStream prints HASSH in uppercase, and a DHCP client's parameter
+        // request list as nDPI writes it.
         A::NfClientFingerprint => chunk.opt_texts(|f, buf| {
-            Some(match ssh(f) {
-                Some(s) => upper(buf, s.hassh.as_deref()),
-                None => tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
+            Some(match (ssh(f), dhcp(f)) {
+                (Some(s), _) => upper(buf, s.hassh.as_deref()),
+                (None, Some(d)) => {
+                    buf.clear();
+                    if let Some(codes) = &d.parameter_request_list {
+                        ndpi_name::dhcp_fingerprint(codes, buf);
+                    }
+                    buf
+                }
+                (None, None) => tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
             })
         }),
         A::NfServerFingerprint => chunk.opt_texts(|f, buf| {
@@ -143,6 +156,66 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
             )
         }),
     }
+}
+
+/// NFStream's `requested_server_name`: the name `server_name` holds, as
+/// nDPI renders it (`ndpi_name`: lowercased, bytes outside printable ASCII
+/// as `?` …), where nDPI reads one: DNS names only on the DNS ports (53
+/// either side, mDNS's 5353 either side, LLMNR's 5355 as destination),
+/// NetBIOS names of name service messages sent to port 137 and the source
+/// name of datagrams sent to port 138; a DHCP client's host name. Empty for
+/// none.
+fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String) -> &'s str {
+    buf.clear();
+    let Some(m) = meta(f) else {
+        return buf;
+    };
+    let mut bytes = Vec::new();
+    let name = |rendered: Option<&str>, bytes: &mut Vec<u8>| {
+        rendered.map(|r| ndpi_name::unescape(r, bytes)).is_some()
+    };
+    // The same protocol order as `AppSummary::server_name`.
+    if let Some(h) = &m.http {
+        if name(h.host.as_deref(), &mut bytes) {
+            ndpi_name::http_host(&bytes, buf);
+        }
+    } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
+        if name(t.server_name.as_deref(), &mut bytes) {
+            ndpi_name::normalize_all(&bytes, buf);
+        }
+    } else if let Some(n) = &m.netbios {
+        // nDPI reads the source name of a datagram sent to port 138 over
+        // IPv4 whose header gives the packet's source address.
+        let (s, t) = f.endpoint_indices();
+        let from_itself =
+            f.key.ip_version == 4 && n.source_ip.is_some_and(|ip| f.key.addr[s][..4] == ip);
+        if f.key.port[t] == 138 && from_itself && name(n.source_label.as_deref(), &mut bytes) {
+            ndpi_name::netbios_name(&bytes, buf);
+        }
+    } else if let Some(d) = &m.dhcp {
+        // nDPI's name of a DHCP flow is the client's host name (option 12).
+        if name(d.host_name.as_deref(), &mut bytes) {
+            ndpi_name::normalize_all(&bytes, buf);
+        }
+    } else if let Some(d) = &m.dns
+        // nDPI reads the name after the header: the first question's, or
+        // in a message without one (an mDNS announcement) the first
+        // record's.
+        && name(d.query.as_deref().or(d.record_name.as_deref()), &mut bytes)
+    {
+        let (s, t) = f.endpoint_indices();
+        let (sport, dport) = (f.key.port[s], f.key.port[t]);
+        let on = |p: u16| sport == p || dport == p;
+        if f.key.protocol == 17 && dport == 137 {
+            let label = bytes.split(|&b| b == b'.').next().unwrap_or_default();
+            ndpi_name::netbios_name(label, buf);
+        } else if on(5353) {
+            ndpi_name::mdns_name(&bytes, buf);
+        } else if on(53) || dport == 5355 {
+            ndpi_name::dns_name(&bytes, buf);
+        }
+    }
+    buf
 }
 
 /// `text` in uppercase, written into `buf` ("" for none).
@@ -219,7 +292,14 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
     match meta(f).and_then(|m| m.protocol) {
         Some(AppProtocol::Tls) => ("TLS", "Web"),
         Some(AppProtocol::Quic) => ("QUIC", "Web"),
-        Some(AppProtocol::Dns) if dns(f).is_some_and(|d| d.netbios_name.is_some()) => {
+        // A NetBIOS name service query, or a response without a question
+        // whose record names a NetBIOS name.
+        Some(AppProtocol::Dns)
+            if dns(f).is_some_and(|d| {
+                d.netbios_name.is_some()
+                    || d.record_name.as_deref().and_then(netbios_name).is_some()
+            }) =>
+        {
             ("NetBIOS", "System")
         }
         Some(AppProtocol::Dns) if on_port(5353) => ("MDNS", "Network"),
@@ -232,6 +312,8 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
         Some(AppProtocol::Ssh) => ("SSH", "RemoteAccess"),
         Some(AppProtocol::Dtls) => ("DTLS", "Web"),
         Some(AppProtocol::BitTorrent) => ("BitTorrent", "Download"),
+        Some(AppProtocol::Dhcp) => ("DHCP", "Network"),
+        Some(AppProtocol::Netbios) => ("NetBIOS", "System"),
         None => match f.key.protocol {
             1 => ("ICMP", "Network"),
             2 => ("IGMP", "Network"),

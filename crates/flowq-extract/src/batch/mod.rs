@@ -5,6 +5,7 @@ mod builder;
 mod chunk;
 pub mod cic;
 mod deep;
+mod ndpi_name;
 mod packets;
 pub mod role;
 pub mod schema;

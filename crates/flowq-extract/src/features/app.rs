@@ -215,7 +215,8 @@ impl AppState {
             }
             return;
         }
-        self.payload(transport, dir, side, tcp, payload);
+        let ports = [packet.src_port, packet.dst_port];
+        self.payload(transport, ports, dir, side, tcp, payload);
     }
 
     /// Gives one payload to the parsers (allocating them at the first), and
@@ -224,6 +225,7 @@ impl AppState {
     fn payload(
         &mut self,
         transport: Transport,
+        ports: [u16; 2],
         dir: Direction,
         side: Side,
         tcp: Option<TcpSegment>,
@@ -232,7 +234,7 @@ impl AppState {
         let i = dir.index();
         self.payloads[i] = self.payloads[i].saturating_add(1);
         let parsed = self.parsed.get_or_insert_with(|| {
-            let mut flow = AppFlow::new(transport);
+            let mut flow = AppFlow::with_ports(transport, ports);
             for (s, bit) in [(Side::Client, SYN_CLIENT), (Side::Server, SYN_SERVER)] {
                 if self.flags & bit != 0 {
                     let seq = self.syn_seq[s.index()];
@@ -267,9 +269,15 @@ impl AppState {
     ) {
         let len = usize::from(packet.l4_header_len) + packet.l4_payload_len as usize;
         let bytes = packet.transport.get(..len);
-        let parsed = self
-            .parsed
-            .get_or_insert_with(|| Box::new(Parsed::Parsing(AppFlow::new(Transport::Udp), None)));
+        // A first fragment has the ports; the flow's later fragments (and
+        // datagrams) are between the same ones.
+        let ports = [packet.src_port, packet.dst_port];
+        let parsed = self.parsed.get_or_insert_with(|| {
+            Box::new(Parsed::Parsing(
+                AppFlow::with_ports(Transport::Udp, ports),
+                None,
+            ))
+        });
         let Parsed::Parsing(_, slot) = &mut **parsed else {
             return;
         };
@@ -295,7 +303,7 @@ impl AppState {
             let payload = payload.to_vec();
             *slot = None;
             if !payload.is_empty() {
-                self.payload(Transport::Udp, dir, side, None, &payload);
+                self.payload(Transport::Udp, ports, dir, side, None, &payload);
             }
         }
     }

@@ -108,7 +108,7 @@ impl AppColumn {
             AppColumn::AppProtocol => col(
                 "app_protocol",
                 Text,
-                "application protocol detected from the payload: tls, quic, dns, http, http2, ssh, dtls, bittorrent",
+                "application protocol detected from the payload: tls, quic, dns, http, http2, ssh, dtls, bittorrent, dhcp, netbios",
             ),
             AppColumn::ServerName => col(
                 "server_name",
@@ -192,7 +192,7 @@ impl AppColumn {
             AppColumn::NfApplicationName => fixed(
                 "application_name",
                 Text,
-                "nDPI's name of the detected protocol: TLS, QUIC, DNS, MDNS, LLMNR, HTTP, SSH, ... or Unknown",
+                "nDPI's name of the detected protocol: TLS, QUIC, DNS, MDNS, LLMNR, HTTP, SSH, DHCP, ... or Unknown",
             ),
             AppColumn::NfApplicationCategoryName => fixed(
                 "application_category_name",
@@ -212,12 +212,12 @@ impl AppColumn {
             AppColumn::NfRequestedServerName => fixed(
                 "requested_server_name",
                 Text,
-                "server_name, empty when none",
+                "server_name as nDPI renders it (lowercased, non-printable bytes as ?), empty when none",
             ),
             AppColumn::NfClientFingerprint => fixed(
                 "client_fingerprint",
                 Text,
-                "JA4 for TLS and QUIC, HASSH (uppercase) for SSH, empty otherwise",
+                "JA4 for TLS and QUIC, HASSH (uppercase) for SSH, DHCP parameter request list, empty otherwise",
             ),
             AppColumn::NfServerFingerprint => fixed(
                 "server_fingerprint",
