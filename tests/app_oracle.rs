@@ -1006,9 +1006,6 @@ fn tshark_class(check: &str, ours: &str, theirs: &str, e: &Evidence) -> Option<&
     if ip_layers > 1 && flow["tunnel"] == "none" {
         return Some("unopened-tunnel");
     }
-    if flow["app_protocol"] == "quic" && matches!(check, "ja3s" | "tls_version") {
-        return Some("quic-server-initial");
-    }
     // TShark marks an SSDP NOTIFY as a notification (`http.notification`),
     // not a request: its first request is a later M-SEARCH.
     if flow["protocol"] == "17" && check.starts_with("http_") && flow["http_method"] == "NOTIFY" {

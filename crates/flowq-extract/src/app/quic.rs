@@ -311,6 +311,9 @@ pub struct QuicState {
     keys: [Option<Keys>; 2],
     rekeys: u8,
     crypto: [CryptoBuf; 2],
+    /// Bytes of each side's CRYPTO stream already parsed as messages (the
+    /// server's HelloRetryRequest, before its ServerHello).
+    taken: [usize; 2],
     side_done: [bool; 2],
     datagrams: [u32; 2],
     hellos: Hellos,
@@ -373,6 +376,13 @@ impl QuicState {
             return None;
         }
         let dcid = c.take(usize::from(dlen))?;
+        if ty == params.initial_type && side == Side::Client && self.dcid.is_none() {
+            // The keys of both sides derive from the client's first DCID,
+            // known from the header alone: a client Initial cut short (by a
+            // snap length) still lets the server's Initial be read.
+            self.version.get_or_insert(version);
+            self.rekey(version, dcid);
+        }
         let slen = c.u8()?;
         if slen > 20 {
             return None;
@@ -485,19 +495,34 @@ impl QuicState {
     }
 
     /// Parse the side's first handshake message once it is complete.
+    /// After a HelloRetryRequest the server's ServerHello follows in the
+    /// same CRYPTO stream (RFC 9001 §4.7 keeps Initial keys and offsets
+    /// across it): the server's side goes on to that message.
     fn take_message(&mut self, i: usize) {
-        let buf = self.crypto[i].contiguous();
-        let Some(h) = buf.get(..4) else { return };
-        let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
-        if len > MAX_HANDSHAKE_BYTES {
-            self.hellos.malformed = true;
+        loop {
+            let taken = self.taken[i];
+            let buf = self.crypto[i].contiguous();
+            let Some(h) = buf.get(taken..taken + 4) else {
+                return;
+            };
+            let len = u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+            if len > MAX_HANDSHAKE_BYTES {
+                self.hellos.malformed = true;
+                self.finish_side(i);
+                return;
+            }
+            let ty = h[0];
+            let Some(body) = buf.get(taken + 4..taken + 4 + len) else {
+                return;
+            };
+            let was_hrr = self.hellos.hrr;
+            self.hellos.message(ty, body);
+            if i == Side::Server.index() && ty == 2 && self.hellos.hrr && !was_hrr {
+                self.taken[i] = taken + 4 + len;
+                continue;
+            }
             self.finish_side(i);
             return;
-        }
-        if let Some(body) = buf.get(4..4 + len) {
-            let ty = h[0];
-            self.hellos.message(ty, body);
-            self.finish_side(i);
         }
     }
 
@@ -547,7 +572,7 @@ impl QuicState {
                 self.client_hello().as_ref(),
                 self.server_hello(),
                 'q',
-                false,
+                self.hellos.hrr,
             ),
         }
     }
@@ -710,6 +735,78 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
         // Done: further datagrams are ignored.
         q.feed(Side::Client, &pkt);
         assert_eq!(q.decrypt_counts(), (2, 0));
+    }
+
+    /// A client Initial cut by a snap length cannot be decrypted, but its
+    /// header gives the DCID that the server's Initial keys derive from
+    /// (TShark reads the ServerHello of such a capture too).
+    #[test]
+    fn a_cut_client_initial_still_keys_the_servers() {
+        let pkt = unhex(CLIENT_INITIAL);
+        let mut q = QuicState::new();
+        q.feed(Side::Client, &pkt[..200]);
+        assert_eq!(q.decrypt_counts(), (0, 0));
+        assert!(q.client_hello().is_none());
+        q.feed(Side::Server, &unhex(SERVER_INITIAL));
+        assert_eq!(q.decrypt_counts(), (1, 0));
+        let sh = q.server_hello().expect("the ServerHello");
+        assert_eq!(sh.ja3s_string(), "771,4865,51-43");
+        assert_eq!(q.version(), Some(QUIC_V1));
+        // A cut header (the DCID not all there) keys nothing.
+        let mut q = QuicState::new();
+        q.feed(Side::Client, &pkt[..9]);
+        q.feed(Side::Server, &unhex(SERVER_INITIAL));
+        assert_eq!(q.decrypt_counts(), (0, 0));
+        assert!(q.server_hello().is_none());
+    }
+
+    /// After a HelloRetryRequest the server's ServerHello comes later in
+    /// the same CRYPTO stream: it is the one fingerprinted (as over TCP).
+    #[test]
+    fn a_hello_retry_request_then_the_server_hello() {
+        use crate::app::tls::HRR_RANDOM;
+        use crate::app::tls::tests::server_hello;
+        let dcid = [0x5a; 8];
+        let ch = build_ch(0x0303, &[0x1301], &[(0x002b, vec![2, 3, 4])]);
+        let mut q = QuicState::new();
+        let client = protect(
+            QUIC_V1,
+            Side::Client,
+            &dcid,
+            &[],
+            0,
+            &padded_frame(&crypto(0, &ch)),
+        );
+        q.feed(Side::Client, &client);
+        assert!(q.client_hello().is_some());
+        let hrr = server_hello(
+            HRR_RANDOM,
+            0x1301,
+            &[(0x002b, vec![3, 4]), (0x0033, vec![0, 0x1d])],
+        );
+        let sh = server_hello(
+            [7; 32],
+            0x1301,
+            &[(0x002b, vec![3, 4]), (0x0033, vec![0; 4])],
+        );
+        let first = protect(QUIC_V1, Side::Server, &dcid, &[1; 8], 0, &crypto(0, &hrr));
+        q.feed(Side::Server, &first);
+        assert!(q.server_hello().is_none(), "an HRR is not the ServerHello");
+        assert!(!q.is_done());
+        let second = protect(
+            QUIC_V1,
+            Side::Server,
+            &dcid,
+            &[1; 8],
+            1,
+            &crypto(hrr.len() as u64, &sh),
+        );
+        q.feed(Side::Server, &second);
+        let got = q.server_hello().expect("the ServerHello after the HRR");
+        assert!(!got.is_hrr);
+        assert_eq!(got.ja3s_string(), "771,4865,43-51");
+        assert!(q.is_done());
+        assert!(q.summary().tls.hello_retry_request);
     }
 
     /// Test-only packet protection (the inverse of `Keys::open`), to build

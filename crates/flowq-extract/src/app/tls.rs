@@ -39,7 +39,7 @@ pub const MAX_NAME_BYTES: usize = 255;
 pub const MAX_SEGMENTS: u32 = 64;
 
 /// The SHA-256 of "HelloRetryRequest": the `random` of a HelloRetryRequest.
-const HRR_RANDOM: [u8; 32] = [
+pub(crate) const HRR_RANDOM: [u8; 32] = [
     0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
     0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
@@ -1206,7 +1206,7 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         assert!(!ch.complete);
     }
 
-    fn server_hello(random: [u8; 32], cipher: u16, exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    pub(crate) fn server_hello(random: [u8; 32], cipher: u16, exts: &[(u16, Vec<u8>)]) -> Vec<u8> {
         let mut b = vec![3, 3];
         b.extend_from_slice(&random);
         b.push(0);
