@@ -5,6 +5,7 @@ import _thread
 import dataclasses
 import inspect
 import json
+import signal
 import threading
 import time
 
@@ -236,6 +237,20 @@ def test_the_stream_is_lazy_and_stops_when_dropped():
     gc.collect()
 
 
+@pytest.fixture
+def sigint_raises():
+    """Python's own SIGINT handler for the test: a runner started as a
+    background job of a non-interactive shell (`cmd &`) inherits SIGINT
+    ignored, and `_thread.interrupt_main()` then does nothing at all, so
+    these tests would read 20 000 captures instead of testing Ctrl-C."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@pytest.mark.usefixtures("sigint_raises")
 def test_keyboard_interrupt_stops_extract_cleanly():
     """Ctrl-C while the engine runs: KeyboardInterrupt within a wait slice,
     the engine thread stopped, and the next run works."""
@@ -249,6 +264,7 @@ def test_keyboard_interrupt_stops_extract_cleanly():
     assert flowq.extract(SAMPLE).num_rows == 60
 
 
+@pytest.mark.usefixtures("sigint_raises")
 def test_keyboard_interrupt_stops_a_stream_read_by_pyarrow():
     reader = flowq.stream([SAMPLE] * 20000)
     timer = threading.Timer(0.5, _thread.interrupt_main)
