@@ -431,47 +431,61 @@ fn dns_over_tcp_with_two_messages_in_one_segment() {
 }
 
 /// A response whose question name is a compression loop (label `a`, then a
-/// pointer back to that label: a, a, a, ...): the response does not parse, so
-/// the response columns are null, the query's stay, and the run counts one
-/// flow with malformed application data.
+/// pointer back to that label: a, a, a, ...): its header still decodes, so
+/// the response's RCODE is read; its question does not, so where its records
+/// start is unknown: the answers are null when the header announces some, an
+/// empty list when it announces none. The query's columns stay, and the run
+/// counts one flow with malformed application data.
 #[test]
 fn dns_compression_loop_gives_nulls_and_a_counter() {
     let c = (CLIENT, 40_002);
     let s_ = (SERVER, 53);
-    let query = dns(7, 0x0100, "loop.example", 1, &[]);
-    let mut response = vec![0, 7, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0];
-    response.extend_from_slice(&[1, b'a', 0xc0, 0x0c, 0, 1, 0, 1]);
-    let packets = timed(vec![udp(c, s_, &query), udp(s_, c, &response)]);
-    let dir = tempfile::tempdir().unwrap();
-    let capture = dir.path().join("in.pcap");
-    write_pcap(&capture, 1, false, &packets);
-    let output = dir.path().join("out.parquet");
-    let stats = dir.path().join("stats.json");
-    let done = flowq(&[
-        "extract",
-        capture.to_str().unwrap(),
-        "-o",
-        output.to_str().unwrap(),
-        "-q",
-        "--stats-json",
-        stats.to_str().unwrap(),
-    ]);
-    assert!(done.status.success(), "{done:?}");
-    let out = read_parquet(&output);
-    expect(
-        out.only(),
-        &[
-            ("app_protocol", s("dns")),
-            ("dns_query", s("loop.example")),
-            ("dns_qtype", s("A")),
-            ("dns_rcode", Val::Null),
-            ("dns_answers", Val::Null),
-            ("dns_transactions", Val::I(1)),
-        ],
-    );
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
-    assert_eq!(summary["app_malformed_flows"], 1, "{summary}");
+    // (flags, ANCOUNT) of the response: NXDOMAIN announcing one answer;
+    // NOERROR announcing none.
+    for (flags, an, rcode, answers) in [
+        (0x8183u16, 1u8, "NXDOMAIN", Val::Null),
+        (0x8180, 0, "NOERROR", Val::L(vec![])),
+    ] {
+        let query = dns(7, 0x0100, "loop.example", 1, &[]);
+        let [f0, f1] = flags.to_be_bytes();
+        let mut response = vec![0, 7, f0, f1, 0, 1, 0, an, 0, 0, 0, 0];
+        response.extend_from_slice(&[1, b'a', 0xc0, 0x0c, 0, 1, 0, 1]);
+        if an == 1 {
+            // An A record 192.0.2.1, unreachable behind the question.
+            response.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        }
+        let packets = timed(vec![udp(c, s_, &query), udp(s_, c, &response)]);
+        let dir = tempfile::tempdir().unwrap();
+        let capture = dir.path().join("in.pcap");
+        write_pcap(&capture, 1, false, &packets);
+        let output = dir.path().join("out.parquet");
+        let stats = dir.path().join("stats.json");
+        let done = flowq(&[
+            "extract",
+            capture.to_str().unwrap(),
+            "-o",
+            output.to_str().unwrap(),
+            "-q",
+            "--stats-json",
+            stats.to_str().unwrap(),
+        ]);
+        assert!(done.status.success(), "{done:?}");
+        let out = read_parquet(&output);
+        expect(
+            out.only(),
+            &[
+                ("app_protocol", s("dns")),
+                ("dns_query", s("loop.example")),
+                ("dns_qtype", s("A")),
+                ("dns_rcode", s(rcode)),
+                ("dns_answers", answers),
+                ("dns_transactions", Val::I(1)),
+            ],
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+        assert_eq!(summary["app_malformed_flows"], 1, "{summary}");
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -75,12 +75,22 @@ fn flowq(capture: &Path, options: &ExtractOptions, id_column: &str) -> Flowq {
         let schema = batch.schema();
         let texts: Vec<Vec<String>> = batch.columns().iter().map(|c| column_text(c)).collect();
         for r in 0..batch.num_rows() {
-            let row: Row = schema
+            let mut row: Row = schema
                 .fields()
                 .iter()
                 .zip(&texts)
                 .map(|(f, t)| (f.name().clone(), t[r].clone()))
                 .collect();
+            // A list column's text is empty both for null and for an empty
+            // list: which one it is, apart.
+            for (field, column) in schema.fields().iter().zip(batch.columns()) {
+                if matches!(column.data_type(), DataType::List(_)) {
+                    row.insert(
+                        format!("{}{LIST_IS_NULL}", field.name()),
+                        column.is_null(r).to_string(),
+                    );
+                }
+            }
             let id = row[id_column].parse().expect("an integer flow id");
             flows.insert(id, row);
         }
@@ -130,6 +140,10 @@ fn flowq(capture: &Path, options: &ExtractOptions, id_column: &str) -> Flowq {
         handshake,
     }
 }
+
+/// Appended to a list column's name: the key of whether the list is null
+/// (`true`) or a list, maybe empty (`false`).
+const LIST_IS_NULL: &str = ":is_null";
 
 /// Separates the items of a list column in [`column_text`] (a character no
 /// item of these columns holds: flowq escapes control characters).
@@ -589,11 +603,15 @@ fn flowq_value(check: &str, flow: &Row) -> String {
     let v = flow.get(check).map_or("", String::as_str);
     match check {
         "tls_alpn" => v.split(ITEM).next().unwrap_or("").to_string(),
-        // A response with no answers has an empty list.
-        "dns_answers" if v.is_empty() && flow.get("dns_rcode").is_some_and(|r| !r.is_empty()) => {
-            "0".to_string()
+        // An empty list: a response without answers (null: no response, or
+        // one whose answer section flowq could not find).
+        "dns_answers" if v.is_empty() => {
+            if flow[&format!("{check}{LIST_IS_NULL}")] == "false" {
+                "0".to_string()
+            } else {
+                String::new()
+            }
         }
-        "dns_answers" if v.is_empty() => String::new(),
         "dns_answers" => v.split(ITEM).count().to_string(),
         "dns_qtype" => dns_type_number(v).map_or(v.to_string(), |n| n.to_string()),
         "dns_rcode" => dns_rcode_number(v).map_or(v.to_string(), |n| n.to_string()),
@@ -922,6 +940,16 @@ fn gtp_tcp_payload(ip: &Ip) -> Option<&[u8]> {
     tcp.get(usize::from(tcp.get(12)? >> 4) * 4..)
 }
 
+/// ANCOUNT, the number of answers the header of the DNS message in a UDP
+/// packet read by `util::frames` announces.
+fn udp_dns_answer_count(ip: &Ip) -> Option<u16> {
+    if ip.protocol() != 17 || ip.fragment.is_some() {
+        return None;
+    }
+    let message = ip.transport.get(8..)?;
+    Some(u16::from_be_bytes([*message.get(6)?, *message.get(7)?]))
+}
+
 /// A TLS record with a ClientHello whose extensions run past the end of
 /// their block (an extension's length, or an extension's own list length,
 /// larger than what holds it).
@@ -1023,6 +1051,20 @@ fn tshark_class(check: &str, ours: &str, theirs: &str, e: &Evidence) -> Option<&
     }
     if e.first_payload.is_some_and(|first| first < e.seen.record) {
         return Some("not-at-stream-start");
+    }
+    // TShark's `dns.count.answers` is the header's ANCOUNT; flowq's list
+    // holds the answers it read of the response, fewer (null when it could
+    // not find them).
+    if check == "dns_answers"
+        && !flow["dns_rcode"].is_empty()
+        && ip
+            .and_then(udp_dns_answer_count)
+            .is_some_and(|count| count.min(16).to_string() == theirs)
+        && theirs
+            .parse::<u16>()
+            .is_ok_and(|t| ours.is_empty() || ours.parse::<u16>().is_ok_and(|o| o < t))
+    {
+        return Some("announced-answers");
     }
     let payload = ip.and_then(tcp_payload).unwrap_or_default();
     if (check.starts_with("http_") || check == "app_protocol")

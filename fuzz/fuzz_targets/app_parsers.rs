@@ -123,8 +123,11 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     check_tls(&tls_state.summary());
     check_tls(&quic.summary().tls);
     for d in [dns_udp.summary(), dns_tcp.summary()] {
-        assert!(d.answers.len() <= dns::MAX_ANSWERS);
-        assert!(d.answers.iter().all(|a| a.len() <= dns::MAX_ANSWER_CHARS));
+        let answers = d.answers.as_deref().unwrap_or_default();
+        assert!(answers.len() <= dns::MAX_ANSWERS);
+        assert!(answers.iter().all(|a| a.len() <= dns::MAX_ANSWER_CHARS));
+        // A response's header gives its RCODE whatever follows.
+        assert!(d.responses == 0 || d.rcode.is_some());
     }
     for h in [http_state.summary(), http_datagrams.summary()] {
         if let Some(u) = &h.uri {
@@ -149,7 +152,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
     for f in [&dns_port_udp, &dns_port_tcp] {
         if let Some(d) = f.summary().dns {
-            assert!(d.answers.len() <= dns::MAX_ANSWERS);
+            assert!(d.answers.as_ref().is_none_or(|a| a.len() <= dns::MAX_ANSWERS));
         }
     }
     if data.len() >= 38 {

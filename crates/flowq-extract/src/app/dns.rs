@@ -1,11 +1,18 @@
 //! DNS over UDP and over TCP (RFC 1035 §4.1-4.2, RFC 6891 §6.1.3 extended RCODE).
 //!
 //! Every message is classified by its QR bit (not by direction) and counted.
-//! The first query gives the query name, type, class and transaction id; the
-//! first response gives the RCODE (with the EDNS extended bits when an OPT
-//! record is present), ANCOUNT and up to [`MAX_ANSWERS`] rendered answers from
-//! the answer section only. When the flow's first message seen is a response,
-//! its question fills the query fields.
+//! The first query whose question decodes gives the query name, type, class
+//! and transaction id; the first response gives the RCODE (with the EDNS
+//! extended bits when an OPT record is present), ANCOUNT and up to
+//! [`MAX_ANSWERS`] rendered answers from the answer section only. When the
+//! flow's first message seen is a response, its question fills the query
+//! fields.
+//!
+//! A message is read per part, as a robust analyzer reads it: a header that
+//! decodes gives QR and the RCODE whatever follows; a question that decodes
+//! gives the name and type even if the records after it do not; the answers
+//! are read in order as far as they decode. A part that does not decode
+//! leaves only its own fields empty, and counts the message as malformed.
 //!
 //! Over TCP each message has a 2-byte length prefix (RFC 1035 §4.2.2); a segment
 //! may carry several messages and a message may span segments. Of each TCP
@@ -239,20 +246,29 @@ pub struct DnsSummary {
     pub record_name: Option<String>,
     /// Transaction id of the first query (else of the first response).
     pub id: Option<u16>,
-    /// RCODE of the first response, extended with the OPT record's high bits.
+    /// RCODE of the first response (from its header, whatever follows),
+    /// extended with the OPT record's high bits when that record decodes.
     pub rcode: Option<u16>,
     /// ANCOUNT of the first response.
     pub answer_count: Option<u16>,
     /// Rendered answers of the first response (answer section only, at most
     /// [`MAX_ANSWERS`]): A/AAAA as addresses, CNAME/PTR/NS/DNAME as names, MX and
     /// SRV as their target name, SOA as its primary server name, TXT as its
-    /// strings joined by spaces, anything else as `TYPE<n>`.
-    pub answers: Vec<String>,
+    /// strings joined by spaces, anything else as `TYPE<n>`. Records are read
+    /// in order up to the first whose framing does not decode; a record whose
+    /// data does not decode is left out. `None` without a response, or when
+    /// the response's question section does not decode and its header
+    /// announces answers (where they start is unknown).
+    pub answers: Option<Vec<String>>,
     /// Query messages (QR = 0) seen.
     pub queries: u32,
     /// Response messages (QR = 1) seen.
     pub responses: u32,
-    /// Messages too short or whose question or answers could not be parsed.
+    /// Messages with a part that does not decode: shorter than the header,
+    /// a question that does not decode (any message that is read for its
+    /// question), or, in the first response, a record or an answer's data
+    /// that does not (not counted when the TCP message was cut at
+    /// [`MAX_TCP_MESSAGE`]). Later messages are read for their header only.
     pub malformed: u32,
 }
 
@@ -299,7 +315,7 @@ impl DnsState {
 
     /// Feed one UDP payload (one message).
     pub fn feed_udp(&mut self, payload: &[u8]) {
-        self.message(payload);
+        self.message(payload, false);
     }
 
     /// Feed one TCP payload of `side`.
@@ -331,7 +347,7 @@ impl DnsState {
                 tcp.left -= n;
                 d = &d[n..];
                 if tcp.left == 0 {
-                    self.message(&tcp.buf);
+                    self.message(&tcp.buf, tcp.declared > MAX_TCP_MESSAGE);
                 }
             }
         });
@@ -343,8 +359,15 @@ impl DnsState {
         self.sum.malformed = self.sum.malformed.saturating_add(1);
     }
 
-    /// Handle one message (possibly cut at [`MAX_TCP_MESSAGE`]).
-    fn message(&mut self, msg: &[u8]) {
+    /// Handle one message; `cut` when flowq kept only its first
+    /// [`MAX_TCP_MESSAGE`] bytes.
+    ///
+    /// Each part is read on its own, as far as it decodes: the header gives
+    /// QR and the RCODE; the question section the query name and type; the
+    /// records the answers and the OPT record's extended RCODE. A part that
+    /// does not decode leaves its own values null (and the message counts
+    /// as malformed), not the others'.
+    fn message(&mut self, msg: &[u8], cut: bool) {
         let Some(h) = header(msg) else {
             return self.bad();
         };
@@ -355,8 +378,16 @@ impl DnsState {
             self.sum.queries = self.sum.queries.saturating_add(1);
         }
         let want_question = self.sum.query.is_none() || (!response && self.query_from_response);
-        if !want_question && (!response || self.have_response) {
+        let first_response = response && !self.have_response;
+        if !want_question && !first_response {
             return;
+        }
+        if first_response {
+            // The header decodes: its RCODE and counts are read, whatever
+            // follows.
+            self.have_response = true;
+            self.sum.rcode = Some(h.flags & 0x000f);
+            self.sum.answer_count = Some(h.an);
         }
         // Question section.
         let mut pos = 12;
@@ -395,15 +426,24 @@ impl DnsState {
             self.query_from_response = response;
         }
         if !questions_decode {
+            // Where the records start is unknown: the answers are null,
+            // unless the header announces none (an empty section).
+            if first_response && h.an == 0 {
+                self.sum.answers = Some(Vec::new());
+            }
             return self.bad();
         }
-        if !response || self.have_response {
-            return;
+        if first_response && !self.records(msg, &h, pos) && !cut {
+            self.bad();
         }
-        self.have_response = true;
-        self.sum.answer_count = Some(h.an);
-        let mut rcode = h.flags & 0x000f;
+    }
+
+    /// Reads the records of the flow's first response from `pos` (after its
+    /// question section): its answers, as far as they decode, and the OPT
+    /// record's extended RCODE bits. Whether every record decoded.
+    fn records(&mut self, msg: &[u8], h: &Header, mut pos: usize) -> bool {
         let mut answers = Vec::with_capacity(usize::from(h.an).min(MAX_ANSWERS));
+        let mut all_decode = true;
         let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
         for n in 0..total {
             // The owner name is kept for the first record of a message
@@ -416,6 +456,7 @@ impl DnsState {
                 skip_name(msg, pos)
             };
             let Some(p) = end else {
+                all_decode = false;
                 break;
             };
             if keep {
@@ -425,25 +466,33 @@ impl DnsState {
             let (Some(ty), Some(_class), Some(ttl), Some(rdlen)) =
                 (c.u16(), c.u16(), c.u32(), c.u16())
             else {
+                all_decode = false;
                 break;
             };
             let rstart = p + 10;
             let Some(rdata) = msg.get(rstart..rstart + usize::from(rdlen)) else {
+                all_decode = false;
                 break;
             };
             pos = rstart + usize::from(rdlen);
             if n < u32::from(h.an) {
-                if answers.len() < MAX_ANSWERS
-                    && let Some(a) = self.render(msg, ty, rstart, rdata)
-                {
-                    answers.push(a);
+                if answers.len() < MAX_ANSWERS {
+                    // A record whose data does not decode (an A record of
+                    // 3 bytes, a name that does not) is left out; the
+                    // records after it are still read (its length frames it).
+                    match self.render(msg, ty, rstart, rdata) {
+                        Some(a) => answers.push(a),
+                        None => all_decode = false,
+                    }
                 }
-            } else if ty == 41 {
-                rcode |= u16::from((ttl >> 24) as u8) << 4;
+            } else if ty == 41
+                && let Some(rcode) = &mut self.sum.rcode
+            {
+                *rcode |= u16::from((ttl >> 24) as u8) << 4;
             }
         }
-        self.sum.rcode = Some(rcode);
-        self.sum.answers = answers;
+        self.sum.answers = Some(answers);
+        all_decode
     }
 
     fn render(&mut self, msg: &[u8], ty: u16, rstart: usize, rdata: &[u8]) -> Option<String> {
@@ -565,7 +614,10 @@ mod tests {
         assert_eq!(s.id, Some(0x5934));
         assert_eq!(s.rcode, Some(0));
         assert_eq!(s.answer_count, Some(2));
-        assert_eq!(s.answers, vec!["192.139.46.66", "198.199.88.104"]);
+        assert_eq!(
+            s.answers.as_deref(),
+            Some(&["192.139.46.66", "198.199.88.104"].map(String::from)[..])
+        );
         assert_eq!(
             (s.queries, s.responses, s.transactions(), s.malformed),
             (1, 1, 1, 0)
@@ -618,7 +670,11 @@ mod tests {
                 },
                 &server[..cut],
             );
-            assert_eq!(e.summary().answers.len(), 2, "cut {cut}");
+            assert_eq!(
+                e.summary().answers.as_ref().map(Vec::len),
+                Some(2),
+                "cut {cut}"
+            );
             assert_eq!(e.summary().query.as_deref(), Some("www.tcpdump.org"));
         }
         d.feed_tcp(
@@ -631,7 +687,7 @@ mod tests {
         );
         let s = d.summary();
         assert_eq!((s.queries, s.responses), (2, 1));
-        assert_eq!(s.answers.len(), 2);
+        assert_eq!(s.answers.as_ref().map(Vec::len), Some(2));
     }
 
     #[test]
@@ -655,7 +711,10 @@ mod tests {
         let s = d.summary();
         assert_eq!(s.rcode, Some(23));
         assert_eq!(dns_rcode_name(23), Some("BADCOOKIE"));
-        assert_eq!(s.answers, vec!["b.a", "a", "hi x\\x00", "2001:db8::1"]);
+        assert_eq!(
+            s.answers.as_deref(),
+            Some(&["b.a", "a", "hi x\\x00", "2001:db8::1"].map(String::from)[..])
+        );
         assert_eq!(s.query.as_deref(), Some("a"));
         assert_eq!(s.queries, 0);
         assert_eq!(s.transactions(), 1);
@@ -697,7 +756,10 @@ mod tests {
         let d = s.summary();
         assert_eq!(d.query, None);
         assert_eq!(d.record_name.as_deref(), Some("_RAOP._tcp.local"));
-        assert_eq!(d.answers, ["Speaker._RAOP._tcp.local"]);
+        assert_eq!(
+            d.answers.as_deref(),
+            Some(&["Speaker._RAOP._tcp.local".to_string()][..])
+        );
         assert_eq!((d.rcode, d.responses, d.malformed), (Some(0), 1, 0));
         // A flow with a question does not take a record's name.
         let mut s = DnsState::new();
@@ -705,6 +767,138 @@ mod tests {
         s.feed_udp(m);
         assert_eq!(s.summary().query.as_deref(), Some("a"));
         assert_eq!(s.summary().record_name, None);
+    }
+
+    /// The answers of a summary, as `&str`s.
+    fn answers(s: &DnsSummary) -> Option<Vec<&str>> {
+        s.answers
+            .as_ref()
+            .map(|a| a.iter().map(String::as_str).collect())
+    }
+
+    #[test]
+    fn a_response_is_read_per_part() {
+        // A response whose question is a compression loop (`a`, then a
+        // pointer back to it): the header gives RCODE 3 (NXDOMAIN, flags
+        // 0x8183) and ANCOUNT 1; the answer behind the question cannot be
+        // found, so the answers are null; no query name.
+        let mut m = vec![0, 7, 0x81, 0x83, 0, 1, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(&[1, b'a', 0xc0, 12, 0, 1, 0, 1]);
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!(
+            (s.rcode, s.answer_count, answers(s)),
+            (Some(3), Some(1), None)
+        );
+        assert_eq!((s.query.as_deref(), s.qtype), (None, None));
+        assert_eq!((s.responses, s.malformed), (1, 1));
+        // The same announcing no answer: the answer section is empty.
+        m[7] = 0;
+        m.truncate(20);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!((s.rcode, answers(s)), (Some(3), Some(vec![])));
+        assert_eq!(s.malformed, 1);
+
+        // A header and nothing that decodes after it (all bytes 0xaa, as
+        // in a fuzzed capture): flags 0xaaaa have QR set and RCODE 10
+        // (NOTZONE); QDCOUNT 0xaaaa; the name's first byte 0xaa is an
+        // extended label type.
+        let mut d = DnsState::new();
+        d.feed_udp(&[0xaa; 44]);
+        let s = d.summary();
+        assert_eq!(
+            (s.rcode, answers(s), s.query.as_deref()),
+            (Some(10), None, None)
+        );
+        assert_eq!((s.responses, s.queries, s.malformed), (1, 0, 1));
+        // A later response that decodes gives its question (the flow had
+        // none) but not its RCODE or answers: those are the first
+        // response's.
+        d.feed_udp(&response());
+        let s = d.summary();
+        assert_eq!(s.query.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!((s.rcode, answers(s)), (Some(10), None));
+        assert_eq!((s.responses, s.malformed), (2, 1));
+    }
+
+    #[test]
+    fn answers_are_read_as_far_as_they_decode() {
+        // Question `a` A IN (offset 12-18), then two A records, the second
+        // announcing 4 bytes of data where 2 are left: the first is read,
+        // the message is malformed, the RCODE (0, flags 0x8180) stands.
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 51]);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!(answers(s), Some(vec!["192.0.2.1"]));
+        assert_eq!(
+            (s.rcode, s.answer_count, s.query.as_deref()),
+            (Some(0), Some(2), Some("a"))
+        );
+        assert_eq!(s.malformed, 1);
+
+        // An A record of 3 bytes (its data does not decode) is left out, the
+        // one after it is read; the OPT record after them (TTL 0x01000000:
+        // extended RCODE 1) makes RCODE 0 into 16 (BADVERS).
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 1];
+        m.extend_from_slice(b"\x01a\x00\x00\x01\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 3, 192, 0, 2]);
+        m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 51, 100, 7]);
+        m.extend_from_slice(&[0, 0, 41, 0x10, 0, 1, 0, 0, 0, 0, 0]);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!(answers(s), Some(vec!["198.51.100.7"]));
+        assert_eq!((s.rcode, s.malformed), (Some(16), 1));
+        // The OPT record cut after its type: the header's RCODE alone.
+        m.truncate(m.len() - 8);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!(answers(s), Some(vec!["198.51.100.7"]));
+        assert_eq!((s.rcode, s.malformed), (Some(0), 1));
+    }
+
+    #[test]
+    fn a_message_cut_at_the_tcp_bound_is_not_malformed() {
+        // Question `a` TXT IN, one TXT record of 5000 bytes (5000 empty
+        // strings): 12 + 7 + 12 + 5000 = 5031 bytes, of which flowq keeps
+        // 4096 over TCP. The record does not fit: no answer, RCODE 0, and
+        // not malformed, as flowq cut it. The same first 4096 bytes in a
+        // UDP datagram are a message that does not decode.
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x01a\x00\x00\x10\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0x13, 0x88]);
+        m.resize(m.len() + 5000, 0);
+        assert_eq!(m.len(), 5031);
+        let mut t = DnsState::new();
+        t.feed_tcp(Side::Server, TcpSegment::default(), &framed_message(&m));
+        let s = t.summary();
+        assert_eq!(
+            (s.rcode, answers(s), s.malformed),
+            (Some(0), Some(vec![]), 0)
+        );
+        let mut u = DnsState::new();
+        u.feed_udp(&m[..MAX_TCP_MESSAGE]);
+        let s = u.summary();
+        assert_eq!(
+            (s.rcode, answers(s), s.malformed),
+            (Some(0), Some(vec![]), 1)
+        );
+    }
+
+    /// `msg` with its 2-byte length prefix (DNS over TCP).
+    fn framed_message(msg: &[u8]) -> Vec<u8> {
+        let mut out = (msg.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(msg);
+        out
     }
 
     #[test]
@@ -769,7 +963,12 @@ mod tests {
                 let mut d = DnsState::new();
                 d.feed_udp(&m);
                 let _ = looks_like_dns(&m);
-                assert!(d.summary().answers.len() <= MAX_ANSWERS);
+                assert!(
+                    d.summary()
+                        .answers
+                        .as_ref()
+                        .is_none_or(|a| a.len() <= MAX_ANSWERS)
+                );
             }
         }
     }

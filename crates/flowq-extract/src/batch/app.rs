@@ -96,10 +96,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 None => numbered(buf, "RCODE", r),
             })
         }),
-        A::DnsAnswers => chunk.opt_text_lists(|f| {
-            let d = dns(f)?;
-            d.rcode.is_some().then_some(d.answers.as_slice())
-        }),
+        A::DnsAnswers => chunk.opt_text_lists(|f| dns(f)?.answers.as_deref()),
         A::DnsTransactions => chunk.opt_ints(|f| dns(f).map(|d| i64::from(d.transactions()))),
         A::HttpMethod => chunk.opt_texts(|f, _| http(f)?.method.as_deref()),
         A::HttpUri => chunk.opt_texts(|f, _| http(f)?.uri.as_deref()),
