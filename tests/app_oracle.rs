@@ -1199,8 +1199,11 @@ fn read_nfstream(path: &Path) -> Vec<Row> {
 
 /// What the packets of a flow show, read by `util::frames`.
 struct FlowPackets {
-    /// The capture has IP fragments between the outermost addresses of one
-    /// of the flow's packets (flowq does not reassemble them).
+    /// One of the flow's packets is an IP fragment, or travelled in a tunnel
+    /// between hosts that exchanged IP fragments (a fragmented tunnel packet
+    /// stays in the outer flow): NFStream keeps a first fragment as if it
+    /// were the whole packet and drops the others, flowq puts UDP
+    /// datagrams together and leaves TCP segments in fragments out.
     fragmented: bool,
     /// One of the flow's packets was cut short: by the snap length, or its
     /// IP length is more than was captured.
@@ -1211,7 +1214,7 @@ struct FlowPackets {
 }
 
 impl FlowPackets {
-    fn of(flow: i64, f: &Flowq, frames: &[Frame]) -> FlowPackets {
+    fn of(flow: i64, row: &Row, f: &Flowq, frames: &[Frame]) -> FlowPackets {
         let pair = |ip: &Ip| {
             let mut p = [ip.src.clone(), ip.dst.clone()];
             p.sort();
@@ -1244,10 +1247,11 @@ impl FlowPackets {
                     .or_else(|| gtp_tcp_payload(ip))
                     .is_some_and(hello_with_overrunning_extensions)
             });
-            out.fragmented |= frame
-                .ip
-                .as_ref()
-                .is_some_and(|ip| fragment_pairs.contains(&pair(ip)));
+            let mut hosts = [row["src_ip"].clone(), row["dst_ip"].clone()];
+            hosts.sort();
+            out.fragmented |= frame.ip.as_ref().is_some_and(|ip| {
+                ip.fragment.is_some() || (pair(ip) != hosts && fragment_pairs.contains(&pair(ip)))
+            });
         }
         out
     }
@@ -1372,7 +1376,7 @@ fn dissection_columns_agree_with_nfstream() {
                 }
                 let id: i64 = ours["id"].parse().expect("an integer id");
                 let handshake = f.handshake.get(&id).copied();
-                let packets = FlowPackets::of(id, &f, &frames);
+                let packets = FlowPackets::of(id, ours, &f, &frames);
                 let class =
                     nfstream_class(check, a, b, ours, malformed_capture, handshake, &packets)
                         .unwrap_or("unexplained");

@@ -465,9 +465,37 @@ impl HttpState {
         &self.sum
     }
 
-    /// The summary, consuming the state.
-    pub fn into_summary(self) -> HttpSummary {
+    /// The summary, consuming the state (after [`finish`](Self::finish)).
+    pub fn into_summary(mut self) -> HttpSummary {
+        self.finish();
         self.sum
+    }
+
+    /// Whether a direction holds a head whose empty line has not come.
+    pub fn has_pending_head(&self) -> bool {
+        self.dir
+            .iter()
+            .any(|d| d.mode == Mode::Head && !d.buf.is_empty())
+    }
+
+    /// The end of the flow's parsing: a head still incomplete in a
+    /// direction (the capture ends, or the rest of the head was lost) is
+    /// read as far as its complete lines go, as a head cut at
+    /// [`MAX_HEAD_BYTES`] is (the start line must be complete and valid);
+    /// the incomplete last line is left out. Zeek reads a head line by line
+    /// the same way.
+    pub fn finish(&mut self) {
+        for side in [Side::Client, Side::Server] {
+            let i = side.index();
+            if self.dir[i].mode != Mode::Head {
+                continue;
+            }
+            let mut buf = std::mem::take(&mut self.dir[i].buf);
+            if let Some(last_nl) = memchr::memrchr(b'\n', &buf) {
+                buf.truncate(last_nl + 1);
+                self.dir[i].mode = self.parse_head(side, &buf, true);
+            }
+        }
     }
 
     /// The TLS metadata of a `CONNECT` tunnel, if one was opened.
@@ -521,6 +549,41 @@ mod tests {
 
     fn seg(seq: u32) -> TcpSegment {
         TcpSegment { seq, syn: false }
+    }
+
+    #[test]
+    fn a_head_the_flow_ends_in_is_read_as_far_as_its_lines_go() {
+        // A request whose empty line never comes: its complete lines are
+        // read when the flow's parsing ends, the cut last line is not.
+        let req = b"GET /a?b=1 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: x/1\r\nAccept: te";
+        let resp = b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nServ";
+        let mut h = HttpState::new();
+        h.feed(Side::Client, TcpSegment { seq: 0, syn: true }, &[]);
+        h.feed(Side::Client, seg(1), req);
+        h.feed(Side::Server, TcpSegment { seq: 50, syn: true }, &[]);
+        h.feed(Side::Server, seg(51), resp);
+        assert_eq!(
+            (h.summary().method.as_deref(), h.summary().status),
+            (None, None)
+        );
+        assert!(h.has_pending_head());
+        let s = h.into_summary();
+        assert_eq!(s.method.as_deref(), Some("GET"));
+        assert_eq!(s.uri.as_deref(), Some("/a?b=1"));
+        assert_eq!(s.host.as_deref(), Some("example.com:8080"));
+        assert_eq!(s.user_agent.as_deref(), Some("x/1"));
+        assert_eq!(
+            (s.status, s.content_type.as_deref()),
+            (Some(404), Some("text/plain"))
+        );
+        assert_eq!(s.requests, 1);
+        // A start line that is not complete, or not HTTP/1.x: nothing.
+        for start in [&b"GET /abc HTT"[..], b"GET /abc HTTP/d.1\r\nHost: a\r\n"] {
+            let mut h = HttpState::new();
+            h.feed(Side::Client, seg(1), start);
+            let s = h.into_summary();
+            assert_eq!((s.method, s.host, s.requests), (None, None, 0));
+        }
     }
 
     #[test]

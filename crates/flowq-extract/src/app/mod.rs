@@ -380,7 +380,12 @@ impl AppFlow {
             }
             Parser::Http(s) => {
                 m.tls = s.tunnel_summary().map(Box::new);
-                m.http = Some(Box::new(s.summary().clone()));
+                m.http = Some(Box::new(if s.has_pending_head() {
+                    // What `into_summary` gives: the pending head read.
+                    s.clone().into_summary()
+                } else {
+                    s.summary().clone()
+                }));
             }
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
