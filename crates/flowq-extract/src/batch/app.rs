@@ -140,19 +140,43 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 None => tls(f).and_then(|t| t.ja3s.as_deref()).unwrap_or(""),
             })
         }),
-        A::NfUserAgent => chunk
-            .opt_texts(|f, _| Some(http(f).and_then(|h| h.user_agent.as_deref()).unwrap_or(""))),
+        A::NfUserAgent => chunk.opt_texts(|f, buf| {
+            let value = http(f).and_then(|h| h.user_agent.as_deref());
+            Some(nfstream_text(
+                value.unwrap_or(""),
+                NFSTREAM_USER_AGENT_SIZE,
+                buf,
+            ))
+        }),
         // NFStream's (nDPI's) content type is the media type alone, without
         // the header's parameters (`text/html`, not `text/html; charset=UTF-8`).
-        A::NfContentType => chunk.opt_texts(|f, _| {
-            Some(
-                http(f)
-                    .and_then(|h| h.content_type.as_deref())
-                    .and_then(|value| value.split(';').next())
-                    .map_or("", str::trim),
-            )
+        A::NfContentType => chunk.opt_texts(|f, buf| {
+            let value = http(f)
+                .and_then(|h| h.content_type.as_deref())
+                .and_then(|value| value.split(';').next())
+                .map_or("", str::trim);
+            Some(nfstream_text(value, NFSTREAM_CONTENT_TYPE_SIZE, buf))
         }),
     }
+}
+
+/// The sizes of NFStream's `user_agent` and `content_type` buffers
+/// (`nf_flow` in its `engine/lib_engine.c`).
+const NFSTREAM_USER_AGENT_SIZE: usize = 256;
+const NFSTREAM_CONTENT_TYPE_SIZE: usize = 64;
+
+/// A header value flowq rendered (`app::escape_bytes`), as NFStream gives it
+/// ([`ndpi_name::c_string_utf8`]). A value without an escape is printable
+/// ASCII: only the bound applies, without copying.
+fn nfstream_text<'s>(rendered: &'s str, size: usize, buf: &'s mut String) -> &'s str {
+    if !rendered.contains('\\') {
+        return &rendered[..rendered.len().min(size - 1)];
+    }
+    let mut bytes = Vec::new();
+    ndpi_name::unescape(rendered, &mut bytes);
+    buf.clear();
+    ndpi_name::c_string_utf8(&bytes, size, buf);
+    buf
 }
 
 /// NFStream's `requested_server_name`: the name `server_name` holds, as

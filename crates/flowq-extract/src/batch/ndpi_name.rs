@@ -157,6 +157,20 @@ pub(super) fn dhcp_fingerprint(codes: &[u8], out: &mut String) {
     out.truncate(start + (out.len() - start).min(47));
 }
 
+/// A header value as NFStream gives it: nDPI keeps the value's bytes,
+/// NFStream's engine copies them into a C buffer of `size` bytes
+/// (`snprintf("%s")`: cut at the first NUL, at most `size - 1` bytes), and
+/// its Python side reads that back with
+/// `ffi.string(..).decode('utf-8', errors='ignore')`: bytes that are not
+/// UTF-8 (a sequence cut by the bound included) are left out.
+pub(super) fn c_string_utf8(value: &[u8], size: usize, out: &mut String) {
+    let value = value.split(|&b| b == 0).next().unwrap_or_default();
+    let value = &value[..value.len().min(size.saturating_sub(1))];
+    for chunk in value.utf8_chunks() {
+        out.push_str(chunk.valid());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,6 +179,29 @@ mod tests {
         let mut out = String::new();
         f(name, &mut out);
         out
+    }
+
+    #[test]
+    fn c_strings_as_nfstream_reads_them() {
+        let run = |v: &[u8], size: usize| {
+            let mut out = String::new();
+            c_string_utf8(v, size, &mut out);
+            out
+        };
+        // A byte that is not UTF-8 is left out (the corpus's fuzzed
+        // `Sony\x8aricssonT68/R201A`); UTF-8 stays.
+        assert_eq!(
+            run(b"Sony\x8aricssonT68/R201A", 256),
+            "SonyricssonT68/R201A"
+        );
+        assert_eq!(run("caf\u{e9}/1".as_bytes(), 256), "caf\u{e9}/1");
+        // Cut at a NUL, and at 255 bytes of a 256-byte buffer, the second
+        // byte of a cut `\xc3\xa9` left out.
+        assert_eq!(run(b"a\x00b", 256), "a");
+        let mut long = vec![b'x'; 254];
+        long.extend_from_slice("\u{e9}".as_bytes());
+        assert_eq!(run(&long, 256), "x".repeat(254));
+        assert_eq!(run(b"abcdef", 4), "abc");
     }
 
     #[test]
