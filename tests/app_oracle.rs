@@ -1067,15 +1067,6 @@ fn tshark_class(check: &str, ours: &str, theirs: &str, e: &Evidence) -> Option<&
         return Some("announced-answers");
     }
     let payload = ip.and_then(tcp_payload).unwrap_or_default();
-    if (check.starts_with("http_") || check == "app_protocol")
-        && payload.starts_with(b"GET ")
-        && payload
-            .split(|&b| b == b'\n')
-            .next()
-            .is_some_and(|line| !line.windows(6).any(|w| w == b" HTTP/"))
-    {
-        return Some("http-0.9");
-    }
     if check == "ja3" && hello_without_compression(payload) {
         return Some("hello-without-compression");
     }

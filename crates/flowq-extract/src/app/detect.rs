@@ -11,7 +11,7 @@
 //! | `tls` | TCP | a handshake record header (22, version 3.0-3.4, length 1-18 432) whose first handshake message is a ClientHello (1) or ServerHello (2) |
 //! | `ssh` | TCP | `SSH-` and a digit |
 //! | `http2` | TCP | the HTTP/2 connection preface's first line `PRI * HTTP/2.0` (prior knowledge, RFC 9113 §3.4) |
-//! | `http` | TCP | a request line with a known method and, if the line is complete, `HTTP/1.x`; or a status line `HTTP/1.x NNN` |
+//! | `http` | TCP | a request line with a known method and, if the line is complete, `HTTP/1.x`; or an HTTP/0.9 simple request (a complete line `GET /path`, no version); or a status line `HTTP/1.x NNN` |
 //! | `bittorrent` | TCP | the peer handshake: byte 19 then `BitTorrent protocol` |
 //! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
 //! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
@@ -23,7 +23,7 @@
 
 use super::dhcp::looks_like_dhcp;
 use super::dns::{decodes_as_dns, looks_like_dns};
-use super::http::{looks_like_request, looks_like_response};
+use super::http::{looks_like_request, looks_like_response, looks_like_simple_request};
 use super::netbios::looks_like_netbios_datagram;
 use super::quic::is_supported_version;
 use super::ssh::looks_like_ssh;
@@ -126,7 +126,7 @@ fn detect_tcp(d: &[u8]) -> Option<AppProtocol> {
     if d.starts_with(b"PRI * HTTP/2.0\r\n") {
         return Some(AppProtocol::Http2);
     }
-    if looks_like_request(d) || looks_like_response(d) {
+    if looks_like_request(d) || looks_like_simple_request(d) || looks_like_response(d) {
         return Some(AppProtocol::Http);
     }
     if d.len() >= 20 && d[0] == 19 && &d[1..20] == b"BitTorrent protocol" {

@@ -69,6 +69,21 @@ fn request_line_ok(line: &[u8]) -> bool {
     method_end(line).is_some() && version_ends(line)
 }
 
+/// Whether a complete first line (without its CR LF) is an HTTP/0.9 simple
+/// request (RFC 1945 §4.1: `GET` SP Request-URI, no version, no headers),
+/// with a path: `GET /` and printable ASCII without spaces. (A path, so
+/// that a line such as a Redis inline `GET key` is not one.)
+fn simple_request_line(line: &[u8]) -> bool {
+    line.strip_prefix(b"GET /")
+        .is_some_and(|rest| rest.iter().all(|b| (0x21..=0x7e).contains(b)))
+}
+
+/// Whether `data` starts with a complete HTTP/0.9 simple request line
+/// ([`simple_request_line`]). Over TCP only: HTTP over UDP is HTTP/1.x.
+pub fn looks_like_simple_request(data: &[u8]) -> bool {
+    memchr::memchr(b'\n', data).is_some_and(|nl| simple_request_line(trim_cr(&data[..nl])))
+}
+
 /// Where a known method followed by a space ends, at the start of `data`.
 fn method_end(data: &[u8]) -> Option<usize> {
     let sp = data.iter().take(12).position(|&b| b == b' ')?;
@@ -149,7 +164,8 @@ pub struct HttpSummary {
     pub method: Option<String>,
     /// Its request target, as sent, at most [`MAX_URI_BYTES`].
     pub uri: Option<String>,
-    /// Its HTTP version (`HTTP/1.1`).
+    /// Its HTTP version (`HTTP/1.1`); none for an HTTP/0.9 simple request,
+    /// which has no version.
     pub version: Option<String>,
     /// Its Host header, as sent (see [`host_without_port`]).
     pub host: Option<String>,
@@ -252,7 +268,7 @@ impl HttpState {
             Some(end) => (end, false),
             None => (head.len(), payload.len() > MAX_HEAD_BYTES),
         };
-        match self.parse_head(side, &head[..end], cut) {
+        match self.parse_head(side, &head[..end], cut, false) {
             Mode::Done => self.dir[i].mode = Mode::Done,
             // A first datagram that is not HTTP: the direction is not.
             Mode::Lost if self.dir[i].heads == 0 => self.dir[i].mode = Mode::Off,
@@ -294,7 +310,7 @@ impl HttpState {
                         // Most heads arrive whole in one segment: parsed in
                         // place, not copied.
                         if let Some(end) = find_head_end(&d[..take], 0) {
-                            let next = self.parse_head(side, &d[..end], false);
+                            let next = self.parse_head(side, &d[..end], false, true);
                             self.dir[i].mode = next;
                             d = &d[end..];
                             continue;
@@ -346,7 +362,7 @@ impl HttpState {
 
     fn start_ok(&self, side: Side) -> bool {
         let b = &self.dir[side.index()].buf;
-        looks_like_request(b) || looks_like_response(b)
+        looks_like_request(b) || looks_like_simple_request(b) || looks_like_response(b)
     }
 
     /// Parse the head in the direction's buffer (possibly cut at the bound);
@@ -354,12 +370,14 @@ impl HttpState {
     fn head(&mut self, side: Side, cut: bool) -> Mode {
         let i = side.index();
         let buf = std::mem::take(&mut self.dir[i].buf);
-        let mode = self.parse_head(side, &buf, cut);
+        let mode = self.parse_head(side, &buf, cut, true);
         self.dir[i].buf = buf;
         mode
     }
 
-    fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool) -> Mode {
+    /// Parses one head; `stream` when it comes from a TCP stream (where an
+    /// HTTP/0.9 simple request is read too), not a datagram.
+    fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool, stream: bool) -> Mode {
         let i = side.index();
         let first_nl = memchr::memchr(b'\n', buf);
         let (start, mut rest) = match first_nl {
@@ -371,9 +389,14 @@ impl HttpState {
             Some(_) => request_line_ok(start),
             None => looks_like_request(buf),
         };
+        // An HTTP/0.9 simple request: its line is the whole request.
+        let simple = stream && first_nl.is_some() && simple_request_line(start);
+        if simple {
+            rest = &[];
+        }
         let is_request = match self.dir[i].requests {
             Some(r) => r,
-            None if request_ok(start) => true,
+            None if simple || request_ok(start) => true,
             None if looks_like_response(start) => false,
             None => return Mode::Lost,
         };
@@ -412,14 +435,20 @@ impl HttpState {
             }
         }
         if is_request {
-            // `method SP target SP version` (the version is the rest of the line).
-            let Some((method, target, version)) = memchr::memchr(b' ', start).and_then(|a| {
-                let b = a + 1 + memchr::memchr(b' ', &start[a + 1..])?;
-                Some((&start[..a], &start[a + 1..b], &start[b + 1..]))
-            }) else {
+            // `method SP target SP version` (the version is the rest of the
+            // line); `GET SP target` for a simple request, without a version.
+            let parts = if simple {
+                Some((&start[..3], &start[4..], None))
+            } else {
+                memchr::memchr(b' ', start).and_then(|a| {
+                    let b = a + 1 + memchr::memchr(b' ', &start[a + 1..])?;
+                    Some((&start[..a], &start[a + 1..b], Some(&start[b + 1..])))
+                })
+            };
+            let Some((method, target, version)) = parts else {
                 return Mode::Lost;
             };
-            if !request_ok(start) {
+            if !simple && !request_ok(start) {
                 return Mode::Lost;
             }
             self.dir[i].heads += 1;
@@ -428,7 +457,7 @@ impl HttpState {
                 self.connect = method == b"CONNECT";
                 self.sum.method = Some(escape_bytes(method, 32));
                 self.sum.uri = Some(escape_bytes(target, MAX_URI_BYTES));
-                self.sum.version = Some(escape_bytes(version, 16));
+                self.sum.version = version.map(|v| escape_bytes(v, 16));
                 let render = |v: &[u8]| escape_bytes(v, MAX_VALUE_BYTES);
                 self.sum.host = host.map(render);
                 self.sum.user_agent = ua.map(render);
@@ -493,7 +522,7 @@ impl HttpState {
             let mut buf = std::mem::take(&mut self.dir[i].buf);
             if let Some(last_nl) = memchr::memrchr(b'\n', &buf) {
                 buf.truncate(last_nl + 1);
-                self.dir[i].mode = self.parse_head(side, &buf, true);
+                self.dir[i].mode = self.parse_head(side, &buf, true, true);
             }
         }
     }
@@ -700,6 +729,55 @@ mod tests {
         h.feed_datagram(Side::Client, b"\x00\x01binary");
         h.feed_datagram(Side::Client, search);
         assert_eq!(h.summary().requests, 0);
+    }
+
+    #[test]
+    fn http_0_9_simple_requests() {
+        use crate::app::detect::detect;
+        use crate::app::{AppProtocol, Transport};
+        // RFC 1945 §4.1: `GET /` without a version (zeek mixed-vlan-mpls.pcap
+        // sends `GET /\r\n\r\n`); HTTP on TCP, not on UDP.
+        assert!(looks_like_simple_request(b"GET /\r\n\r\n"));
+        assert_eq!(
+            detect(Transport::Tcp, b"GET /\r\n\r\n"),
+            Some(AppProtocol::Http)
+        );
+        assert_eq!(detect(Transport::Udp, b"GET /\r\n\r\n"), None);
+        // Not one: no path (a Redis inline command), a space, a control byte,
+        // another method, an incomplete line.
+        for line in [
+            &b"GET key\r\n"[..],
+            b"GET /a b\r\n",
+            b"GET /a\x01\r\n",
+            b"POST /a\r\n",
+            b"GET /a",
+        ] {
+            assert!(!looks_like_simple_request(line), "{line:?}");
+        }
+        let mut h = HttpState::new();
+        h.feed(Side::Client, TcpSegment { seq: 0, syn: true }, &[]);
+        h.feed(Side::Client, seg(1), b"GET /\r\n\r\n");
+        let s = h.summary();
+        assert_eq!(
+            (s.method.as_deref(), s.uri.as_deref()),
+            (Some("GET"), Some("/"))
+        );
+        assert_eq!(
+            (s.version.as_deref(), s.host.as_deref(), s.requests),
+            (None, None, 1)
+        );
+        // Without the empty line: read when the flow's parsing ends.
+        let mut h = HttpState::new();
+        h.feed(Side::Client, seg(1), b"GET /index.html\r\n");
+        assert_eq!(h.summary().method, None);
+        let s = h.into_summary();
+        assert_eq!(s.uri.as_deref(), Some("/index.html"));
+        assert_eq!(s.requests, 1);
+        // The response of HTTP/0.9 is the document alone: no status.
+        let mut h = HttpState::new();
+        h.feed(Side::Client, seg(1), b"GET /\r\n\r\n");
+        h.feed(Side::Server, seg(1), b"<html><body>hello</body></html>\n");
+        assert_eq!(h.into_summary().status, None);
     }
 
     #[test]
