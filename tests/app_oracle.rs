@@ -1049,6 +1049,14 @@ fn tshark_class(check: &str, ours: &str, theirs: &str, e: &Evidence) -> Option<&
     if check == "http_uri" && ours.len() >= 1000 && theirs.starts_with(ours) {
         return Some("uri-bound");
     }
+    // TShark's text fields end at a NUL byte; flowq's value has the bytes
+    // after it too (`\x00`).
+    if ours.len() > theirs.len()
+        && ours.starts_with(theirs)
+        && ours[theirs.len()..].starts_with("\\x00")
+    {
+        return Some("nul-byte");
+    }
     if e.first_payload.is_some_and(|first| first < e.seen.record) {
         return Some("not-at-stream-start");
     }
