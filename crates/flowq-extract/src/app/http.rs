@@ -390,7 +390,8 @@ impl HttpState {
             None => looks_like_request(buf),
         };
         // An HTTP/0.9 simple request: its line is the whole request.
-        let simple = stream && first_nl.is_some() && simple_request_line(start);
+        let simple =
+            stream && first_nl.is_some() && !version_ends(start) && simple_request_line(start);
         if simple {
             rest = &[];
         }
