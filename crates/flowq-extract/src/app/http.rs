@@ -81,7 +81,9 @@ fn simple_request_line(line: &[u8]) -> bool {
 /// Whether `data` starts with a complete HTTP/0.9 simple request line
 /// ([`simple_request_line`]). Over TCP only: HTTP over UDP is HTTP/1.x.
 pub fn looks_like_simple_request(data: &[u8]) -> bool {
-    memchr::memchr(b'\n', data).is_some_and(|nl| simple_request_line(trim_cr(&data[..nl])))
+    // The prefix first: most payloads are not one, and are not scanned.
+    data.starts_with(b"GET /")
+        && memchr::memchr(b'\n', data).is_some_and(|nl| simple_request_line(trim_cr(&data[..nl])))
 }
 
 /// Where a known method followed by a space ends, at the start of `data`.
