@@ -432,26 +432,30 @@ fn dns_over_tcp_with_two_messages_in_one_segment() {
 
 /// A response whose question name is a compression loop (label `a`, then a
 /// pointer back to that label: a, a, a, ...): its header still decodes, so
-/// the response's RCODE is read; its question does not, so where its records
-/// start is unknown: the answers are null when the header announces some, an
-/// empty list when it announces none. The query's columns stay, and the run
-/// counts one flow with malformed application data.
+/// the response's RCODE is read; its question's name does not, but it ends
+/// after its pointer, so the answer after it (whose owner name is the same
+/// loop) is read. When the question's first byte is an extended label type
+/// (0x41) instead, where the records start is unknown: the answers are null
+/// when the header announces some, an empty list when it announces none.
+/// The query's columns stay, and the run counts one flow with malformed
+/// application data.
 #[test]
-fn dns_compression_loop_gives_nulls_and_a_counter() {
+fn dns_response_with_a_damaged_question() {
     let c = (CLIENT, 40_002);
     let s_ = (SERVER, 53);
-    // (flags, ANCOUNT) of the response: NXDOMAIN announcing one answer;
-    // NOERROR announcing none.
-    for (flags, an, rcode, answers) in [
-        (0x8183u16, 1u8, "NXDOMAIN", Val::Null),
-        (0x8180, 0, "NOERROR", Val::L(vec![])),
+    // The response's flags, ANCOUNT and first name byte (1: the label `a`
+    // of the loop; 0x41: an extended label).
+    for (flags, an, first, rcode, answers) in [
+        (0x8183u16, 1u8, 1u8, "NXDOMAIN", list(&["192.0.2.1"])),
+        (0x8183, 1, 0x41, "NXDOMAIN", Val::Null),
+        (0x8180, 0, 0x41, "NOERROR", Val::L(vec![])),
     ] {
         let query = dns(7, 0x0100, "loop.example", 1, &[]);
         let [f0, f1] = flags.to_be_bytes();
         let mut response = vec![0, 7, f0, f1, 0, 1, 0, an, 0, 0, 0, 0];
-        response.extend_from_slice(&[1, b'a', 0xc0, 0x0c, 0, 1, 0, 1]);
+        response.extend_from_slice(&[first, b'a', 0xc0, 0x0c, 0, 1, 0, 1]);
         if an == 1 {
-            // An A record 192.0.2.1, unreachable behind the question.
+            // An A record 192.0.2.1, its owner name the loop.
             response.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
         }
         let packets = timed(vec![udp(c, s_, &query), udp(s_, c, &response)]);

@@ -102,6 +102,23 @@ fn skip_name(msg: &[u8], pos: usize) -> Option<usize> {
     walk_name(msg, pos, None)
 }
 
+/// Where the name at `pos` ends in the message, whether or not it decodes
+/// as a name: after its labels in place, at its root byte or after its first
+/// pointer (RFC 1035 §4.1.4), wherever that points. `None` when a label runs
+/// past the message, or is of an extended type (its length is unknown), so
+/// that what follows cannot be found.
+fn name_extent(msg: &[u8], mut p: usize) -> Option<usize> {
+    loop {
+        let b = *msg.get(p)?;
+        match b & 0xc0 {
+            0xc0 => return (p + 2 <= msg.len()).then_some(p + 2),
+            0x00 if b == 0 => return Some(p + 1),
+            0x00 => p += 1 + usize::from(b),
+            _ => return None,
+        }
+    }
+}
+
 /// Decodes the name at `pos`, rendering it into `out` if given (empty on entry).
 fn walk_name(msg: &[u8], pos: usize, mut out: Option<&mut String>) -> Option<usize> {
     let mut labels = 0usize;
@@ -257,8 +274,11 @@ pub struct DnsSummary {
     /// strings joined by spaces, anything else as `TYPE<n>`. Records are read
     /// in order up to the first whose framing does not decode; a record whose
     /// data does not decode is left out. `None` without a response, or when
-    /// the response's question section does not decode and its header
-    /// announces answers (where they start is unknown).
+    /// where a question of the response ends is unknown (a label past the
+    /// message's end, an extended label type) and its header announces
+    /// answers (where they start is unknown). A question whose name does not
+    /// decode but ends where it should (too long, a bad pointer) does not
+    /// hide the records after it.
     pub answers: Option<Vec<String>>,
     /// Query messages (QR = 0) seen.
     pub queries: u32,
@@ -393,6 +413,9 @@ impl DnsState {
         let mut pos = 12;
         let mut question = None;
         let mut questions_decode = true;
+        // Whether where each question ends is known, so that the records
+        // after them can be found.
+        let mut questions_framed = true;
         for q in 0..h.qd {
             // Only the first question's name is kept, when it is wanted: the
             // others are decoded, not rendered.
@@ -410,7 +433,19 @@ impl DnsState {
                 // A later question that does not decode (a count larger
                 // than the questions sent) leaves the first one, which did.
                 questions_decode = false;
-                break;
+                // A name that does not decode (too long, a pointer loop)
+                // may still have a known end: the records after it can be
+                // read.
+                match name_extent(msg, pos).filter(|&p| p + 4 <= msg.len()) {
+                    Some(p) => {
+                        pos = p + 4;
+                        continue;
+                    }
+                    None => {
+                        questions_framed = false;
+                        break;
+                    }
+                }
             };
             if keep {
                 question = Some((std::mem::take(&mut self.name), qt, qc));
@@ -425,7 +460,7 @@ impl DnsState {
             self.sum.id = Some(h.id);
             self.query_from_response = response;
         }
-        if !questions_decode {
+        if !questions_framed {
             // Where the records start is unknown: the answers are null,
             // unless the header announces none (an empty section).
             if first_response && h.an == 0 {
@@ -433,7 +468,8 @@ impl DnsState {
             }
             return self.bad();
         }
-        if first_response && !self.records(msg, &h, pos) && !cut {
+        let records_decode = !first_response || self.records(msg, &h, pos) || cut;
+        if !questions_decode || !records_decode {
             self.bad();
         }
     }
@@ -448,20 +484,23 @@ impl DnsState {
         for n in 0..total {
             // The owner name is kept for the first record of a message
             // without a question (when the flow has none); else decoded,
-            // not rendered.
+            // not rendered. One that does not decode but ends where it
+            // should (a pointer loop) does not hide the record's data.
             let keep = n == 0 && h.qd == 0 && self.sum.query.is_none();
             let end = if keep {
                 read_name(msg, pos, &mut self.name)
             } else {
                 skip_name(msg, pos)
             };
-            let Some(p) = end else {
-                all_decode = false;
-                break;
-            };
-            if keep {
+            if keep && end.is_some() {
                 self.sum.record_name = Some(std::mem::take(&mut self.name));
             }
+            let Some(p) = end.or_else(|| {
+                all_decode = false;
+                name_extent(msg, pos)
+            }) else {
+                break;
+            };
             let mut c = Cur::new(msg.get(p..).unwrap_or_default());
             let (Some(ty), Some(_class), Some(ttl), Some(rdlen)) =
                 (c.u16(), c.u16(), c.u32(), c.u16())
@@ -779,9 +818,10 @@ mod tests {
     #[test]
     fn a_response_is_read_per_part() {
         // A response whose question is a compression loop (`a`, then a
-        // pointer back to it): the header gives RCODE 3 (NXDOMAIN, flags
-        // 0x8183) and ANCOUNT 1; the answer behind the question cannot be
-        // found, so the answers are null; no query name.
+        // pointer back to it, at 12-15): the header gives RCODE 3
+        // (NXDOMAIN, flags 0x8183) and ANCOUNT 1; the name does not decode,
+        // so no query name or type; it ends after its pointer (offset 16),
+        // its type and class follow, and the A record after them is read.
         let mut m = vec![0, 7, 0x81, 0x83, 0, 1, 0, 1, 0, 0, 0, 0];
         m.extend_from_slice(&[1, b'a', 0xc0, 12, 0, 1, 0, 1]);
         m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
@@ -790,15 +830,23 @@ mod tests {
         let s = d.summary();
         assert_eq!(
             (s.rcode, s.answer_count, answers(s)),
-            (Some(3), Some(1), None)
+            (Some(3), Some(1), Some(vec!["192.0.2.1"]))
         );
         assert_eq!((s.query.as_deref(), s.qtype), (None, None));
         assert_eq!((s.responses, s.malformed), (1, 1));
-        // The same announcing no answer: the answer section is empty.
-        m[7] = 0;
-        m.truncate(20);
+        // The question's name an extended label (0x41): where it ends is
+        // unknown, so the answer cannot be found: null answers.
+        let mut x = m.clone();
+        x[12] = 0x41;
         let mut d = DnsState::new();
-        d.feed_udp(&m);
+        d.feed_udp(&x);
+        let s = d.summary();
+        assert_eq!((s.rcode, answers(s), s.malformed), (Some(3), None, 1));
+        // The same announcing no answer: the answer section is empty.
+        x[7] = 0;
+        x.truncate(20);
+        let mut d = DnsState::new();
+        d.feed_udp(&x);
         let s = d.summary();
         assert_eq!((s.rcode, answers(s)), (Some(3), Some(vec![])));
         assert_eq!(s.malformed, 1);
@@ -843,6 +891,26 @@ mod tests {
             (Some(0), Some(2), Some("a"))
         );
         assert_eq!(s.malformed, 1);
+
+        // A question whose name is too long (5 labels of 63 bytes: 320 wire
+        // bytes, over 255) ends at its root byte (offset 332); its type and
+        // class follow, then an A record (owner the root) 192.0.2.9, read.
+        let mut m = vec![0, 2, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        for _ in 0..5 {
+            m.push(63);
+            m.extend_from_slice(&[b'a'; 63]);
+        }
+        m.push(0);
+        m.extend_from_slice(&[0, 1, 0, 1]);
+        m.extend_from_slice(&[0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 9]);
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        assert_eq!(answers(s), Some(vec!["192.0.2.9"]));
+        assert_eq!(
+            (s.query.as_deref(), s.rcode, s.malformed),
+            (None, Some(0), 1)
+        );
 
         // An A record of 3 bytes (its data does not decode) is left out, the
         // one after it is read; the OPT record after them (TTL 0x01000000:
