@@ -173,23 +173,34 @@ fn main() {
         plan.not_found()
     );
 
-    let runs: [(&str, usize, u64); 3] = [
-        ("-j 1", 1, u64::MAX),
-        ("-j N, one reader thread", threads, u64::MAX),
-        (
-            "-j N, ranges",
-            threads,
-            std::env::var("RANGE_KB")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(4 << 20, |k| k << 10),
-        ),
+    // `RANGE_KB=4096,1024` measures ranges of each size (4 MiB by default).
+    let range_kb: Vec<u64> = std::env::var("RANGE_KB")
+        .ok()
+        .map(|v| v.split(',').filter_map(|k| k.trim().parse().ok()).collect())
+        .filter(|v: &Vec<u64>| !v.is_empty())
+        .unwrap_or_else(|| vec![4096]);
+    let mut runs: Vec<(String, usize, u64)> = vec![
+        ("-j 1".into(), 1, u64::MAX),
+        ("-j N, one reader thread".into(), threads, u64::MAX),
     ];
+    for kb in &range_kb {
+        runs.push((format!("-j N, ranges of {kb} KiB"), threads, kb << 10));
+    }
+    // `RUNS=0,2` runs only those (0: `-j 1`, 1: one reader thread, 2 and
+    // on: ranges), e.g. to profile one of them alone.
+    let only: Option<Vec<usize>> = std::env::var("RUNS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|i| i.trim().parse().ok()).collect());
+    let wanted = |i: usize| only.as_ref().is_none_or(|o| o.contains(&i));
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len()];
     let mut reference = None;
     let mut packets = 0;
     for round in 0..rounds {
-        for (i, &(name, threads, range_bytes)) in runs.iter().enumerate() {
+        for (i, (name, threads, range_bytes)) in runs.iter().enumerate() {
+            let (threads, range_bytes) = (*threads, *range_bytes);
+            if !wanted(i) {
+                continue;
+            }
             let extractor = Extractor::new(ExtractOptions {
                 profile,
                 threads,
@@ -253,8 +264,15 @@ fn main() {
         w[w.len() / 2]
     };
     let cpu = |r: &[(f64, f64)]| r.iter().map(|x| x.1).sum::<f64>() / r.len() as f64;
-    let (best1, median1) = (best(&results[0]), median(&results[0]));
+    let Some(baseline) = results.iter().find(|r| !r.is_empty()) else {
+        return;
+    };
+    // Ratios are to `-j 1`, or to the first run measured without it.
+    let (best1, median1) = (best(baseline), median(baseline));
     for (i, (name, _, _)) in runs.iter().enumerate() {
+        if results[i].is_empty() {
+            continue;
+        }
         println!(
             "{name:<26} best {:7.3} s ({:.2}x)  median {:7.3} s ({:.2}x)  cpu {:6.2} s  {:.0} ns cpu/packet",
             best(&results[i]),
