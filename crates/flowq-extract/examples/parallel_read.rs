@@ -13,8 +13,11 @@
 //!
 //! PROFILE is `standard` (default), `full` or `cic`, with `-noapp` appended to
 //! leave out the application metadata; THREADS defaults to 2. The ranges are
-//! 4 MiB unless the environment variable `RANGE_KB` sets another size.
-//! Prints one line per run and a summary (best and median wall time, CPU
+//! of the engine's size (1 MiB with the application metadata, else 4 MiB)
+//! unless the environment variable `RANGE_KB` sets one or more sizes
+//! (`RANGE_KB=4096,1024`: one run of each per round). `RUNS=0,2` runs only
+//! those (0: `-j 1`, 1: one reader thread, 2 and on: ranges), to profile one
+//! alone. Prints one line per run and a summary (best and median wall time, CPU
 //! time, ratios to `-j 1`). See docs/benchmarks.md.
 
 use flowq_extract::capture::{InputSource, RangePlan};
@@ -173,18 +176,23 @@ fn main() {
         plan.not_found()
     );
 
-    // `RANGE_KB=4096,1024` measures ranges of each size (4 MiB by default).
+    // `RANGE_KB=4096,1024` measures ranges of each size (by default, the
+    // size the engine picks: 1 MiB with the application metadata, else 4 MiB).
     let range_kb: Vec<u64> = std::env::var("RANGE_KB")
         .ok()
         .map(|v| v.split(',').filter_map(|k| k.trim().parse().ok()).collect())
-        .filter(|v: &Vec<u64>| !v.is_empty())
-        .unwrap_or_else(|| vec![4096]);
-    let mut runs: Vec<(String, usize, u64)> = vec![
-        ("-j 1".into(), 1, u64::MAX),
-        ("-j N, one reader thread".into(), threads, u64::MAX),
+        .unwrap_or_default();
+    // (name, threads, range bytes: `u64::MAX` reads as one stream, `None`
+    // takes the engine's size.)
+    let mut runs: Vec<(String, usize, Option<u64>)> = vec![
+        ("-j 1".into(), 1, Some(u64::MAX)),
+        ("-j N, one reader thread".into(), threads, Some(u64::MAX)),
     ];
+    if range_kb.is_empty() {
+        runs.push(("-j N, ranges".into(), threads, None));
+    }
     for kb in &range_kb {
-        runs.push((format!("-j N, ranges of {kb} KiB"), threads, kb << 10));
+        runs.push((format!("-j N, ranges of {kb} KiB"), threads, Some(kb << 10)));
     }
     // `RUNS=0,2` runs only those (0: `-j 1`, 1: one reader thread, 2 and
     // on: ranges), e.g. to profile one of them alone.
@@ -201,13 +209,15 @@ fn main() {
             if !wanted(i) {
                 continue;
             }
-            let extractor = Extractor::new(ExtractOptions {
+            let mut extractor = Extractor::new(ExtractOptions {
                 profile,
                 threads,
                 app,
                 ..ExtractOptions::default()
-            })
-            .with_range_bytes(range_bytes);
+            });
+            if let Some(bytes) = range_bytes {
+                extractor = extractor.with_range_bytes(bytes);
+            }
             let mut batches = Vec::new();
             let stop = std::sync::atomic::AtomicBool::new(false);
             let (summary, wall, cpu, threads) = std::thread::scope(|scope| {

@@ -222,7 +222,11 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         // de-duplication look across records in file order).
         let range_bytes = self
             .range_bytes
-            .unwrap_or(crate::shard::ranges::RANGE_BYTES);
+            .unwrap_or(if F::reads_transport(&features) {
+                crate::shard::ranges::RANGE_BYTES_WITH_PAYLOADS
+            } else {
+                crate::shard::ranges::RANGE_BYTES
+            });
         let plan = match input {
             InputSource::File(path) if !mode.preprocess.any() => RangePlan::new(path, range_bytes)
                 .ok()

@@ -30,6 +30,15 @@ use std::sync::{Arc, Condvar, Mutex};
 /// (usually a few hundred bytes) and a range's start-up cost nothing next to
 /// its reading; small enough that the decoded ranges held at once stay small.
 pub(crate) const RANGE_BYTES: u64 = 4 << 20;
+/// Bytes per range when the shards read the packets' payloads (the
+/// application metadata): each range's read buffer then stays alive until
+/// the shards are done with it, and ranges of 4 MiB (32 MiB of buffers alive
+/// for two workers) no longer stay in the caches between the worker's read
+/// and the shard's parse. On the 1M capture, `-j 2` took 1.16x less wall
+/// time than `-j 1` with ranges of 4 MiB, 1.27x with 2 MiB, 1.34x with 1 MiB
+/// and 1.23x with 512 KiB (per-range costs weigh), in one process, nine
+/// rounds each (docs/benchmarks.md).
+pub(crate) const RANGE_BYTES_WITH_PAYLOADS: u64 = 1 << 20;
 /// Ranges held at once (the one being dealt and those read ahead of it), per
 /// worker.
 const IN_FLIGHT_PER_WORKER: usize = 2;
@@ -598,7 +607,7 @@ fn read_range_summed(
     // place: the shards read the packets' transport bytes there, without a
     // copy. (Kept buffers are larger and colder in cache.)
     reader.reuse_buffer(std::mem::take(&mut ticket.bytes), decoding.carry, range_len);
-    // A range of 4 MiB holds a few thousand packets per shard.
+    // A range of 1-4 MiB holds a few thousand packets per shard.
     let mut summed = Summed {
         batches: (0..shards)
             .map(|_| Batch {
