@@ -17,7 +17,9 @@
 //! unless the environment variable `RANGE_KB` sets one or more sizes
 //! (`RANGE_KB=4096,1024`: one run of each per round). `RUNS=0,2` runs only
 //! those (0: `-j 1`, 1: one reader thread, 2 and on: ranges), to profile one
-//! alone. Prints one line per run and a summary (best and median wall time, CPU
+//! alone. `HALVES=A,B` (FILE split in two at a record) adds a last run:
+//! `-j 1` on A and on B at once, on two threads, the most two cores give
+//! for two runs that share nothing. Prints one line per run and a summary (best and median wall time, CPU
 //! time, ratios to `-j 1`). See docs/benchmarks.md.
 
 use flowq_extract::capture::{InputSource, RangePlan};
@@ -200,6 +202,20 @@ fn main() {
         .ok()
         .map(|v| v.split(',').filter_map(|i| i.trim().parse().ok()).collect());
     let wanted = |i: usize| only.as_ref().is_none_or(|o| o.contains(&i));
+    // `HALVES=A,B`: also run `-j 1` on A and on B at once, on two threads
+    // (the two halves of FILE, split at a record): what two cores give for
+    // two wholly independent runs, with nothing shared or handed over, the
+    // ceiling for `-j 2` on this machine.
+    let halves: Option<[InputSource; 2]> = std::env::var("HALVES").ok().and_then(|v| {
+        let (a, b) = v.split_once(',')?;
+        Some([
+            InputSource::File(PathBuf::from(a)),
+            InputSource::File(PathBuf::from(b)),
+        ])
+    });
+    if halves.is_some() {
+        runs.push(("two -j 1 on halves at once".into(), 0, None));
+    }
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len()];
     let mut reference = None;
     let mut packets = 0;
@@ -207,6 +223,42 @@ fn main() {
         for (i, (name, threads, range_bytes)) in runs.iter().enumerate() {
             let (threads, range_bytes) = (*threads, *range_bytes);
             if !wanted(i) {
+                continue;
+            }
+            if let (0, Some(halves)) = (threads, &halves) {
+                let options = ExtractOptions {
+                    profile,
+                    threads: 1,
+                    app,
+                    ..ExtractOptions::default()
+                };
+                let cpu = cpu_seconds();
+                let start = Instant::now();
+                let flows: u64 = std::thread::scope(|scope| {
+                    let runs: Vec<_> = halves
+                        .iter()
+                        .map(|half| {
+                            let extractor = Extractor::new(options.clone());
+                            scope.spawn(move || {
+                                let mut rows = 0;
+                                extractor
+                                    .run(std::slice::from_ref(half), &mut |b| {
+                                        rows += b.num_rows() as u64;
+                                        Ok::<(), std::convert::Infallible>(())
+                                    })
+                                    .unwrap();
+                                rows
+                            })
+                        })
+                        .collect();
+                    runs.into_iter().map(|r| r.join().unwrap()).sum()
+                });
+                let wall = start.elapsed().as_secs_f64();
+                let cpu = cpu_seconds() - cpu;
+                println!(
+                    "round {round} {name:<26} wall {wall:7.3} s  cpu {cpu:7.2} s  {flows} flows"
+                );
+                results[i].push((wall, cpu));
                 continue;
             }
             let mut extractor = Extractor::new(ExtractOptions {

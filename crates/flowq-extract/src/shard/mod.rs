@@ -227,55 +227,6 @@ impl Dealer {
         }
     }
 
-    /// The number of eviction partitions (for [`partition_of`]).
-    pub(crate) fn partitions(&self) -> usize {
-        self.partitions
-    }
-
-    /// Whether flows are keyed in both directions.
-    pub(crate) fn bidirectional(&self) -> bool {
-        self.bidirectional
-    }
-
-    /// Whether packets must come with their transport bytes (the feature
-    /// state reads payloads).
-    pub(crate) fn carries_transport(&self) -> bool {
-        self.carry_transport
-    }
-
-    /// The number of shards.
-    pub(crate) fn shards(&self) -> usize {
-        self.shards.len()
-    }
-
-    /// A byte range's packets, split by shard on the worker that read them
-    /// (batch `i` for shard `i`, each in file order, with its base ordinal and
-    /// clock set). The packets dealt one by one before them go first, so that
-    /// each shard still sees file order. Returns false once nothing more is
-    /// wanted.
-    pub(crate) fn range(&mut self, batches: Vec<Batch>) -> bool {
-        for (shard, batch) in batches.into_iter().enumerate() {
-            if self.stopped {
-                break;
-            }
-            if batch.packets.is_empty() {
-                continue;
-            }
-            let pending = &mut self.batches[shard];
-            if !pending.packets.is_empty() {
-                let pending = std::mem::replace(pending, Batch::new());
-                if self.shards[shard].send(ToShard::Packets(pending)).is_err() {
-                    self.stopped = true;
-                    break;
-                }
-            }
-            if self.shards[shard].send(ToShard::Packets(batch)).is_err() {
-                self.stopped = true;
-            }
-        }
-        !self.stopped
-    }
-
     /// One packet, in input order, with its partition when the caller worked
     /// it out already. Returns false once nothing more is wanted.
     #[inline]
