@@ -48,12 +48,12 @@ use std::sync::{Arc, Condvar, Mutex};
 pub(crate) const RANGE_BYTES: u64 = 4 << 20;
 /// Bytes per range when the shards read the packets' payloads (the
 /// application metadata): each range's read buffer then stays alive until
-/// the shards are done with it, and ranges of 4 MiB (32 MiB of buffers alive
-/// for two workers) no longer stay in the caches between the worker's read
-/// and the shard's parse. On the 1M capture, `-j 2` took 1.16x less wall
-/// time than `-j 1` with ranges of 4 MiB, 1.27x with 2 MiB, 1.34x with 1 MiB
-/// and 1.23x with 512 KiB (per-range costs weigh), in one process, nine
-/// rounds each (docs/benchmarks.md).
+/// the shards are done with it, and with ranges of 4 MiB the buffers alive
+/// (40 MiB for two threads) no longer stay in the caches between the read
+/// and the parse. `-j 2` over `-j 1`, best of 7 (1M capture) and 3 (10M)
+/// rounds in one process: 4 MiB 1.55x and 1.57x, 2 MiB 1.74x and 1.82x,
+/// 1 MiB 1.76x and 1.82x; without payloads 4 MiB was best (10M: 1.78x,
+/// against 1.38x with 1 MiB). docs/benchmarks.md.
 pub(crate) const RANGE_BYTES_WITH_PAYLOADS: u64 = 1 << 20;
 /// Ranges held at once (the one being dealt and those read ahead of it), per
 /// worker.
