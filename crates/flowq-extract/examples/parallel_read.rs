@@ -238,7 +238,7 @@ fn main() {
                     let runs: Vec<_> = halves
                         .iter()
                         .map(|half| {
-                            let extractor = Extractor::new(options.clone());
+                            let extractor = Extractor::new(options);
                             scope.spawn(move || {
                                 let mut rows = 0;
                                 extractor
