@@ -13,8 +13,13 @@
 //!
 //! PROFILE is `standard` (default), `full` or `cic`, with `-noapp` appended to
 //! leave out the application metadata; THREADS defaults to 2. The ranges are
-//! 4 MiB unless the environment variable `RANGE_KB` sets another size.
-//! Prints one line per run and a summary (best and median wall time, CPU
+//! of the engine's size (1 MiB with the application metadata, else 4 MiB)
+//! unless the environment variable `RANGE_KB` sets one or more sizes
+//! (`RANGE_KB=4096,1024`: one run of each per round). `RUNS=0,2` runs only
+//! those (0: `-j 1`, 1: one reader thread, 2 and on: ranges), to profile one
+//! alone. `HALVES=A,B` (FILE split in two at a record) adds a last run:
+//! `-j 1` on A and on B at once, on two threads, the most two cores give
+//! for two runs that share nothing. Prints one line per run and a summary (best and median wall time, CPU
 //! time, ratios to `-j 1`). See docs/benchmarks.md.
 
 use flowq_extract::capture::{InputSource, RangePlan};
@@ -173,30 +178,98 @@ fn main() {
         plan.not_found()
     );
 
-    let runs: [(&str, usize, u64); 3] = [
-        ("-j 1", 1, u64::MAX),
-        ("-j N, one reader thread", threads, u64::MAX),
-        (
-            "-j N, ranges",
-            threads,
-            std::env::var("RANGE_KB")
-                .ok()
-                .and_then(|v| v.parse::<u64>().ok())
-                .map_or(4 << 20, |k| k << 10),
-        ),
+    // `RANGE_KB=4096,1024` measures ranges of each size (by default, the
+    // size the engine picks: 1 MiB with the application metadata, else 4 MiB).
+    let range_kb: Vec<u64> = std::env::var("RANGE_KB")
+        .ok()
+        .map(|v| v.split(',').filter_map(|k| k.trim().parse().ok()).collect())
+        .unwrap_or_default();
+    // (name, threads, range bytes: `u64::MAX` reads as one stream, `None`
+    // takes the engine's size.)
+    let mut runs: Vec<(String, usize, Option<u64>)> = vec![
+        ("-j 1".into(), 1, Some(u64::MAX)),
+        ("-j N, one reader thread".into(), threads, Some(u64::MAX)),
     ];
+    if range_kb.is_empty() {
+        runs.push(("-j N, ranges".into(), threads, None));
+    }
+    for kb in &range_kb {
+        runs.push((format!("-j N, ranges of {kb} KiB"), threads, Some(kb << 10)));
+    }
+    // `RUNS=0,2` runs only those (0: `-j 1`, 1: one reader thread, 2 and
+    // on: ranges), e.g. to profile one of them alone.
+    let only: Option<Vec<usize>> = std::env::var("RUNS")
+        .ok()
+        .map(|v| v.split(',').filter_map(|i| i.trim().parse().ok()).collect());
+    let wanted = |i: usize| only.as_ref().is_none_or(|o| o.contains(&i));
+    // `HALVES=A,B`: also run `-j 1` on A and on B at once, on two threads
+    // (the two halves of FILE, split at a record): what two cores give for
+    // two wholly independent runs, with nothing shared or handed over, the
+    // ceiling for `-j 2` on this machine.
+    let halves: Option<[InputSource; 2]> = std::env::var("HALVES").ok().and_then(|v| {
+        let (a, b) = v.split_once(',')?;
+        Some([
+            InputSource::File(PathBuf::from(a)),
+            InputSource::File(PathBuf::from(b)),
+        ])
+    });
+    if halves.is_some() {
+        runs.push(("two -j 1 on halves at once".into(), 0, None));
+    }
     let mut results: Vec<Vec<(f64, f64)>> = vec![Vec::new(); runs.len()];
     let mut reference = None;
     let mut packets = 0;
     for round in 0..rounds {
-        for (i, &(name, threads, range_bytes)) in runs.iter().enumerate() {
-            let extractor = Extractor::new(ExtractOptions {
+        for (i, (name, threads, range_bytes)) in runs.iter().enumerate() {
+            let (threads, range_bytes) = (*threads, *range_bytes);
+            if !wanted(i) {
+                continue;
+            }
+            if let (0, Some(halves)) = (threads, &halves) {
+                let options = ExtractOptions {
+                    profile,
+                    threads: 1,
+                    app,
+                    ..ExtractOptions::default()
+                };
+                let cpu = cpu_seconds();
+                let start = Instant::now();
+                let flows: u64 = std::thread::scope(|scope| {
+                    let runs: Vec<_> = halves
+                        .iter()
+                        .map(|half| {
+                            let extractor = Extractor::new(options);
+                            scope.spawn(move || {
+                                let mut rows = 0;
+                                extractor
+                                    .run(std::slice::from_ref(half), &mut |b| {
+                                        rows += b.num_rows() as u64;
+                                        Ok::<(), std::convert::Infallible>(())
+                                    })
+                                    .unwrap();
+                                rows
+                            })
+                        })
+                        .collect();
+                    runs.into_iter().map(|r| r.join().unwrap()).sum()
+                });
+                let wall = start.elapsed().as_secs_f64();
+                let cpu = cpu_seconds() - cpu;
+                println!(
+                    "round {round} {name:<26} wall {wall:7.3} s  cpu {cpu:7.2} s  {flows} flows"
+                );
+                results[i].push((wall, cpu));
+                continue;
+            }
+            let mut extractor = Extractor::new(ExtractOptions {
                 profile,
                 threads,
                 app,
                 ..ExtractOptions::default()
-            })
-            .with_range_bytes(range_bytes);
+            });
+            if let Some(bytes) = range_bytes {
+                extractor = extractor.with_range_bytes(bytes);
+            }
             let mut batches = Vec::new();
             let stop = std::sync::atomic::AtomicBool::new(false);
             let (summary, wall, cpu, threads) = std::thread::scope(|scope| {
@@ -253,8 +326,15 @@ fn main() {
         w[w.len() / 2]
     };
     let cpu = |r: &[(f64, f64)]| r.iter().map(|x| x.1).sum::<f64>() / r.len() as f64;
-    let (best1, median1) = (best(&results[0]), median(&results[0]));
+    let Some(baseline) = results.iter().find(|r| !r.is_empty()) else {
+        return;
+    };
+    // Ratios are to `-j 1`, or to the first run measured without it.
+    let (best1, median1) = (best(baseline), median(baseline));
     for (i, (name, _, _)) in runs.iter().enumerate() {
+        if results[i].is_empty() {
+            continue;
+        }
         println!(
             "{name:<26} best {:7.3} s ({:.2}x)  median {:7.3} s ({:.2}x)  cpu {:6.2} s  {:.0} ns cpu/packet",
             best(&results[i]),

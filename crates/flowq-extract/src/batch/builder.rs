@@ -290,7 +290,7 @@ impl<F: RowFeatures> FlowBatchBuilder<F> {
     pub fn cut(&mut self) -> RecordBatch {
         self.build_pending();
         let rows = std::mem::take(&mut self.rows);
-        finish_batch(&self.schema, &mut self.builders, rows)
+        finish_batch(&self.schema, &mut self.builders, rows, self.batch_rows)
     }
 
     /// Appends the pending flows' cells to the column builders and empties
@@ -333,13 +333,26 @@ impl FlowId {
     }
 }
 
-/// Finishes every builder into a batch of `rows` rows.
+/// Finishes every builder into a batch of `rows` rows (of builders sized for
+/// `batch_rows`).
+///
+/// A short batch (the last of a capture) gives back the room its builders
+/// had for `batch_rows` rows: otherwise each keeps about 1 MB however few
+/// rows it has, and a consumer that holds every batch (pyarrow's `read_all`
+/// of a stream over many small captures) holds that much per capture.
 pub(super) fn finish_batch(
     schema: &SchemaRef,
     builders: &mut [ColumnBuilder],
     rows: usize,
+    batch_rows: usize,
 ) -> RecordBatch {
-    let arrays: Vec<ArrayRef> = builders.iter_mut().map(ColumnBuilder::finish).collect();
+    let mut arrays: Vec<ArrayRef> = builders.iter_mut().map(ColumnBuilder::finish).collect();
+    if rows.saturating_mul(2) <= batch_rows {
+        for array in &mut arrays {
+            // The array was just made, so its buffers are not shared.
+            arrow::array::Array::shrink_to_fit(array);
+        }
+    }
     // The arrays match the schema by construction (same column list, same kinds).
     RecordBatch::try_new_with_options(
         schema.clone(),
@@ -501,6 +514,59 @@ mod tests {
         assert_eq!(second, Int64Array::from(vec![3]));
         assert!(second.nulls().is_none());
         assert!(column.finish().is_empty());
+    }
+
+    /// A short batch does not keep the room of a full one.
+    #[test]
+    fn a_short_batch_gives_back_its_builders_room() {
+        use crate::batch::schema::Kind;
+        use arrow::datatypes::{DataType, Field, Schema};
+        let batch_rows = 8192;
+        let kinds = [Kind::I64, Kind::F64, Kind::Text, Kind::ListI32];
+        let schema = Arc::new(Schema::new(
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| {
+                    let data_type = match ColumnBuilder::new(*kind, 1).finish().data_type() {
+                        DataType::List(_) => {
+                            DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))
+                        }
+                        other => other.clone(),
+                    };
+                    Field::new(format!("c{i}"), data_type, true)
+                })
+                .collect::<Vec<_>>(),
+        ));
+        let build = |rows: usize| {
+            let mut builders: Vec<ColumnBuilder> = kinds
+                .iter()
+                .map(|k| ColumnBuilder::new(*k, batch_rows))
+                .collect();
+            for row in 0..rows {
+                for builder in &mut builders {
+                    match builder {
+                        ColumnBuilder::I64(b) => b.append_value(row as i64),
+                        ColumnBuilder::F64(b) => b.append_value(row as f64),
+                        ColumnBuilder::Text(b) => b.append_value("name.example"),
+                        ColumnBuilder::ListI32(b) => {
+                            b.values().append_value(row as i32);
+                            b.append(true);
+                        }
+                        _ => unreachable!(),
+                    }
+                }
+            }
+            finish_batch(&schema, &mut builders, rows, batch_rows)
+        };
+        let short = build(3);
+        assert_eq!(short.num_rows(), 3);
+        // 8192 rows of an i64 alone take 64 KiB.
+        let size = short.get_array_memory_size();
+        assert!(size < 4096, "a 3-row batch takes {size} bytes");
+        // A full batch is left as built.
+        let full = build(batch_rows);
+        assert!(full.get_array_memory_size() > 8 * batch_rows);
     }
 
     #[test]

@@ -237,6 +237,6 @@ impl PacketBatchBuilder {
     /// Cuts a batch of the buffered rows.
     pub fn cut(&mut self) -> RecordBatch {
         let rows = std::mem::take(&mut self.rows);
-        finish_batch(&self.schema, &mut self.builders, rows)
+        finish_batch(&self.schema, &mut self.builders, rows, self.batch_rows)
     }
 }

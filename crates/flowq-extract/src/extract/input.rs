@@ -222,7 +222,11 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         // de-duplication look across records in file order).
         let range_bytes = self
             .range_bytes
-            .unwrap_or(crate::shard::ranges::RANGE_BYTES);
+            .unwrap_or(if F::reads_transport(&features) {
+                crate::shard::ranges::RANGE_BYTES_WITH_PAYLOADS
+            } else {
+                crate::shard::ranges::RANGE_BYTES
+            });
         let plan = match input {
             InputSource::File(path) if !mode.preprocess.any() => RangePlan::new(path, range_bytes)
                 .ok()
@@ -230,37 +234,54 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
                 .filter(|plan| plan.starts().len() > 1),
             _ => None,
         };
-        let read = |dealer: &mut crate::shard::Dealer| match &plan {
-            Some(plan) => {
-                crate::shard::ranges::read(plan, threads, mode, checkpoint, counter, dealer)
-            }
-            None => crate::shard::read_stream(PacketStream::new(reader, mode, checkpoint), dealer)
-                .into_totals(),
+        let mut emit_flow = |flow| {
+            emit(flow, rows, consume, failed, summary);
+            failed.is_none()
         };
-        crate::shard::run::<F, StreamTotals>(
-            read,
-            config,
-            features,
-            threads,
-            live,
-            &mut |flow| {
-                emit(flow, rows, consume, failed, summary);
-                failed.is_none()
-            },
-            &mut |flows_done| {
-                observer.update(&Progress {
-                    input: name,
-                    input_index: index,
-                    input_count: count,
-                    input_bytes_read: counter.get(),
-                    bytes_read: live.bytes_read(),
-                    packets_read: live.packets_read(),
-                    // The shards publish their tables' sizes.
-                    active_flows: usize::try_from(live.active_flows()).unwrap_or(usize::MAX),
-                    flows_written: flows_before + flows_done,
-                })
-            },
-        )
+        let mut progress = |flows_done| {
+            observer.update(&Progress {
+                input: name,
+                input_index: index,
+                input_count: count,
+                input_bytes_read: counter.get(),
+                bytes_read: live.bytes_read(),
+                packets_read: live.packets_read(),
+                // The shards publish their tables' sizes.
+                active_flows: usize::try_from(live.active_flows()).unwrap_or(usize::MAX),
+                flows_written: flows_before + flows_done,
+            })
+        };
+        match &plan {
+            // Each thread reads ranges and runs a shard.
+            Some(plan) => crate::shard::ranges::run::<F>(
+                plan,
+                threads,
+                mode,
+                checkpoint,
+                counter,
+                config,
+                features,
+                live,
+                &mut emit_flow,
+                &mut progress,
+            ),
+            // One reader thread feeds the shards.
+            None => {
+                let read = |dealer: &mut crate::shard::Dealer| {
+                    crate::shard::read_stream(PacketStream::new(reader, mode, checkpoint), dealer)
+                        .into_totals()
+                };
+                crate::shard::run::<F, StreamTotals>(
+                    read,
+                    config,
+                    features,
+                    threads,
+                    live,
+                    &mut emit_flow,
+                    &mut progress,
+                )
+            }
+        }
     }
 
     fn report(&mut self, counter: &ReadCounter, packets: u64, active_flows: usize) {

@@ -114,8 +114,10 @@ impl Extractor {
     }
 
     /// With `threads > 1`, one uncompressed capture file is read in byte
-    /// ranges of about this size on several threads (4 MiB unless set; tests
-    /// set small ones to split small files). The output does not depend on it.
+    /// ranges of about this size on several threads (unless set, 1 MiB when
+    /// the features read payloads, as the application metadata does, else
+    /// 4 MiB; tests set small ones to split small files). The output does
+    /// not depend on it.
     pub fn with_range_bytes(mut self, bytes: u64) -> Self {
         self.range_bytes = Some(bytes.max(1));
         self

@@ -30,6 +30,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 const BATCH: usize = 1024;
 /// Flows a shard sends at once at the end of the capture.
 const END_CHUNK: usize = 4096;
+/// Batches of packets a shard takes in before it sends the merge the flows
+/// they ended and its watermark, unless it has [`SEND_FLOWS`] flows first.
+const QUIET_BATCHES: u32 = 16;
+/// Flows a shard holds at most before it sends them to the merge.
+const SEND_FLOWS: usize = 1024;
 /// Every this many records, every shard learns the clock (so the merge can
 /// release flows of shards that received no packets for a while).
 const TICK_EVERY: u64 = 16 * 1024;
@@ -222,55 +227,6 @@ impl Dealer {
         }
     }
 
-    /// The number of eviction partitions (for [`partition_of`]).
-    pub(crate) fn partitions(&self) -> usize {
-        self.partitions
-    }
-
-    /// Whether flows are keyed in both directions.
-    pub(crate) fn bidirectional(&self) -> bool {
-        self.bidirectional
-    }
-
-    /// Whether packets must come with their transport bytes (the feature
-    /// state reads payloads).
-    pub(crate) fn carries_transport(&self) -> bool {
-        self.carry_transport
-    }
-
-    /// The number of shards.
-    pub(crate) fn shards(&self) -> usize {
-        self.shards.len()
-    }
-
-    /// A byte range's packets, split by shard on the worker that read them
-    /// (batch `i` for shard `i`, each in file order, with its base ordinal and
-    /// clock set). The packets dealt one by one before them go first, so that
-    /// each shard still sees file order. Returns false once nothing more is
-    /// wanted.
-    pub(crate) fn range(&mut self, batches: Vec<Batch>) -> bool {
-        for (shard, batch) in batches.into_iter().enumerate() {
-            if self.stopped {
-                break;
-            }
-            if batch.packets.is_empty() {
-                continue;
-            }
-            let pending = &mut self.batches[shard];
-            if !pending.packets.is_empty() {
-                let pending = std::mem::replace(pending, Batch::new());
-                if self.shards[shard].send(ToShard::Packets(pending)).is_err() {
-                    self.stopped = true;
-                    break;
-                }
-            }
-            if self.shards[shard].send(ToShard::Packets(batch)).is_err() {
-                self.stopped = true;
-            }
-        }
-        !self.stopped
-    }
-
     /// One packet, in input order, with its partition when the caller worked
     /// it out already. Returns false once nothing more is wanted.
     #[inline]
@@ -351,8 +307,12 @@ fn shard_worker<F: FlowFeatures>(
     mut gauge: ActiveFlowsGauge,
 ) {
     let mut table: FlowTable<F> = FlowTable::new(config, features);
+    // Batches of packets since the merge last heard from this shard, and
+    // the flows they ended.
+    let mut quiet = 0;
+    let mut flows = Vec::new();
     for message in input {
-        let mut flows = Vec::new();
+        let is_packets = matches!(message, ToShard::Packets(_));
         let done = match message {
             ToShard::Packets(mut batch) => {
                 let mut push = |mut flow: FinishedFlow<F>| {
@@ -410,9 +370,19 @@ fn shard_worker<F: FlowFeatures>(
         };
         gauge.set(table.active_flows());
         let last = done.is_some();
+        // The flows a batch of packets ended, and the watermark it moved,
+        // wait for later batches (at most QUIET_BATCHES of them, or
+        // SEND_FLOWS flows, or the next tick), rather than waking the
+        // merging thread for each batch: with 1 MiB ranges that was a wake-up
+        // per range and shard, and a context switch on each.
+        if is_packets && flows.len() < SEND_FLOWS && quiet < QUIET_BATCHES {
+            quiet += 1;
+            continue;
+        }
+        quiet = 0;
         let message = FromShard {
             shard,
-            flows,
+            flows: std::mem::take(&mut flows),
             watermark: table.watermark(),
             done,
         };

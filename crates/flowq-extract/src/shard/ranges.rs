@@ -1,35 +1,60 @@
-//! One capture file read and decoded on several threads: the file is split
-//! into byte ranges that start on record boundaries ([`RangePlan`]); workers
-//! read and decode whole ranges, at most [`IN_FLIGHT_PER_WORKER`] per worker
-//! ahead of the one being dealt, and at most [`RangePool`]'s bound alive
-//! (read, or queued for the shards). A worker deals its range's packets to
-//! one batch per shard itself, relative to the range (its first record and
-//! its clock), unless the range holds an IP fragment or a time jump. This
-//! thread takes the ranges in file order, checks that each one follows the
-//! one before (else reads it again from where that one really ended), and
-//! hands the batches on with the range's base (the records and the clock
-//! before it); a range with a fragment or a jump it decodes again and runs
-//! through the sequential rest of the decode stage (the capture clock, held
-//! time jumps, IP fragments: [`Sequencer`]), dealing each packet. Every shard
-//! so sees its packets in file order with the clock of the sequential reader,
-//! and the output is the same bytes as with `-j 1`.
+//! One capture file on N threads, each of which both reads byte ranges and
+//! runs one shard's flow table. The file is split into byte ranges that start
+//! on record boundaries ([`RangePlan`]). A thread with nothing for its shard
+//! reads and decodes the next range, and deals its packets to one batch per
+//! shard itself, relative to the range (its first record and its clock),
+//! unless the range holds an IP fragment or a time jump. Whichever thread
+//! reads the range that comes next in the file joins it, under one lock: it
+//! checks that the range follows the one before (else reads it again from
+//! where that one really ended), gives its batches the range's base (the
+//! records and the clock before it), or, for a range with a fragment or a
+//! jump, decodes it again and runs it through the sequential rest of the
+//! decode stage (the capture clock, held time jumps, IP fragments:
+//! [`Sequencer`]), dealing each packet. Each shard then takes every joined
+//! range's batch for it in file order, so it sees its packets in file order
+//! with the clock of the sequential reader, and the output is the same
+//! bytes as with `-j 1`. The calling thread merges the shards' flows.
+//!
+//! Why no reader or joining threads: with one thread per shard fed by
+//! separate reading threads, every packet was handed between cores, five
+//! threads shared two cores (a wake-up per range and shard, about 18 000
+//! context switches a second), and `-j 2` took 1.3x the CPU of `-j 1`
+//! (docs/benchmarks.md). A thread that processes its own range's packets
+//! for its shard finds them in its cache.
+//!
+//! Ranges read ahead are bounded by a window of [`IN_FLIGHT_PER_WORKER`] per
+//! thread past the oldest range a shard has not taken yet, and the ranges
+//! alive (read, or joined and not yet processed by every shard) by
+//! [`RangePool`].
 
-use super::{Batch, Dealer, Dealt, TICK_EVERY};
+use super::{Batch, Dealt, END_CHUNK, FromShard, QUIET_BATCHES, SEND_FLOWS, TICK_EVERY};
 use crate::capture::{CaptureError, CaptureReader, RangePlan, ReadCounter, ReaderCounters};
 use crate::decode::{self, PacketView, SkipReason, TransportState};
-use crate::flow::{FlowKey, partition_of};
-use crate::live::Checkpoint;
+use crate::flow::{
+    FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters, partition_of,
+    partitions,
+};
+use crate::live::{ActiveFlowsGauge, Checkpoint, LiveCounters};
 use crate::stream::{CLOCK_JUMP_NS, Decoded, Predecoded, Sequencer, StreamMode, StreamTotals};
 use crate::summary::ParallelReading;
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Bytes of a file per range. Large enough that the search for a boundary
 /// (usually a few hundred bytes) and a range's start-up cost nothing next to
 /// its reading; small enough that the decoded ranges held at once stay small.
 pub(crate) const RANGE_BYTES: u64 = 4 << 20;
+/// Bytes per range when the shards read the packets' payloads (the
+/// application metadata): each range's read buffer then stays alive until
+/// the shards are done with it, and with ranges of 4 MiB the buffers alive
+/// (40 MiB for two threads) no longer stay in the caches between the read
+/// and the parse. `-j 2` over `-j 1`, best of 7 (1M capture) and 3 (10M)
+/// rounds in one process: 4 MiB 1.55x and 1.57x, 2 MiB 1.74x and 1.82x,
+/// 1 MiB 1.76x and 1.82x; without payloads 4 MiB was best (10M: 1.78x,
+/// against 1.38x with 1 MiB). docs/benchmarks.md.
+pub(crate) const RANGE_BYTES_WITH_PAYLOADS: u64 = 1 << 20;
 /// Ranges held at once (the one being dealt and those read ahead of it), per
 /// worker.
 const IN_FLIGHT_PER_WORKER: usize = 2;
@@ -41,7 +66,7 @@ const NO_PARTITION: u16 = u16::MAX;
 /// partition ([`NO_PARTITION`] when worked out there), and, when the feature
 /// state reads payloads, where its transport bytes are in its range's `bytes`.
 #[derive(Debug, Clone, Copy)]
-struct Tag {
+pub(crate) struct Tag {
     partition: u16,
     /// The index of the packet's range (a packet held back by the clock can
     /// be dealt while the next range is).
@@ -85,7 +110,7 @@ pub(crate) struct RangeTicket {
 }
 
 impl RangePool {
-    fn new(max_alive: usize, shards: usize) -> Self {
+    pub(super) fn new(max_alive: usize, shards: usize) -> Self {
         RangePool {
             state: Mutex::new(PoolState {
                 free: Vec::new(),
@@ -112,7 +137,7 @@ impl RangePool {
     /// `stop` is set), then a ticket with a buffer used before (a fresh one
     /// costs a page fault per 4 KiB on its first use, about as much as
     /// reading into it).
-    fn admit(self: &Arc<Self>, stop: &AtomicBool) -> Option<RangeTicket> {
+    pub(super) fn admit(self: &Arc<Self>, stop: &AtomicBool) -> Option<RangeTicket> {
         let mut state = self.state.lock().ok()?;
         while state.alive >= self.max_alive {
             if stop.load(Ordering::Relaxed) {
@@ -175,13 +200,13 @@ impl Drop for RangeTicket {
 }
 
 /// A range read and decoded.
-struct RangeOut {
-    packets: RangePackets,
+pub(super) struct RangeOut {
+    pub(super) packets: RangePackets,
     /// Records read (packets and skipped ones).
-    records: u64,
-    skipped: [u64; SkipReason::COUNT],
+    pub(super) records: u64,
+    pub(super) skipped: [u64; SkipReason::COUNT],
     /// Where the reading ended; `None` when the range could not be opened.
-    end: Option<crate::capture::RangeEnd>,
+    pub(super) end: Option<crate::capture::RangeEnd>,
     error: Option<CaptureError>,
     /// Alive until dealt (the packets of a summed range carry it on).
     _ticket: Option<RangeTicket>,
@@ -191,7 +216,7 @@ struct RangeOut {
 }
 
 /// A range's packets, as the dealing thread needs them.
-enum RangePackets {
+pub(super) enum RangePackets {
     /// In file order, for the [`Sequencer`] on the dealing thread, with their
     /// transport bytes back to back in `bytes` (empty unless the feature
     /// state reads payloads): at most the range's own bytes.
@@ -208,15 +233,15 @@ enum RangePackets {
 /// A range dealt on its worker: one batch per shard, with ordinals from the
 /// range's first record and clocks from its first packet, and what the
 /// [`Sequencer`] counts.
-struct Summed {
-    batches: Vec<Batch>,
+pub(super) struct Summed {
+    pub(super) batches: Vec<Batch>,
     /// The first packet's timestamp (compared with the clock before the range).
-    first_ts: Option<i64>,
+    pub(super) first_ts: Option<i64>,
     /// The latest timestamp of the range (`i64::MIN` when none).
-    clock: i64,
-    in_flows: u64,
-    incomplete: u64,
-    not_seed_ip: u64,
+    pub(super) clock: i64,
+    pub(super) in_flows: u64,
+    pub(super) incomplete: u64,
+    pub(super) not_seed_ip: u64,
 }
 
 impl RangeOut {
@@ -242,127 +267,359 @@ impl RangeOut {
 
 /// What a worker needs to decode a range.
 #[derive(Clone, Copy)]
-struct Decoding {
-    mode: StreamMode,
-    partitions: usize,
-    shards: usize,
-    bidirectional: bool,
+pub(super) struct Decoding {
+    pub(super) mode: StreamMode,
+    pub(super) partitions: usize,
+    pub(super) shards: usize,
+    pub(super) bidirectional: bool,
     /// Keep each packet's transport bytes (the feature state reads payloads).
-    carry: bool,
+    pub(super) carry: bool,
 }
 
-/// Reads `plan`'s ranges on `workers` threads and deals their packets, in
-/// file order, to the shards.
-pub(crate) fn read(
+/// What is joined of one range, for the shards: per shard, its batches (one
+/// for a range its worker dealt, more for one dealt packet by packet), and
+/// the clock and record count to advance the tables to after them.
+struct Slot {
+    batches: Vec<Vec<Batch>>,
+    tick: Option<(i64, u64)>,
+}
+
+impl Slot {
+    fn new(shards: usize) -> Self {
+        Slot {
+            batches: (0..shards).map(|_| Vec::new()).collect(),
+            tick: None,
+        }
+    }
+}
+
+/// What the threads share, under one lock: the ranges read and not yet
+/// joined, the joined ones not yet taken by every shard, and the joining
+/// state (what the sequential reader keeps: the clock, the record count,
+/// the packets held back).
+struct Shared {
+    /// Read, waiting for the ranges before them.
+    published: BTreeMap<usize, RangeOut>,
+    /// Joined ranges (and the end), from `first_slot` on.
+    slots: VecDeque<Slot>,
+    first_slot: usize,
+    /// Per shard, the next slot it takes.
+    taken_by: Vec<usize>,
+    next_claim: usize,
+    next_join: usize,
+    /// No range after `next_join` is joined (the file, the capture or the
+    /// run ended); the sequencer's end is in the last slot once `ended`.
+    finished: bool,
+    ended: bool,
+    sequencer: Sequencer<Tag>,
+    previous: Option<crate::capture::RangeEnd>,
+    /// The bytes of the last range that had packets, by its index (a packet
+    /// the clock holds back comes from there).
+    held: (usize, Vec<u8>),
+    reading: ParallelReading,
+    reader_counters: ReaderCounters,
+    end_error: Option<CaptureError>,
+    interrupted: bool,
+    checkpoint: Checkpoint,
+}
+
+/// Reads `plan`'s ranges and runs the flow tables on `threads` threads: each
+/// reads and decodes whole ranges, dealing their packets to one batch per
+/// shard, and runs one shard's table over every range's batch for it, in
+/// file order. Whichever thread reads a range that comes next in the file
+/// joins it (under the lock): gives its batches their base, or reads it
+/// again where the range before really ended, or deals it packet by packet
+/// through the [`Sequencer`]. The calling thread merges the shards' flows
+/// into `emit`. Returns what was read and the tables' summed counters.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run<F: FlowFeatures>(
     plan: &RangePlan,
-    workers: usize,
+    threads: usize,
     mode: StreamMode,
-    mut checkpoint: Checkpoint,
+    checkpoint: Checkpoint,
     counter: &ReadCounter,
-    dealer: &mut Dealer,
-) -> StreamTotals {
+    config: FlowConfig,
+    features: F::Config,
+    live: &Arc<LiveCounters>,
+    emit: &mut dyn FnMut(FinishedFlow<F>) -> bool,
+    progress: &mut dyn FnMut(u64),
+) -> (StreamTotals, TableCounters) {
+    let shards = threads.max(1);
+    // Every shard is configured with the whole limit and holds whole
+    // partitions, each with the share of the limit it has in one table.
+    let max_flows = config
+        .max_flows
+        .unwrap_or_else(FlowTable::<F>::default_max_flows);
+    let shard_config = FlowConfig {
+        max_flows: Some(max_flows),
+        ..config
+    };
     let decoding = Decoding {
         mode,
-        partitions: dealer.partitions(),
-        shards: dealer.shards(),
-        bidirectional: dealer.bidirectional(),
-        carry: dealer.carries_transport(),
+        partitions: partitions(max_flows.max(1)),
+        shards,
+        bidirectional: config.bidirectional,
+        carry: F::reads_transport(&features),
     };
-    let workers = workers.max(1);
-    let window = workers * IN_FLIGHT_PER_WORKER;
-    let next = AtomicUsize::new(0);
-    // Ranges dealt so far; a worker waits until its range is within the window.
-    let dealt = Mutex::new(0usize);
-    let moved = Condvar::new();
+    let window = shards * IN_FLIGHT_PER_WORKER;
+    // Ranges alive: those claimed and not yet taken by every shard (the
+    // window), and one being processed per thread; admitting never waits.
+    let pool = Arc::new(RangePool::new(window + shards + 2, shards));
     let stop = AtomicBool::new(false);
-    // Ranges alive: those read ahead (the window), and a few dealt and
-    // queued for the shards (docs/robustness.md).
-    let pool = Arc::new(RangePool::new(
-        window + decoding.shards + 2,
-        decoding.shards,
-    ));
-    let mut sequencer = Sequencer::<Tag>::new(mode);
-    let mut reading = ParallelReading {
-        captures: 1,
-        ranges: plan.len() as u64,
-        boundaries_not_found: plan.not_found(),
-        ranges_reread: 0,
-        ranges_sequenced: 0,
+    let shared = Mutex::new(Shared {
+        published: BTreeMap::new(),
+        slots: VecDeque::new(),
+        first_slot: 0,
+        taken_by: vec![0; shards],
+        next_claim: 0,
+        next_join: 0,
+        finished: false,
+        ended: false,
+        sequencer: Sequencer::new(mode),
+        previous: None,
+        held: (usize::MAX, Vec::new()),
+        reading: ParallelReading {
+            captures: 1,
+            ranges: plan.len() as u64,
+            boundaries_not_found: plan.not_found(),
+            ranges_reread: 0,
+            ranges_sequenced: 0,
+        },
+        reader_counters: ReaderCounters::default(),
+        end_error: None,
+        interrupted: false,
+        checkpoint,
+    });
+    let moved = Condvar::new();
+    let work = Work {
+        plan,
+        decoding,
+        counter,
+        window,
+        pool: &pool,
+        stop: &stop,
+        shared: &shared,
+        moved: &moved,
     };
-    let mut reader_counters = ReaderCounters::default();
-    let mut end_error = None;
-    let mut interrupted = false;
-    std::thread::scope(|scope| {
-        let (tx, rx) = sync_channel::<(usize, RangeOut)>(window);
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, dealt, moved, stop) = (&next, &dealt, &moved, &stop);
-            let pool = &pool;
+    let counters = std::thread::scope(|scope| {
+        let (out_tx, out_rx) = sync_channel::<FromShard<F>>(shards * 4);
+        for shard in 0..shards {
+            let out = out_tx.clone();
+            let gauge = ActiveFlowsGauge::new(Arc::clone(live));
             super::spawn_named(scope, "flowq-range", move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= plan.len() {
-                        return;
-                    }
-                    {
-                        let Ok(mut guard) = dealt.lock() else { return };
-                        while i >= *guard + window && !stop.load(Ordering::Relaxed) {
-                            let Ok(g) = moved.wait(guard) else { return };
-                            guard = g;
-                        }
-                    }
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let Some(ticket) = pool.admit(stop) else {
-                        return;
-                    };
-                    // Dealt here when it can be; a range with a time jump
-                    // or a fragment is read again for the dealing thread.
-                    let len = usize::try_from(plan.range_len(i)).unwrap_or(usize::MAX);
-                    let out = match plan.open(i, counter) {
-                        Err(e) => RangeOut::failed(e),
-                        Ok(reader) => {
-                            match read_range_summed(reader, decoding, stop, ticket, len) {
-                                Ok(out) => out,
-                                Err(ticket) => match plan.open(i, counter) {
-                                    Ok(reader) => RangeOut {
-                                        _ticket: Some(ticket),
-                                        sequenced: true,
-                                        ..read_range(reader, i, decoding, stop)
-                                    },
-                                    Err(e) => RangeOut::failed(e),
-                                },
-                            }
-                        }
-                    };
-                    if tx.send((i, out)).is_err() {
-                        return;
-                    }
+                // A panic here lets the other threads go (and the scope
+                // reports it).
+                let _release = StopOnPanic(work.stop, work.moved);
+                let table = FlowTable::new(shard_config, features);
+                if !work.worker(shard, table, out, gauge) {
+                    // The merge is gone (the consumer stopped): so is the run.
+                    work.stop.store(true, Ordering::Relaxed);
+                    work.moved.notify_all();
                 }
             });
         }
-        drop(tx);
+        drop(out_tx);
+        // Dropping the receiver (the consumer stopped) stops the threads.
+        super::merge(out_rx, shards, emit, progress)
+    });
+    let mut shared = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let records = shared.sequencer.records;
+    shared.checkpoint.publish(records);
+    let totals = StreamTotals {
+        end_error: shared.end_error.take(),
+        reader: shared.reader_counters,
+        interrupted: shared.interrupted,
+        ranges: Some(shared.reading),
+        ..shared.sequencer.totals()
+    };
+    (totals, counters)
+}
 
-        let mut waiting: BTreeMap<usize, RangeOut> = BTreeMap::new();
-        // The bytes of the last range that had packets, by its index.
-        let mut held: (usize, Vec<u8>) = (usize::MAX, Vec::new());
-        let mut previous: Option<crate::capture::RangeEnd> = None;
-        'ranges: for i in 0..plan.len() {
-            let mut range = loop {
-                if let Some(range) = waiting.remove(&i) {
-                    break range;
+/// Sets `stop` and wakes every waiting thread when dropped in a panic.
+struct StopOnPanic<'a>(&'a AtomicBool, &'a Condvar);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+            self.1.notify_all();
+        }
+    }
+}
+
+/// What the threads of [`run`] share.
+#[derive(Clone, Copy)]
+struct Work<'a> {
+    plan: &'a RangePlan,
+    decoding: Decoding,
+    counter: &'a ReadCounter,
+    window: usize,
+    pool: &'a Arc<RangePool>,
+    stop: &'a AtomicBool,
+    shared: &'a Mutex<Shared>,
+    moved: &'a Condvar,
+}
+
+/// What a thread of [`run`] does next.
+enum Next {
+    /// Run its shard over a joined range's batches, then advance the clock.
+    Process(Vec<Batch>, Option<(i64, u64)>),
+    /// Read and decode range `i`.
+    Read(usize, RangeTicket),
+    /// Every range is joined and processed: end the table at this clock.
+    End(i64),
+    Stop,
+}
+
+impl Work<'_> {
+    /// One thread: its shard's table, and ranges read when its shard has
+    /// nothing to do. Returns false when it stopped because the merge is
+    /// gone.
+    fn worker<F: FlowFeatures>(
+        self,
+        shard: usize,
+        mut table: FlowTable<F>,
+        out: SyncSender<FromShard<F>>,
+        // This shard's open flows in the live counters; dropped, it takes
+        // them back out.
+        mut gauge: ActiveFlowsGauge,
+    ) -> bool {
+        let mut shard_out = ShardOut::new(shard, out);
+        loop {
+            match self.next(shard) {
+                Next::Stop => return true,
+                Next::Read(i, ticket) => {
+                    let out = self.read(i, ticket);
+                    let Ok(mut guard) = self.shared.lock() else {
+                        return true;
+                    };
+                    guard.published.insert(i, out);
+                    self.join(&mut guard);
+                    drop(guard);
+                    self.moved.notify_all();
                 }
-                match rx.recv() {
-                    Ok((j, range)) => {
-                        waiting.insert(j, range);
+                Next::Process(batches, tick) => {
+                    for mut batch in batches {
+                        let ended = &mut shard_out.flows;
+                        let mut push = |mut flow: FinishedFlow<F>| {
+                            flow.features.end();
+                            ended.push(flow);
+                        };
+                        let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
+                        let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
+                        for (view, ordinal, clock, bytes) in &batch.packets {
+                            let view = PacketView {
+                                transport: payloads.get(bytes.clone()).unwrap_or_default(),
+                                ..*view
+                            };
+                            table.process_at(
+                                &view,
+                                base + ordinal,
+                                clock_in.max(*clock),
+                                &mut push,
+                            );
+                        }
+                        if let Some(range) = &batch.shared {
+                            range.recycle_packets(std::mem::take(&mut batch.packets));
+                        }
                     }
-                    // Workers gone without this range: cannot happen unless
-                    // one panicked, which the scope reports.
-                    Err(_) => break 'ranges,
+                    if let Some((clock, next_ordinal)) = tick {
+                        table.advance(clock, next_ordinal, &mut |mut flow| {
+                            flow.features.end();
+                            shard_out.flows.push(flow);
+                        });
+                    }
+                    gauge.set(table.active_flows());
+                    if !shard_out.after_batch(&table, tick.is_some()) {
+                        return false;
+                    }
                 }
+                Next::End(clock) => return shard_out.end(&mut table, clock),
+            }
+        }
+    }
+
+    /// Waits for something to do: a joined range for `shard` first (so that
+    /// ranges are released early), else a range to read within the window.
+    fn next(&self, shard: usize) -> Next {
+        let Ok(mut guard) = self.shared.lock() else {
+            return Next::Stop;
+        };
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Next::Stop;
+            }
+            let s = &mut *guard;
+            let mine = s.taken_by[shard];
+            if mine < s.first_slot + s.slots.len() {
+                let slot = &mut s.slots[mine - s.first_slot];
+                let batches = std::mem::take(&mut slot.batches[shard]);
+                let tick = slot.tick;
+                s.taken_by[shard] += 1;
+                let low = s.taken_by.iter().copied().min().unwrap_or(0);
+                while s.first_slot < low {
+                    s.slots.pop_front();
+                    s.first_slot += 1;
+                }
+                drop(guard);
+                self.moved.notify_all();
+                return Next::Process(batches, tick);
+            }
+            if s.ended {
+                return Next::End(s.sequencer.clock);
+            }
+            let low = s.taken_by.iter().copied().min().unwrap_or(0);
+            if !s.finished && s.next_claim < self.plan.len() && s.next_claim < low + self.window {
+                let i = s.next_claim;
+                s.next_claim += 1;
+                drop(guard);
+                // Within the bound by the window: admitting does not wait.
+                return match self.pool.admit(self.stop) {
+                    Some(ticket) => Next::Read(i, ticket),
+                    None => Next::Stop,
+                };
+            }
+            guard = match self.moved.wait(guard) {
+                Ok(guard) => guard,
+                Err(_) => return Next::Stop,
             };
-            if let Some(prev) = &previous {
+        }
+    }
+
+    /// Reads and decodes range `i`, dealt to the shards' batches when it can
+    /// be (else decoded in order, to be dealt when joined).
+    fn read(&self, i: usize, ticket: RangeTicket) -> RangeOut {
+        let len = usize::try_from(self.plan.range_len(i)).unwrap_or(usize::MAX);
+        match self.plan.open(i, self.counter) {
+            Err(e) => RangeOut::failed(e),
+            Ok(reader) => match read_range_summed(reader, self.decoding, self.stop, ticket, len) {
+                Ok(out) => out,
+                Err(ticket) => match self.plan.open(i, self.counter) {
+                    Ok(reader) => RangeOut {
+                        _ticket: Some(ticket),
+                        sequenced: true,
+                        ..read_range(reader, i, self.decoding, self.stop)
+                    },
+                    Err(e) => RangeOut::failed(e),
+                },
+            },
+        }
+    }
+
+    /// Joins the ranges read that come next in the file, as the sequential
+    /// reader would have read them; after the last, the sequencer's end.
+    fn join(&self, s: &mut Shared) {
+        let (plan, counter, decoding, stop) = (self.plan, self.counter, self.decoding, self.stop);
+        while !s.finished {
+            let i = s.next_join;
+            if i >= plan.len() {
+                s.finished = true;
+                break;
+            }
+            let Some(mut range) = s.published.remove(&i) else {
+                return;
+            };
+            if let Some(prev) = &s.previous {
                 let follows = range
                     .end
                     .as_ref()
@@ -371,133 +628,213 @@ pub(crate) fn read(
                     // The guessed boundary or state was wrong (or the range
                     // could not be opened): read it again where the range
                     // before really ended, with its state.
-                    reading.ranges_reread += 1;
+                    s.reading.ranges_reread += 1;
                     range = match plan.reopen_after(prev, i, counter) {
-                        Ok(reader) => read_range(reader, i, decoding, &stop),
+                        Ok(reader) => read_range(reader, i, decoding, stop),
                         Err(e) => {
-                            end_error = Some(e);
-                            break 'ranges;
+                            s.end_error = Some(e);
+                            s.finished = true;
+                            break;
                         }
                     };
                 }
             }
             if let RangePackets::Summed(summed) = &range.packets
-                && !sequencer.takes_summed(summed.first_ts)
+                && !s.sequencer.takes_summed(summed.first_ts)
             {
                 // A jump from the clock before the range, or a packet held
                 // from the range before: the sequencer must see each packet.
-                let reopened = match &previous {
+                let reopened = match &s.previous {
                     Some(prev) => plan.reopen_after(prev, i, counter),
                     None => plan.open(i, counter),
                 };
                 range = match reopened {
                     Ok(reader) => RangeOut {
                         sequenced: true,
-                        ..read_range(reader, i, decoding, &stop)
+                        ..read_range(reader, i, decoding, stop)
                     },
                     Err(e) => {
-                        end_error = Some(e);
-                        break 'ranges;
+                        s.end_error = Some(e);
+                        s.finished = true;
+                        break;
                     }
                 };
             }
-            reading.ranges_sequenced += u64::from(range.sequenced);
-            let base = sequencer.records;
-            sequencer.skipped(&range.skipped);
+            s.reading.ranges_sequenced += u64::from(range.sequenced);
+            let base = s.sequencer.records;
+            s.sequencer.skipped(&range.skipped);
+            let mut slot = Slot::new(decoding.shards);
             match &mut range.packets {
                 RangePackets::Summed(summed) => {
-                    let clock_in = sequencer.clock;
-                    sequencer.summed(
+                    let clock_in = s.sequencer.clock;
+                    s.sequencer.summed(
                         summed.in_flows,
                         summed.incomplete,
                         summed.not_seed_ip,
                         summed.clock,
                     );
-                    let mut batches = std::mem::take(&mut summed.batches);
-                    for batch in &mut batches {
-                        batch.base_ordinal = base;
-                        batch.clock_in = clock_in;
-                    }
-                    if !dealer.range(batches) {
-                        break 'ranges;
+                    for (shard, mut batch) in
+                        std::mem::take(&mut summed.batches).into_iter().enumerate()
+                    {
+                        if !batch.packets.is_empty() {
+                            batch.base_ordinal = base;
+                            batch.clock_in = clock_in;
+                            slot.batches[shard].push(batch);
+                        }
                     }
                 }
                 RangePackets::Ordered { packets, bytes } => {
                     let had_packets = !packets.is_empty();
                     {
-                        let mut out = deal(dealer, (i, bytes.as_slice()), (held.0, &held.1));
+                        let held = (s.held.0, s.held.1.as_slice());
+                        let mut out = deal(&mut slot, decoding, (i, bytes.as_slice()), held);
                         for mut packet in packets.drain(..) {
                             packet.ordinal += base;
-                            if !sequencer.packet(packet, &mut out) {
-                                break 'ranges;
-                            }
+                            s.sequencer.packet(packet, &mut out);
                         }
                     }
                     // A packet the clock holds back comes from the last range
                     // that had packets: keep that range's bytes until it is
                     // dealt.
                     if had_packets {
-                        held = (i, std::mem::take(bytes));
+                        s.held = (i, std::mem::take(bytes));
                     }
                 }
             }
-            sequencer.records = base + range.records;
-            reader_counters.unknown_interface += range.counters().unknown_interface;
-            reader_counters.non_packet_blocks += range.counters().non_packet_blocks;
-            reader_counters.simple_packet_blocks += range.counters().simple_packet_blocks;
-            if let Ok(mut guard) = dealt.lock() {
-                *guard = i + 1;
-            }
-            moved.notify_all();
+            s.sequencer.records = base + range.records;
+            let counters = range.counters();
+            s.reader_counters.unknown_interface += counters.unknown_interface;
+            s.reader_counters.non_packet_blocks += counters.non_packet_blocks;
+            s.reader_counters.simple_packet_blocks += counters.simple_packet_blocks;
+            s.next_join += 1;
             if range.error.is_some() {
                 // The capture ends here, as in one stream.
-                end_error = range.error.take();
-                break;
+                s.end_error = range.error.take();
+                s.finished = true;
+            } else if let Some(end) = range.end.take() {
+                // A range that stopped short of its end met the end of the file.
+                if end.offset < plan.end(i) {
+                    s.finished = true;
+                }
+                s.previous = Some(end);
+                let records = s.sequencer.records;
+                if !s.finished && s.checkpoint.reached(records) {
+                    s.interrupted = true;
+                    s.finished = true;
+                }
+            } else {
+                s.finished = true;
             }
-            let Some(end) = range.end.take() else { break };
-            // A range that stopped short of its end met the end of the file.
-            if end.offset < plan.end(i) {
-                break;
-            }
-            previous = Some(end);
-            if checkpoint.reached(sequencer.records) {
-                interrupted = true;
-                break;
-            }
-            // A held packet may still end flows with an earlier ordinal.
-            if !sequencer.holds()
-                && sequencer.records / TICK_EVERY != base / TICK_EVERY
-                && !dealer.tick(sequencer.clock, sequencer.records)
+            // Every shard learns the clock now and then (so that the merge
+            // can release the flows of shards that had no packets for a
+            // while); a held packet may still end flows with an earlier
+            // ordinal.
+            if !s.finished
+                && !s.sequencer.holds()
+                && s.sequencer.records / TICK_EVERY != base / TICK_EVERY
             {
-                break;
+                slot.tick = Some((s.sequencer.clock, s.sequencer.records));
             }
+            s.slots.push_back(slot);
         }
-        sequencer.end(&mut deal(dealer, (usize::MAX, &[]), (held.0, &held.1)));
-        stop.store(true, Ordering::Relaxed);
-        moved.notify_all();
-        drop(rx);
-    });
-    checkpoint.publish(sequencer.records);
-    dealer.clock = sequencer.clock;
-    dealer.next_ordinal = sequencer.records;
-    StreamTotals {
-        end_error,
-        reader: reader_counters,
-        interrupted,
-        ranges: Some(reading),
-        ..sequencer.totals()
+        if s.finished && !s.ended {
+            let mut slot = Slot::new(decoding.shards);
+            {
+                let held = (s.held.0, s.held.1.as_slice());
+                s.sequencer
+                    .end(&mut deal(&mut slot, decoding, (usize::MAX, &[]), held));
+            }
+            slot.tick = Some((s.sequencer.clock, s.sequencer.records));
+            s.slots.push_back(slot);
+            s.ended = true;
+            // The ranges read past the end are not needed (a thread still
+            // reading one drops it when done).
+            s.published.clear();
+        }
     }
 }
 
-/// Hands the sequencer's packets to the shards, each with its transport bytes
-/// from its range's (`current` or `held`, by range index).
+/// What a shard sends the merge: the flows its batches ended, with its
+/// watermark, after [`QUIET_BATCHES`] slots or [`SEND_FLOWS`] flows, every
+/// tick, and at the end.
+struct ShardOut<F> {
+    shard: usize,
+    out: SyncSender<FromShard<F>>,
+    flows: Vec<FinishedFlow<F>>,
+    quiet: u32,
+}
+
+impl<F: FlowFeatures> ShardOut<F> {
+    fn new(shard: usize, out: SyncSender<FromShard<F>>) -> Self {
+        ShardOut {
+            shard,
+            out,
+            flows: Vec::new(),
+            quiet: 0,
+        }
+    }
+
+    /// After a slot: sends what is pending when it is time. Returns false
+    /// once the merge is gone.
+    fn after_batch(&mut self, table: &FlowTable<F>, ticked: bool) -> bool {
+        if !ticked && self.flows.len() < SEND_FLOWS && self.quiet < QUIET_BATCHES {
+            self.quiet += 1;
+            return true;
+        }
+        self.quiet = 0;
+        let message = FromShard {
+            shard: self.shard,
+            flows: std::mem::take(&mut self.flows),
+            watermark: table.watermark(),
+            done: None,
+        };
+        self.out.send(message).is_ok()
+    }
+
+    /// Ends every flow still open at `clock`, in chunks, then the counters.
+    /// Returns false when the merge is gone.
+    fn end(mut self, table: &mut FlowTable<F>, clock: i64) -> bool {
+        let mut stopped = false;
+        let (shard, out) = (self.shard, &self.out);
+        let flows = &mut self.flows;
+        table.finish(Some(clock), &mut |mut flow| {
+            flow.features.end();
+            flows.push(flow);
+            if flows.len() >= END_CHUNK && !stopped {
+                let chunk = std::mem::replace(flows, Vec::with_capacity(END_CHUNK));
+                let watermark = chunk.last().map_or((i64::MIN, 0, 0), |f| f.order_key());
+                let message = FromShard {
+                    shard,
+                    flows: chunk,
+                    watermark,
+                    done: None,
+                };
+                stopped = out.send(message).is_err();
+            }
+        });
+        !stopped
+            && self
+                .out
+                .send(FromShard {
+                    shard,
+                    flows: std::mem::take(&mut self.flows),
+                    watermark: table.watermark(),
+                    done: Some(table.counters()),
+                })
+                .is_ok()
+    }
+}
+
+/// Deals the sequencer's packets to the shards' batches of a slot, each with
+/// its transport bytes from its range's (`current` or `held`, by range
+/// index), copied into the batch.
 fn deal<'d>(
-    dealer: &'d mut Dealer,
+    slot: &'d mut Slot,
+    decoding: Decoding,
     current: (usize, &'d [u8]),
     held: (usize, &'d [u8]),
 ) -> impl FnMut(Decoded<'static>, Tag) -> bool + 'd {
     move |decoded, tag| {
-        let partition = (tag.partition != NO_PARTITION).then_some(usize::from(tag.partition));
         let bytes = match tag.range as usize {
             r if r == current.0 => current.1,
             r if r == held.0 => held.1,
@@ -506,15 +843,39 @@ fn deal<'d>(
         let transport = bytes
             .get(tag.start as usize..tag.end as usize)
             .unwrap_or_default();
-        let decoded = Decoded {
-            view: PacketView {
-                transport,
-                ..decoded.view
-            },
-            ordinal: decoded.ordinal,
-            clock: decoded.clock,
+        let shard = if decoding.partitions > 1 {
+            let partition = if tag.partition == NO_PARTITION {
+                // The canonical key: both directions of a flow hash alike.
+                let (key, _) = FlowKey::of_packet(&decoded.view, decoding.bidirectional);
+                partition_of(&key, decoding.partitions)
+            } else {
+                usize::from(tag.partition)
+            };
+            partition % decoding.shards.max(1)
+        } else {
+            0
         };
-        dealer.packet(&decoded, partition)
+        let batches = &mut slot.batches[shard];
+        if batches
+            .last()
+            .is_none_or(|b| b.packets.len() >= super::BATCH)
+        {
+            batches.push(Batch::new());
+        }
+        if let Some(batch) = batches.last_mut() {
+            let start = batch.bytes.len();
+            if decoding.carry {
+                batch.bytes.extend_from_slice(transport);
+            }
+            let bytes = start..batch.bytes.len();
+            batch.packets.push((
+                decoded.view.detached(),
+                decoded.ordinal,
+                decoded.clock,
+                bytes,
+            ));
+        }
+        true
     }
 }
 
@@ -586,7 +947,7 @@ fn read_range(
 /// sequencer may hold it), or an IP fragment (the fragment tracker may give
 /// it the ports of an earlier one). Does per packet what [`read_range`],
 /// [`predecode`] and [`Sequencer::packet`] do together.
-fn read_range_summed(
+pub(super) fn read_range_summed(
     mut reader: CaptureReader,
     decoding: Decoding,
     stop: &AtomicBool,
@@ -598,7 +959,7 @@ fn read_range_summed(
     // place: the shards read the packets' transport bytes there, without a
     // copy. (Kept buffers are larger and colder in cache.)
     reader.reuse_buffer(std::mem::take(&mut ticket.bytes), decoding.carry, range_len);
-    // A range of 4 MiB holds a few thousand packets per shard.
+    // A range of 1-4 MiB holds a few thousand packets per shard.
     let mut summed = Summed {
         batches: (0..shards)
             .map(|_| Batch {
