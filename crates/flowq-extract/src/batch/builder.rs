@@ -149,7 +149,18 @@ impl<T: ArrowPrimitiveType> PrimitiveColumn<T> {
     }
 
     fn finish(&mut self) -> PrimitiveArray<T> {
-        let values = std::mem::replace(&mut self.values, Vec::with_capacity(self.capacity));
+        let values = if self.values.len().saturating_mul(2) <= self.capacity {
+            // A short batch (the last of a capture) gets a copy of its own
+            // size, and the column keeps its room for the next batch. Handing
+            // over the full-size vector and shrinking it left a hole just too
+            // small for the next full-size one: a stream over many small
+            // captures grew by that much per capture, though nothing held it.
+            let copy = self.values.to_vec();
+            self.values.clear();
+            copy
+        } else {
+            std::mem::replace(&mut self.values, Vec::with_capacity(self.capacity))
+        };
         let nulls = (self.nulls > 0).then(|| NullBuffer::from(self.valid.as_slice()));
         self.valid.clear();
         self.nulls = 0;
@@ -514,6 +525,30 @@ mod tests {
         assert_eq!(second, Int64Array::from(vec![3]));
         assert!(second.nulls().is_none());
         assert!(column.finish().is_empty());
+    }
+
+    /// A short batch of a primitive column gets a buffer of its own size,
+    /// and the column keeps its room for the next batch (no full-size
+    /// allocation per cut: its freed tail could not hold the next one).
+    #[test]
+    fn a_short_primitive_batch_is_copied_and_the_room_kept() {
+        use arrow::array::Array;
+        let mut column = PrimitiveColumn::<Int64Type>::with_capacity(8192);
+        let room = column.values.as_ptr();
+        for v in 0..3 {
+            column.append_value(v);
+        }
+        let short = column.finish();
+        assert_eq!(short.values().as_ref(), &[0, 1, 2]);
+        assert_eq!(short.get_buffer_memory_size(), 3 * 8);
+        assert_eq!(column.values.as_ptr(), room, "the room is kept");
+        assert!(column.values.capacity() >= 8192);
+        // A full batch hands its vector over and starts a new one.
+        for v in 0..8192 {
+            column.append_value(v);
+        }
+        assert_eq!(column.finish().len(), 8192);
+        assert!(column.values.capacity() >= 8192 && column.values.is_empty());
     }
 
     /// A short batch does not keep the room of a full one.
