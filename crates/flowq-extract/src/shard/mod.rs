@@ -1,7 +1,9 @@
 //! One capture on several cores: a reader thread decodes packets and deals them
 //! to N flow-table shards by the flow key's eviction partition (both directions
 //! of a flow land on the same shard), in batches; the calling thread merges the
-//! shards' finished flows back into the single-threaded output order.
+//! shards' finished flows back into the single-threaded output order. (An
+//! uncompressed capture file has a pipeline of its own in [`ranges`], where
+//! each thread reads byte ranges and runs a shard; it shares the merge.)
 //!
 //! The output is identical whatever the number of shards, eviction included:
 //! - every shard is given the global capture clock with each packet, so flows
@@ -43,10 +45,11 @@ const TICK_EVERY: u64 = 16 * 1024;
 /// where its transport bytes are in `bytes` (copied only for feature states
 /// that read them: the views no longer borrow the capture buffer).
 ///
-/// A byte range's worker fills one batch per shard before the range's place
-/// in the file is known: its ordinals count from the range's first record and
-/// its clocks from the range's first packet. The dealing thread then sets
-/// `base_ordinal` and `clock_in` (the clock before the range), and the shard
+/// The thread that reads a byte range fills one batch per shard before the
+/// range's place in the file is known: its ordinals count from the range's
+/// first record and its clocks from the range's first packet. The thread
+/// joining the range then sets `base_ordinal` and `clock_in` (the clock
+/// before the range), and the shard
 /// adds the one and takes the larger of the clock and the other. Batches
 /// dealt packet by packet carry final values (0 and `i64::MIN`).
 pub(crate) struct Batch {

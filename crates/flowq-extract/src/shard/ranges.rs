@@ -62,7 +62,7 @@ const IN_FLIGHT_PER_WORKER: usize = 2;
 /// the ports of its first fragment).
 const NO_PARTITION: u16 = u16::MAX;
 
-/// What a decoded packet of a range carries to the dealing thread: its
+/// What a decoded packet of a range carries to the joining thread: its
 /// partition ([`NO_PARTITION`] when worked out there), and, when the feature
 /// state reads payloads, where its transport bytes are in its range's `bytes`.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +77,7 @@ pub(crate) struct Tag {
 
 /// The byte ranges alive at once, and their read buffers for reuse. A range
 /// is alive from the moment a worker starts it until every shard is done
-/// with its packets (or, read again on the dealing thread, until dealt):
+/// with its packets (or, read again on the joining thread, until dealt):
 /// workers wait for a ticket, so that the ranges read ahead, those dealt and
 /// those queued for the shards together stay within a bound.
 pub(crate) struct RangePool {
@@ -215,9 +215,9 @@ pub(super) struct RangeOut {
     sequenced: bool,
 }
 
-/// A range's packets, as the dealing thread needs them.
+/// A range's packets, as the joining thread needs them.
 pub(super) enum RangePackets {
-    /// In file order, for the [`Sequencer`] on the dealing thread, with their
+    /// In file order, for the [`Sequencer`] on the joining thread, with their
     /// transport bytes back to back in `bytes` (empty unless the feature
     /// state reads payloads): at most the range's own bytes.
     Ordered {
@@ -226,7 +226,7 @@ pub(super) enum RangePackets {
     },
     /// Already dealt to the shards on the worker (the common case): a range
     /// without time jumps and fragments needs nothing from the packets before
-    /// it but the clock and the record count, which the dealing thread adds.
+    /// it but the clock and the record count, which the joining thread adds.
     Summed(Summed),
 }
 
@@ -897,7 +897,8 @@ fn next_record<'r>(
     })
 }
 
-/// Reads and decodes one range (on a worker, or again on the dealing thread).
+/// Reads and decodes one range (on the thread that claimed it, or again on
+/// the thread joining it).
 fn read_range(
     mut reader: CaptureReader,
     index: usize,
@@ -1016,7 +1017,7 @@ pub(super) fn read_range_summed(
         let record = raw.data.as_ptr() as usize;
         if len > 0 && (transport < record || transport + len > record + raw.data.len()) {
             // Not the record's own bytes (cannot happen: decoding copies
-            // nothing); the dealing thread reads this range again and copies.
+            // nothing); the joining thread reads this range again and copies.
             sequential = true;
             break;
         }
