@@ -115,16 +115,7 @@ pub(crate) fn run<F: FlowFeatures, R: Send>(
     progress: &mut dyn FnMut(u64),
 ) -> (R, TableCounters) {
     let shards = shards.max(1);
-    // Every shard is configured with the whole limit and holds whole
-    // partitions, each with the share of the limit it has in one table.
-    let max_flows = config
-        .max_flows
-        .unwrap_or_else(FlowTable::<F>::default_max_flows);
-    let shard_config = FlowConfig {
-        max_flows: Some(max_flows),
-        ..config
-    };
-    let partitions = partitions(max_flows.max(1));
+    let (shard_config, partitions) = shard_config::<F>(config);
     // The shards get the payload bytes only when the feature state reads them.
     let carry = F::reads_transport(&features);
     std::thread::scope(|scope| {
@@ -299,6 +290,20 @@ impl Dealer {
     }
 }
 
+/// Each shard's table configuration, and the number of eviction partitions:
+/// every shard is configured with the whole flow limit and holds whole
+/// partitions, each with the share of the limit it has in one table.
+fn shard_config<F: FlowFeatures>(config: FlowConfig) -> (FlowConfig, usize) {
+    let max_flows = config
+        .max_flows
+        .unwrap_or_else(FlowTable::<F>::default_max_flows);
+    let shard_config = FlowConfig {
+        max_flows: Some(max_flows),
+        ..config
+    };
+    (shard_config, partitions(max_flows.max(1)))
+}
+
 fn shard_worker<F: FlowFeatures>(
     shard: usize,
     config: FlowConfig,
@@ -310,88 +315,136 @@ fn shard_worker<F: FlowFeatures>(
     mut gauge: ActiveFlowsGauge,
 ) {
     let mut table: FlowTable<F> = FlowTable::new(config, features);
-    // Batches of packets since the merge last heard from this shard, and
-    // the flows they ended.
-    let mut quiet = 0;
-    let mut flows = Vec::new();
+    let mut out = ShardOut::new(shard, output);
     for message in input {
-        let is_packets = matches!(message, ToShard::Packets(_));
-        let done = match message {
+        let after_packets = match message {
             ToShard::Packets(mut batch) => {
-                let mut push = |mut flow: FinishedFlow<F>| {
-                    flow.features.end();
-                    flows.push(flow);
-                };
-                let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
-                let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
-                for (view, ordinal, clock, bytes) in &batch.packets {
-                    let view = PacketView {
-                        transport: payloads.get(bytes.clone()).unwrap_or_default(),
-                        ..*view
-                    };
-                    table.process_at(&view, base + ordinal, clock_in.max(*clock), &mut push);
-                }
-                if let Some(range) = &batch.shared {
-                    range.recycle_packets(std::mem::take(&mut batch.packets));
-                }
-                None
+                out.process(&mut table, &mut batch);
+                true
             }
             ToShard::Tick(clock, next_ordinal) => {
-                table.advance(clock, next_ordinal, &mut |mut flow| {
-                    flow.features.end();
-                    flows.push(flow);
-                });
-                None
+                out.advance(&mut table, clock, next_ordinal);
+                false
             }
             ToShard::End(clock) => {
-                // Every flow still open ends here: sent in chunks rather than
-                // as one message, which held a second copy of all of them
-                // (and the merge a third) while their slots were still
-                // allocated. `finish` emits in order, so the last flow of a
-                // chunk bounds every later one.
-                let mut stopped = false;
-                table.finish(Some(clock), &mut |mut flow| {
-                    flow.features.end();
-                    flows.push(flow);
-                    if flows.len() >= END_CHUNK && !stopped {
-                        let chunk = std::mem::replace(&mut flows, Vec::with_capacity(END_CHUNK));
-                        let watermark = chunk.last().map_or((i64::MIN, 0, 0), |f| f.order_key());
-                        let message = FromShard {
-                            shard,
-                            flows: chunk,
-                            watermark,
-                            done: None,
-                        };
-                        stopped = output.send(message).is_err();
-                    }
-                });
-                if stopped {
-                    return;
-                }
-                Some(table.counters())
+                out.end(&mut table, clock);
+                return;
             }
         };
         gauge.set(table.active_flows());
-        let last = done.is_some();
-        // The flows a batch of packets ended, and the watermark it moved,
-        // wait for later batches (at most QUIET_BATCHES of them, or
-        // SEND_FLOWS flows, or the next tick), rather than waking the
-        // merging thread for each batch: with 1 MiB ranges that was a wake-up
-        // per range and shard, and a context switch on each.
-        if is_packets && flows.len() < SEND_FLOWS && quiet < QUIET_BATCHES {
-            quiet += 1;
-            continue;
-        }
-        quiet = 0;
-        let message = FromShard {
-            shard,
-            flows: std::mem::take(&mut flows),
-            watermark: table.watermark(),
-            done,
-        };
-        if output.send(message).is_err() || last {
+        if !out.send_if_due(&table, after_packets) {
             return;
         }
+    }
+}
+
+/// One shard's table at work: the flows it ended, sent to the merge with
+/// its watermark after [`QUIET_BATCHES`] batches of packets or once it holds
+/// [`SEND_FLOWS`] flows, after every tick, and at the end.
+struct ShardOut<F> {
+    shard: usize,
+    out: SyncSender<FromShard<F>>,
+    flows: Vec<FinishedFlow<F>>,
+    /// Batches of packets since the merge last heard from this shard.
+    quiet: u32,
+}
+
+impl<F: FlowFeatures> ShardOut<F> {
+    fn new(shard: usize, out: SyncSender<FromShard<F>>) -> Self {
+        ShardOut {
+            shard,
+            out,
+            flows: Vec::new(),
+            quiet: 0,
+        }
+    }
+
+    /// Runs `table` over a batch's packets; gives a range's packet vector
+    /// back for reuse.
+    fn process(&mut self, table: &mut FlowTable<F>, batch: &mut Batch) {
+        let flows = &mut self.flows;
+        let mut push = |mut flow: FinishedFlow<F>| {
+            flow.features.end();
+            flows.push(flow);
+        };
+        let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
+        let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
+        for (view, ordinal, clock, bytes) in &batch.packets {
+            let view = PacketView {
+                transport: payloads.get(bytes.clone()).unwrap_or_default(),
+                ..*view
+            };
+            table.process_at(&view, base + ordinal, clock_in.max(*clock), &mut push);
+        }
+        if let Some(range) = &batch.shared {
+            range.recycle_packets(std::mem::take(&mut batch.packets));
+        }
+    }
+
+    /// Advances `table` to the clock and the ordinal of the next record.
+    fn advance(&mut self, table: &mut FlowTable<F>, clock: i64, next_ordinal: u64) {
+        table.advance(clock, next_ordinal, &mut |mut flow| {
+            flow.features.end();
+            self.flows.push(flow);
+        });
+    }
+
+    /// Sends the flows ended so far and the watermark, unless they may wait:
+    /// after packets (not a tick), the merge hears from the shard only every
+    /// [`QUIET_BATCHES`] batches or [`SEND_FLOWS`] flows, rather than being
+    /// woken for each batch (with 1 MiB ranges that was a wake-up per range
+    /// and shard, and a context switch on each). Returns false once the
+    /// merge is gone.
+    fn send_if_due(&mut self, table: &FlowTable<F>, after_packets: bool) -> bool {
+        if after_packets && self.flows.len() < SEND_FLOWS && self.quiet < QUIET_BATCHES {
+            self.quiet += 1;
+            return true;
+        }
+        self.quiet = 0;
+        let message = FromShard {
+            shard: self.shard,
+            flows: std::mem::take(&mut self.flows),
+            watermark: table.watermark(),
+            done: None,
+        };
+        self.out.send(message).is_ok()
+    }
+
+    /// Ends every flow still open at `clock`, then sends the counters.
+    /// Returns false when the merge is gone.
+    fn end(mut self, table: &mut FlowTable<F>, clock: i64) -> bool {
+        // Sent in chunks rather than as one message, which held a second
+        // copy of all of them (and the merge a third) while their slots were
+        // still allocated. `finish` emits in order, so the last flow of a
+        // chunk bounds every later one.
+        let mut stopped = false;
+        let (shard, out) = (self.shard, &self.out);
+        let flows = &mut self.flows;
+        table.finish(Some(clock), &mut |mut flow| {
+            flow.features.end();
+            flows.push(flow);
+            if flows.len() >= END_CHUNK && !stopped {
+                let chunk = std::mem::replace(flows, Vec::with_capacity(END_CHUNK));
+                let watermark = chunk.last().map_or((i64::MIN, 0, 0), |f| f.order_key());
+                let message = FromShard {
+                    shard,
+                    flows: chunk,
+                    watermark,
+                    done: None,
+                };
+                stopped = out.send(message).is_err();
+            }
+        });
+        !stopped
+            && self
+                .out
+                .send(FromShard {
+                    shard,
+                    flows: std::mem::take(&mut self.flows),
+                    watermark: table.watermark(),
+                    done: Some(table.counters()),
+                })
+                .is_ok()
     }
 }
 

@@ -27,12 +27,11 @@
 //! alive (read, or joined and not yet processed by every shard) by
 //! [`RangePool`].
 
-use super::{Batch, Dealt, END_CHUNK, FromShard, QUIET_BATCHES, SEND_FLOWS, TICK_EVERY};
+use super::{Batch, Dealt, FromShard, ShardOut, TICK_EVERY};
 use crate::capture::{CaptureError, CaptureReader, RangePlan, ReadCounter, ReaderCounters};
 use crate::decode::{self, PacketView, SkipReason, TransportState};
 use crate::flow::{
     FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters, partition_of,
-    partitions,
 };
 use crate::live::{ActiveFlowsGauge, Checkpoint, LiveCounters};
 use crate::stream::{CLOCK_JUMP_NS, Decoded, Predecoded, Sequencer, StreamMode, StreamTotals};
@@ -345,18 +344,10 @@ pub(crate) fn run<F: FlowFeatures>(
     progress: &mut dyn FnMut(u64),
 ) -> (StreamTotals, TableCounters) {
     let shards = threads.max(1);
-    // Every shard is configured with the whole limit and holds whole
-    // partitions, each with the share of the limit it has in one table.
-    let max_flows = config
-        .max_flows
-        .unwrap_or_else(FlowTable::<F>::default_max_flows);
-    let shard_config = FlowConfig {
-        max_flows: Some(max_flows),
-        ..config
-    };
+    let (shard_config, partitions) = super::shard_config::<F>(config);
     let decoding = Decoding {
         mode,
-        partitions: partitions(max_flows.max(1)),
+        partitions,
         shards,
         bidirectional: config.bidirectional,
         carry: F::reads_transport(&features),
@@ -500,37 +491,13 @@ impl Work<'_> {
                 }
                 Next::Process(batches, tick) => {
                     for mut batch in batches {
-                        let ended = &mut shard_out.flows;
-                        let mut push = |mut flow: FinishedFlow<F>| {
-                            flow.features.end();
-                            ended.push(flow);
-                        };
-                        let (base, clock_in) = (batch.base_ordinal, batch.clock_in);
-                        let payloads = batch.shared.as_ref().map_or(&batch.bytes, |s| &s.bytes);
-                        for (view, ordinal, clock, bytes) in &batch.packets {
-                            let view = PacketView {
-                                transport: payloads.get(bytes.clone()).unwrap_or_default(),
-                                ..*view
-                            };
-                            table.process_at(
-                                &view,
-                                base + ordinal,
-                                clock_in.max(*clock),
-                                &mut push,
-                            );
-                        }
-                        if let Some(range) = &batch.shared {
-                            range.recycle_packets(std::mem::take(&mut batch.packets));
-                        }
+                        shard_out.process(&mut table, &mut batch);
                     }
                     if let Some((clock, next_ordinal)) = tick {
-                        table.advance(clock, next_ordinal, &mut |mut flow| {
-                            flow.features.end();
-                            shard_out.flows.push(flow);
-                        });
+                        shard_out.advance(&mut table, clock, next_ordinal);
                     }
                     gauge.set(table.active_flows());
-                    if !shard_out.after_batch(&table, tick.is_some()) {
+                    if !shard_out.send_if_due(&table, tick.is_none()) {
                         return false;
                     }
                 }
@@ -751,77 +718,6 @@ impl Work<'_> {
             // reading one drops it when done).
             s.published.clear();
         }
-    }
-}
-
-/// What a shard sends the merge: the flows its batches ended, with its
-/// watermark, after [`QUIET_BATCHES`] slots or [`SEND_FLOWS`] flows, every
-/// tick, and at the end.
-struct ShardOut<F> {
-    shard: usize,
-    out: SyncSender<FromShard<F>>,
-    flows: Vec<FinishedFlow<F>>,
-    quiet: u32,
-}
-
-impl<F: FlowFeatures> ShardOut<F> {
-    fn new(shard: usize, out: SyncSender<FromShard<F>>) -> Self {
-        ShardOut {
-            shard,
-            out,
-            flows: Vec::new(),
-            quiet: 0,
-        }
-    }
-
-    /// After a slot: sends what is pending when it is time. Returns false
-    /// once the merge is gone.
-    fn after_batch(&mut self, table: &FlowTable<F>, ticked: bool) -> bool {
-        if !ticked && self.flows.len() < SEND_FLOWS && self.quiet < QUIET_BATCHES {
-            self.quiet += 1;
-            return true;
-        }
-        self.quiet = 0;
-        let message = FromShard {
-            shard: self.shard,
-            flows: std::mem::take(&mut self.flows),
-            watermark: table.watermark(),
-            done: None,
-        };
-        self.out.send(message).is_ok()
-    }
-
-    /// Ends every flow still open at `clock`, in chunks, then the counters.
-    /// Returns false when the merge is gone.
-    fn end(mut self, table: &mut FlowTable<F>, clock: i64) -> bool {
-        let mut stopped = false;
-        let (shard, out) = (self.shard, &self.out);
-        let flows = &mut self.flows;
-        table.finish(Some(clock), &mut |mut flow| {
-            flow.features.end();
-            flows.push(flow);
-            if flows.len() >= END_CHUNK && !stopped {
-                let chunk = std::mem::replace(flows, Vec::with_capacity(END_CHUNK));
-                let watermark = chunk.last().map_or((i64::MIN, 0, 0), |f| f.order_key());
-                let message = FromShard {
-                    shard,
-                    flows: chunk,
-                    watermark,
-                    done: None,
-                };
-                stopped = out.send(message).is_err();
-            }
-        });
-        !stopped
-            && self
-                .out
-                .send(FromShard {
-                    shard,
-                    flows: std::mem::take(&mut self.flows),
-                    watermark: table.watermark(),
-                    done: Some(table.counters()),
-                })
-                .is_ok()
     }
 }
 
