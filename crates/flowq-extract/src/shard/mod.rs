@@ -73,6 +73,24 @@ impl Batch {
         Self::with_capacity(BATCH)
     }
 
+    /// Appends a packet with its ordinal and clock, and a copy of its
+    /// transport bytes when `carry` (the feature state reads payloads).
+    fn push(
+        &mut self,
+        view: &PacketView<'_>,
+        transport: &[u8],
+        ordinal: u64,
+        clock: i64,
+        carry: bool,
+    ) {
+        let start = self.bytes.len();
+        if carry {
+            self.bytes.extend_from_slice(transport);
+        }
+        let bytes = start..self.bytes.len();
+        self.packets.push((view.detached(), ordinal, clock, bytes));
+    }
+
     pub(crate) fn with_capacity(packets: usize) -> Self {
         Batch {
             packets: Vec::with_capacity(packets),
@@ -236,17 +254,14 @@ impl Dealer {
             0
         };
         let batch = &mut self.batches[shard];
-        let start = batch.bytes.len();
-        if self.carry_transport {
-            batch.bytes.extend_from_slice(decoded.view.transport);
-        }
-        let bytes = start..batch.bytes.len();
-        (batch.packets).push((
-            decoded.view.detached(),
+        let view = &decoded.view;
+        batch.push(
+            view,
+            view.transport,
             decoded.ordinal,
             decoded.clock,
-            bytes,
-        ));
+            self.carry_transport,
+        );
         if batch.packets.len() >= BATCH {
             let batch = std::mem::replace(batch, Batch::new());
             if self.shards[shard].send(ToShard::Packets(batch)).is_err() {

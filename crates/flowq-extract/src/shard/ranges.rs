@@ -759,17 +759,13 @@ fn deal<'d>(
             batches.push(Batch::new());
         }
         if let Some(batch) = batches.last_mut() {
-            let start = batch.bytes.len();
-            if decoding.carry {
-                batch.bytes.extend_from_slice(transport);
-            }
-            let bytes = start..batch.bytes.len();
-            batch.packets.push((
-                decoded.view.detached(),
+            batch.push(
+                &decoded.view,
+                transport,
                 decoded.ordinal,
                 decoded.clock,
-                bytes,
-            ));
+                decoding.carry,
+            );
         }
         true
     }
