@@ -13,8 +13,9 @@
 use super::pcapng::{MIN_BLOCK_LEN, PcapngState, trailer_matches};
 use super::{CaptureError, CaptureReader, Format, ReadBuffer, ReadCounter, ReaderCounters};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Records (pcap) or blocks (pcapng) that must follow each other, each
 /// plausible, from a position taken as a boundary (fewer only when the chain
@@ -27,8 +28,11 @@ const SEARCH_BYTES: usize = 1 << 20;
 /// large records behind it.
 const WINDOW_BYTES: usize = 4 << 20;
 /// Bytes read first (grown 8 times while a chain runs past its end): a
-/// boundary is usually found within one record.
-const FIRST_WINDOW_BYTES: usize = 64 << 10;
+/// boundary is usually found within one record, and a chain of typical
+/// records (up to 1 500 bytes) fits. The plan is built before any range is
+/// read, on one thread: with 1 MiB ranges, 64 KiB here made the search of a
+/// 1 GB file take about 10 ms, 4 % of a `-j 2` run.
+const FIRST_WINDOW_BYTES: usize = 16 << 10;
 /// Two records of one chain are at most this many seconds apart.
 const CHAIN_MAX_GAP_S: u32 = 86_400;
 /// A record of a chain is at most this many seconds (ten years) from the
@@ -41,7 +45,9 @@ const OVERRUN_CHUNK: u64 = 64 << 10;
 
 /// A capture file split into byte ranges that start on record boundaries.
 pub struct RangePlan {
-    path: PathBuf,
+    /// The file, opened once: every range reads it at its own offsets
+    /// (positional reads), rather than opening and seeking it per range.
+    file: Arc<File>,
     /// The reader's state at the first packet of the file: the state every
     /// range after the first assumes (checked when the ranges are joined).
     head: Format,
@@ -90,13 +96,15 @@ impl RangePlan {
         };
         let mut starts = vec![0];
         let mut not_found = 0;
+        // One window for every search: no allocation and no zeroing per split.
+        let mut window = Vec::new();
         let range_bytes = range_bytes.max(1);
         let mut nominal = range_bytes;
         while nominal < len {
             let from = nominal
                 .max(first_record)
                 .max(starts.last().map_or(0, |s| s + 1));
-            let found = find_boundary(&mut file, &head, first_second, from, len);
+            let found = find_boundary(&file, &mut window, &head, first_second, from, len);
             match found.map_err(CaptureError::Io)? {
                 Some(at) if at < len => starts.push(at),
                 _ => not_found += 1,
@@ -104,7 +112,7 @@ impl RangePlan {
             nominal += range_bytes;
         }
         Ok(Some(RangePlan {
-            path: path.to_path_buf(),
+            file: Arc::new(file),
             head,
             starts,
             not_found,
@@ -147,7 +155,7 @@ impl RangePlan {
     ) -> Result<CaptureReader, CaptureError> {
         let end = self.end(i);
         if i == 0 {
-            let file = RangeFile::open(&self.path, 0, end, counter.clone())?;
+            let file = RangeFile::new(&self.file, 0, end, counter.clone());
             let mut reader = CaptureReader::new(Box::new(file))?;
             reader.limit = end;
             return Ok(reader);
@@ -193,7 +201,7 @@ impl RangePlan {
         format: Format,
         counter: &ReadCounter,
     ) -> Result<CaptureReader, CaptureError> {
-        let file = RangeFile::open(&self.path, start, end, counter.clone())?;
+        let file = RangeFile::new(&self.file, start, end, counter.clone());
         Ok(CaptureReader {
             buf: ReadBuffer::at(Box::new(file), start),
             format,
@@ -226,13 +234,14 @@ pub fn record_boundaries(path: &Path, range_bytes: u64) -> Result<Vec<u64>, Capt
 /// The first position at or after `from` (within [`SEARCH_BYTES`]) from which
 /// a chain of plausible records follows.
 fn find_boundary(
-    file: &mut File,
+    file: &File,
+    window: &mut Vec<u8>,
     head: &Format,
     first_second: i64,
     from: u64,
     len: u64,
 ) -> io::Result<Option<u64>> {
-    let mut window = read_window(file, from, FIRST_WINDOW_BYTES, len)?;
+    read_window(file, from, FIRST_WINDOW_BYTES, len, window)?;
     let mut p = 0;
     loop {
         let at_eof = from + window.len() as u64 >= len;
@@ -244,7 +253,7 @@ fn find_boundary(
             }
             true
         } else {
-            match chain_follows(head, first_second, &window, p, at_eof) {
+            match chain_follows(head, first_second, window, p, at_eof) {
                 Chain::Follows => return Ok(Some(from + p as u64)),
                 Chain::Broken => {
                     p += 1;
@@ -261,21 +270,27 @@ fn find_boundary(
             }
         };
         if grow {
-            window = read_window(file, from, window.len() * 8, len)?;
+            read_window(file, from, window.len() * 8, len, window)?;
         }
     }
 }
 
-/// Up to `size` bytes (at most [`WINDOW_BYTES`]) of the file from `from`.
-fn read_window(file: &mut File, from: u64, size: usize, len: u64) -> io::Result<Vec<u8>> {
+/// Reads up to `size` bytes (at most [`WINDOW_BYTES`]) of the file from
+/// `from` into `window`, which is reused: it is zeroed only where it grows.
+fn read_window(
+    file: &File,
+    from: u64,
+    size: usize,
+    len: u64,
+    window: &mut Vec<u8>,
+) -> io::Result<()> {
     let want = usize::try_from(len.saturating_sub(from))
         .unwrap_or(usize::MAX)
         .min(size.min(WINDOW_BYTES));
-    let mut window = vec![0u8; want];
-    file.seek(SeekFrom::Start(from))?;
+    window.resize(want, 0);
     let mut filled = 0;
     while filled < want {
-        match file.read(&mut window[filled..]) {
+        match read_at(file, &mut window[filled..], from + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -283,7 +298,7 @@ fn read_window(file: &mut File, from: u64, size: usize, len: u64) -> io::Result<
         }
     }
     window.truncate(filled);
-    Ok(window)
+    Ok(())
 }
 
 /// Whether a chain of plausible records starts at a position.
@@ -352,21 +367,21 @@ fn pcapng_block(state: &PcapngState, rest: &[u8]) -> Block {
 /// One byte range of a file, as a stream: reads stop at the range's end,
 /// then go on in small chunks, only to finish the record that crosses it.
 struct RangeFile {
-    file: File,
+    file: Arc<File>,
+    /// Where the next read starts.
+    at: u64,
     to_end: u64,
     counter: ReadCounter,
 }
 
 impl RangeFile {
-    fn open(path: &Path, start: u64, end: u64, counter: ReadCounter) -> Result<Self, CaptureError> {
-        let mut file = File::open(path).map_err(CaptureError::Io)?;
-        file.seek(SeekFrom::Start(start))
-            .map_err(CaptureError::Io)?;
-        Ok(RangeFile {
-            file,
+    fn new(file: &Arc<File>, start: u64, end: u64, counter: ReadCounter) -> Self {
+        RangeFile {
+            file: Arc::clone(file),
+            at: start,
             to_end: end.saturating_sub(start),
             counter,
-        })
+        }
     }
 }
 
@@ -378,9 +393,24 @@ impl Read for RangeFile {
             OVERRUN_CHUNK
         };
         let take = buf.len().min(usize::try_from(cap).unwrap_or(usize::MAX));
-        let n = self.file.read(&mut buf[..take])?;
+        let n = read_at(&self.file, &mut buf[..take], self.at)?;
+        self.at += n as u64;
         self.to_end = self.to_end.saturating_sub(n as u64);
         self.counter.add(n as u64);
         Ok(n)
+    }
+}
+
+/// A positional read: several threads read one open file at once, and no
+/// range needs an open and a seek of its own (758 ranges of a 1 GB file).
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_at(file, buf, offset)
+    }
+    #[cfg(windows)]
+    {
+        // Moves the file's cursor, which nothing here uses.
+        std::os::windows::fs::FileExt::seek_read(file, buf, offset)
     }
 }
