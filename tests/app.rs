@@ -496,6 +496,42 @@ fn dns_response_with_a_damaged_question() {
 // HTTP and SSH
 // ---------------------------------------------------------------------------
 
+/// A request target of 1 700 bytes (an advertising URL with its parameters,
+/// as ndpi/1kxun.pcap's), its request line over two segments: `http_uri` is
+/// the whole target, as sent (the URI's bound is the head's, 8 KiB).
+#[test]
+fn a_long_request_target_is_kept_whole() {
+    let c = (CLIENT, 40_005);
+    let s_ = (SERVER, 80);
+    let mut target = b"/track?rid=f84f54bf".to_vec();
+    for i in 0..100 {
+        target.extend_from_slice(format!("&p{i:03}=v{i:010}").as_bytes());
+    }
+    assert_eq!(target.len(), 1_719);
+    let request = [
+        b"GET ".as_slice(),
+        &target,
+        b" HTTP/1.1\r\nHost: ads.example\r\n\r\n",
+    ]
+    .concat();
+    let frames = vec![
+        tcp(c, s_, SYN, 1000, b""),
+        tcp(s_, c, SYN | ACK, 5000, b""),
+        tcp(c, s_, ACK, 1001, &request[..1400]),
+        tcp(c, s_, ACK | PSH, 2401, &request[1400..]),
+    ];
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("app_protocol", s("http")),
+            ("server_name", s("ads.example")),
+            ("http_uri", s(std::str::from_utf8(&target).unwrap())),
+            ("http_requests", Val::I(1)),
+        ],
+    );
+}
+
 /// A request split over three segments (the third first), on port 8888: HTTP
 /// is detected by content, and the Host's port is not part of server_name.
 #[test]

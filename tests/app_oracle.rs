@@ -1060,9 +1060,6 @@ fn tshark_class(check: &str, ours: &str, theirs: &str, e: &Evidence) -> Option<&
     {
         return Some("extended-rcode");
     }
-    if check == "http_uri" && ours.len() >= 1000 && theirs.starts_with(ours) {
-        return Some("uri-bound");
-    }
     // TShark's text fields end at a NUL byte; flowq's value has the bytes
     // after it too (`\x00`).
     if ours.len() > theirs.len()
