@@ -496,6 +496,42 @@ fn dns_response_with_a_damaged_question() {
 // HTTP and SSH
 // ---------------------------------------------------------------------------
 
+/// A request target of 1 700 bytes (an advertising URL with its parameters,
+/// as ndpi/1kxun.pcap's), its request line over two segments: `http_uri` is
+/// the whole target, as sent (the URI's bound is the head's, 8 KiB).
+#[test]
+fn a_long_request_target_is_kept_whole() {
+    let c = (CLIENT, 40_005);
+    let s_ = (SERVER, 80);
+    let mut target = b"/track?rid=f84f54bf".to_vec();
+    for i in 0..100 {
+        target.extend_from_slice(format!("&p{i:03}=v{i:010}").as_bytes());
+    }
+    assert_eq!(target.len(), 1_719);
+    let request = [
+        b"GET ".as_slice(),
+        &target,
+        b" HTTP/1.1\r\nHost: ads.example\r\n\r\n",
+    ]
+    .concat();
+    let frames = vec![
+        tcp(c, s_, SYN, 1000, b""),
+        tcp(s_, c, SYN | ACK, 5000, b""),
+        tcp(c, s_, ACK, 1001, &request[..1400]),
+        tcp(c, s_, ACK | PSH, 2401, &request[1400..]),
+    ];
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("app_protocol", s("http")),
+            ("server_name", s("ads.example")),
+            ("http_uri", s(std::str::from_utf8(&target).unwrap())),
+            ("http_requests", Val::I(1)),
+        ],
+    );
+}
+
 /// A request split over three segments (the third first), on port 8888: HTTP
 /// is detected by content, and the Host's port is not part of server_name.
 #[test]
@@ -925,6 +961,91 @@ fn dns_port_reads_messages_with_odd_headers() {
             &[("app_protocol", Val::Null), ("server_name", Val::Null)],
         );
     }
+}
+
+/// DNS's own port (53): a message whose header is that of a DNS message of
+/// one question (as the content rule checks it) is DNS even when its name
+/// does not decode (a label running past the message, an extended label
+/// type), as in ndpi/fuzz-2006-06-26-2594.pcap: the name and type are null,
+/// a response's RCODE comes from its header, its answers are null (where
+/// they start is unknown), and the flow counts as malformed. The same bytes
+/// on another port, or on mDNS's, are not DNS; nor, on 53, is a header whose
+/// counts a message of one question cannot have (a query announcing answers
+/// and authority records, as in the fuzzed capture's 0xaa padding).
+#[test]
+fn dns_port_reads_a_header_whose_name_is_damaged() {
+    let header = |flags: u16, an: u8| {
+        let [f0, f1] = flags.to_be_bytes();
+        vec![0x4c, 0xd2, f0, f1, 0, 1, 0, an, 0, 0, 0, 0]
+    };
+    // `_sip` then a label of 37 bytes where 3 follow.
+    let past_end = [header(0x0100, 0), b"\x04_sip\x25s\x00\x00".to_vec()].concat();
+    // 0x84: a label of the extended type 10, then an A record.
+    let response = [
+        header(0x8180, 1),
+        vec![1, b'1', 0x84, b'a', b'r', b'p', b'a', 0, 0, 12, 0, 1],
+        vec![0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1],
+    ]
+    .concat();
+    let mut padded = past_end.clone();
+    padded[6..12].copy_from_slice(&[0x00, 0x59, 0xaa, 0xaa, 0xaa, 0xaa]);
+    let frames = vec![
+        udp((CLIENT, 40_000), (SERVER, 53), &past_end),
+        udp((SERVER, 53), (CLIENT, 40_001), &response),
+        udp((CLIENT, 40_002), (SERVER, 5300), &past_end),
+        udp((CLIENT, 5353), (SERVER, 5353), &past_end),
+        udp((CLIENT, 40_004), (SERVER, 53), &padded),
+    ];
+    let packets = timed(frames);
+    let (dir, output) = extract_to(&packets, false, "out.parquet", &[]);
+    let out = read_parquet(&output);
+    let dns_without_name = [
+        ("app_protocol", s("dns")),
+        ("server_name", Val::Null),
+        ("dns_query", Val::Null),
+        ("dns_qtype", Val::Null),
+    ];
+    expect(out.row_where("src_port", 40_000), &dns_without_name);
+    expect(
+        out.row_where("src_port", 40_000),
+        &[("dns_rcode", Val::Null), ("dns_transactions", Val::I(1))],
+    );
+    let response = out.row_where("dst_port", 40_001);
+    expect(response, &dns_without_name);
+    expect(
+        response,
+        &[
+            ("dns_rcode", s("NOERROR")),
+            ("dns_answers", Val::Null),
+            ("dns_transactions", Val::I(1)),
+        ],
+    );
+    expect(
+        out.row_where("src_port", 5353),
+        &[("app_protocol", Val::Null), ("dns_rcode", Val::Null)],
+    );
+    for port in [40_002, 40_004] {
+        expect(
+            out.row_where("src_port", port),
+            &[("app_protocol", Val::Null), ("dns_rcode", Val::Null)],
+        );
+    }
+    // Both DNS flows count as malformed.
+    let capture = dir.path().join("in.pcap");
+    let stats = dir.path().join("stats.json");
+    let done = flowq(&[
+        "extract",
+        capture.to_str().unwrap(),
+        "-o",
+        dir.path().join("again.parquet").to_str().unwrap(),
+        "-q",
+        "--stats-json",
+        stats.to_str().unwrap(),
+    ]);
+    assert!(done.status.success(), "{done:?}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(summary["app_malformed_flows"], 2, "{summary}");
 }
 
 /// mDNS on its port (5353): an announcement (a response without a

@@ -3,13 +3,13 @@
 //! per-packet view (docs/capture.md, "Tunnels").
 //!
 //! Sizes (tests/util/capture.rs): Ethernet 14, IPv4 20, IPv6 40, UDP 8, GRE 4,
-//! ERSPAN II in GRE 16, PPTP GRE + PPP 16, VXLAN 8, Geneve 8, GTP-U 8, PPP 4,
+//! ERSPAN II in GRE 16, PPTP GRE + PPP 16, VXLAN 8, Geneve 8, GTP-U 8, AYIYA 44, PPP 4,
 //! Cisco HDLC 4, radiotap 8 + 802.11 QoS data 26 + LLC/SNAP 8.
 
 use crate::util::capture::{
     LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_PPP, Pkt, T0_US,
-    chdlc, eth, eth_raw, geneve, gre, gre_erspan2, gre_pptp, gtp_u, ip4_carrying, ip4_udp, ip6_udp,
-    ppp, radiotap_beacon, radiotap_qos_data, vxlan, write_pcap,
+    ayiya, chdlc, eth, eth_raw, geneve, gre, gre_erspan2, gre_pptp, gtp_u, ip4_carrying, ip4_udp,
+    ip6_udp, ppp, radiotap_beacon, radiotap_qos_data, vxlan, write_pcap,
 };
 use crate::util::{flowq_bin, shared_pcaps};
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,6 +115,10 @@ const KINDS: &[Kind] = &[
     Kind {
         tunnel: "gtpu",
         wrap: |ip, f| over_udp(2152, &gtp_u(0x1234, ip), f),
+    },
+    Kind {
+        tunnel: "ayiya",
+        wrap: |ip, f| over_udp(5072, &ayiya(ip), f),
     },
 ];
 
@@ -356,6 +360,8 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("zeek/vxlan-encapsulated-http.pcap", &["vxlan"]),
     ("tcpdump/geneve.pcap", &["geneve"]),
     ("zeek/gtp7_ipv6.pcap", &["gtpu"]),
+    // IPv6 in AYIYA; the heartbeats (no IP inside) stay the outer UDP flow.
+    ("zeek/ayiya3.pcap", &["ayiya", "none"]),
     ("zeek/4in4.pcap", &["ipip"]),
     ("zeek/6in6in6.pcap", &["ipip"]),
     ("ndpi/6in4tunnel.pcap", &["ipip"]),

@@ -680,6 +680,17 @@ pub fn gtp_u(teid: u32, ip_packet: &[u8]) -> Vec<u8> {
     out
 }
 
+/// An AYIYA forward packet (draft-massar-v6ops-ayiya-02 §5) around an IPv4
+/// packet: 8-byte header, a 16-byte identity, a 20-byte signature, then the
+/// packet: 44 + packet bytes.
+pub fn ayiya(ip_packet: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x41, 0x52, 0x11, 4, 0, 0, 0, 0];
+    out.extend_from_slice(&[0x20; 16]);
+    out.extend_from_slice(&[0; 20]);
+    out.extend_from_slice(ip_packet);
+    out
+}
+
 /// A PPP frame (address/control `ff 03`, 2-byte protocol) around an IP packet,
 /// or with `protocol` 0xc021 an LCP frame: 4 + packet bytes.
 pub fn ppp(protocol: u16, body: &[u8]) -> Vec<u8> {

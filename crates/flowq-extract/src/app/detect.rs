@@ -4,7 +4,9 @@
 //! messages (53, 137 for the NetBIOS name service, 5353 for mDNS), a payload
 //! that no rule recognizes is DNS when its header and the name, type and
 //! class after it decode, whatever the header's flags, opcode and counts
-//! say, as TShark and Zeek read any message on DNS's port.
+//! say, as TShark and Zeek read any message on DNS's port; and on 53 itself
+//! a payload whose header is a DNS header of one question (as the strict
+//! rule checks it) is DNS even when the name after it does not decode.
 //!
 //! | protocol | transport | rule |
 //! |---|---|---|
@@ -22,7 +24,7 @@
 //! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
 
 use super::dhcp::looks_like_dhcp;
-use super::dns::{decodes_as_dns, looks_like_dns};
+use super::dns::{decodes_as_dns, has_dns_header, looks_like_dns};
 use super::http::{looks_like_request, looks_like_response, looks_like_simple_request};
 use super::netbios::looks_like_netbios_datagram;
 use super::quic::is_supported_version;
@@ -93,12 +95,18 @@ pub fn detect(transport: Transport, data: &[u8]) -> Option<AppProtocol> {
 /// 6762), on which a message that does not pass the content rule is still
 /// read as DNS when it decodes: a NetBIOS or mDNS response has no question,
 /// and an mDNS query may carry known answers (RFC 6762 §6, §7.1).
-pub const DNS_PORTS: [u16; 3] = [53, 137, 5353];
+pub const DNS_PORTS: [u16; 3] = [DNS_PORT, 137, 5353];
+
+/// DNS's own port, where a payload whose 12-byte header is that of a DNS
+/// message of one question ([`has_dns_header`]) is DNS whatever follows the
+/// header: a damaged name does not make a message on port 53 anything else.
+pub const DNS_PORT: u16 = 53;
 
 /// [`detect`], and on a flow with an endpoint on one of [`DNS_PORTS`], DNS for a
 /// payload that no content rule recognizes but whose header and first
-/// question decode ([`decodes_as_dns`]; over TCP after a 2-byte length of at
-/// least 12).
+/// question decode ([`decodes_as_dns`]), or, on [`DNS_PORT`], whose header is
+/// that of a message of one question ([`has_dns_header`]) whether or not its
+/// name decodes (over TCP after a 2-byte length of at least 12).
 pub fn detect_on_ports(transport: Transport, data: &[u8], ports: [u16; 2]) -> Option<AppProtocol> {
     detect(transport, data).or_else(|| {
         let msg = match transport {
@@ -108,7 +116,11 @@ pub fn detect_on_ports(transport: Transport, data: &[u8], ports: [u16; 2]) -> Op
                 _ => return None,
             },
         };
-        (ports.iter().any(|p| DNS_PORTS.contains(p)) && decodes_as_dns(msg))
+        let on = |set: &[u16]| ports.iter().any(|p| set.contains(p));
+        // On DNS's own port, a message with a DNS query's or response's
+        // header is DNS even when its name is damaged: its parts are read as
+        // far as they decode (null for the name).
+        (on(&DNS_PORTS) && decodes_as_dns(msg) || on(&[DNS_PORT]) && has_dns_header(msg))
             .then_some(AppProtocol::Dns)
     })
 }
@@ -286,6 +298,47 @@ mod tests {
         assert_eq!(detect_on_ports(u, &odd[..17], [53, 1]), None);
         assert_eq!(detect_on_ports(u, &odd[..18], [53, 1]), None);
         assert_eq!(odd.len(), 19);
+        // On port 53 only, a header of one question (as the strict rule
+        // checks it) is enough: the name after it may be damaged (a label
+        // running past the message, an extended label type), as in fuzzed
+        // captures. Not on 137 or 5353, nor on other ports; nor with a
+        // header the strict rule refuses, nor when the header is cut.
+        let damaged = b"\x4c\xd2\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04_sip\x25s\x00";
+        assert_eq!(detect(u, damaged), None);
+        assert_eq!(detect_on_ports(u, damaged, [5353, 5353]), None);
+        assert_eq!(detect_on_ports(u, damaged, [137, 137]), None);
+        assert_eq!(detect_on_ports(u, damaged, [2713, 5355]), None);
+        assert_eq!(
+            detect_on_ports(u, damaged, [2713, 53]),
+            Some(AppProtocol::Dns)
+        );
+        assert_eq!(
+            detect_on_ports(u, &damaged[..12], [53, 2713]),
+            Some(AppProtocol::Dns)
+        );
+        assert_eq!(detect_on_ports(u, &damaged[..11], [53, 2713]), None);
+        let mut framed = (damaged.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(damaged);
+        assert_eq!(
+            detect_on_ports(t, &framed, [40000, 53]),
+            Some(AppProtocol::Dns)
+        );
+        // Two questions, or a query announcing answers or authority records
+        // (in 0xaa padding), is no header of a message of one question.
+        let mut two = damaged.to_vec();
+        two[5] = 2;
+        assert_eq!(detect_on_ports(u, &two, [2713, 53]), None);
+        let mut answers = damaged.to_vec();
+        answers[6..12].copy_from_slice(&[0x00, 0x59, 0xaa, 0xaa, 0xaa, 0xaa]);
+        assert_eq!(detect_on_ports(u, &answers, [2713, 53]), None);
+        // A response may announce answers.
+        let mut response = damaged.to_vec();
+        response[2] = 0x81;
+        response[6..8].copy_from_slice(&[0x00, 0x01]);
+        assert_eq!(
+            detect_on_ports(u, &response, [53, 2751]),
+            Some(AppProtocol::Dns)
+        );
         // A content rule still wins on port 53.
         let dhcp = crate::app::dhcp::tests::discover();
         assert_eq!(detect_on_ports(u, &dhcp, [53, 67]), Some(AppProtocol::Dhcp));

@@ -215,13 +215,8 @@ fn header(msg: &[u8]) -> Option<Header> {
 /// Whether `msg` looks like a DNS message: a plausible header and exactly one
 /// question that parses, with a known class. Used for content detection.
 pub fn looks_like_dns(msg: &[u8]) -> bool {
-    let Some(h) = header(msg) else { return false };
-    let opcode = (h.flags >> 11) & 0x0f;
-    if h.qd != 1 || !matches!(opcode, 0 | 1 | 2 | 4 | 5) {
+    if !has_dns_header(msg) {
         return false;
-    }
-    if h.flags & 0x8000 == 0 && (h.an > 0 && opcode != 4 || h.ns > 0 && opcode != 5) {
-        return false; // a query carries no answers (except NOTIFY) nor authority (except UPDATE)
     }
     let Some(p) = skip_name(msg, 12) else {
         return false;
@@ -232,6 +227,20 @@ pub fn looks_like_dns(msg: &[u8]) -> bool {
     };
     // IN, CH, HS, NONE, ANY; mDNS sets the top bit (unicast-response / cache-flush).
     matches!(qclass & 0x7fff, 1 | 3 | 4 | 254 | 255)
+}
+
+/// Whether `msg` starts with the header of a DNS message of one question,
+/// the header part of [`looks_like_dns`]: exactly one question, a known
+/// opcode (QUERY, IQUERY, STATUS, NOTIFY, UPDATE), and in a query no answers
+/// (except NOTIFY) nor authority records (except UPDATE).
+pub fn has_dns_header(msg: &[u8]) -> bool {
+    let Some(h) = header(msg) else { return false };
+    let opcode = (h.flags >> 11) & 0x0f;
+    if h.qd != 1 || !matches!(opcode, 0 | 1 | 2 | 4 | 5) {
+        return false;
+    }
+    // A query carries no answers (except NOTIFY) nor authority (except UPDATE).
+    h.flags & 0x8000 != 0 || !(h.an > 0 && opcode != 4 || h.ns > 0 && opcode != 5)
 }
 
 /// Whether `msg` decodes as a DNS message whatever its header says: a

@@ -24,8 +24,12 @@ use super::{Side, TcpSegment};
 
 /// Bytes of one message head kept, at most.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
-/// Bytes of the request target kept, at most.
-pub const MAX_URI_BYTES: usize = 1024;
+/// Bytes of the request target kept, at most: the head bound, so that a
+/// target is never cut (its request line must end within the head's bound
+/// for the request to be read at all). Long targets are common (tracking
+/// and advertising URLs of 1-2 KB with their parameters), and the parameters
+/// a cut would lose are what an analyst looks for.
+pub const MAX_URI_BYTES: usize = MAX_HEAD_BYTES;
 /// Bytes of a header value kept, at most (Host, User-Agent, Content-Type).
 pub const MAX_VALUE_BYTES: usize = 512;
 
@@ -794,7 +798,8 @@ mod tests {
         h.feed(Side::Server, seg(1), b"SSH-2.0-OpenSSH_9.0\r\n..........");
         assert!(h.is_off());
         assert_eq!(h.summary(), &HttpSummary::default());
-        // A long URI is cut; an oversized head still gives its request line.
+        // A request line longer than the head bound is not read; a long
+        // target within it is kept whole.
         let mut req = b"GET /".to_vec();
         req.extend(std::iter::repeat_n(b'a', 20_000));
         req.extend_from_slice(b" HTTP/1.1\r\n\r\n");
@@ -803,15 +808,15 @@ mod tests {
         let s = h.summary();
         // The request line never ended within the bound: not counted as HTTP.
         assert!(s.uri.is_none());
-        let mut req = b"GET /".to_vec();
-        req.extend(std::iter::repeat_n(b'a', 3000));
-        req.extend_from_slice(b" HTTP/1.1\r\nX: y\r\n\r\n");
-        let mut h = HttpState::new();
-        h.feed(Side::Client, seg(1), &req);
-        assert_eq!(
-            h.summary().uri.as_ref().map(|u| u.len()),
-            Some(MAX_URI_BYTES)
-        );
+        for len in [3000, MAX_HEAD_BYTES - 20] {
+            let mut req = b"GET /".to_vec();
+            req.extend(std::iter::repeat_n(b'a', len));
+            req.extend_from_slice(b" HTTP/1.1\r\nX: y\r\n\r\n");
+            let mut h = HttpState::new();
+            h.feed(Side::Client, seg(1), &req);
+            assert_eq!(h.summary().uri.as_ref().map(|u| u.len()), Some(len + 1));
+            assert_eq!(h.summary().method.as_deref(), Some("GET"));
+        }
         assert!(!looks_like_request(b"RTSP/1.0 200 OK\r\n"));
         assert!(!looks_like_response(b"SIP/2.0 200 OK\r\n"));
         assert!(looks_like_request(b"OPTIONS * HTTP/1.1\r\n"));

@@ -113,7 +113,7 @@ impl PacketColumn {
                 "tunnel",
                 Kind::Text,
                 false,
-                "outermost encapsulation removed (none, gre, erspan, vxlan, geneve, gtpu, ipip)",
+                "outermost encapsulation removed (none, gre, erspan, vxlan, geneve, gtpu, ipip, ayiya)",
             ),
             Length => (
                 "length",

@@ -1,5 +1,6 @@
 //! Tunnels: finding the inner IP packet of GRE (with ERSPAN and PPTP's enhanced
-//! GRE), VXLAN, Geneve, GTP-U, GRE-in-UDP and IP-in-IP (4in4, 6in4, 4in6, 6in6).
+//! GRE), VXLAN, Geneve, GTP-U, GRE-in-UDP, AYIYA and IP-in-IP (4in4, 6in4,
+//! 4in6, 6in6).
 //!
 //! Each function reads one encapsulation header from borrowed bytes and returns
 //! where the inner IP header starts, or `None` when the header is cut off, of a
@@ -31,11 +32,14 @@ pub enum Tunnel {
     GtpU = 5,
     /// IP directly in IP (protocols 4 and 41).
     IpInIp = 6,
+    /// AYIYA, "Anything In Anything" (UDP port 5072), as tunnel brokers such as
+    /// SixXS used it to carry IPv6 over IPv4 NAT.
+    Ayiya = 7,
 }
 
 impl Tunnel {
     /// Every kind, in `repr` order.
-    pub const ALL: [Tunnel; 7] = [
+    pub const ALL: [Tunnel; 8] = [
         Tunnel::None,
         Tunnel::Gre,
         Tunnel::Erspan,
@@ -43,6 +47,7 @@ impl Tunnel {
         Tunnel::Geneve,
         Tunnel::GtpU,
         Tunnel::IpInIp,
+        Tunnel::Ayiya,
     ];
 
     /// The text of the `tunnel` column.
@@ -55,6 +60,7 @@ impl Tunnel {
             Tunnel::Geneve => "geneve",
             Tunnel::GtpU => "gtpu",
             Tunnel::IpInIp => "ipip",
+            Tunnel::Ayiya => "ayiya",
         }
     }
 }
@@ -67,7 +73,7 @@ impl Tunnels {
     /// Decode no tunnel: every packet is keyed on its outermost IP header.
     pub const NONE: Tunnels = Tunnels(0);
     /// Every encapsulation flowq knows (the default).
-    pub const ALL: Tunnels = Tunnels(0x7e);
+    pub const ALL: Tunnels = Tunnels(0xfe);
     /// What NFStream 6.6 decapsulates: IP-in-IP and GTP-U (not GRE, VXLAN, Geneve).
     pub const NFSTREAM: Tunnels = Tunnels(1 << Tunnel::IpInIp as u8 | 1 << Tunnel::GtpU as u8);
 
@@ -92,6 +98,7 @@ const PORT_VXLAN: u16 = 4789;
 const PORT_GENEVE: u16 = 6081;
 const PORT_GTP_U: u16 = 2152;
 const PORT_GRE_IN_UDP: u16 = 4754;
+const PORT_AYIYA: u16 = 5072;
 
 /// What an encapsulation header says follows it.
 enum Inner<'a> {
@@ -111,8 +118,10 @@ pub(super) fn candidate(protocol: u8, [src, dst]: [u16; 2]) -> bool {
     match protocol {
         IPPROTO_IPIP | IPPROTO_IPV6 | IPPROTO_GRE => true,
         IPPROTO_UDP => {
-            matches!(dst, PORT_VXLAN | PORT_GENEVE | PORT_GRE_IN_UDP | PORT_GTP_U)
-                || src == PORT_GTP_U
+            matches!(
+                dst,
+                PORT_VXLAN | PORT_GENEVE | PORT_GRE_IN_UDP | PORT_GTP_U | PORT_AYIYA
+            ) || matches!(src, PORT_GTP_U | PORT_AYIYA)
         }
         _ => false,
     }
@@ -143,6 +152,7 @@ pub(super) fn inner(
                 PORT_GENEVE => geneve(payload)?,
                 PORT_GRE_IN_UDP => gre(payload)?,
                 _ if src == PORT_GTP_U || dst == PORT_GTP_U => (Tunnel::GtpU, gtp_u(payload)?),
+                _ if src == PORT_AYIYA || dst == PORT_AYIYA => (Tunnel::Ayiya, ayiya(payload)?),
                 _ => return None,
             }
         }
@@ -265,6 +275,30 @@ fn gtp_u(bytes: &[u8]) -> Option<Inner<'_>> {
         }
     }
     Some(Inner::Ip(bytes.get(len..)?))
+}
+
+/// AYIYA (draft-massar-v6ops-ayiya-02 §5): an 8-byte header (identity
+/// length as a power of two and type; signature length in 4-byte words and
+/// hash method; authentication method and opcode; next header; epoch time),
+/// the identity and the signature, then the payload. Only a forward packet
+/// (opcode 1) carries one, an IP packet when the next header is 4 (IPv4) or
+/// 41 (IPv6), whose version must match; heartbeats (opcode 0, next header
+/// 59) and other opcodes stay the UDP flow they came in.
+fn ayiya(bytes: &[u8]) -> Option<Inner<'_>> {
+    const FORWARD: u8 = 1;
+    let header = bytes.get(..8)?;
+    let identity = 1usize << (header[0] >> 4);
+    let signature = usize::from(header[1] >> 4) * 4;
+    let version = match header[3] {
+        IPPROTO_IPIP => 4,
+        IPPROTO_IPV6 => 6,
+        _ => return None,
+    };
+    if header[2] & 0x0f != FORWARD {
+        return None;
+    }
+    let ip = bytes.get(8 + identity + signature..)?;
+    (ip.first()? >> 4 == version).then_some(Inner::Ip(ip))
 }
 
 #[cfg(test)]
@@ -543,6 +577,69 @@ mod tests {
         assert_eq!(run(&frame, Tunnels::ALL).unwrap().tunnel, Tunnel::None);
     }
 
+    /// An AYIYA header as zeek/ayiya3.pcap's forward packets have it: a
+    /// 16-byte identity (IDLen 4, an IPv6 address), a SHA-1 signature (5
+    /// words), authentication method 1, then `opcode` and `next_header`.
+    fn ayiya(opcode: u8, next_header: u8, payload: &[u8]) -> Vec<u8> {
+        let mut a = vec![
+            0x41,
+            0x52,
+            0x10 | opcode,
+            next_header,
+            0x4a,
+            0xf6,
+            0x4c,
+            0x05,
+        ];
+        a.extend_from_slice(&[0x20; 16]);
+        a.extend_from_slice(&[0xee; 20]);
+        a.extend_from_slice(payload);
+        a
+    }
+
+    #[test]
+    fn ayiya_forward_packets_with_ipv4_or_ipv6_inside() {
+        // IPv4 inside, the AYIYA port on either side.
+        for ports in [(40000, 5072), (5072, 53859)] {
+            let frame = outer_ipv4(17, &udp(ports.0, ports.1, &ayiya(1, 4, &inner_udp())));
+            assert_inner(
+                &run(&frame, Tunnels::ALL).unwrap(),
+                Tunnel::Ayiya,
+                frame.len(),
+            );
+        }
+        // IPv6 inside; identity of 1 byte (IDLen 0) and no signature.
+        let icmp6 = ipv6(58, 1, 2, &[128, 0, 0, 0, 0, 0, 0, 0]);
+        let mut short = vec![0x01, 0x00, 0x01, 41, 0, 0, 0, 0, 7];
+        short.extend_from_slice(&icmp6);
+        for a in [ayiya(1, 41, &icmp6), short] {
+            let frame = outer_ipv4(17, &udp(53859, 5072, &a));
+            let v = run(&frame, Tunnels::ALL).unwrap();
+            assert_eq!((v.ip_version, v.protocol, v.tunnel), (6, 58, Tunnel::Ayiya));
+        }
+        // Not followed: a heartbeat (opcode 0, next header 59), another
+        // opcode, a next header that is not IP or does not match the inner
+        // version, a header cut before its payload, another port, and the
+        // nfstream profile's tunnels (NFStream does not open AYIYA).
+        let not = [
+            (ayiya(0, 59, &[]), 5072),
+            (ayiya(2, 4, &inner_udp()), 5072),
+            (ayiya(1, 17, &inner_udp()), 5072),
+            (ayiya(1, 41, &inner_udp()), 5072),
+            (ayiya(1, 4, &[]), 5072),
+            (ayiya(1, 4, &inner_udp())[..40].to_vec(), 5072),
+            (ayiya(1, 4, &inner_udp()), 5073),
+        ];
+        for (a, port) in not {
+            let frame = outer_ipv4(17, &udp(40000, port, &a));
+            let v = run(&frame, Tunnels::ALL).unwrap();
+            assert_eq!((v.protocol, v.tunnel), (17, Tunnel::None), "{a:02x?}");
+        }
+        let frame = outer_ipv4(17, &udp(40000, 5072, &ayiya(1, 4, &inner_udp())));
+        assert_eq!(run(&frame, Tunnels::NFSTREAM).unwrap().tunnel, Tunnel::None);
+        assert_eq!(Tunnel::Ayiya.name(), "ayiya");
+    }
+
     #[test]
     fn fragments_truncation_and_nesting_depth() {
         // A fragmented outer packet is not decapsulated.
@@ -588,6 +685,7 @@ mod tests {
             47,
             &gre(0xb0, 0x81, 0x880b, &[0; 16], &[0xff; 3]),
         ));
+        payloads.push(outer_ipv4(17, &udp(1, 5072, &ayiya(1, 4, &inner_udp()))));
         let mut state = 0x2545_f491_u32;
         for frame in &payloads {
             // Every prefix, and every byte of the encapsulation replaced by noise.

@@ -167,7 +167,7 @@ impl AppColumn {
             AppColumn::HttpUri => col(
                 "http_uri",
                 Text,
-                "request target of the first HTTP request (at most 1024 bytes)",
+                "request target of the first HTTP request, whole (within the 8 KiB head bound)",
             ),
             AppColumn::HttpUserAgent => col(
                 "http_user_agent",

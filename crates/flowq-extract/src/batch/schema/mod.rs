@@ -419,7 +419,7 @@ impl Column {
             Column::Tunnel => def(
                 "tunnel",
                 Text,
-                "outermost encapsulation removed: none, gre, erspan, vxlan, geneve, gtpu, ipip",
+                "outermost encapsulation removed: none, gre, erspan, vxlan, geneve, gtpu, ipip, ayiya",
             ),
             Column::FirstSeen => def(
                 "first_seen",
