@@ -10,7 +10,7 @@
 
 use crate::util::capture::{Pkt, T0_US, eth, flags::*, ip4_udp, write_pcap};
 use crate::util::flowq;
-use crate::util::rows::{Out, Row, Val, extract_to, read_parquet};
+use crate::util::rows::{Out, Row, Val, extract_to, extract_with_stats, read_parquet};
 use etherparse::{PacketBuilder, TcpHeader};
 
 const CLIENT: [u8; 4] = [10, 0, 0, 1];
@@ -459,21 +459,7 @@ fn dns_response_with_a_damaged_question() {
             response.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1]);
         }
         let packets = timed(vec![udp(c, s_, &query), udp(s_, c, &response)]);
-        let dir = tempfile::tempdir().unwrap();
-        let capture = dir.path().join("in.pcap");
-        write_pcap(&capture, 1, false, &packets);
-        let output = dir.path().join("out.parquet");
-        let stats = dir.path().join("stats.json");
-        let done = flowq(&[
-            "extract",
-            capture.to_str().unwrap(),
-            "-o",
-            output.to_str().unwrap(),
-            "-q",
-            "--stats-json",
-            stats.to_str().unwrap(),
-        ]);
-        assert!(done.status.success(), "{done:?}");
+        let (_dir, output, summary) = extract_with_stats(&packets, "out.parquet", &[]);
         let out = read_parquet(&output);
         expect(
             out.only(),
@@ -486,8 +472,6 @@ fn dns_response_with_a_damaged_question() {
                 ("dns_transactions", Val::I(1)),
             ],
         );
-        let summary: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
         assert_eq!(summary["app_malformed_flows"], 1, "{summary}");
     }
 }
@@ -997,7 +981,7 @@ fn dns_port_reads_a_header_whose_name_is_damaged() {
         udp((CLIENT, 40_004), (SERVER, 53), &padded),
     ];
     let packets = timed(frames);
-    let (dir, output) = extract_to(&packets, false, "out.parquet", &[]);
+    let (_dir, output, summary) = extract_with_stats(&packets, "out.parquet", &[]);
     let out = read_parquet(&output);
     let dns_without_name = [
         ("app_protocol", s("dns")),
@@ -1031,20 +1015,6 @@ fn dns_port_reads_a_header_whose_name_is_damaged() {
         );
     }
     // Both DNS flows count as malformed.
-    let capture = dir.path().join("in.pcap");
-    let stats = dir.path().join("stats.json");
-    let done = flowq(&[
-        "extract",
-        capture.to_str().unwrap(),
-        "-o",
-        dir.path().join("again.parquet").to_str().unwrap(),
-        "-q",
-        "--stats-json",
-        stats.to_str().unwrap(),
-    ]);
-    assert!(done.status.success(), "{done:?}");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
     assert_eq!(summary["app_malformed_flows"], 2, "{summary}");
 }
 

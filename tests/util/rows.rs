@@ -243,6 +243,29 @@ pub fn extract_to(
     (dir, output)
 }
 
+/// [`extract_to`] with `--stats-json`: also returns the run's summary.
+#[track_caller]
+pub fn extract_with_stats(
+    packets: &[Pkt],
+    out_name: &str,
+    args: &[&str],
+) -> (tempfile::TempDir, PathBuf, serde_json::Value) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let capture = dir.path().join("in.pcap");
+    write_pcap(&capture, LINKTYPE_ETHERNET, false, packets);
+    let output = dir.path().join(out_name);
+    let stats = dir.path().join("stats.json");
+    let stats_arg = stats.to_str().expect("a UTF-8 path");
+    run_flowq(
+        &capture,
+        &output,
+        &[args, &["--stats-json", stats_arg]].concat(),
+    );
+    let summary = std::fs::read_to_string(&stats).expect("the stats file");
+    let summary = serde_json::from_str(&summary).expect("stats JSON");
+    (dir, output, summary)
+}
+
 // ---------------------------------------------------------------------------
 // Expectations
 // ---------------------------------------------------------------------------
