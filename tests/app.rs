@@ -562,6 +562,63 @@ fn http_request_split_across_segments_on_a_nonstandard_port() {
     );
 }
 
+/// An HTTP request whose TCP segment travels in IPv4 fragments, the later
+/// ones last first (docs/app-metadata.md, "How the parsers are fed"): the
+/// segment is put together for the parsers, its sequence number read from
+/// the rebuilt TCP header, and the request is read as if unfragmented. A
+/// second request on the connection, in fragments of which one is lost,
+/// never completes: the columns stay the first request's, counted once.
+#[test]
+fn http_request_in_ip_fragments() {
+    use crate::util::capture::ip4_fragments;
+    let c = (CLIENT, 40_007);
+    let s_ = (SERVER, 80);
+    let request: &[u8] =
+        b"GET /fragmented/path HTTP/1.1\r\nHost: frag.example\r\nUser-Agent: pieces/2.0\r\n\r\n";
+    // The TCP header and payload as one IP payload: the 20-byte IPv4 header
+    // of `tcp` taken off and the rest cut in pieces of 24 bytes (the TCP
+    // header and 4 bytes, 24 bytes, the rest).
+    let segment =
+        |seq: u32, payload: &[u8]| tcp(c, s_, ACK | PSH, seq, payload)[14 + 20..].to_vec();
+    let pieces = |id: u16, seq: u32, payload: &[u8]| {
+        ip4_fragments(CLIENT, SERVER, 6, id, &segment(seq, payload), 24)
+            .into_iter()
+            .map(|f| crate::util::capture::eth(&f))
+            .collect::<Vec<_>>()
+    };
+    let first = pieces(7, 1001, request);
+    assert!(first.len() >= 3, "{}", first.len());
+    let second_request = b"GET /second HTTP/1.1\r\nHost: frag.example\r\n\r\n";
+    let mut second = pieces(8, 1001 + request.len() as u32, second_request);
+    second.remove(1);
+    let mut frames = vec![tcp(c, s_, SYN, 1000, b""), tcp(s_, c, SYN | ACK, 5000, b"")];
+    // The first fragment (with the ports: a later fragment that comes
+    // before it is an orphan, docs/flows.md), then the others last first.
+    frames.push(first[0].clone());
+    frames.extend(first[1..].iter().rev().cloned());
+    frames.push(tcp(
+        s_,
+        c,
+        ACK | PSH,
+        5001,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+    ));
+    frames.extend(second);
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("app_protocol", s("http")),
+            ("server_name", s("frag.example")),
+            ("http_method", s("GET")),
+            ("http_uri", s("/fragmented/path")),
+            ("http_user_agent", s("pieces/2.0")),
+            ("http_status", Val::I(200)),
+            ("http_requests", Val::I(1)),
+        ],
+    );
+}
+
 /// A keep-alive connection with 20 request/response pairs, one per segment:
 /// parsing stops once one direction has carried 16 payload packets
 /// (docs/features.md, "Where parsing stops"), so 16 requests are counted and
