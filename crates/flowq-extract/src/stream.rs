@@ -176,13 +176,17 @@ impl<'r> PacketStream<'r> {
         };
         let ordinal = self.records;
         self.records += 1;
-        let view = match decode::decode_into(&raw, self.state.tunnels, &mut self.inflater) {
+        let mut view = match decode::decode(&raw, self.state.tunnels) {
             Ok(view) => view,
             Err(reason) => {
                 self.state.counts.skipped[reason.index()] += 1;
                 return Step::Skipped;
             }
         };
+        if view.protocol == decode::IPPROTO_IPCOMP {
+            // Rare: the payload is inflated into a buffer the view borrows.
+            view = decode::open_ipcomp(view, self.state.tunnels, &mut self.inflater);
+        }
         let jump = self.clock != i64::MIN && view.ts_ns.saturating_sub(self.clock) > CLOCK_JUMP_NS;
         let state = &mut self.state;
         // The common case first, without taking `pending` apart.

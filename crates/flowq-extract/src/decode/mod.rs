@@ -308,15 +308,22 @@ pub fn decode_into<'a>(
     inflater: &'a mut Inflater,
 ) -> Result<PacketView<'a>, SkipReason> {
     let view = decode(raw, tunnels)?;
-    if view.protocol == ipcomp::IPPROTO_IPCOMP {
+    if view.protocol == IPPROTO_IPCOMP {
         return Ok(open_ipcomp(view, tunnels, inflater));
     }
     Ok(view)
 }
 
-/// The rare half of [`decode_into`], out of line.
+/// IP protocol number of IPComp: a view of it is what [`open_ipcomp`] may
+/// open. (The per-packet loop tests this itself and calls `open_ipcomp` on
+/// the rare branch: going through [`decode_into`] there cost a copy of the
+/// view per packet, about 40 instructions, docs/benchmarks.md.)
+pub const IPPROTO_IPCOMP: u8 = ipcomp::IPPROTO_IPCOMP;
+
+/// The rare half of [`decode_into`], out of line: the packet inside an
+/// IPComp payload when `tunnels` inflates them, else `view` as it is.
 #[inline(never)]
-fn open_ipcomp<'a>(
+pub fn open_ipcomp<'a>(
     view: PacketView<'a>,
     tunnels: Tunnels,
     inflater: &'a mut Inflater,
