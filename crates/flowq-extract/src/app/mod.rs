@@ -35,6 +35,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod http;
 pub mod netbios;
+pub mod openvpn;
 pub mod quic;
 mod reasm;
 pub mod ssh;
@@ -49,6 +50,7 @@ use dhcp::{DhcpState, DhcpSummary};
 use dns::{DnsState, DnsSummary};
 use http::{HttpState, HttpSummary};
 use netbios::{NetbiosState, NetbiosSummary};
+use openvpn::OpenVpnState;
 use quic::{QuicState, QuicSummary};
 use ssh::{SshState, SshSummary};
 use tls::{TlsState, TlsSummary};
@@ -100,6 +102,7 @@ enum Parser {
     Ssh(Box<SshState>),
     Dhcp(Box<DhcpState>),
     Netbios(Box<NetbiosState>),
+    OpenVpn(Box<OpenVpnState>),
 }
 
 /// Application metadata state of one flow: detection, then the protocol's parser.
@@ -255,6 +258,9 @@ impl AppFlow {
             AppProtocol::Ssh => Parser::Ssh(Box::default()),
             AppProtocol::Dhcp => Parser::Dhcp(Box::default()),
             AppProtocol::Netbios => Parser::Netbios(Box::default()),
+            AppProtocol::OpenVpn => Parser::OpenVpn(Box::new(OpenVpnState::new(
+                self.transport == Transport::Tcp,
+            ))),
             AppProtocol::Http2 | AppProtocol::Dtls | AppProtocol::BitTorrent => Parser::None,
         };
     }
@@ -276,6 +282,7 @@ impl AppFlow {
             Parser::Ssh(s) => s.feed(side, seg, payload),
             Parser::Dhcp(s) if !payload.is_empty() => s.feed(side, payload),
             Parser::Netbios(s) if !payload.is_empty() => s.feed(side, payload),
+            Parser::OpenVpn(s) => s.feed(side, seg, payload),
             _ => {}
         }
     }
@@ -302,6 +309,7 @@ impl AppFlow {
             Parser::Ssh(s) => s.is_done(),
             Parser::Dhcp(s) => s.is_done(),
             Parser::Netbios(s) => s.is_done(),
+            Parser::OpenVpn(s) => s.is_done(),
         }
     }
 
@@ -326,6 +334,7 @@ impl AppFlow {
             Parser::Http(s) => s.tunnel_malformed(),
             Parser::Dhcp(s) => s.summary().malformed > 0,
             Parser::Netbios(s) => s.summary().malformed > 0,
+            Parser::OpenVpn(s) => s.malformed(),
             _ => false,
         }
     }
@@ -390,6 +399,7 @@ impl AppFlow {
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
             Parser::Netbios(s) => m.netbios = Some(Box::new(s.summary().clone())),
+            Parser::OpenVpn(s) => m.tls = Some(Box::new(s.summary())),
             Parser::Undecided | Parser::None => {}
         }
         m
