@@ -649,6 +649,18 @@ mod tests {
         seeds.push((Transport::Tcp, framed));
         seeds.push((Transport::Udp, dhcp::tests::discover()));
         seeds.push((Transport::Udp, netbios::tests::broadcast()));
+        // OpenVPN: a client's hard reset, then P_CONTROL_V1 carrying a
+        // ClientHello, over UDP (one packet) and TCP (framed).
+        let reset = b"\x38\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x00".to_vec();
+        seeds.push((Transport::Udp, reset.clone()));
+        let mut control = b"\x20\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x01".to_vec();
+        control.extend_from_slice(&tls::tests::unhex(tls::tests::PETAL));
+        let mut framed = Vec::new();
+        for p in [&reset, &control] {
+            framed.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            framed.extend_from_slice(p);
+        }
+        seeds.push((Transport::Tcp, framed));
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = move || {
             x ^= x << 13;
@@ -677,6 +689,7 @@ mod tests {
             let mut s = SshState::new();
             let mut d = DnsState::new();
             let mut qs = QuicState::new();
+            let mut ov = [OpenVpnState::new(false), OpenVpnState::new(true)];
             let side = if rnd() % 2 == 0 {
                 Side::Client
             } else {
@@ -707,6 +720,13 @@ mod tests {
                 d.feed_tcp(side, seg, p);
                 d.feed_udp(p);
                 qs.feed(side, p);
+                for o in &mut ov {
+                    o.feed(side, seg, p);
+                }
+            }
+            for o in &ov {
+                let t = o.summary();
+                assert_eq!(t.ja3.is_some(), t.ja4.is_some());
             }
             let sum = f.summary();
             if let Some(tl) = &sum.tls {
