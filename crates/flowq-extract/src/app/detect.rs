@@ -283,6 +283,15 @@ mod tests {
         assert_eq!(detect(t, b""), None);
         assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);
         assert_eq!(AppProtocol::BitTorrent.as_str(), "bittorrent");
+        // OpenVPN's client hard reset, over UDP and framed over TCP: the last
+        // rule of each (app::openvpn has the rule's cases).
+        let reset = b"\x38\x64\xc1\x78\x01\xb8\x9b\xcb\x8f\x00\x00\x00\x00\x00";
+        assert_eq!(detect(u, reset), Some(AppProtocol::OpenVpn));
+        assert_eq!(detect(t, reset), None);
+        let mut framed = (reset.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(reset);
+        assert_eq!(detect(t, &framed), Some(AppProtocol::OpenVpn));
+        assert_eq!(AppProtocol::OpenVpn.as_str(), "openvpn");
         // On port 53 only, a message the content rule refuses (here: two
         // questions, opcode 15, answers in a query) is DNS when its header
         // and first question decode.
