@@ -190,6 +190,130 @@ fn client_hello_in_three_segments_out_of_order_and_retransmitted() {
     );
 }
 
+/// OpenVPN's control channel (docs/app-metadata.md, "OpenVPN"), packets
+/// written by hand from OpenVPN's format: a control packet is its opcode
+/// and key id, the 8-byte session id, an ack count (and the acked ids and
+/// the peer's session id), its message packet id and payload. The PETAL
+/// ClientHello is cut over three P_CONTROL_V1 messages (ids 1-3), the
+/// second sent first and the first sent twice, with an ack between; the
+/// server's ServerHello (the TLS 1.3 one of the test above: JA3S
+/// f4febc55…) in one message. Over UDP and over TCP (each packet after
+/// its 2-byte length; the client's packets in one segment, then cut in
+/// two segments inside a packet), the flow is `openvpn` with the reference
+/// fingerprints; the nfstream profile leaves them empty, as nDPI does.
+#[test]
+fn openvpn_control_channel_over_udp_and_tcp() {
+    const CLIENT_SID: [u8; 8] = [0x50, 0x7a, 0x28, 0xa7, 0x82, 0x75, 0x78, 0x8d];
+    const SERVER_SID: [u8; 8] = [0x9a, 0xd7, 0x47, 0xbe, 0xb2, 0x4d, 0x8a, 0x1b];
+    let control =
+        |opcode: u8, sid: [u8; 8], acks: &[u32], peer: [u8; 8], id: Option<u32>, payload: &[u8]| {
+            let mut p = vec![opcode << 3];
+            p.extend_from_slice(&sid);
+            p.push(acks.len() as u8);
+            for a in acks {
+                p.extend_from_slice(&a.to_be_bytes());
+            }
+            if !acks.is_empty() {
+                p.extend_from_slice(&peer);
+            }
+            if let Some(id) = id {
+                p.extend_from_slice(&id.to_be_bytes());
+            }
+            p.extend_from_slice(payload);
+            p
+        };
+    let hello = unhex(PETAL);
+    let sh = server_hello(&[1; 32], 0x1301, &[(43, &[3, 4]), (51, &key_share())]);
+    let client_msg = |k: usize| {
+        control(
+            4,
+            CLIENT_SID,
+            &[],
+            SERVER_SID,
+            Some(k as u32 + 1),
+            &hello[k * 100..(k * 100 + 100).min(250)],
+        )
+    };
+    let client_packets = [
+        control(7, CLIENT_SID, &[], SERVER_SID, Some(0), &[]),
+        client_msg(1),
+        control(5, CLIENT_SID, &[0], SERVER_SID, None, &[]),
+        client_msg(0),
+        client_msg(0),
+        client_msg(2),
+    ];
+    let server_packets = [
+        control(8, SERVER_SID, &[0], CLIENT_SID, Some(0), &[]),
+        control(4, SERVER_SID, &[1, 2, 3], CLIENT_SID, Some(1), &sh),
+    ];
+    assert_eq!((client_packets[0].len(), server_packets[0].len()), (14, 26));
+    let want = [
+        ("app_protocol", s("openvpn")),
+        ("server_name", s("www.petalsearch.com")),
+        ("ja3", s(PETAL_JA3)),
+        ("ja4", s(PETAL_JA4)),
+        ("tls_version", s("TLSv1.3")),
+        ("tls_cipher", Val::I(0x1301)),
+        ("ja3s", s("f4febc55ea12b31ae17cfb7e614afda8")),
+    ];
+    // UDP: one packet per datagram; the server's reset after the client's.
+    let uc = (CLIENT, 51_146);
+    let us = (SERVER, 1194);
+    let mut frames = vec![
+        udp(uc, us, &client_packets[0]),
+        udp(us, uc, &server_packets[0]),
+    ];
+    frames.extend(client_packets[1..].iter().map(|p| udp(uc, us, p)));
+    frames.push(udp(us, uc, &server_packets[1]));
+    let out = run(&timed(frames.clone()), &[]);
+    expect(out.only(), &want);
+    let nf = run(&timed(frames), &["--profile", "nfstream", "--dissect"]);
+    expect(
+        nf.only(),
+        &[
+            ("application_name", s("OpenVPN")),
+            ("application_category_name", s("VPN")),
+            ("client_fingerprint", s("")),
+            ("server_fingerprint", s("")),
+            ("requested_server_name", s("")),
+        ],
+    );
+    // TCP: the client's reset, the server's, then the client's other
+    // packets framed back to back and cut in two segments inside a packet.
+    let framed = |packets: &[Vec<u8>]| {
+        let mut out = Vec::new();
+        for p in packets {
+            out.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            out.extend_from_slice(p);
+        }
+        out
+    };
+    let c = (CLIENT, 39_772);
+    let s_ = (SERVER, 1194);
+    let reset = framed(&client_packets[..1]);
+    let rest = framed(&client_packets[1..]);
+    let (a, b) = rest.split_at(130);
+    let client_seq = 1001 + reset.len() as u32;
+    let server_reset = framed(&server_packets[..1]);
+    let mut frames = vec![
+        tcp(c, s_, SYN, 1000, b""),
+        tcp(s_, c, SYN | ACK, 5000, b""),
+        tcp(c, s_, ACK | PSH, 1001, &reset),
+        tcp(s_, c, ACK | PSH, 5001, &server_reset),
+        tcp(c, s_, ACK | PSH, client_seq, a),
+        tcp(c, s_, ACK | PSH, client_seq + a.len() as u32, b),
+    ];
+    frames.push(tcp(
+        s_,
+        c,
+        ACK | PSH,
+        5001 + server_reset.len() as u32,
+        &framed(&server_packets[1..]),
+    ));
+    let out = run(&timed(frames), &[]);
+    expect(out.only(), &want);
+}
+
 /// GREASE values everywhere in the ClientHello: the fingerprints are those of
 /// the same hello without them. A TLS 1.2 ServerHello (no supported_versions;
 /// cipher 0xc02f; extensions renegotiation_info 0xff01, ec_point_formats 11,
@@ -558,6 +682,63 @@ fn http_request_split_across_segments_on_a_nonstandard_port() {
             ("requested_server_name", s("example.org")),
             ("user_agent", s("test-agent/1.0")),
             ("content_type", s("text/html")),
+        ],
+    );
+}
+
+/// An HTTP request whose TCP segment travels in IPv4 fragments, the later
+/// ones last first (docs/app-metadata.md, "How the parsers are fed"): the
+/// segment is put together for the parsers, its sequence number read from
+/// the rebuilt TCP header, and the request is read as if unfragmented. A
+/// second request on the connection, in fragments of which one is lost,
+/// never completes: the columns stay the first request's, counted once.
+#[test]
+fn http_request_in_ip_fragments() {
+    use crate::util::capture::ip4_fragments;
+    let c = (CLIENT, 40_007);
+    let s_ = (SERVER, 80);
+    let request: &[u8] =
+        b"GET /fragmented/path HTTP/1.1\r\nHost: frag.example\r\nUser-Agent: pieces/2.0\r\n\r\n";
+    // The TCP header and payload as one IP payload: the 20-byte IPv4 header
+    // of `tcp` taken off and the rest cut in pieces of 24 bytes (the TCP
+    // header and 4 bytes, 24 bytes, the rest).
+    let segment =
+        |seq: u32, payload: &[u8]| tcp(c, s_, ACK | PSH, seq, payload)[14 + 20..].to_vec();
+    let pieces = |id: u16, seq: u32, payload: &[u8]| {
+        ip4_fragments(CLIENT, SERVER, 6, id, &segment(seq, payload), 24)
+            .into_iter()
+            .map(|f| crate::util::capture::eth(&f))
+            .collect::<Vec<_>>()
+    };
+    let first = pieces(7, 1001, request);
+    assert!(first.len() >= 3, "{}", first.len());
+    let second_request = b"GET /second HTTP/1.1\r\nHost: frag.example\r\n\r\n";
+    let mut second = pieces(8, 1001 + request.len() as u32, second_request);
+    second.remove(1);
+    let mut frames = vec![tcp(c, s_, SYN, 1000, b""), tcp(s_, c, SYN | ACK, 5000, b"")];
+    // The first fragment (with the ports: a later fragment that comes
+    // before it is an orphan, docs/flows.md), then the others last first.
+    frames.push(first[0].clone());
+    frames.extend(first[1..].iter().rev().cloned());
+    frames.push(tcp(
+        s_,
+        c,
+        ACK | PSH,
+        5001,
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n",
+    ));
+    frames.extend(second);
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("app_protocol", s("http")),
+            ("server_name", s("frag.example")),
+            ("http_method", s("GET")),
+            ("http_uri", s("/fragmented/path")),
+            ("http_user_agent", s("pieces/2.0")),
+            ("http_status", Val::I(200)),
+            ("http_requests", Val::I(1)),
         ],
     );
 }

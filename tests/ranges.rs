@@ -4,8 +4,8 @@
 //! every file of the corpus split many times, at every kind of position.
 
 use crate::util::capture::{
-    Iface, LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags, ip4_fragments, ip4_tcp, ip4_udp, pcap_bytes,
-    pcapng_bytes, write_pcap,
+    Iface, LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags, ip4_carrying, ip4_fragments, ip4_tcp,
+    ip4_udp, ipcomp, pcap_bytes, pcapng_bytes, write_pcap,
 };
 use crate::util::shared_pcaps;
 use arrow::record_batch::RecordBatch;
@@ -61,6 +61,10 @@ fn assert_same_output(path: &Path, options: ExtractOptions, range_bytes: u64) ->
         );
         assert_eq!(
             one_summary.orphan_fragments, summary.orphan_fragments,
+            "{what}"
+        );
+        assert_eq!(
+            one_summary.ipcomp_not_inflated, summary.ipcomp_not_inflated,
             "{what}"
         );
         assert_eq!(one_summary.evicted_flows, summary.evicted_flows, "{what}");
@@ -255,6 +259,22 @@ fn tricky_packets() -> Vec<Pkt> {
                 packets.push(Pkt::new(us, eth(&udp)));
             }
         }
+        if i % 100 == 40 {
+            // A TCP segment in IPComp (its packet is inflated out of the
+            // record: the range is dealt in sequence), then an IPComp
+            // payload that does not inflate (counted).
+            let segment = ip4_tcp(
+                ([10, 0, 0, host], 1000),
+                ([10, 9, 9, 9], 80),
+                flags::ACK,
+                b"inflated payload",
+            );
+            for payload in [ipcomp(4, &segment), vec![4, 0, 0, 2, 0xff]] {
+                us += 1_000;
+                let packet = ip4_carrying([192, 0, 2, 1], [192, 0, 2, 2], 108, &payload);
+                packets.push(Pkt::new(us, eth(&packet)));
+            }
+        }
         if i == 150 {
             // An outlier: two hours ahead, not confirmed.
             let udp = ip4_udp(([10, 7, 7, 7], 1), ([10, 8, 8, 8], 2), b"outlier");
@@ -298,6 +318,7 @@ fn fragments_and_time_jumps_across_ranges_give_identical_output() {
             let reading = summary.parallel_reading;
             assert!(reading.ranges > 5, "{}", path.display());
             assert!(summary.timestamp_outliers == 1 && summary.orphan_fragments == 0);
+            assert_eq!(summary.ipcomp_not_inflated, 4);
             // Ranges with fragments or jumps were dealt in sequence, the
             // others by their workers.
             assert!(

@@ -8,8 +8,8 @@
 
 use crate::util::capture::{
     LINKTYPE_C_HDLC, LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11_RADIOTAP, LINKTYPE_PPP, Pkt, T0_US,
-    ayiya, chdlc, eth, eth_raw, geneve, gre, gre_erspan2, gre_pptp, gtp_u, ip4_carrying, ip4_udp,
-    ip6_udp, ppp, radiotap_beacon, radiotap_qos_data, vxlan, write_pcap,
+    ayiya, chdlc, eth, eth_raw, flags, geneve, gre, gre_erspan2, gre_pptp, gtp_u, ip4_carrying,
+    ip4_tcp, ip4_udp, ip6_udp, ipcomp, ppp, radiotap_beacon, radiotap_qos_data, vxlan, write_pcap,
 };
 use crate::util::{flowq_bin, shared_pcaps};
 use std::collections::{BTreeMap, BTreeSet};
@@ -345,6 +345,103 @@ fn ppp_cisco_hdlc_and_radiotap_link_types() {
     }
 }
 
+/// IPComp (docs/capture.md, "Tunnels"): a connection inside IP-in-IP whose
+/// request travels compressed (tunnel mode, next header 4) and whose
+/// response does not is one flow, `ipip`, with the request read; a
+/// transport-mode datagram (next header 17) is the UDP flow of its own IP
+/// header, with its uncompressed answer; a payload that is not DEFLATE stays
+/// the IPComp packet of its outer flow and is counted. Without tunnels
+/// (`--tunnels outer`) and in the nfstream profile nothing is inflated.
+#[test]
+fn ipcomp_payloads_are_inflated_and_join_their_uncompressed_flow() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = b"GET /compressed HTTP/1.1\r\nHost: ipcomp.example\r\n\r\n";
+    let response = b"HTTP/1.1 204 No Content\r\n\r\n";
+    let inner_request = ip4_tcp((A, 1000), (B, 80), flags::ACK | flags::PSH, request);
+    let inner_response = ip4_tcp((B, 80), (A, 1000), flags::ACK | flags::PSH, response);
+    let compressed = eth(&ip4_carrying(
+        OUTER_A,
+        OUTER_B,
+        108,
+        &ipcomp(4, &inner_request),
+    ));
+    let plain = eth(&ip4_carrying(OUTER_B, OUTER_A, 4, &inner_response));
+    let query = crate::util::capture::udp_datagram(5000, 53, b"query");
+    let transport_mode = eth(&ip4_carrying(OUTER_A, OUTER_B, 108, &ipcomp(17, &query)));
+    let answer = eth(&ip4_udp((OUTER_B, 53), (OUTER_A, 5000), b"answer!"));
+    let garbage = eth(&ip4_carrying(
+        OUTER_A,
+        OUTER_B,
+        108,
+        &[4, 0, 0x12, 0x34, 0xff, 0xfe, 0xfd, 0xfc],
+    ));
+    let frames = [&compressed, &plain, &transport_mode, &answer, &garbage];
+    let packets: Vec<Pkt> = (frames.iter().enumerate())
+        .map(|(i, f)| pkt(i as i64, f.to_vec()))
+        .collect();
+    let path = dir.path().join("ipcomp.pcap");
+    write_pcap(&path, LINKTYPE_ETHERNET, false, &packets);
+    let (rows, stats) = extract_with_stats(&path, &[]);
+    assert_eq!(stats["ipcomp_not_inflated"], 1, "{stats}");
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    let find = |protocol: &str| {
+        (rows.iter().find(|r| r["protocol"] == protocol))
+            .unwrap_or_else(|| panic!("no protocol {protocol}: {rows:#?}"))
+    };
+    let http = find("6");
+    assert_eq!(
+        (
+            http["src_ip"].as_str(),
+            http["dst_port"].as_str(),
+            http["tunnel"].as_str()
+        ),
+        ("10.0.0.1", "80", "ipip")
+    );
+    assert_eq!(
+        (int(http, "fwd_pkt_count"), int(http, "bwd_pkt_count")),
+        (1, 1)
+    );
+    // Bytes on the wire are the frames as captured (compressed) ...
+    assert_eq!(int(http, "fwd_byte_count"), compressed.len() as i64);
+    assert_eq!(int(http, "bwd_byte_count"), plain.len() as i64);
+    // ... the payload is the inflated TCP payload.
+    assert_eq!(int(http, "fwd_payload_bytes"), request.len() as i64);
+    assert_eq!(http["http_method"], "GET");
+    assert_eq!(http["server_name"], "ipcomp.example");
+    assert_eq!(http["http_status"], "204");
+    let udp = find("17");
+    assert_eq!(
+        (
+            udp["src_ip"].as_str(),
+            udp["src_port"].as_str(),
+            udp["tunnel"].as_str()
+        ),
+        ("192.0.2.1", "5000", "none")
+    );
+    assert_eq!(
+        (int(udp, "fwd_payload_bytes"), int(udp, "bwd_payload_bytes")),
+        (5, 7)
+    );
+    let outer = find("108");
+    assert_eq!(
+        (outer["src_ip"].as_str(), int(outer, "pkt_count")),
+        ("192.0.2.1", 1)
+    );
+    // Not inflated: the three IPComp packets are one outer flow.
+    for (args, packets) in [
+        (&["--tunnels", "outer"][..], "pkt_count"),
+        (&["--profile", "nfstream"], "bidirectional_packets"),
+    ] {
+        let (rows, stats) = extract_with_stats(&path, args);
+        assert_eq!(stats["ipcomp_not_inflated"], 0, "{args:?}");
+        let ipcomp_packets: i64 = (rows.iter())
+            .filter(|r| r["protocol"] == "108")
+            .map(|r| int(r, packets))
+            .sum();
+        assert_eq!(ipcomp_packets, 3, "{args:?}: {rows:#?}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Corpus captures against TShark
 // ---------------------------------------------------------------------------
@@ -362,6 +459,9 @@ const CORPUS: &[(&str, &[&str])] = &[
     ("zeek/gtp7_ipv6.pcap", &["gtpu"]),
     // IPv6 in AYIYA; the heartbeats (no IP inside) stay the outer UDP flow.
     ("zeek/ayiya3.pcap", &["ayiya", "none"]),
+    // IPv6 in IPv6 under AH, 7 of its 15 packets compressed with IPComp:
+    // inflated, they join the uncompressed ones' flow.
+    ("libpcap/AH-IPcomp-IPv6.pcap", &["ipip"]),
     ("zeek/4in4.pcap", &["ipip"]),
     ("zeek/6in6in6.pcap", &["ipip"]),
     ("ndpi/6in4tunnel.pcap", &["ipip"]),

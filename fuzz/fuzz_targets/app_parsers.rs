@@ -14,6 +14,7 @@ use flowq_extract::app::{
     self, AppFlow, Side, TcpSegment, Transport,
     dhcp::{self, DhcpState},
     netbios::{self, NetbiosState},
+    openvpn::{self, OpenVpnState},
     dns::{self, DnsState},
     http::{self, HttpState},
     quic::QuicState,
@@ -76,6 +77,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let mut ssh_state = SshState::new();
     let mut dhcp_state = DhcpState::new();
     let mut netbios_state = NetbiosState::new();
+    let mut openvpn_udp = OpenVpnState::new(false);
+    let mut openvpn_tcp = OpenVpnState::new(true);
     // DHCP options behind a valid fixed part and cookie, so that the input
     // exercises the option reader rather than the detection rule.
     let mut dhcp_options = DhcpState::new();
@@ -93,6 +96,12 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         ssh_state.feed(side, seg, payload);
         dhcp_state.feed(side, payload);
         netbios_state.feed(side, payload);
+        openvpn_udp.feed(side, seg, payload);
+        openvpn_tcp.feed(side, seg, payload);
+        let _ = (
+            openvpn::looks_like_openvpn(payload, false),
+            openvpn::looks_like_openvpn(payload, true),
+        );
         let _ = netbios::looks_like_netbios_datagram(payload);
         let mut message = vec![0u8; dhcp::OPTIONS_OFFSET];
         message[0] = 1;
@@ -122,6 +131,8 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     }
     check_tls(&tls_state.summary());
     check_tls(&quic.summary().tls);
+    check_tls(&openvpn_udp.summary());
+    check_tls(&openvpn_tcp.summary());
     for d in [dns_udp.summary(), dns_tcp.summary()] {
         let answers = d.answers.as_deref().unwrap_or_default();
         assert!(answers.len() <= dns::MAX_ANSWERS);

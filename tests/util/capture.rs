@@ -626,6 +626,29 @@ pub fn ip4_carrying(src: [u8; 4], dst: [u8; 4], protocol: u8, payload: &[u8]) ->
     out
 }
 
+/// An IPComp header (RFC 3173: next header, flags 0, CPI 2 = DEFLATE) and
+/// `payload` as a raw DEFLATE stream (RFC 1951) of stored blocks, written by
+/// hand: one 5-byte block header (final bit on the last, type 00, LEN and its
+/// complement, little-endian) per 65 535 bytes. 4 + 5 + payload bytes up to
+/// 65 535 bytes of payload.
+pub fn ipcomp(next_header: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![next_header, 0, 0, 2];
+    let blocks: Vec<&[u8]> = if payload.is_empty() {
+        vec![&[]]
+    } else {
+        payload.chunks(65_535).collect()
+    };
+    let last = blocks.len() - 1;
+    for (i, block) in blocks.iter().enumerate() {
+        let len = block.len() as u16;
+        out.push(u8::from(i == last));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(block);
+    }
+    out
+}
+
 /// A GRE header (version 0, no optional fields) with this protocol type: 4 +
 /// payload bytes.
 pub fn gre(protocol: u16, payload: &[u8]) -> Vec<u8> {

@@ -4,7 +4,9 @@
 //! on which the flow table measures timeouts.
 
 use crate::capture::{CaptureError, CaptureReader, RawPacket, ReaderCounters};
-use crate::decode::{self, FragmentTracker, PacketView, SkipReason, TransportState, Tunnels};
+use crate::decode::{
+    self, FragmentTracker, Inflater, PacketView, SkipReason, TransportState, Tunnels,
+};
 use crate::live::{CHECK_EVERY, Checkpoint};
 use crate::preprocess::{Next, Preprocess, PreprocessCounts, PreprocessOptions};
 use std::collections::VecDeque;
@@ -51,6 +53,9 @@ pub(crate) struct PacketStream<'r> {
     checkpoint: Checkpoint,
     /// Reading stopped because the run was told to stop.
     pub interrupted: bool,
+    /// The buffer IPComp payloads are inflated into (the returned view may
+    /// borrow it), and the count of those that did not inflate.
+    inflater: Inflater,
 }
 
 struct State {
@@ -68,6 +73,9 @@ struct State {
     release: VecDeque<Held>,
     /// The held packet the last returned view borrows from.
     current: Option<Held>,
+    /// The IPComp buffer of held packets, decoded again when returned (a
+    /// payload that does not inflate was counted when it was read).
+    held_inflater: Inflater,
     /// Forward jumps the next packet did not confirm.
     outliers: u64,
     /// The reader has ended (end of input or error); it is not asked again.
@@ -105,11 +113,13 @@ impl<'r> PacketStream<'r> {
                 pending: None,
                 release: VecDeque::new(),
                 current: None,
+                held_inflater: Inflater::default(),
                 outliers: 0,
                 ended: false,
             },
             checkpoint,
             interrupted: false,
+            inflater: Inflater::default(),
         }
     }
 
@@ -130,6 +140,7 @@ impl<'r> PacketStream<'r> {
             interrupted: self.interrupted,
             ranges: None,
             preprocessed: self.preprocess.counts(),
+            ipcomp_not_inflated: self.inflater.failed,
         }
     }
 
@@ -165,13 +176,17 @@ impl<'r> PacketStream<'r> {
         };
         let ordinal = self.records;
         self.records += 1;
-        let view = match decode::decode(&raw, self.state.tunnels) {
+        let mut view = match decode::decode(&raw, self.state.tunnels) {
             Ok(view) => view,
             Err(reason) => {
                 self.state.counts.skipped[reason.index()] += 1;
                 return Step::Skipped;
             }
         };
+        if view.protocol == decode::IPPROTO_IPCOMP {
+            // Rare: the payload is inflated into a buffer the view borrows.
+            view = decode::open_ipcomp(view, self.state.tunnels, &mut self.inflater);
+        }
         let jump = self.clock != i64::MIN && view.ts_ns.saturating_sub(self.clock) > CLOCK_JUMP_NS;
         let state = &mut self.state;
         // The common case first, without taking `pending` apart.
@@ -229,7 +244,7 @@ impl State {
             interface: current.interface,
         };
         // It decoded when it was read, so it decodes again.
-        let Ok(view) = decode::decode(&raw, self.tunnels) else {
+        let Ok(view) = decode::decode_into(&raw, self.tunnels, &mut self.held_inflater) else {
             return Step::Held;
         };
         if current.moves_clock {
@@ -317,6 +332,8 @@ pub(crate) struct StreamTotals {
     /// What preprocessing (`--reorder-window`, `--dedup`) dropped and could
     /// not put in order.
     pub preprocessed: PreprocessCounts,
+    /// IPComp payloads that did not inflate (decode::Inflater).
+    pub ipcomp_not_inflated: u64,
 }
 
 /// The sequential half of the decode stage for packets decoded on other
@@ -334,6 +351,8 @@ pub(crate) struct Sequencer<T> {
     /// waiting for the next packet to say whether the jump is real.
     pending: Option<Predecoded<T>>,
     outliers: u64,
+    /// IPComp payloads that did not inflate, counted where they were decoded.
+    ipcomp_not_inflated: u64,
 }
 
 /// A record decoded on another thread.
@@ -357,6 +376,7 @@ impl<T> Sequencer<T> {
             counts: Counts::default(),
             pending: None,
             outliers: 0,
+            ipcomp_not_inflated: 0,
         }
     }
 
@@ -390,6 +410,11 @@ impl<T> Sequencer<T> {
         for (total, n) in self.counts.skipped.iter_mut().zip(skipped) {
             *total += n;
         }
+    }
+
+    /// IPComp payloads the decoder could not inflate.
+    pub(crate) fn not_inflated(&mut self, n: u64) {
+        self.ipcomp_not_inflated += n;
     }
 
     /// Whether a range whose first packet is stamped `first_ts` can be taken
@@ -471,6 +496,7 @@ impl<T> Sequencer<T> {
             interrupted: false,
             ranges: None,
             preprocessed: PreprocessCounts::default(),
+            ipcomp_not_inflated: self.ipcomp_not_inflated,
         }
     }
 }

@@ -73,6 +73,10 @@ pub struct RunSummary {
     pub transport_incomplete: u64,
     /// Later IP fragments whose first fragment was never seen (keyed with ports 0).
     pub orphan_fragments: u64,
+    /// IPComp packets whose payload did not inflate (not DEFLATE, damaged,
+    /// cut off, or larger than an IP datagram): each stays the IPComp packet
+    /// of its outer flow (docs/capture.md, "Tunnels").
+    pub ipcomp_not_inflated: u64,
     /// Packets stamped earlier than a packet before them in the same input.
     pub backward_timestamps: u64,
     /// Largest number of flows open at once in one input.
@@ -127,8 +131,9 @@ pub struct ParallelReading {
     /// end on their boundary or in the state they assumed.
     pub ranges_reread: u64,
     /// Ranges whose packets needed the ones before them (an IP fragment, or
-    /// a timestamp over an hour ahead of the clock): decoded again and dealt
-    /// in sequence by the joining thread instead of by their worker.
+    /// a timestamp over an hour ahead of the clock) or an IPComp packet
+    /// (inflated out of the record): decoded again and dealt in sequence by
+    /// the joining thread instead of by their worker.
     pub ranges_sequenced: u64,
 }
 
@@ -158,6 +163,7 @@ impl RunSummary {
         self.flows_not_written += other.flows_not_written;
         self.transport_incomplete += other.transport_incomplete;
         self.orphan_fragments += other.orphan_fragments;
+        self.ipcomp_not_inflated += other.ipcomp_not_inflated;
         self.backward_timestamps += other.backward_timestamps;
         self.peak_active_flows = self.peak_active_flows.max(other.peak_active_flows);
         self.evicted_flows += other.evicted_flows;

@@ -16,17 +16,20 @@
 //! | `http` | TCP | a request line with a known method and, if the line is complete, `HTTP/1.x`; or an HTTP/0.9 simple request (a complete line `GET /path`, no version); or a status line `HTTP/1.x NNN` |
 //! | `bittorrent` | TCP | the peer handshake: byte 19 then `BitTorrent protocol` |
 //! | `dns` | TCP | a 2-byte length ≥ 12 then a message passing the UDP rule |
+//! | `openvpn` | TCP | a 2-byte length, then a packet passing the UDP rule |
 //! | `quic` | UDP | a long header (form and fixed bits set) of a version flowq decrypts (v1, v2, drafts 23-32), connection IDs ≤ 20 bytes |
 //! | `dtls` | UDP | a handshake record header (22, version 0xfeff/0xfefd/0xfefc) of at least 13 bytes |
 //! | `netbios` | UDP | a NetBIOS datagram (RFC 1002 §4.4) of type 0x10-0x12 whose `DGM_LENGTH` is the bytes after its 14-byte header and whose source name is in the first-level encoding (32 characters `A`-`P`) |
 //! | `dhcp` | UDP | the fixed BOOTP part (236 bytes, `op` 1 or 2, `hlen` ≤ 16) then the magic cookie 99.130.83.99 |
 //! | `dns` | UDP | a 12-byte header with one question, a known opcode, no answers in a query (except NOTIFY/UPDATE), a name that decodes and a known class (top bit ignored for mDNS) |
 //! | `http` | UDP | a complete first line that is an HTTP/1.x request line (SSDP's `M-SEARCH` and `NOTIFY` included) or a status line |
+//! | `openvpn` | UDP | a hard reset of OpenVPN's control channel without `tls-auth` ([`looks_like_openvpn`]): the client's (V2, V3) acknowledging nothing, or the server's (V2) acknowledging the client's packet 0, message packet id 0, at most 64 bytes |
 
 use super::dhcp::looks_like_dhcp;
 use super::dns::{decodes_as_dns, has_dns_header, looks_like_dns};
 use super::http::{looks_like_request, looks_like_response, looks_like_simple_request};
 use super::netbios::looks_like_netbios_datagram;
+use super::openvpn::looks_like_openvpn;
 use super::quic::is_supported_version;
 use super::ssh::looks_like_ssh;
 
@@ -53,6 +56,8 @@ pub enum AppProtocol {
     Dhcp,
     /// The NetBIOS datagram service (the name service is read as DNS).
     Netbios,
+    /// OpenVPN's control channel (its TLS handshake is read).
+    OpenVpn,
 }
 
 impl AppProtocol {
@@ -69,6 +74,7 @@ impl AppProtocol {
             AppProtocol::BitTorrent => "bittorrent",
             AppProtocol::Dhcp => "dhcp",
             AppProtocol::Netbios => "netbios",
+            AppProtocol::OpenVpn => "openvpn",
         }
     }
 }
@@ -150,6 +156,9 @@ fn detect_tcp(d: &[u8]) -> Option<AppProtocol> {
     {
         return Some(AppProtocol::Dns);
     }
+    if looks_like_openvpn(d, true) {
+        return Some(AppProtocol::OpenVpn);
+    }
     None
 }
 
@@ -178,6 +187,9 @@ fn detect_udp(d: &[u8]) -> Option<AppProtocol> {
     // line must be complete.
     if (looks_like_request(d) && memchr::memchr(b'\n', d).is_some()) || looks_like_response(d) {
         return Some(AppProtocol::Http);
+    }
+    if looks_like_openvpn(d, false) {
+        return Some(AppProtocol::OpenVpn);
     }
     None
 }
@@ -271,6 +283,15 @@ mod tests {
         assert_eq!(detect(t, b""), None);
         assert_eq!(detect(t, b"220 mail.example.com ESMTP\r\n"), None);
         assert_eq!(AppProtocol::BitTorrent.as_str(), "bittorrent");
+        // OpenVPN's client hard reset, over UDP and framed over TCP: the last
+        // rule of each (app::openvpn has the rule's cases).
+        let reset = b"\x38\x64\xc1\x78\x01\xb8\x9b\xcb\x8f\x00\x00\x00\x00\x00";
+        assert_eq!(detect(u, reset), Some(AppProtocol::OpenVpn));
+        assert_eq!(detect(t, reset), None);
+        let mut framed = (reset.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(reset);
+        assert_eq!(detect(t, &framed), Some(AppProtocol::OpenVpn));
+        assert_eq!(AppProtocol::OpenVpn.as_str(), "openvpn");
         // On port 53 only, a message the content rule refuses (here: two
         // questions, opcode 15, answers in a query) is DNS when its header
         // and first question decode.

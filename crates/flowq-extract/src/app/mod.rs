@@ -35,6 +35,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod http;
 pub mod netbios;
+pub mod openvpn;
 pub mod quic;
 mod reasm;
 pub mod ssh;
@@ -49,6 +50,7 @@ use dhcp::{DhcpState, DhcpSummary};
 use dns::{DnsState, DnsSummary};
 use http::{HttpState, HttpSummary};
 use netbios::{NetbiosState, NetbiosSummary};
+use openvpn::OpenVpnState;
 use quic::{QuicState, QuicSummary};
 use ssh::{SshState, SshSummary};
 use tls::{TlsState, TlsSummary};
@@ -100,6 +102,7 @@ enum Parser {
     Ssh(Box<SshState>),
     Dhcp(Box<DhcpState>),
     Netbios(Box<NetbiosState>),
+    OpenVpn(Box<OpenVpnState>),
 }
 
 /// Application metadata state of one flow: detection, then the protocol's parser.
@@ -255,6 +258,9 @@ impl AppFlow {
             AppProtocol::Ssh => Parser::Ssh(Box::default()),
             AppProtocol::Dhcp => Parser::Dhcp(Box::default()),
             AppProtocol::Netbios => Parser::Netbios(Box::default()),
+            AppProtocol::OpenVpn => Parser::OpenVpn(Box::new(OpenVpnState::new(
+                self.transport == Transport::Tcp,
+            ))),
             AppProtocol::Http2 | AppProtocol::Dtls | AppProtocol::BitTorrent => Parser::None,
         };
     }
@@ -276,6 +282,7 @@ impl AppFlow {
             Parser::Ssh(s) => s.feed(side, seg, payload),
             Parser::Dhcp(s) if !payload.is_empty() => s.feed(side, payload),
             Parser::Netbios(s) if !payload.is_empty() => s.feed(side, payload),
+            Parser::OpenVpn(s) => s.feed(side, seg, payload),
             _ => {}
         }
     }
@@ -302,6 +309,7 @@ impl AppFlow {
             Parser::Ssh(s) => s.is_done(),
             Parser::Dhcp(s) => s.is_done(),
             Parser::Netbios(s) => s.is_done(),
+            Parser::OpenVpn(s) => s.is_done(),
         }
     }
 
@@ -326,6 +334,7 @@ impl AppFlow {
             Parser::Http(s) => s.tunnel_malformed(),
             Parser::Dhcp(s) => s.summary().malformed > 0,
             Parser::Netbios(s) => s.summary().malformed > 0,
+            Parser::OpenVpn(s) => s.malformed(),
             _ => false,
         }
     }
@@ -390,6 +399,7 @@ impl AppFlow {
             Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
             Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
             Parser::Netbios(s) => m.netbios = Some(Box::new(s.summary().clone())),
+            Parser::OpenVpn(s) => m.tls = Some(Box::new(s.summary())),
             Parser::Undecided | Parser::None => {}
         }
         m
@@ -639,6 +649,18 @@ mod tests {
         seeds.push((Transport::Tcp, framed));
         seeds.push((Transport::Udp, dhcp::tests::discover()));
         seeds.push((Transport::Udp, netbios::tests::broadcast()));
+        // OpenVPN: a client's hard reset, then P_CONTROL_V1 carrying a
+        // ClientHello, over UDP (one packet) and TCP (framed).
+        let reset = b"\x38\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x00".to_vec();
+        seeds.push((Transport::Udp, reset.clone()));
+        let mut control = b"\x20\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x01".to_vec();
+        control.extend_from_slice(&tls::tests::unhex(tls::tests::PETAL));
+        let mut framed = Vec::new();
+        for p in [&reset, &control] {
+            framed.extend_from_slice(&(p.len() as u16).to_be_bytes());
+            framed.extend_from_slice(p);
+        }
+        seeds.push((Transport::Tcp, framed));
         let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut rnd = move || {
             x ^= x << 13;
@@ -667,6 +689,7 @@ mod tests {
             let mut s = SshState::new();
             let mut d = DnsState::new();
             let mut qs = QuicState::new();
+            let mut ov = [OpenVpnState::new(false), OpenVpnState::new(true)];
             let side = if rnd() % 2 == 0 {
                 Side::Client
             } else {
@@ -697,6 +720,13 @@ mod tests {
                 d.feed_tcp(side, seg, p);
                 d.feed_udp(p);
                 qs.feed(side, p);
+                for o in &mut ov {
+                    o.feed(side, seg, p);
+                }
+            }
+            for o in &ov {
+                let t = o.summary();
+                assert_eq!(t.ja3.is_some(), t.ja4.is_some());
             }
             let sum = f.summary();
             if let Some(tl) = &sum.tls {

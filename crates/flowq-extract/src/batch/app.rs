@@ -32,6 +32,18 @@ fn tls<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&TlsSummary> {
     m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls))
 }
 
+/// TLS metadata as nDPI has it: none for an OpenVPN flow, whose control
+/// channel's TLS handshake nDPI does not read (it names the flow OpenVPN
+/// and stops), so the nfstream profile's columns leave it out as NFStream
+/// does; the standard profile's TLS columns have it.
+#[inline]
+fn ndpi_tls<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&TlsSummary> {
+    match meta(f)?.protocol {
+        Some(AppProtocol::OpenVpn) => None,
+        _ => tls(f),
+    }
+}
+
 #[inline]
 fn dns<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DnsSummary> {
     meta(f)?.dns.as_deref()
@@ -131,13 +143,13 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                     }
                     buf
                 }
-                (None, None) => tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
+                (None, None) => ndpi_tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
             })
         }),
         A::NfServerFingerprint => chunk.opt_texts(|f, buf| {
             Some(match ssh(f) {
                 Some(s) => upper(buf, s.hassh_server.as_deref()),
-                None => tls(f).and_then(|t| t.ja3s.as_deref()).unwrap_or(""),
+                None => ndpi_tls(f).and_then(|t| t.ja3s.as_deref()).unwrap_or(""),
             })
         }),
         A::NfUserAgent => chunk.opt_texts(|f, buf| {
@@ -201,7 +213,7 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
             ndpi_name::http_host(&bytes, buf);
         }
     } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
-        if name(t.server_name.as_deref(), &mut bytes) {
+        if m.protocol != Some(AppProtocol::OpenVpn) && name(t.server_name.as_deref(), &mut bytes) {
             ndpi_name::normalize_all(&bytes, buf);
         }
     } else if let Some(n) = &m.netbios {
@@ -335,6 +347,7 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
         Some(AppProtocol::BitTorrent) => ("BitTorrent", "Download"),
         Some(AppProtocol::Dhcp) => ("DHCP", "Network"),
         Some(AppProtocol::Netbios) => ("NetBIOS", "System"),
+        Some(AppProtocol::OpenVpn) => ("OpenVPN", "VPN"),
         None => match f.key.protocol {
             1 => ("ICMP", "Network"),
             2 => ("IGMP", "Network"),

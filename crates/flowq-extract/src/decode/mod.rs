@@ -4,11 +4,13 @@
 //! This module owns every protocol decision: link types, VLAN tags, MPLS and
 //! PPPoE, IPv4 options and IPv6 extension headers (through etherparse's lax
 //! slicing), tunnels (GRE, ERSPAN, VXLAN, Geneve, GTP-U, IP-in-IP), transport
-//! ports and TCP flags, and IP fragments. Per-packet
+//! ports and TCP flags, and IP fragments. IPComp payloads are the one thing
+//! read out of a buffer rather than the frame ([`decode_into`]). Per-packet
 //! problems are never errors: a packet is either usable or skipped for a
 //! counted reason.
 
 mod fragment;
+mod ipcomp;
 mod link;
 pub mod scapy;
 mod transport;
@@ -16,6 +18,7 @@ mod tunnel;
 mod wire;
 
 pub use fragment::FragmentTracker;
+pub use ipcomp::{Inflater, MAX_INFLATED_BYTES};
 pub use link::LinkType;
 pub use tunnel::{Tunnel, Tunnels};
 
@@ -289,6 +292,86 @@ pub fn decode<'a>(raw: &RawPacket<'a>, tunnels: Tunnels) -> Result<PacketView<'a
         view = inner;
     }
     Ok(view)
+}
+
+/// [`decode`], and an IPComp payload (RFC 3173) inflated into `inflater`'s
+/// buffer when `tunnels` [inflates](Tunnels::inflates_ipcomp) them: the view
+/// then describes the packet inside and borrows that buffer (its transport
+/// bytes are not in the frame). A payload that does not inflate leaves the
+/// IPComp packet as it was, counted in [`Inflater::failed`]. The packet
+/// inside is not looked at for further tunnels. For every other packet this
+/// is `decode` and one comparison.
+#[inline(always)]
+pub fn decode_into<'a>(
+    raw: &RawPacket<'a>,
+    tunnels: Tunnels,
+    inflater: &'a mut Inflater,
+) -> Result<PacketView<'a>, SkipReason> {
+    let view = decode(raw, tunnels)?;
+    if view.protocol == IPPROTO_IPCOMP {
+        return Ok(open_ipcomp(view, tunnels, inflater));
+    }
+    Ok(view)
+}
+
+/// IP protocol number of IPComp: a view of it is what [`open_ipcomp`] may
+/// open. (The per-packet loop tests this itself and calls `open_ipcomp` on
+/// the rare branch: going through [`decode_into`] there cost a copy of the
+/// view per packet, about 40 instructions, docs/benchmarks.md.)
+pub const IPPROTO_IPCOMP: u8 = ipcomp::IPPROTO_IPCOMP;
+
+/// The rare half of [`decode_into`], out of line: the packet inside an
+/// IPComp payload when `tunnels` inflates them, else `view` as it is.
+#[inline(never)]
+pub fn open_ipcomp<'a>(
+    view: PacketView<'a>,
+    tunnels: Tunnels,
+    inflater: &'a mut Inflater,
+) -> PacketView<'a> {
+    if tunnels.inflates_ipcomp() && ipcomp::candidate(&view) {
+        ipcomp::open(view, inflater)
+    } else {
+        view
+    }
+}
+
+/// Whether [`decode_into`] would inflate this packet (the byte-range reader
+/// sends such a packet's range to the sequential path, which keeps the
+/// inflated bytes).
+#[inline(always)]
+pub fn needs_inflating(view: &PacketView<'_>, tunnels: Tunnels) -> bool {
+    view.protocol == ipcomp::IPPROTO_IPCOMP && tunnels.inflates_ipcomp() && ipcomp::candidate(view)
+}
+
+/// A view with the frame's fields of `outer` (timestamp, lengths, VLAN,
+/// MPLS, MACs) and every IP field empty, for a packet found inside it.
+fn frame_fields<'a>(outer: &PacketView<'a>) -> PacketView<'a> {
+    PacketView {
+        ts_ns: outer.ts_ns,
+        wire_len: outer.wire_len,
+        cap_len: outer.cap_len,
+        ip_version: 4,
+        src_addr: [0; 16],
+        dst_addr: [0; 16],
+        protocol: 0,
+        src_port: 0,
+        dst_port: 0,
+        vlan_id: outer.vlan_id,
+        tcp: None,
+        ip_header_len: 0,
+        l4_header_len: 0,
+        l4_payload_len: 0,
+        ttl: 0,
+        dscp: 0,
+        fragment: None,
+        transport_state: TransportState::Complete,
+        transport: &[],
+        trailer_len: 0,
+        mpls: outer.mpls,
+        mac: outer.mac,
+        icmp: None,
+        tunnel: Tunnel::None,
+    }
 }
 
 /// A view with the frame's fields set and every IP field empty.

@@ -65,22 +65,35 @@ impl Tunnel {
     }
 }
 
-/// The set of encapsulations [`decode`](super::decode) takes packets out of.
+/// The set of encapsulations [`decode`](super::decode) takes packets out of
+/// (bit `kind` for each [`Tunnel`] kind), and whether
+/// [`decode_into`](super::decode_into) inflates IPComp payloads
+/// ([`IPCOMP`](Self::IPCOMP), a payload transform rather than a kind of its
+/// own: super::ipcomp).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tunnels(u8);
+pub struct Tunnels(u16);
 
 impl Tunnels {
     /// Decode no tunnel: every packet is keyed on its outermost IP header.
     pub const NONE: Tunnels = Tunnels(0);
-    /// Every encapsulation flowq knows (the default).
-    pub const ALL: Tunnels = Tunnels(0xfe);
-    /// What NFStream 6.6 decapsulates: IP-in-IP and GTP-U (not GRE, VXLAN, Geneve).
+    /// The bit of IPComp.
+    const IPCOMP: u16 = 1 << 15;
+    /// Every encapsulation flowq knows, and IPComp (the default).
+    pub const ALL: Tunnels = Tunnels(0xfe | Self::IPCOMP);
+    /// What NFStream 6.6 decapsulates: IP-in-IP and GTP-U (not GRE, VXLAN,
+    /// Geneve, nor IPComp).
     pub const NFSTREAM: Tunnels = Tunnels(1 << Tunnel::IpInIp as u8 | 1 << Tunnel::GtpU as u8);
 
     /// Whether packets are taken out of `kind`.
     #[inline]
     pub fn contains(self, kind: Tunnel) -> bool {
         self.0 & (1 << kind as u8) != 0
+    }
+
+    /// Whether IPComp payloads are inflated.
+    #[inline]
+    pub fn inflates_ipcomp(self) -> bool {
+        self.0 & Self::IPCOMP != 0
     }
 
     /// No encapsulation is decoded.

@@ -114,6 +114,7 @@ impl<E, F: RowFeatures> InputRun<'_, '_, E, F> {
         s.reorder_forced += preprocessed.reorder_forced;
         s.transport_incomplete += incomplete;
         s.orphan_fragments += orphans;
+        s.ipcomp_not_inflated += totals.ipcomp_not_inflated;
         s.backward_timestamps += table_counters.backward_timestamps;
         s.peak_active_flows = s.peak_active_flows.max(table_counters.peak_active_flows);
         s.evicted_flows += table_counters.evicted_flows;

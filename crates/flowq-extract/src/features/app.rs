@@ -49,26 +49,26 @@ const ICMP_BACKWARD: u8 = 16;
 /// their rendered result.
 #[derive(Debug, Clone)]
 enum Parsed {
-    /// The parsers, and the UDP datagram being put together from IP
-    /// fragments, if any.
+    /// The parsers, and the UDP datagram or TCP segment being put together
+    /// from IP fragments, if any.
     Parsing(AppFlow, Option<Box<Datagram>>),
     Done(AppSummary),
 }
 
-/// A UDP datagram's bytes (from its UDP header on) that the application
-/// parsers have not seen, at most.
+/// A UDP datagram's or TCP segment's bytes (from its transport header on)
+/// kept while it is put together from IP fragments, at most.
 pub const MAX_REASSEMBLED_BYTES: usize = 16 * 1024;
 /// IP fragments of one datagram kept, at most.
 pub const MAX_FRAGMENTS: usize = 16;
 
-/// One UDP datagram being put together from its IP fragments (RFC 791,
-/// RFC 8200 §4.5), for the application parsers only: the flow's counters
-/// take the fragments as they are.
+/// One UDP datagram or TCP segment being put together from its IP fragments
+/// (RFC 791, RFC 8200 §4.5), for the application parsers only: the flow's
+/// counters take the fragments as they are.
 #[derive(Debug, Clone)]
 pub struct Datagram {
     id: u32,
     dir: Direction,
-    /// The datagram's bytes from offset 0 (its UDP header first).
+    /// The datagram's bytes from offset 0 (its transport header first).
     data: Vec<u8>,
     /// Byte ranges received, `[start, end)`.
     have: Vec<(usize, usize)>,
@@ -95,8 +95,49 @@ impl Datagram {
         Some(())
     }
 
-    /// The UDP payload once every byte up to the last fragment's end is there.
-    fn payload(&mut self) -> Option<&[u8]> {
+    /// The transport payload once every byte up to the last fragment's end is
+    /// there, with the TCP segment's sequence number and SYN flag from its
+    /// rebuilt header. `None` while bytes are missing, and for a header that
+    /// cannot be (shorter than its minimum, or a TCP data offset past the
+    /// end).
+    fn payload(&mut self, transport: Transport) -> Option<(Option<TcpSegment>, &[u8])> {
+        let total = self.covered()?;
+        match transport {
+            Transport::Udp => {
+                if total < 8 {
+                    return None;
+                }
+                // The UDP length field bounds the payload (trailing bytes are
+                // padding).
+                let udp_len = usize::from(u16::from_be_bytes([self.data[4], self.data[5]]));
+                let end = if udp_len >= 8 {
+                    udp_len.min(total)
+                } else {
+                    total
+                };
+                Some((None, &self.data[8..end]))
+            }
+            Transport::Tcp => {
+                let header = self.data.get(..20.min(total))?;
+                if header.len() < 20 {
+                    return None;
+                }
+                let data_offset = usize::from(header[12] >> 4) * 4;
+                if data_offset < 20 || data_offset > total {
+                    return None;
+                }
+                let segment = TcpSegment {
+                    seq: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+                    syn: header[13] & tcp_flags::SYN != 0,
+                };
+                Some((Some(segment), &self.data[data_offset..total]))
+            }
+        }
+    }
+
+    /// The datagram's length once every byte up to the last fragment's end
+    /// is there.
+    fn covered(&mut self) -> Option<usize> {
         let total = self.total?;
         self.have.sort_unstable();
         let mut covered = 0;
@@ -106,17 +147,7 @@ impl Datagram {
             }
             covered = covered.max(b);
         }
-        if covered < total || total < 8 {
-            return None;
-        }
-        // The UDP length field bounds the payload (trailing bytes are padding).
-        let udp_len = usize::from(u16::from_be_bytes([self.data[4], self.data[5]]));
-        let end = if udp_len >= 8 {
-            udp_len.min(total)
-        } else {
-            total
-        };
-        Some(&self.data[8..end])
+        (covered >= total).then_some(total)
     }
 }
 
@@ -174,18 +205,14 @@ impl AppState {
             Direction::Forward => Side::Client,
             Direction::Backward => Side::Server,
         };
-        // UDP datagrams in IP fragments are put together for the parsers;
-        // TCP segments in fragments are left out.
+        // UDP datagrams and TCP segments in IP fragments are put together
+        // for the parsers.
         if let Some(f) = packet.fragment {
-            if transport == Transport::Udp {
-                self.fragment(packet, f, dir, side);
-            }
-            return;
+            return self.fragment(packet, transport, f, dir, side);
         }
         if packet.transport_state != TransportState::Complete {
             return;
         }
-        let i = dir.index();
         let tcp = match (transport, packet.tcp) {
             (Transport::Tcp, Some(t)) => Some(TcpSegment {
                 seq: t.seq,
@@ -201,22 +228,46 @@ impl AppState {
         let payload = &payload[..payload.len().min(packet.l4_payload_len as usize)];
         if payload.is_empty() {
             if let Some(seg) = tcp.filter(|t| t.syn) {
-                match self.parsed.as_deref_mut() {
-                    Some(Parsed::Parsing(flow, _)) => flow.feed(side, Some(seg), &[]),
-                    Some(Parsed::Done(_)) => {}
-                    None => {
-                        let bit = if i == 0 { SYN_CLIENT } else { SYN_SERVER };
-                        if self.flags & bit == 0 {
-                            self.flags |= bit;
-                            self.syn_seq[i] = seg.seq;
-                        }
-                    }
-                }
+                self.syn(dir, side, seg);
             }
             return;
         }
         let ports = [packet.src_port, packet.dst_port];
         self.payload(transport, ports, dir, side, tcp, payload);
+    }
+
+    /// A SYN without payload: remembered until the parsers exist (they are
+    /// allocated at the first payload), else given to them.
+    fn syn(&mut self, dir: Direction, side: Side, seg: TcpSegment) {
+        match self.parsed.as_deref_mut() {
+            Some(Parsed::Parsing(flow, _)) => flow.feed(side, Some(seg), &[]),
+            Some(Parsed::Done(_)) => {}
+            None => {
+                let i = dir.index();
+                let bit = if i == 0 { SYN_CLIENT } else { SYN_SERVER };
+                if self.flags & bit == 0 {
+                    self.flags |= bit;
+                    self.syn_seq[i] = seg.seq;
+                }
+            }
+        }
+    }
+
+    /// The parsers, allocated at the flow's first payload (or fragment), with
+    /// the SYNs seen before replayed to them.
+    fn parsers(&mut self, transport: Transport, ports: [u16; 2]) -> &mut Parsed {
+        let flags = self.flags;
+        let syn_seq = self.syn_seq;
+        self.parsed.get_or_insert_with(|| {
+            let mut flow = AppFlow::with_ports(transport, ports);
+            for (s, bit) in [(Side::Client, SYN_CLIENT), (Side::Server, SYN_SERVER)] {
+                if flags & bit != 0 {
+                    let seq = syn_seq[s.index()];
+                    flow.feed(s, Some(TcpSegment { seq, syn: true }), &[]);
+                }
+            }
+            Box::new(Parsed::Parsing(flow, None))
+        })
     }
 
     /// Gives one payload to the parsers (allocating them at the first), and
@@ -233,17 +284,7 @@ impl AppState {
     ) {
         let i = dir.index();
         self.payloads[i] = self.payloads[i].saturating_add(1);
-        let parsed = self.parsed.get_or_insert_with(|| {
-            let mut flow = AppFlow::with_ports(transport, ports);
-            for (s, bit) in [(Side::Client, SYN_CLIENT), (Side::Server, SYN_SERVER)] {
-                if self.flags & bit != 0 {
-                    let seq = self.syn_seq[s.index()];
-                    flow.feed(s, Some(TcpSegment { seq, syn: true }), &[]);
-                }
-            }
-            Box::new(Parsed::Parsing(flow, None))
-        });
-        if let Parsed::Parsing(flow, _) = &mut **parsed {
+        if let Parsed::Parsing(flow, _) = self.parsers(transport, ports) {
             flow.feed(side, tcp, payload);
             let limit = match flow.protocol() {
                 Some(AppProtocol::Http) => MAX_HTTP_PAYLOADS_PER_SIDE,
@@ -255,30 +296,32 @@ impl AppState {
         }
     }
 
-    /// One IP fragment of a UDP datagram: kept until the datagram is whole
-    /// (then its payload goes to the parsers), within [`MAX_FRAGMENTS`] and
+    /// One IP fragment of a UDP datagram or TCP segment: kept until the
+    /// datagram is whole (then its payload goes to the parsers, with the TCP
+    /// segment's sequence number and SYN flag from its rebuilt header, as an
+    /// unfragmented packet's would), within [`MAX_FRAGMENTS`] and
     /// [`MAX_REASSEMBLED_BYTES`]; one datagram at a time per flow (a fragment
     /// of another datagram starts over). A fragment cut by the snap length
-    /// drops the datagram.
+    /// drops the datagram, and so does a first fragment too short for the
+    /// transport header's fixed part (the decoder could not read it).
     fn fragment(
         &mut self,
         packet: &PacketView<'_>,
+        transport: Transport,
         f: crate::decode::FragmentInfo,
         dir: Direction,
         side: Side,
     ) {
         let len = usize::from(packet.l4_header_len) + packet.l4_payload_len as usize;
-        let bytes = packet.transport.get(..len);
+        let bytes = if f.offset == 0 && packet.transport_state != TransportState::Complete {
+            None
+        } else {
+            packet.transport.get(..len)
+        };
         // A first fragment has the ports; the flow's later fragments (and
         // datagrams) are between the same ones.
         let ports = [packet.src_port, packet.dst_port];
-        let parsed = self.parsed.get_or_insert_with(|| {
-            Box::new(Parsed::Parsing(
-                AppFlow::with_ports(Transport::Udp, ports),
-                None,
-            ))
-        });
-        let Parsed::Parsing(_, slot) = &mut **parsed else {
+        let Parsed::Parsing(_, slot) = self.parsers(transport, ports) else {
             return;
         };
         let Some(bytes) = bytes else {
@@ -299,11 +342,13 @@ impl AppState {
             *slot = None;
             return;
         }
-        if let Some(payload) = d.payload() {
+        if let Some((tcp, payload)) = d.payload(transport) {
             let payload = payload.to_vec();
             *slot = None;
             if !payload.is_empty() {
-                self.payload(Transport::Udp, ports, dir, side, None, &payload);
+                self.payload(transport, ports, dir, side, tcp, &payload);
+            } else if let Some(seg) = tcp.filter(|t| t.syn) {
+                self.syn(dir, side, seg);
             }
         }
     }
@@ -385,11 +430,11 @@ mod tests {
         // Last fragment first, then the first, then the middle.
         let mut d = new();
         d.add(32, &udp[32..], true).unwrap();
-        assert!(d.payload().is_none());
+        assert!(d.payload(Transport::Udp).is_none());
         d.add(0, &udp[..16], false).unwrap();
-        assert!(d.payload().is_none());
+        assert!(d.payload(Transport::Udp).is_none());
         d.add(16, &udp[16..32], false).unwrap();
-        assert_eq!(d.payload(), Some(&body[..]));
+        assert_eq!(d.payload(Transport::Udp), Some((None, &body[..])));
         // Past the byte bound, or too many fragments: dropped.
         let mut d = new();
         assert!(d.add(MAX_REASSEMBLED_BYTES, &[1], true).is_none());
@@ -402,7 +447,47 @@ mod tests {
         let mut d = new();
         d.add(0, &udp[..8], false).unwrap();
         d.add(16, &udp[16..], true).unwrap();
-        assert!(d.payload().is_none());
+        assert!(d.payload(Transport::Udp).is_none());
+    }
+
+    #[test]
+    fn tcp_segment_from_fragments_takes_its_header_fields() {
+        // A TCP header of 24 bytes (one 4-byte option), seq 0x01020304, SYN
+        // and ACK, then 16 bytes of payload.
+        let mut seg = vec![0u8; 24];
+        seg[4..8].copy_from_slice(&[1, 2, 3, 4]);
+        seg[12] = 6 << 4;
+        seg[13] = tcp_flags::SYN | tcp_flags::ACK;
+        let body: Vec<u8> = (100..116u8).collect();
+        seg.extend_from_slice(&body);
+        let mut d = Datagram {
+            id: 1,
+            dir: Direction::Forward,
+            data: Vec::new(),
+            have: Vec::new(),
+            total: None,
+        };
+        d.add(16, &seg[16..], true).unwrap();
+        assert!(d.payload(Transport::Tcp).is_none());
+        d.add(0, &seg[..16], false).unwrap();
+        let want = TcpSegment {
+            seq: 0x0102_0304,
+            syn: true,
+        };
+        assert_eq!(d.payload(Transport::Tcp), Some((Some(want), &body[..])));
+        // A data offset past the segment's end, or below 20 bytes: no payload.
+        for offset in [15u8, 4] {
+            let mut bad = seg.clone();
+            bad[12] = offset << 4;
+            let mut d = Datagram {
+                data: Vec::new(),
+                have: Vec::new(),
+                total: None,
+                ..d.clone()
+            };
+            d.add(0, &bad[..24], true).unwrap();
+            assert!(d.payload(Transport::Tcp).is_none(), "offset {offset}");
+        }
     }
 
     /// The sizes docs/features.md gives ("Application metadata", Memory): 24

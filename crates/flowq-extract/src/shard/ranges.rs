@@ -3,7 +3,8 @@
 //! on record boundaries ([`RangePlan`]). A thread with nothing for its shard
 //! reads and decodes the next range, and deals its packets to one batch per
 //! shard itself, relative to the range (its first record and its clock),
-//! unless the range holds an IP fragment or a time jump. Whichever thread
+//! unless the range holds an IP fragment, an IPComp packet (inflated out of
+//! the record) or a time jump. Whichever thread
 //! reads the range that comes next in the file joins it, under one lock: it
 //! checks that the range follows the one before (else reads it again from
 //! where that one really ended), gives its batches the range's base (the
@@ -204,6 +205,8 @@ pub(super) struct RangeOut {
     /// Records read (packets and skipped ones).
     pub(super) records: u64,
     pub(super) skipped: [u64; SkipReason::COUNT],
+    /// IPComp payloads that did not inflate.
+    pub(super) not_inflated: u64,
     /// Where the reading ended; `None` when the range could not be opened.
     pub(super) end: Option<crate::capture::RangeEnd>,
     error: Option<CaptureError>,
@@ -256,6 +259,7 @@ impl RangeOut {
             },
             records: 0,
             skipped: [0; SkipReason::COUNT],
+            not_inflated: 0,
             end: None,
             error: Some(error),
             _ticket: None,
@@ -630,6 +634,7 @@ impl Work<'_> {
             s.reading.ranges_sequenced += u64::from(range.sequenced);
             let base = s.sequencer.records;
             s.sequencer.skipped(&range.skipped);
+            s.sequencer.not_inflated(range.not_inflated);
             let mut slot = Slot::new(decoding.shards);
             match &mut range.packets {
                 RangePackets::Summed(summed) => {
@@ -802,10 +807,13 @@ fn read_range(
     let mut skipped = [0; SkipReason::COUNT];
     let mut records = 0u64;
     let mut error = None;
+    // IPComp payloads are inflated here; the view's transport bytes are
+    // copied out below before the next record.
+    let mut inflater = decode::Inflater::default();
     while let Some(raw) = next_record(&mut reader, records, stop, &mut error) {
         let ordinal = records;
         records += 1;
-        match decode::decode(&raw, decoding.mode.tunnels) {
+        match decode::decode_into(&raw, decoding.mode.tunnels, &mut inflater) {
             Ok(view) => {
                 let (start, end) = if decoding.carry {
                     let start = bytes.len();
@@ -827,6 +835,7 @@ fn read_range(
         packets: RangePackets::Ordered { packets, bytes },
         records,
         skipped,
+        not_inflated: inflater.failed,
         end: Some(reader.range_end()),
         error,
         _ticket: None,
@@ -891,7 +900,9 @@ pub(super) fn read_range_summed(
                 summed.not_seed_ip += 1;
                 continue;
             }
-        } else if view.fragment.is_some() {
+        } else if view.fragment.is_some() || decode::needs_inflating(&view, decoding.mode.tunnels) {
+            // A fragment, or an IPComp payload (its packet is in bytes
+            // inflated out of the record, which the sequential path keeps).
             sequential = true;
             break;
         }
@@ -946,6 +957,7 @@ pub(super) fn read_range_summed(
         packets: RangePackets::Summed(summed),
         records,
         skipped,
+        not_inflated: 0,
         end: Some(end),
         error,
         _ticket: None,

@@ -108,7 +108,7 @@ impl AppColumn {
             AppColumn::AppProtocol => col(
                 "app_protocol",
                 Text,
-                "application protocol detected from the payload: tls, quic, dns, http, http2, ssh, dtls, bittorrent, dhcp, netbios",
+                "application protocol detected from the payload: tls, quic, dns, http, http2, ssh, dtls, bittorrent, dhcp, netbios, openvpn",
             ),
             AppColumn::ServerName => col(
                 "server_name",
