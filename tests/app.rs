@@ -773,6 +773,75 @@ fn http_requests_are_counted_within_the_first_16_payloads_of_a_direction() {
     );
 }
 
+/// A connection caught in the middle of a response body (ndpi/1kxun.pcap
+/// has one): the client's next request, then 19 segments of the earlier
+/// body, then the response head at the server's 20th payload packet. The
+/// server's direction is read on past the 16 payload packets for that first
+/// head (up to 64); the client's is not, so requests are still counted
+/// within its 16.
+#[test]
+fn first_response_head_after_a_long_mid_stream_body() {
+    let c = (CLIENT, 40_006);
+    let s_ = (SERVER, 80);
+    let request: &[u8] = b"GET /next HTTP/1.1\r\nHost: mid.example\r\n\r\n";
+    let body = [b'x'; 100];
+    let head: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n";
+    let mut frames = vec![tcp(c, s_, ACK | PSH, 1000, request)];
+    for k in 0..19u32 {
+        frames.push(tcp(s_, c, ACK | PSH, 5000 + k * 100, &body));
+    }
+    frames.push(tcp(s_, c, ACK | PSH, 5000 + 19 * 100, head));
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("app_protocol", s("http")),
+            ("http_method", s("GET")),
+            ("http_status", Val::I(200)),
+            ("http_content_type", s("text/html")),
+            ("http_requests", Val::I(1)),
+        ],
+    );
+
+    // Past 64 payload packets the head is no longer looked for.
+    let mut frames = vec![tcp(c, s_, ACK | PSH, 1000, request)];
+    for k in 0..64u32 {
+        frames.push(tcp(s_, c, ACK | PSH, 5000 + k * 100, &body));
+    }
+    frames.push(tcp(s_, c, ACK | PSH, 5000 + 64 * 100, head));
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("http_method", s("GET")),
+            ("http_status", Val::Null),
+            ("http_content_type", Val::Null),
+        ],
+    );
+
+    // Requests without any response: the client's direction is not read on
+    // past its 16 payload packets while the server's may still answer.
+    let mut frames = Vec::new();
+    for k in 0..20u32 {
+        frames.push(tcp(
+            c,
+            s_,
+            ACK | PSH,
+            1000 + k * request.len() as u32,
+            request,
+        ));
+    }
+    let out = run(&timed(frames), &[]);
+    expect(
+        out.only(),
+        &[
+            ("http_method", s("GET")),
+            ("http_requests", Val::I(16)),
+            ("http_status", Val::Null),
+        ],
+    );
+}
+
 /// The client's banner never ends (no CR LF before the connection closes): it
 /// is reported as far as seen.
 #[test]

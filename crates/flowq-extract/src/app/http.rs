@@ -555,6 +555,21 @@ impl HttpState {
         self.tunnel.as_ref().is_some_and(|t| t.malformed())
     }
 
+    /// Whether `side` may still bring the flow's first response head: a
+    /// request was read, no response head yet, and `side` is not the
+    /// direction of requests (nor found not to be HTTP, nor in a tunnel).
+    /// A connection caught in the middle of a response body shows its first
+    /// head only after that body's segments (ndpi/1kxun.pcap: the 20th
+    /// payload packet of the direction).
+    pub fn awaits_response_from(&self, side: Side) -> bool {
+        let dir = &self.dir[side.index()];
+        self.tunnel.is_none()
+            && self.sum.method.is_some()
+            && self.sum.status.is_none()
+            && dir.requests != Some(true)
+            && !matches!(dir.mode, Mode::Off | Mode::Done)
+    }
+
     /// Whether neither direction has shown an HTTP head and neither is
     /// reading one at its start (both found not to be HTTP).
     pub fn is_off(&self) -> bool {

@@ -313,6 +313,12 @@ impl AppFlow {
         }
     }
 
+    /// Whether the flow is HTTP and `side` may still bring its first
+    /// response head ([`HttpState::awaits_response_from`]).
+    pub fn http_awaits_response_from(&self, side: Side) -> bool {
+        matches!(&self.parser, Parser::Http(s) if s.awaits_response_from(side))
+    }
+
     /// Whether further payloads can change nothing at all, counters included
     /// (unlike [`is_done`](Self::is_done), false for DNS and HTTP, which keep
     /// counting messages).

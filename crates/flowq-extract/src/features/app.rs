@@ -28,6 +28,26 @@ pub const MAX_PAYLOADS_PER_SIDE: u8 = 255;
 /// flow's work, docs/benchmarks.md).
 pub const MAX_HTTP_PAYLOADS_PER_SIDE: u8 = 16;
 
+/// Payload packets of one direction within which an HTTP flow's first
+/// response head is looked for, while a request was read and no response
+/// head was (a connection caught in the middle of a response body): past
+/// [`MAX_HTTP_PAYLOADS_PER_SIDE`], only that direction is read on, for that
+/// head alone.
+pub const MAX_HTTP_RESPONSE_WAIT_PER_SIDE: u8 = 64;
+
+/// Whether an HTTP flow's parsing ends: one direction has carried
+/// [`MAX_HTTP_PAYLOADS_PER_SIDE`] payload packets, and no direction may
+/// still bring the first response head within
+/// [`MAX_HTTP_RESPONSE_WAIT_PER_SIDE`] (checked only once the first bound is
+/// reached: nothing per packet before).
+fn http_bound_reached(flow: &AppFlow, payloads: [u8; 2]) -> bool {
+    payloads.iter().any(|&n| n >= MAX_HTTP_PAYLOADS_PER_SIDE)
+        && ![Side::Client, Side::Server].into_iter().any(|s| {
+            payloads[s.index()] < MAX_HTTP_RESPONSE_WAIT_PER_SIDE
+                && flow.http_awaits_response_from(s)
+        })
+}
+
 /// Settings of the application-metadata state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct AppConfig {
@@ -284,13 +304,22 @@ impl AppState {
     ) {
         let i = dir.index();
         self.payloads[i] = self.payloads[i].saturating_add(1);
+        let payloads = self.payloads;
         if let Parsed::Parsing(flow, _) = self.parsers(transport, ports) {
-            flow.feed(side, tcp, payload);
-            let limit = match flow.protocol() {
-                Some(AppProtocol::Http) => MAX_HTTP_PAYLOADS_PER_SIDE,
-                _ => MAX_PAYLOADS_PER_SIDE,
+            let bound_reached = if flow.protocol() == Some(AppProtocol::Http) {
+                // Past its 16 payload packets, a direction is read on only
+                // for the flow's first response head (requests are counted
+                // within the 16).
+                if payloads[i] <= MAX_HTTP_PAYLOADS_PER_SIDE || flow.http_awaits_response_from(side)
+                {
+                    flow.feed(side, tcp, payload);
+                }
+                http_bound_reached(flow, payloads)
+            } else {
+                flow.feed(side, tcp, payload);
+                payloads[i] >= MAX_PAYLOADS_PER_SIDE
             };
-            if flow.is_complete() || self.payloads[i] >= limit {
+            if flow.is_complete() || bound_reached {
                 self.seal();
             }
         }
