@@ -317,7 +317,9 @@ impl AppState {
                 http_bound_reached(flow, payloads)
             } else {
                 flow.feed(side, tcp, payload);
-                payloads[i] >= MAX_PAYLOADS_PER_SIDE
+                // The count goes up by one a payload (saturating), so it
+                // meets the bound exactly.
+                payloads[i] == MAX_PAYLOADS_PER_SIDE
             };
             if flow.is_complete() || bound_reached {
                 self.seal();
