@@ -120,6 +120,8 @@ class RunSummary:
     #: Packets later than ``--reorder-window``, and packets released early (not in Python yet).
     reorder_late: int = 0
     reorder_forced: int = 0
+    #: IPComp payloads that did not inflate (their packets stayed in the outer flow).
+    ipcomp_not_inflated: int = 0
     #: How captures were split into byte ranges with ``threads`` > 1.
     parallel_reading: Dict[str, int] = field(default_factory=dict)
     inputs: List[InputSummary] = field(default_factory=list)

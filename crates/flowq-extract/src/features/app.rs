@@ -30,23 +30,11 @@ pub const MAX_HTTP_PAYLOADS_PER_SIDE: u8 = 16;
 
 /// Payload packets of one direction within which an HTTP flow's first
 /// response head is looked for, while a request was read and no response
-/// head was (a connection caught in the middle of a response body): past
+/// head was (a connection caught in the middle of a response body, whose
+/// first segments are the rest of that body): past
 /// [`MAX_HTTP_PAYLOADS_PER_SIDE`], only that direction is read on, for that
 /// head alone.
 pub const MAX_HTTP_RESPONSE_WAIT_PER_SIDE: u8 = 64;
-
-/// Whether an HTTP flow's parsing ends: one direction has carried
-/// [`MAX_HTTP_PAYLOADS_PER_SIDE`] payload packets, and no direction may
-/// still bring the first response head within
-/// [`MAX_HTTP_RESPONSE_WAIT_PER_SIDE`] (checked only once the first bound is
-/// reached: nothing per packet before).
-fn http_bound_reached(flow: &AppFlow, payloads: [u8; 2]) -> bool {
-    payloads.iter().any(|&n| n >= MAX_HTTP_PAYLOADS_PER_SIDE)
-        && ![Side::Client, Side::Server].into_iter().any(|s| {
-            payloads[s.index()] < MAX_HTTP_RESPONSE_WAIT_PER_SIDE
-                && flow.http_awaits_response_from(s)
-        })
-}
 
 /// Settings of the application-metadata state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -304,24 +292,22 @@ impl AppState {
     ) {
         let i = dir.index();
         self.payloads[i] = self.payloads[i].saturating_add(1);
-        let payloads = self.payloads;
+        let n = self.payloads[i];
         if let Parsed::Parsing(flow, _) = self.parsers(transport, ports) {
-            let bound_reached = if flow.protocol() == Some(AppProtocol::Http) {
-                // Past its 16 payload packets, a direction is read on only
-                // for the flow's first response head (requests are counted
-                // within the 16).
-                if payloads[i] <= MAX_HTTP_PAYLOADS_PER_SIDE || flow.http_awaits_response_from(side)
-                {
-                    flow.feed(side, tcp, payload);
-                }
-                http_bound_reached(flow, payloads)
-            } else {
-                flow.feed(side, tcp, payload);
-                // The count goes up by one a payload (saturating), so it
-                // meets the bound exactly.
-                payloads[i] == MAX_PAYLOADS_PER_SIDE
+            flow.feed(side, tcp, payload);
+            let limit = match flow.protocol() {
+                Some(AppProtocol::Http) => MAX_HTTP_PAYLOADS_PER_SIDE,
+                _ => MAX_PAYLOADS_PER_SIDE,
             };
-            if flow.is_complete() || bound_reached {
+            // Past the bound, the direction that may still bring an HTTP
+            // flow's first response head (the rest of a body the capture
+            // started in) is read on, for that head alone: checked only
+            // once the bound is reached, nothing per packet before. Any
+            // other direction reaching its bound ends the parsing, so
+            // requests are still counted within their direction's 16.
+            let waits =
+                || n < MAX_HTTP_RESPONSE_WAIT_PER_SIDE && flow.http_awaits_response_from(side);
+            if flow.is_complete() || (n >= limit && !waits()) {
                 self.seal();
             }
         }
