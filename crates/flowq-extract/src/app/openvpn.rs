@@ -490,6 +490,15 @@ mod tests {
         let far = control(P_CONTROL_V1, CLIENT_SESSION, &[], 50, b"x");
         s.feed(Side::Client, TcpSegment::default(), &far);
         assert!(s.off[0]);
+        // Messages held ahead of a missing one past the byte bound.
+        let mut s = OpenVpnState::new(false);
+        let part = vec![0x16; MAX_HELD_BYTES / 3 + 1];
+        for id in 2..5 {
+            assert!(!s.off[0], "stopped before message {id}");
+            let ahead = control(P_CONTROL_V1, CLIENT_SESSION, &[], id, &part);
+            s.feed(Side::Client, TcpSegment::default(), &ahead);
+        }
+        assert!(s.off[0] && s.held_bytes[0] <= MAX_HELD_BYTES);
         // An OpenVPN packet over TCP longer than the bound.
         let mut s = OpenVpnState::new(true);
         let mut big = ((MAX_PACKET_LEN + 1) as u16).to_be_bytes().to_vec();

@@ -346,48 +346,48 @@ pub fn needs_inflating(view: &PacketView<'_>, tunnels: Tunnels) -> bool {
 /// A view with the frame's fields of `outer` (timestamp, lengths, VLAN,
 /// MPLS, MACs) and every IP field empty, for a packet found inside it.
 fn frame_fields<'a>(outer: &PacketView<'a>) -> PacketView<'a> {
-    PacketView {
-        ts_ns: outer.ts_ns,
-        wire_len: outer.wire_len,
-        cap_len: outer.cap_len,
-        ip_version: 4,
-        src_addr: [0; 16],
-        dst_addr: [0; 16],
-        protocol: 0,
-        src_port: 0,
-        dst_port: 0,
-        vlan_id: outer.vlan_id,
-        tcp: None,
-        ip_header_len: 0,
-        l4_header_len: 0,
-        l4_payload_len: 0,
-        ttl: 0,
-        dscp: 0,
-        fragment: None,
-        transport_state: TransportState::Complete,
-        transport: &[],
-        trailer_len: 0,
-        mpls: outer.mpls,
-        mac: outer.mac,
-        icmp: None,
-        tunnel: Tunnel::None,
-    }
+    empty_view(
+        outer.ts_ns,
+        [outer.wire_len, outer.cap_len],
+        outer.vlan_id,
+        outer.mpls,
+        outer.mac,
+    )
 }
 
 /// A view with the frame's fields set and every IP field empty.
 #[inline(always)]
 fn frame_view<'a>(raw: &RawPacket<'a>, l3: &link::NetworkLayer<'a>) -> PacketView<'a> {
+    empty_view(
+        raw.ts_ns,
+        [raw.wire_len, raw.data.len() as u32],
+        l3.vlan_id,
+        l3.mpls,
+        l3.mac,
+    )
+}
+
+/// A view with these frame fields (`lengths`: on the wire, captured) and
+/// every IP field empty.
+#[inline(always)]
+fn empty_view<'a>(
+    ts_ns: i64,
+    [wire_len, cap_len]: [u32; 2],
+    vlan_id: u16,
+    mpls: bool,
+    mac: [[u8; 6]; 2],
+) -> PacketView<'a> {
     PacketView {
-        ts_ns: raw.ts_ns,
-        wire_len: raw.wire_len,
-        cap_len: raw.data.len() as u32,
+        ts_ns,
+        wire_len,
+        cap_len,
         ip_version: 4,
         src_addr: [0; 16],
         dst_addr: [0; 16],
         protocol: 0,
         src_port: 0,
         dst_port: 0,
-        vlan_id: l3.vlan_id,
+        vlan_id,
         tcp: None,
         ip_header_len: 0,
         l4_header_len: 0,
@@ -398,8 +398,8 @@ fn frame_view<'a>(raw: &RawPacket<'a>, l3: &link::NetworkLayer<'a>) -> PacketVie
         transport_state: TransportState::Complete,
         transport: &[],
         trailer_len: 0,
-        mpls: l3.mpls,
-        mac: l3.mac,
+        mpls,
+        mac,
         icmp: None,
         tunnel: Tunnel::None,
     }
