@@ -316,7 +316,10 @@ fn check_view(raw: &RawPacket<'_>, view: &PacketView<'_>) {
     );
     match view.transport_state {
         TransportState::LaterFragment => {
-            assert!(view.fragment.is_some_and(|f| f.offset != 0), "{view:?}");
+            assert!(
+                view.fragment.is_some_and(|f| f.byte_offset != 0),
+                "{view:?}"
+            );
             assert_eq!(
                 view.l4_header_len, 0,
                 "a later fragment has no transport header"
@@ -324,7 +327,7 @@ fn check_view(raw: &RawPacket<'_>, view: &PacketView<'_>) {
             assert!(view.tcp.is_none() && view.icmp.is_none());
             assert_eq!((view.src_port, view.dst_port), (0, 0));
         }
-        _ => assert!(view.fragment.is_none_or(|f| f.offset == 0), "{view:?}"),
+        _ => assert!(view.fragment.is_none_or(|f| f.byte_offset == 0), "{view:?}"),
     }
     if let Some(tcp) = view.tcp {
         assert_eq!(view.protocol, 6, "TCP fields on a non-TCP packet");

@@ -743,6 +743,93 @@ fn http_request_in_ip_fragments() {
     );
 }
 
+/// An HTTP request in a GTP-U packet too large for the outer path: the
+/// outer UDP datagram (port 2152) comes in three IP fragments, the first,
+/// then the last, then the middle one. The first fragment is taken out of
+/// its tunnel and the two others are lent the packet inside
+/// (docs/capture.md, "Tunnel packets in IP fragments"): all three count in
+/// the inner TCP flow, each with its own frame length, and its payload columns count the request's
+/// bytes once; the parsers read the request line. A second tunnelled
+/// datagram in fragments whose middle fragment comes before its first stays
+/// partly outside: that fragment is an orphan of the outer flow (ports 0),
+/// the others are the inner flow's.
+#[test]
+fn http_request_in_a_fragmented_gtp_u_datagram() {
+    use crate::util::capture::{gtp_u, ip4_fragments, udp_datagram};
+    const ENB: [u8; 4] = [192, 0, 2, 1];
+    const SGW: [u8; 4] = [192, 0, 2, 2];
+    let c = (CLIENT, 40_017);
+    let s_ = (SERVER, 80);
+    // The inner IP packet of a frame built by `tcp` (Ethernet taken off),
+    // in a GTP-U datagram, in outer fragments of `piece` bytes.
+    let inner = |frame: &[u8]| frame[14..].to_vec();
+    let tunnelled = |frame: &[u8], id: u16, piece: usize| {
+        let udp = udp_datagram(2152, 2152, &gtp_u(0x0102_0304, &inner(frame)));
+        ip4_fragments(ENB, SGW, 17, id, &udp, piece)
+            .into_iter()
+            .map(|f| eth(&f))
+            .collect::<Vec<_>>()
+    };
+    let path = format!("/video?{}", "q".repeat(700));
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: gtp.example\r\nUser-Agent: tunnelled/1.0\r\n\r\n");
+    let response: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\n\r\n";
+    let more: &[u8] = &[b'm'; 600];
+    let mut frames = Vec::new();
+    frames.extend(tunnelled(&tcp(c, s_, SYN, 1000, b""), 98, 2048));
+    frames.extend(tunnelled(&tcp(s_, c, SYN | ACK, 5000, b""), 99, 2048));
+    let pieces = tunnelled(&tcp(c, s_, ACK | PSH, 1001, request.as_bytes()), 100, 320);
+    assert_eq!(pieces.len(), 3);
+    frames.extend([pieces[0].clone(), pieces[2].clone(), pieces[1].clone()]);
+    frames.extend(tunnelled(&tcp(s_, c, ACK | PSH, 5001, response), 101, 2048));
+    let client_frames = [&frames[0], &pieces[0], &pieces[1], &pieces[2]];
+    let client_bytes: usize = client_frames.iter().map(|f| f.len()).sum();
+    let server_bytes = frames[1].len() + frames[5].len();
+    // The second datagram: its middle fragment before its first.
+    let seq = 1001 + request.len() as u32;
+    let late = tunnelled(&tcp(c, s_, ACK | PSH, seq, more), 102, 320);
+    assert_eq!(late.len(), 3);
+    frames.extend([late[1].clone(), late[0].clone(), late[2].clone()]);
+    let out = run(&timed(frames), &[]);
+    assert_eq!(out.rows.len(), 2, "{:#?}", out.rows);
+    let inner_row = out.row_where("protocol", 6);
+    let late_bytes = late[0].len() + late[2].len();
+    expect(
+        inner_row,
+        &[
+            ("tunnel", s("gtpu")),
+            ("fwd_pkt_count", Val::I(6)),
+            ("bwd_pkt_count", Val::I(2)),
+            ("fwd_byte_count", Val::I((client_bytes + late_bytes) as i64)),
+            ("bwd_byte_count", Val::I(server_bytes as i64)),
+            // The request once, and the part of the second datagram's
+            // segment in its first and last fragments (the middle one, 320
+            // bytes of it, is the orphan's).
+            (
+                "fwd_payload_bytes",
+                Val::I((request.len() + more.len() - 320) as i64),
+            ),
+            ("bwd_payload_bytes", Val::I(response.len() as i64)),
+            ("app_protocol", s("http")),
+            ("server_name", s("gtp.example")),
+            ("http_method", s("GET")),
+            ("http_uri", s(&path)),
+            ("http_user_agent", s("tunnelled/1.0")),
+            ("http_status", Val::I(200)),
+        ],
+    );
+    expect(
+        out.row_where("protocol", 17),
+        &[
+            ("tunnel", s("none")),
+            ("src_port", Val::I(0)),
+            ("dst_port", Val::I(0)),
+            ("pkt_count", Val::I(1)),
+            ("byte_count", Val::I(late[1].len() as i64)),
+        ],
+    );
+}
+
 /// A keep-alive connection with 20 request/response pairs, one per segment:
 /// parsing stops once one direction has carried 16 payload packets
 /// (docs/features.md, "Where parsing stops"), so 16 requests are counted and

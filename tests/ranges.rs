@@ -4,7 +4,7 @@
 //! every file of the corpus split many times, at every kind of position.
 
 use crate::util::capture::{
-    Iface, LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags, ip4_carrying, ip4_fragments, ip4_tcp,
+    Iface, LINKTYPE_ETHERNET, Pkt, T0_US, eth, flags, gtp_u, ip4_carrying, ip4_fragments, ip4_tcp,
     ip4_udp, ipcomp, pcap_bytes, pcapng_bytes, write_pcap,
 };
 use crate::util::shared_pcaps;
@@ -259,6 +259,28 @@ fn tricky_packets() -> Vec<Pkt> {
                 packets.push(Pkt::new(us, eth(&udp)));
             }
         }
+        if i % 50 == 30 {
+            // A GTP-U datagram in 3 fragments, the last before the middle
+            // one, interleaved with other packets: the first taken out of
+            // its tunnel, the others lent the packet inside, in file order.
+            let inner = ip4_udp(([10, 3, 3, host], 7000), ([10, 4, 4, 4], 53), &[9u8; 300]);
+            let payload = crate::util::capture::udp_datagram(2152, 2152, &gtp_u(7, &inner));
+            let mut fragments = ip4_fragments(
+                [10, 1, 1, host],
+                [10, 2, 2, 2],
+                17,
+                0x4000 | i as u16,
+                &payload,
+                128,
+            );
+            fragments.swap(1, 2);
+            for fragment in fragments {
+                us += 1_000;
+                packets.push(Pkt::new(us, eth(&fragment)));
+                let udp = ip4_udp(([10, 5, 5, 5], 53), ([10, 6, 6, host], 5000), b"filler");
+                packets.push(Pkt::new(us, eth(&udp)));
+            }
+        }
         if i % 100 == 40 {
             // A TCP segment in IPComp (its packet is inflated out of the
             // record: the range is dealt in sequence), then an IPComp
@@ -333,6 +355,42 @@ fn fragments_and_time_jumps_across_ranges_give_identical_output() {
             ..ExtractOptions::default()
         };
         assert_same_output(path, seed, 200);
+        // Without the application columns the ranges keep no payloads but
+        // a fragment's bytes, which the joining thread opens or lends.
+        let no_app = ExtractOptions {
+            app: false,
+            ..short
+        };
+        assert_same_output(path, no_app, 333);
+        // The GTP-U datagrams were opened: 8 inner flows, 10.3.3.x:7000,
+        // with all their fragments (3 packets each).
+        for options in [short, no_app] {
+            let (batches, _) = extract(path, options, 333);
+            let flows = concat(&batches).unwrap();
+            let tunnel = arrow::compute::cast(
+                flows.column_by_name("tunnel").unwrap(),
+                &arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap();
+            let tunnel = tunnel
+                .as_any()
+                .downcast_ref::<arrow::array::StringArray>()
+                .unwrap();
+            let packets = arrow::compute::cast(
+                flows.column_by_name("pkt_count").unwrap(),
+                &arrow::datatypes::DataType::Int64,
+            )
+            .unwrap();
+            let packets = packets
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .unwrap();
+            let gtp: Vec<i64> = (0..flows.num_rows())
+                .filter(|&r| tunnel.value(r) == "gtpu")
+                .map(|r| packets.value(r))
+                .collect();
+            assert_eq!(gtp, [3; 8], "{}", path.display());
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 
 use crate::capture::{CaptureError, CaptureReader, RawPacket, ReaderCounters};
 use crate::decode::{
-    self, FragmentTracker, Inflater, PacketView, SkipReason, TransportState, Tunnels,
+    self, FragmentTracker, Inflater, PacketView, SkipReason, TransportState, TunnelFragments,
+    Tunnels,
 };
 use crate::live::{CHECK_EVERY, Checkpoint};
 use crate::preprocess::{Next, Preprocess, PreprocessCounts, PreprocessOptions};
@@ -78,6 +79,8 @@ struct State {
     held_inflater: Inflater,
     /// Forward jumps the next packet did not confirm.
     outliers: u64,
+    /// The packets inside fragmented tunnel datagrams, lent to the fragments.
+    tunnel_fragments: TunnelFragments,
     /// The reader has ended (end of input or error); it is not asked again.
     ended: bool,
 }
@@ -115,6 +118,7 @@ impl<'r> PacketStream<'r> {
                 current: None,
                 held_inflater: Inflater::default(),
                 outliers: 0,
+                tunnel_fragments: TunnelFragments::new(mode.tunnels),
                 ended: false,
             },
             checkpoint,
@@ -192,12 +196,26 @@ impl<'r> PacketStream<'r> {
         // The common case first, without taking `pending` apart.
         if !jump && state.pending.is_none() {
             self.clock = self.clock.max(view.ts_ns);
-            return finish(view, ordinal, self.clock, state.seed, &mut state.counts);
+            return finish(
+                view,
+                ordinal,
+                self.clock,
+                state.seed,
+                &mut state.counts,
+                &mut state.tunnel_fragments,
+            );
         }
         match (state.pending.take(), jump) {
             (None, false) => {
                 self.clock = self.clock.max(view.ts_ns);
-                finish(view, ordinal, self.clock, state.seed, &mut state.counts)
+                finish(
+                    view,
+                    ordinal,
+                    self.clock,
+                    state.seed,
+                    &mut state.counts,
+                    &mut state.tunnel_fragments,
+                )
             }
             (None, true) => {
                 state.pending = Some(Held::copy(&raw, ordinal));
@@ -250,11 +268,19 @@ impl State {
         if current.moves_clock {
             *clock = (*clock).max(view.ts_ns);
         }
-        finish(view, current.ordinal, *clock, self.seed, &mut self.counts)
+        finish(
+            view,
+            current.ordinal,
+            *clock,
+            self.seed,
+            &mut self.counts,
+            &mut self.tunnel_fragments,
+        )
     }
 }
 
-/// Fragment tracking (or the seed profile's view of the packet), then counting.
+/// Fragment tracking and the packets inside fragmented tunnel datagrams (or
+/// the seed profile's view of the packet), then counting.
 #[inline(always)]
 fn finish<'v>(
     mut view: PacketView<'v>,
@@ -262,9 +288,11 @@ fn finish<'v>(
     clock: i64,
     seed: bool,
     counts: &mut Counts,
+    tunnel_fragments: &mut TunnelFragments,
 ) -> Step<'v> {
     if !seed {
         counts.fragments.observe(&mut view, clock);
+        tunnel_fragments.observe(&mut view, clock);
     } else if !decode::scapy::apply(&mut view) {
         // The original script never saw this packet as IPv4.
         counts.skipped[SkipReason::NotIp.index()] += 1;

@@ -16,7 +16,7 @@ pub const FRAGMENT_TIMEOUT_NS: i64 = 30_000_000_000;
 pub const FRAGMENT_CAPACITY: usize = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct DatagramKey {
+pub(super) struct DatagramKey {
     src: AddrBytes,
     dst: AddrBytes,
     id: u32,
@@ -24,10 +24,24 @@ struct DatagramKey {
     ip_version: u8,
 }
 
+impl DatagramKey {
+    /// The datagram a fragment belongs to (`None` for a packet that is not one).
+    #[inline]
+    pub(super) fn of(view: &PacketView<'_>) -> Option<DatagramKey> {
+        let frag = view.fragment?;
+        Some(DatagramKey {
+            src: view.src_addr,
+            dst: view.dst_addr,
+            id: frag.id,
+            protocol: view.protocol,
+            ip_version: view.ip_version,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
-struct Ports {
-    src: u16,
-    dst: u16,
+struct Remembered<V> {
+    value: V,
     /// The arrival record that is this datagram's current one.
     arrival: u64,
 }
@@ -38,31 +52,117 @@ struct Ports {
 struct Arrival {
     key: DatagramKey,
     seen_at: i64,
-    /// Sequence number: the record is current only if its datagram's `Ports`
-    /// still point at it (equal timestamps cannot tell records apart).
+    /// Sequence number: the record is current only if its datagram's entry
+    /// still points at it (equal timestamps cannot tell records apart).
     seq: u64,
 }
 
-/// Remembers first fragments so that later ones join the same flow.
+/// What is remembered of datagrams' first fragments, for their later ones:
+/// at most [`FRAGMENT_CAPACITY`] datagrams, each for
+/// [`FRAGMENT_TIMEOUT_NS`] of the extraction clock.
 #[derive(Debug)]
-pub struct FragmentTracker {
+pub(super) struct Datagrams<V> {
     /// Seeded at random: the keys are chosen by whoever sends the packets.
-    datagrams: hashbrown::HashMap<DatagramKey, Ports, foldhash::fast::RandomState>,
+    map: hashbrown::HashMap<DatagramKey, Remembered<V>, foldhash::fast::RandomState>,
     arrivals: VecDeque<Arrival>,
     next_seq: u64,
-    /// Later fragments whose first fragment was never seen (or was forgotten).
-    orphans: u64,
 }
 
-impl Default for FragmentTracker {
+impl<V> Default for Datagrams<V> {
     fn default() -> Self {
-        FragmentTracker {
-            datagrams: hashbrown::HashMap::with_hasher(foldhash::fast::RandomState::default()),
+        Datagrams {
+            map: hashbrown::HashMap::with_hasher(foldhash::fast::RandomState::default()),
             arrivals: VecDeque::new(),
             next_seq: 0,
-            orphans: 0,
         }
     }
+}
+
+impl<V> Datagrams<V> {
+    /// What a datagram's first fragment left, unless it expired.
+    pub(super) fn get(&mut self, key: &DatagramKey, clock: i64) -> Option<&V> {
+        self.expire(clock);
+        self.map.get(key).map(|r| &r.value)
+    }
+
+    /// Datagrams remembered now.
+    pub(super) fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Remembers a datagram's first fragment (replacing what an earlier
+    /// first fragment of the same datagram left).
+    pub(super) fn remember(&mut self, key: DatagramKey, value: V, clock: i64) {
+        self.expire(clock);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        if !self.map.contains_key(&key) && self.map.len() >= FRAGMENT_CAPACITY {
+            // Full: forget the datagram that arrived first (skipping stale
+            // records, which belong to datagrams seen again since).
+            while let Some(oldest) = self.arrivals.pop_front() {
+                if self.forget_if_current(oldest) {
+                    break;
+                }
+            }
+        }
+        self.map.insert(
+            key,
+            Remembered {
+                value,
+                arrival: seq,
+            },
+        );
+        self.arrivals.push_back(Arrival {
+            key,
+            seen_at: clock,
+            seq,
+        });
+        // Re-sent first fragments leave stale records behind; at most half
+        // the queue may be stale, so dropping them costs O(1) per record.
+        if self.arrivals.len() > 2 * self.map.len().max(FRAGMENT_CAPACITY / 2) {
+            let map = &self.map;
+            self.arrivals
+                .retain(|a| map.get(&a.key).is_some_and(|r| r.arrival == a.seq));
+        }
+    }
+
+    /// Forgets a datagram (its first fragment is no longer one to remember).
+    pub(super) fn forget(&mut self, key: &DatagramKey) {
+        // Its arrival record becomes stale, dropped by expiry or compaction.
+        self.map.remove(key);
+    }
+
+    fn expire(&mut self, clock: i64) {
+        while let Some(&oldest) = self.arrivals.front() {
+            if clock.saturating_sub(oldest.seen_at) <= FRAGMENT_TIMEOUT_NS {
+                break;
+            }
+            self.arrivals.pop_front();
+            self.forget_if_current(oldest);
+        }
+    }
+
+    /// Forgets the datagram of `arrival` if that record is its current one
+    /// (it was not seen again since); returns whether it was.
+    fn forget_if_current(&mut self, arrival: Arrival) -> bool {
+        let current = self
+            .map
+            .get(&arrival.key)
+            .is_some_and(|r| r.arrival == arrival.seq);
+        if current {
+            self.map.remove(&arrival.key);
+        }
+        current
+    }
+}
+
+/// Remembers first fragments so that later ones join the same flow.
+#[derive(Debug, Default)]
+pub struct FragmentTracker {
+    /// The first fragment's ports (source, destination), by datagram.
+    datagrams: Datagrams<[u16; 2]>,
+    /// Later fragments whose first fragment was never seen (or was forgotten).
+    orphans: u64,
 }
 
 impl FragmentTracker {
@@ -78,22 +178,15 @@ impl FragmentTracker {
 
     #[inline(never)]
     fn observe_fragment(&mut self, view: &mut PacketView<'_>, clock: i64) {
-        let Some(frag) = view.fragment else {
+        let (Some(frag), Some(key)) = (view.fragment, DatagramKey::of(view)) else {
             return;
         };
-        self.expire(clock);
-        let key = DatagramKey {
-            src: view.src_addr,
-            dst: view.dst_addr,
-            id: frag.id,
-            protocol: view.protocol,
-            ip_version: view.ip_version,
-        };
-        if frag.offset == 0 {
-            self.remember(key, view.src_port, view.dst_port, clock);
-        } else if let Some(ports) = self.datagrams.get(&key) {
-            view.src_port = ports.src;
-            view.dst_port = ports.dst;
+        if frag.byte_offset == 0 {
+            self.datagrams
+                .remember(key, [view.src_port, view.dst_port], clock);
+        } else if let Some(&[src, dst]) = self.datagrams.get(&key, clock) {
+            view.src_port = src;
+            view.dst_port = dst;
         } else {
             self.orphans += 1;
         }
@@ -111,64 +204,7 @@ impl FragmentTracker {
 
     /// Arrival records held now (current and stale).
     pub fn arrival_records(&self) -> usize {
-        self.arrivals.len()
-    }
-
-    fn remember(&mut self, key: DatagramKey, src: u16, dst: u16, clock: i64) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if !self.datagrams.contains_key(&key) && self.datagrams.len() >= FRAGMENT_CAPACITY {
-            // Full: forget the datagram that arrived first (skipping stale
-            // records, which belong to datagrams seen again since).
-            while let Some(oldest) = self.arrivals.pop_front() {
-                if self.forget_if_current(oldest) {
-                    break;
-                }
-            }
-        }
-        self.datagrams.insert(
-            key,
-            Ports {
-                src,
-                dst,
-                arrival: seq,
-            },
-        );
-        self.arrivals.push_back(Arrival {
-            key,
-            seen_at: clock,
-            seq,
-        });
-        // Re-sent first fragments leave stale records behind; at most half
-        // the queue may be stale, so dropping them costs O(1) per record.
-        if self.arrivals.len() > 2 * self.datagrams.len().max(FRAGMENT_CAPACITY / 2) {
-            let datagrams = &self.datagrams;
-            self.arrivals
-                .retain(|a| datagrams.get(&a.key).is_some_and(|p| p.arrival == a.seq));
-        }
-    }
-
-    fn expire(&mut self, clock: i64) {
-        while let Some(&oldest) = self.arrivals.front() {
-            if clock.saturating_sub(oldest.seen_at) <= FRAGMENT_TIMEOUT_NS {
-                break;
-            }
-            self.arrivals.pop_front();
-            self.forget_if_current(oldest);
-        }
-    }
-
-    /// Forgets the datagram of `arrival` if that record is its current one
-    /// (it was not seen again since); returns whether it was.
-    fn forget_if_current(&mut self, arrival: Arrival) -> bool {
-        let current = self
-            .datagrams
-            .get(&arrival.key)
-            .is_some_and(|p| p.arrival == arrival.seq);
-        if current {
-            self.datagrams.remove(&arrival.key);
-        }
-        current
+        self.datagrams.arrivals.len()
     }
 }
 
@@ -199,7 +235,7 @@ mod tests {
             dscp: 0,
             fragment: Some(FragmentInfo {
                 id,
-                offset: 0,
+                byte_offset: 0,
                 more: true,
             }),
             transport_state: TransportState::Complete,
@@ -218,7 +254,7 @@ mod tests {
         view.dst_port = 0;
         view.fragment = Some(FragmentInfo {
             id,
-            offset: 185,
+            byte_offset: 1480,
             more: false,
         });
         view

@@ -15,12 +15,14 @@ mod link;
 pub mod scapy;
 mod transport;
 mod tunnel;
+mod tunnel_fragment;
 mod wire;
 
 pub use fragment::FragmentTracker;
 pub use ipcomp::{Inflater, MAX_INFLATED_BYTES};
 pub use link::LinkType;
 pub use tunnel::{Tunnel, Tunnels};
+pub use tunnel_fragment::TunnelFragments;
 
 use crate::capture::RawPacket;
 use etherparse::{LaxIpSlice, err::ip::LaxHeaderSliceError};
@@ -86,8 +88,12 @@ pub enum TransportState {
 pub struct FragmentInfo {
     /// IPv4 identification (16 bits) or IPv6 fragment identification (32 bits).
     pub id: u32,
-    /// Offset of this fragment's data in the original datagram, in 8-byte units.
-    pub offset: u16,
+    /// Offset of this fragment's data in the original datagram, in bytes (the
+    /// header's 13-bit field times 8, at most 65 528). Bytes rather than the
+    /// header's 8-byte units because a tunnel's fragments are lent to the
+    /// packet inside, whose transport does not start at a multiple of 8
+    /// (`TunnelFragments`).
+    pub byte_offset: u16,
     /// More-fragments flag.
     pub more: bool,
 }
@@ -256,8 +262,10 @@ const MAX_TUNNELS: usize = 8;
 ///
 /// An encapsulation whose inner packet cannot be read (cut off, not IP,
 /// malformed) leaves the packet as the header that carried it: a tunnel never
-/// makes a packet be skipped. Fragmented packets are not decapsulated (only the
-/// first fragment would carry the inner header).
+/// makes a packet be skipped. Fragments are not decapsulated here (only the
+/// first one carries the inner header): [`TunnelFragments`] lends the packet
+/// inside to a datagram's fragments, in input order, after the fragment
+/// tracker.
 pub fn decode<'a>(raw: &RawPacket<'a>, tunnels: Tunnels) -> Result<PacketView<'a>, SkipReason> {
     let l3 = link::network_layer(raw.linktype, raw.data)?;
     // The view is filled in place: built once here and returned, rather than
@@ -500,11 +508,12 @@ fn ipv4_fields(view: &mut PacketView<'_>, header: &[u8]) {
     view.ttl = header[8];
     view.dscp = header[1] >> 2;
     let more = header[6] & 0x20 != 0;
-    let offset = u16::from_be_bytes([header[6] & 0x1f, header[7]]);
-    if more || offset != 0 {
+    // The 13-bit offset in 8-byte units, in bytes: the low 3 bits cleared.
+    let byte_offset = u16::from_be_bytes([header[6] & 0x1f, header[7]]) << 3;
+    if more || byte_offset != 0 {
         view.fragment = Some(FragmentInfo {
             id: u32::from(u16::from_be_bytes([header[4], header[5]])),
-            offset,
+            byte_offset,
             more,
         });
     }
@@ -538,7 +547,7 @@ fn transport_part<'a>(
     let ip_end = offset_of(frame, bytes).saturating_add(declared_ip_len);
     view.trailer_len = frame.len().saturating_sub(ip_end) as u32;
 
-    if view.fragment.is_some_and(|f| f.offset != 0) {
+    if view.fragment.is_some_and(|f| f.byte_offset != 0) {
         view.transport_state = TransportState::LaterFragment;
         view.l4_payload_len = declared_ip_payload as u32;
         return;
@@ -577,11 +586,13 @@ fn ipv6_fragment(first: u8, mut exts: &[u8]) -> Option<FragmentInfo> {
             let offset_flags = u16::from_be_bytes([header[2], header[3]]);
             let info = FragmentInfo {
                 id: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
-                offset: offset_flags >> 3,
+                // The offset in 8-byte units is the top 13 bits: in bytes,
+                // the low 3 bits (2 reserved, then M) cleared.
+                byte_offset: offset_flags & !7,
                 more: offset_flags & 1 == 1,
             };
             // An atomic fragment (offset 0, no more fragments) is a whole datagram.
-            return (info.offset != 0 || info.more).then_some(info);
+            return (info.byte_offset != 0 || info.more).then_some(info);
         }
         next = header[0];
         exts = &exts[len..];
@@ -608,7 +619,7 @@ mod tests {
             17, 0, 0x05, 0xc9, 1, 2, 3, 4,
         ];
         let f = ipv6_fragment(0, &exts).unwrap();
-        assert_eq!((f.id, f.offset, f.more), (0x0102_0304, 185, true));
+        assert_eq!((f.id, f.byte_offset, f.more), (0x0102_0304, 1480, true));
     }
 
     #[test]

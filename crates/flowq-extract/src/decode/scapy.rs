@@ -40,13 +40,13 @@ pub fn apply(view: &mut PacketView<'_>) -> bool {
     }
     if view.ip_version == 6 {
         // IPv4 inside IPv6: the first IPv4 header is the inner one.
-        if view.protocol == IPIP && view.fragment.is_none_or(|f| f.offset == 0) {
+        if view.protocol == IPIP && view.fragment.is_none_or(|f| f.byte_offset == 0) {
             return adopt_inner_ipv4(view);
         }
         return true;
     }
     let bytes = view.transport;
-    let found = if view.fragment.is_some_and(|f| f.offset != 0) {
+    let found = if view.fragment.is_some_and(|f| f.byte_offset != 0) {
         Found::default()
     } else {
         below_ip(view.protocol, bytes, 0)

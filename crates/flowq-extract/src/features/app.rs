@@ -330,7 +330,7 @@ impl AppState {
         side: Side,
     ) {
         let len = usize::from(packet.l4_header_len) + packet.l4_payload_len as usize;
-        let bytes = if f.offset == 0 && packet.transport_state != TransportState::Complete {
+        let bytes = if f.byte_offset == 0 && packet.transport_state != TransportState::Complete {
             None
         } else {
             packet.transport.get(..len)
@@ -355,7 +355,7 @@ impl AppState {
                 total: None,
             })),
         };
-        if d.add(usize::from(f.offset) * 8, bytes, !f.more).is_none() {
+        if d.add(usize::from(f.byte_offset), bytes, !f.more).is_none() {
             *slot = None;
             return;
         }

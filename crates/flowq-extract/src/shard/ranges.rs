@@ -30,7 +30,7 @@
 
 use super::{Batch, Dealt, FromShard, ShardOut, TICK_EVERY};
 use crate::capture::{CaptureError, CaptureReader, RangePlan, ReadCounter, ReaderCounters};
-use crate::decode::{self, PacketView, SkipReason, TransportState};
+use crate::decode::{self, PacketView, SkipReason, TransportState, TunnelFragments};
 use crate::flow::{
     FinishedFlow, FlowConfig, FlowFeatures, FlowKey, FlowTable, TableCounters, partition_of,
 };
@@ -315,6 +315,10 @@ struct Shared {
     finished: bool,
     ended: bool,
     sequencer: Sequencer<Tag>,
+    /// The packets inside fragmented tunnel datagrams, lent to the fragments
+    /// in file order as the sequential reader lends them (a range with a
+    /// fragment is dealt here, with the fragments' bytes).
+    tunnel_fragments: TunnelFragments,
     previous: Option<crate::capture::RangeEnd>,
     /// The bytes of the last range that had packets, by its index (a packet
     /// the clock holds back comes from there).
@@ -371,6 +375,7 @@ pub(crate) fn run<F: FlowFeatures>(
         finished: false,
         ended: false,
         sequencer: Sequencer::new(mode),
+        tunnel_fragments: TunnelFragments::new(mode.tunnels),
         previous: None,
         held: (usize::MAX, Vec::new()),
         reading: ParallelReading {
@@ -659,7 +664,9 @@ impl Work<'_> {
                     let had_packets = !packets.is_empty();
                     {
                         let held = (s.held.0, s.held.1.as_slice());
-                        let mut out = deal(&mut slot, decoding, (i, bytes.as_slice()), held);
+                        let current = (i, bytes.as_slice());
+                        let lend = &mut s.tunnel_fragments;
+                        let mut out = deal(&mut slot, decoding, current, held, lend);
                         for mut packet in packets.drain(..) {
                             packet.ordinal += base;
                             s.sequencer.packet(packet, &mut out);
@@ -713,8 +720,10 @@ impl Work<'_> {
             let mut slot = Slot::new(decoding.shards);
             {
                 let held = (s.held.0, s.held.1.as_slice());
+                let none = (usize::MAX, &[][..]);
+                let lend = &mut s.tunnel_fragments;
                 s.sequencer
-                    .end(&mut deal(&mut slot, decoding, (usize::MAX, &[]), held));
+                    .end(&mut deal(&mut slot, decoding, none, held, lend));
             }
             slot.tick = Some((s.sequencer.clock, s.sequencer.records));
             s.slots.push_back(slot);
@@ -728,22 +737,34 @@ impl Work<'_> {
 
 /// Deals the sequencer's packets to the shards' batches of a slot, each with
 /// its transport bytes from its range's (`current` or `held`, by range
-/// index), copied into the batch.
+/// index), copied into the batch. A fragment is first lent the packet inside
+/// its tunnel datagram, if any, as the sequential reader's stream lends it
+/// (`stream::finish`).
 fn deal<'d>(
     slot: &'d mut Slot,
     decoding: Decoding,
     current: (usize, &'d [u8]),
     held: (usize, &'d [u8]),
+    tunnel_fragments: &'d mut TunnelFragments,
 ) -> impl FnMut(Decoded<'static>, Tag) -> bool + 'd {
-    move |decoded, tag| {
+    move |mut decoded, tag| {
         let bytes = match tag.range as usize {
             r if r == current.0 => current.1,
             r if r == held.0 => held.1,
             _ => &[],
         };
-        let transport = bytes
+        let mut transport = bytes
             .get(tag.start as usize..tag.end as usize)
             .unwrap_or_default();
+        if decoded.view.fragment.is_some() && !decoding.mode.seed {
+            let mut view = PacketView {
+                transport,
+                ..decoded.view
+            };
+            tunnel_fragments.observe(&mut view, decoded.clock);
+            transport = view.transport;
+            decoded.view = view.detached();
+        }
         let shard = if decoding.partitions > 1 {
             let partition = if tag.partition == NO_PARTITION {
                 // The canonical key: both directions of a flow hash alike.
@@ -815,7 +836,9 @@ fn read_range(
         records += 1;
         match decode::decode_into(&raw, decoding.mode.tunnels, &mut inflater) {
             Ok(view) => {
-                let (start, end) = if decoding.carry {
+                // A fragment's bytes are kept whatever the features read: the
+                // joining thread may lend it the packet inside its tunnel.
+                let (start, end) = if decoding.carry || view.fragment.is_some() {
                     let start = bytes.len();
                     bytes.extend_from_slice(view.transport);
                     (start as u32, bytes.len() as u32)
