@@ -448,7 +448,7 @@ fn quic_initial_of_rfc9001_appendix_a() {
         udp(c, s_, &unhex(RFC9001_CLIENT_INITIAL)),
         udp(s_, c, &unhex(RFC9001_SERVER_INITIAL)),
     ];
-    let out = run(&timed(frames), &[]);
+    let out = run(&timed(frames.clone()), &[]);
     expect(
         out.only(),
         &[
@@ -461,6 +461,21 @@ fn quic_initial_of_rfc9001_appendix_a() {
             ("tls_version", s("TLSv1.3")),
             ("tls_cipher", Val::I(0x1301)),
             ("ja3s", s("eb1d94daa7e0344597e756a1fb6e7054")),
+        ],
+    );
+    // NFStream's columns: the client's JA4, and no server fingerprint (nDPI
+    // reads no QUIC server Initial; docs/features.md, `server_fingerprint`).
+    let nf = run(&timed(frames), &["--profile", "nfstream", "--dissect"]);
+    expect(
+        nf.only(),
+        &[
+            ("application_name", s("QUIC")),
+            ("requested_server_name", s("example.com")),
+            (
+                "client_fingerprint",
+                s("q13d0211an_62ed6f6ca7ad_4d634acda6c0"),
+            ),
+            ("server_fingerprint", s("")),
         ],
     );
 }
