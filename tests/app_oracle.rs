@@ -275,19 +275,93 @@ impl Tally {
     }
 }
 
+/// A comparison's tallies per column, and every differing flow (a line
+/// each, with its class), over the flows of the captures it counts.
+struct Measure {
+    tallies: BTreeMap<String, Tally>,
+    listing: String,
+}
+
+impl Measure {
+    fn new(checks: &[&str]) -> Measure {
+        Measure {
+            tallies: checks
+                .iter()
+                .map(|c| (c.to_string(), Tally::default()))
+                .collect(),
+            listing: String::new(),
+        }
+    }
+
+    /// Counts one flow's value of `check`: equal (`None`), or different for
+    /// the class given, listed as the line given.
+    fn count(&mut self, check: &str, difference: Option<(&'static str, &str)>) {
+        let tally = self.tallies.get_mut(check).expect("a known check");
+        tally.expected += 1;
+        match difference {
+            None => tally.agree += 1,
+            Some((class, line)) => {
+                *tally.classes.entry(class).or_default() += 1;
+                let _ = writeln!(self.listing, "{line}");
+            }
+        }
+    }
+}
+
+/// Where a table of tallies is in docs/app-metadata.md.
+#[derive(Clone, Copy)]
+struct DocTable {
+    /// The `## ` heading of the section, whose text explains every class
+    /// (`- **CLASS**: ...`).
+    section: &'static str,
+    /// The `### ` heading, inside the section, of the subsection that holds
+    /// the table; `None` for the table before the section's first `### `.
+    subsection: Option<&'static str>,
+}
+
+impl DocTable {
+    fn name(&self) -> String {
+        match self.subsection {
+            None => self.section.to_string(),
+            Some(sub) => format!("{} / {sub}", self.section),
+        }
+    }
+
+    /// The text of the part of the doc that holds the table.
+    fn text(&self) -> String {
+        let section = crate::util::doc_section(DOC, self.section);
+        let part = match self.subsection {
+            None => section.split("\n### ").next().unwrap_or(&section),
+            Some(sub) => {
+                let (_, after) = section
+                    .split_once(&format!("\n{sub}\n"))
+                    .unwrap_or_else(|| {
+                        panic!("{DOC}: `{}` has no `{sub}` subsection", self.section)
+                    });
+                after.split("\n### ").next().unwrap_or(after)
+            }
+        };
+        part.to_string()
+    }
+}
+
 /// A documented row: flows with an expected value, flows that agree, whether
 /// that is at least 99 %, and the disagreements by class.
 type DocumentedRow = (usize, usize, bool, BTreeMap<String, usize>);
 
-/// The documented tallies of a section of docs/app-metadata.md: a table whose
-/// header is `| check | flows | agree | 99 % | CLASS | CLASS ... |` and whose
-/// rows `| `check` | N | M | yes/no | counts... |`.
-fn documented(section: &str) -> BTreeMap<String, DocumentedRow> {
-    let text = crate::util::doc_section(DOC, section);
+/// The documented tallies of a table of docs/app-metadata.md, the one table
+/// of its part of the doc: its header is
+/// `| check | flows | agree | 99 % | CLASS | CLASS ... |` and its rows
+/// `| `check` | N | M | yes/no | counts... |`.
+fn documented(table: DocTable) -> BTreeMap<String, DocumentedRow> {
+    let name = table.name();
+    let text = table.text();
+    let headers = text.lines().filter(|l| l.starts_with("| check |")).count();
+    assert_eq!(headers, 1, "{DOC}: `{name}` must hold one table");
     let mut lines = text.lines().filter(|l| l.starts_with('|'));
     let header: Vec<String> = lines
         .next()
-        .unwrap_or_else(|| panic!("{DOC}: `{section}` has no table"))
+        .unwrap_or_else(|| panic!("{DOC}: `{name}` has no table"))
         .split('|')
         .map(|c| c.trim().trim_matches('`').to_string())
         .collect();
@@ -322,15 +396,16 @@ fn documented(section: &str) -> BTreeMap<String, DocumentedRow> {
 }
 
 /// Compares measured tallies with the documented ones, and the 99 % floor.
-fn check_tallies(section: &str, measured: &BTreeMap<String, Tally>, listing: &str) {
-    let documented = documented(section);
+fn check_tallies(table: DocTable, measured: &BTreeMap<String, Tally>, listing: &str) {
+    let name = table.name();
+    let documented = documented(table);
     let mut problems = String::new();
-    let mut table = String::new();
+    let mut text = String::new();
     for (check, t) in measured {
         let classes: BTreeMap<String, usize> =
             t.classes.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         let _ = writeln!(
-            table,
+            text,
             "  {check}: {} of {} agree ({:.2} %), {classes:?}",
             t.agree,
             t.expected,
@@ -347,7 +422,7 @@ fn check_tallies(section: &str, measured: &BTreeMap<String, Tally>, listing: &st
                 let _ = writeln!(problems, "{check}: documented {d:?}, measured as above");
             }
             None => {
-                let _ = writeln!(problems, "{check}: not in the table of `{section}`");
+                let _ = writeln!(problems, "{check}: not in the table of `{name}`");
             }
         }
     }
@@ -356,10 +431,11 @@ fn check_tallies(section: &str, measured: &BTreeMap<String, Tally>, listing: &st
             let _ = writeln!(problems, "{check}: documented but not measured");
         }
     }
-    let text = crate::util::doc_section(DOC, section);
+    // The classes are explained once per section, below its first table.
+    let explained = crate::util::doc_section(DOC, table.section);
     for t in measured.values() {
         for class in t.classes.keys() {
-            if !text.contains(&format!("- **{class}**:")) {
+            if !explained.contains(&format!("- **{class}**:")) {
                 let _ = writeln!(
                     problems,
                     "class `{class}` has a count but no explanation (`- **{class}**: ...`)"
@@ -367,16 +443,16 @@ fn check_tallies(section: &str, measured: &BTreeMap<String, Tally>, listing: &st
             }
         }
     }
-    eprintln!("{section}:\n{table}");
+    eprintln!("{name}:\n{text}");
     // A development aid: FLOWQ_LIST_DIFFERENCES=1 prints every differing flow
     // (with its class) even when the tallies match the documented ones, e.g.
     // to study a class before changing a parser.
     if std::env::var_os("FLOWQ_LIST_DIFFERENCES").is_some() {
-        eprintln!("every difference:\n{listing}");
+        eprintln!("every difference ({name}):\n{listing}");
     }
     assert!(
         problems.is_empty(),
-        "{section}:\n{problems}\nmeasured:\n{table}\nevery difference:\n{listing}"
+        "{name}:\n{problems}\nmeasured:\n{text}\nevery difference:\n{listing}"
     );
 }
 
@@ -491,7 +567,10 @@ fn community_id_matches_an_independent_implementation_on_every_corpus_flow() {
     );
     let measured = BTreeMap::from([("community_id".to_string(), tally)]);
     check_tallies(
-        "## Community ID against an independent implementation",
+        DocTable {
+            section: "## Community ID against an independent implementation",
+            subsection: None,
+        },
         &measured,
         &listing,
     );
@@ -1121,11 +1200,7 @@ fn app_columns_agree_with_tshark() {
     let notes = manifest_notes(&pcaps);
     let captures = files_under(&pcaps.join("oracle-app"), ".tsv");
     assert_eq!(captures.len(), 121, "captures with a TShark app table");
-    let mut tallies: BTreeMap<String, Tally> = TSHARK_CHECKS
-        .iter()
-        .map(|c| (c.to_string(), Tally::default()))
-        .collect();
-    let mut listing = String::new();
+    let mut measure = Measure::new(&TSHARK_CHECKS);
     let mut outside_frames = 0;
     let mut quoted_frames = Vec::new();
     for name in &captures {
@@ -1142,12 +1217,10 @@ fn app_columns_agree_with_tshark() {
         for (flow_id, values) in &expected {
             let flow = &f.flows[flow_id];
             for (check, (theirs, seen)) in values {
-                let tally = tallies.get_mut(*check).expect("a known check");
-                tally.expected += 1;
                 let ours = flowq_value(check, flow);
                 let theirs = tshark_value(check, theirs);
                 if ours == theirs {
-                    tally.agree += 1;
+                    measure.count(check, None);
                     continue;
                 }
                 let evidence = Evidence {
@@ -1164,12 +1237,11 @@ fn app_columns_agree_with_tshark() {
                 };
                 let frame = seen.frame;
                 let class = tshark_class(check, &ours, &theirs, &evidence).unwrap_or("unexplained");
-                *tally.classes.entry(class).or_default() += 1;
-                let _ = writeln!(
-                    listing,
+                let line = format!(
                     "  {check:<18} {class:<20} {name}: flow {flow_id} (frame {frame}) {}:{} > {}:{}: flowq {ours:?}, tshark {theirs:?}",
                     flow["src_ip"], flow["src_port"], flow["dst_ip"], flow["dst_port"]
                 );
+                measure.count(check, Some((class, &line)));
             }
         }
     }
@@ -1180,7 +1252,14 @@ fn app_columns_agree_with_tshark() {
         quoted_frames, QUOTED_FRAMES,
         "frames with app fields inside an ICMP error (docs/app-metadata.md)"
     );
-    check_tallies("## Checked against TShark", &tallies, &listing);
+    check_tallies(
+        DocTable {
+            section: "## Checked against TShark",
+            subsection: None,
+        },
+        &measure.tallies,
+        &measure.listing,
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1373,11 +1452,7 @@ fn dissection_columns_agree_with_nfstream() {
         splt_len: 0,
         ..ExtractOptions::default()
     };
-    let mut tallies: BTreeMap<String, Tally> = NFSTREAM_CHECKS
-        .iter()
-        .map(|c| (c.to_string(), Tally::default()))
-        .collect();
-    let mut listing = String::new();
+    let mut measure = Measure::new(&NFSTREAM_CHECKS);
     let (mut matched, mut total) = (0, 0);
     let notes = manifest_notes(&pcaps);
     for name in &captures {
@@ -1402,11 +1477,9 @@ fn dissection_columns_agree_with_nfstream() {
             };
             matched += 1;
             for check in NFSTREAM_CHECKS {
-                let tally = tallies.get_mut(check).expect("a known check");
-                tally.expected += 1;
                 let (a, b) = (&ours[check], &n[check]);
                 if a == b {
-                    tally.agree += 1;
+                    measure.count(check, None);
                     continue;
                 }
                 let id: i64 = ours["id"].parse().expect("an integer id");
@@ -1415,16 +1488,22 @@ fn dissection_columns_agree_with_nfstream() {
                 let class =
                     nfstream_class(check, a, b, ours, malformed_capture, handshake, &packets)
                         .unwrap_or("unexplained");
-                *tally.classes.entry(class).or_default() += 1;
-                let _ = writeln!(
-                    listing,
+                let line = format!(
                     "  {check:<22} {class:<20} {name}: {}: flowq {a:?}, NFStream {b:?} (id {id}, {handshake:?}, {})",
                     nfstream_key(ours),
                     ours["application_name"]
                 );
+                measure.count(check, Some((class, &line)));
             }
         }
     }
     eprintln!("nfstream: {matched} of {total} NFStream flows matched by key");
-    check_tallies("## Checked against NFStream", &tallies, &listing);
+    check_tallies(
+        DocTable {
+            section: "## Checked against NFStream",
+            subsection: None,
+        },
+        &measure.tallies,
+        &measure.listing,
+    );
 }
