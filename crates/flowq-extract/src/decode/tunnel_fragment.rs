@@ -147,13 +147,17 @@ fn first_fragment_inside<'a>(
     let header_len = usize::from(view.l4_header_len);
     let transport_len = header_len + view.l4_payload_len as usize;
     // The payload this fragment carries, not the whole packet's: the later
-    // fragments carry the rest (and count it).
-    let present = view.transport.len().min(transport_len);
-    view.l4_payload_len = present.saturating_sub(header_len) as u32;
-    view.transport = &view.transport[..present];
+    // fragments carry the rest (and count it). As for any packet, what it
+    // carries on the wire (its IP length), captured or not.
+    let outer_payload = usize::from(outer.l4_header_len) + outer.l4_payload_len as usize;
+    let on_wire = outer_payload
+        .saturating_sub(transport_start)
+        .min(transport_len);
+    view.l4_payload_len = on_wire.saturating_sub(header_len) as u32;
+    view.transport = &view.transport[..view.transport.len().min(on_wire)];
     // A first fragment that holds all of the packet inside leaves it whole
     // (the later ones carry only bytes past it).
-    view.fragment = (present < transport_len).then_some(FragmentInfo {
+    view.fragment = (on_wire < transport_len).then_some(FragmentInfo {
         id: frag.id,
         byte_offset: 0,
         more: true,
@@ -178,7 +182,8 @@ fn first_fragment_inside<'a>(
 /// `outer`, a later fragment of a tunnelled datagram, as a later fragment of
 /// the packet inside: its bytes at their offset in that packet's transport
 /// (none past the packet's end, nor before its transport: a fragment that
-/// ends before it carries none of it).
+/// ends before it carries none of it). Its payload is what it carries on the
+/// wire (its IP length), its bytes what was captured of that.
 fn later_fragment_inside<'a>(
     outer: &PacketView<'a>,
     frag: FragmentInfo,
@@ -187,14 +192,14 @@ fn later_fragment_inside<'a>(
     let at = usize::from(frag.byte_offset);
     // Bytes of this fragment before the inner transport starts (when the
     // first fragment ended inside the headers; it then did not open).
-    let skip = inside
-        .transport_start
-        .saturating_sub(at)
-        .min(outer.transport.len());
+    let skip = inside.transport_start.saturating_sub(at);
     let start = at.saturating_sub(inside.transport_start);
     let room = inside.transport_len.saturating_sub(start);
-    let bytes = &outer.transport[skip..];
-    let bytes = &bytes[..bytes.len().min(room)];
+    let on_wire = (outer.l4_payload_len as usize)
+        .saturating_sub(skip)
+        .min(room);
+    let bytes = &outer.transport[skip.min(outer.transport.len())..];
+    let bytes = &bytes[..bytes.len().min(on_wire)];
     let mut view = frame_fields(outer);
     view.ip_version = inside.ip_version;
     view.src_addr = inside.src_addr;
@@ -206,7 +211,7 @@ fn later_fragment_inside<'a>(
     view.dscp = inside.dscp;
     view.tunnel = inside.tunnel;
     view.ip_header_len = outer.ip_header_len;
-    view.l4_payload_len = bytes.len() as u32;
+    view.l4_payload_len = on_wire as u32;
     view.transport = bytes;
     view.transport_state = TransportState::LaterFragment;
     view.trailer_len = outer.trailer_len;
@@ -215,7 +220,7 @@ fn later_fragment_inside<'a>(
         // Below 65 536: the inner transport is inside a datagram of at most
         // 65 535 bytes.
         byte_offset: u16::try_from(start).unwrap_or(u16::MAX),
-        more: frag.more && start + bytes.len() < inside.transport_len,
+        more: frag.more && start + on_wire < inside.transport_len,
     });
     view
 }
@@ -254,9 +259,18 @@ mod tests {
 
     /// Decodes `frame` and passes it through `lend`, as the stream does.
     fn lent<'a>(lend: &mut TunnelFragments, frame: &'a [u8]) -> PacketView<'a> {
+        lent_cut(lend, frame, frame.len())
+    }
+
+    /// [`lent`] of a frame of `wire_len` bytes of which `frame` was captured.
+    fn lent_cut<'a>(
+        lend: &mut TunnelFragments,
+        frame: &'a [u8],
+        wire_len: usize,
+    ) -> PacketView<'a> {
         let raw = RawPacket {
             ts_ns: 1,
-            wire_len: frame.len() as u32,
+            wire_len: wire_len as u32,
             data: frame,
             linktype: 1,
             interface: 0,
@@ -386,5 +400,77 @@ mod tests {
         outer(&lent(&mut lend, &fragment(&datagram, 8, 0, 40)));
         assert_eq!(lend.datagrams(), 0);
         outer(&lent(&mut lend, &whole[1]));
+    }
+
+    /// Datagrams of every length cut at random 8-byte boundaries, their
+    /// fragments in random order, some repeated, some cut by a snap length:
+    /// nothing panics, a lent view's bytes are its record's and its payload
+    /// is at most its record's length; and when the first fragment comes
+    /// first and every other once, uncut, the fragments' payloads add up to
+    /// the inner packet's.
+    #[test]
+    fn random_fragment_sequences_keep_the_invariants() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for id in 0..3000u16 {
+            let payload: Vec<u8> = (0..next(700)).map(|i| i as u8).collect();
+            let datagram = gtp_datagram(&payload, next(3) * 8);
+            let mut cuts = vec![0, datagram.len()];
+            for _ in 0..next(6) {
+                cuts.push(next(datagram.len() / 8 + 1) * 8);
+            }
+            cuts.sort_unstable();
+            cuts.dedup();
+            // Each frame with its length on the wire.
+            let mut frames: Vec<(Vec<u8>, usize)> = cuts
+                .windows(2)
+                .map(|w| fragment(&datagram, id, w[0], w[1]))
+                .map(|f| {
+                    let len = f.len();
+                    (f, len)
+                })
+                .collect();
+            let whole = frames.len() > 1 && next(2) == 0;
+            if !whole {
+                for _ in 0..next(3) {
+                    let i = next(frames.len());
+                    let repeated = frames[i].clone();
+                    frames.insert(next(frames.len() + 1), repeated);
+                }
+                for (frame, _) in frames.iter_mut() {
+                    if next(4) == 0 {
+                        frame.truncate(14 + 20 + next(frame.len() - 33));
+                    }
+                }
+                for i in (1..frames.len()).rev() {
+                    frames.swap(i, next(i + 1));
+                }
+            }
+            let mut lend = TunnelFragments::new(Tunnels::ALL);
+            let mut payload_sum = 0usize;
+            for (frame, wire_len) in &frames {
+                let view = lent_cut(&mut lend, frame, *wire_len);
+                let (start, end) = (
+                    frame.as_ptr() as usize,
+                    frame.as_ptr() as usize + frame.len(),
+                );
+                let at = view.transport.as_ptr() as usize;
+                assert!(
+                    view.transport.is_empty() || (at >= start && at + view.transport.len() <= end)
+                );
+                if view.tunnel == Tunnel::GtpU {
+                    assert!(view.l4_payload_len as usize <= *wire_len, "{view:?}");
+                    payload_sum += view.l4_payload_len as usize;
+                }
+            }
+            if whole && frames.len() > 1 && 8 + 8 + 20 + 8 <= cuts[1] {
+                assert_eq!(payload_sum, payload.len(), "cuts {cuts:?}");
+            }
+        }
     }
 }
