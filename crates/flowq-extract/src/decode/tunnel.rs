@@ -655,7 +655,8 @@ mod tests {
 
     #[test]
     fn fragments_truncation_and_nesting_depth() {
-        // A fragmented outer packet is not decapsulated.
+        // A fragmented outer packet is not decapsulated by `decode` (the
+        // stream's TunnelFragments lends its packet inside afterwards).
         let mut frame = outer_ipv4(4, &inner_udp());
         frame[14 + 6] = 0x20; // more fragments
         let v = run(&frame, Tunnels::ALL).unwrap();
