@@ -227,7 +227,7 @@ fn later_fragment_inside<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::frames::{ethernet, ipv4, udp};
+    use super::super::frames::{ethernet, ipv4, ipv6, udp};
     use super::super::{FragmentInfo, PacketView, TransportState, Tunnel, Tunnels, decode};
     use super::TunnelFragments;
     use crate::capture::RawPacket;
@@ -350,6 +350,41 @@ mod tests {
         assert_eq!(last.transport, &payload[84..]);
         assert_eq!(last.wire_len as usize, frames[2].len());
         assert_eq!(lend.datagrams(), 1);
+    }
+
+    /// The outer datagram in IPv6 fragments (a fragment header): the same
+    /// lending, keyed on the IPv6 identification.
+    #[test]
+    fn fragments_of_an_ipv6_outer_datagram() {
+        let payload: Vec<u8> = (0..100u8).collect();
+        let datagram = gtp_datagram(&payload, 0);
+        let fragment6 = |at: usize, end: usize| {
+            let more = u16::from(end < datagram.len());
+            let mut body = vec![17, 0];
+            body.extend_from_slice(&(at as u16 | more).to_be_bytes());
+            body.extend_from_slice(&0x0bad_cafe_u32.to_be_bytes());
+            body.extend_from_slice(&datagram[at..end]);
+            ethernet(0x86dd, &ipv6(44, 1, 2, &body))
+        };
+        let frames = [fragment6(0, 48), fragment6(48, datagram.len())];
+        let mut lend = TunnelFragments::new(Tunnels::ALL);
+        let first = lent(&mut lend, &frames[0]);
+        assert_inner(&first);
+        // 48 bytes of the outer datagram: 36 of headers, the inner UDP
+        // header, 4 bytes of payload.
+        assert_eq!((first.l4_header_len, first.l4_payload_len), (8, 4));
+        let last = lent(&mut lend, &frames[1]);
+        assert_inner(&last);
+        assert_eq!(
+            last.fragment,
+            Some(FragmentInfo {
+                id: 0x0bad_cafe,
+                byte_offset: 12,
+                more: false
+            })
+        );
+        assert_eq!(last.l4_payload_len, 96);
+        assert_eq!(last.transport, &payload[4..]);
     }
 
     /// What is not opened: a first fragment that ends inside the inner
