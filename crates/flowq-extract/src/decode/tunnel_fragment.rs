@@ -22,7 +22,7 @@
 use super::fragment::{DatagramKey, Datagrams};
 use super::{
     AddrBytes, FragmentInfo, MAX_TUNNELS, PacketView, TransportState, Tunnel, Tunnels,
-    frame_fields, ip_packet, offset_of, tunnel,
+    frame_fields, offset_of, packet_inside,
 };
 
 /// What the first fragment of a tunnelled datagram showed of the packet
@@ -117,27 +117,13 @@ fn first_fragment_inside<'a>(
         // The first pass is the outer fragment itself; after it, a packet
         // inside that is a fragment is not followed (its own fragments
         // would need its own datagram's).
-        if (opened && view.fragment.is_some()) || view.transport_state != TransportState::Complete {
+        if opened && view.fragment.is_some() {
             break;
         }
-        let ports = [view.src_port, view.dst_port];
-        if !tunnel::candidate(view.protocol, ports) {
-            break;
+        match packet_inside(&view, datagram, tunnels, || frame_fields(&view)) {
+            Some(inner) => view = inner,
+            None => break,
         }
-        let Some((kind, bytes)) = tunnel::inner(view.protocol, ports, view.transport, tunnels)
-        else {
-            break;
-        };
-        let mut inner = frame_fields(&view);
-        if ip_packet(&mut inner, bytes, datagram).is_err() {
-            break;
-        }
-        inner.tunnel = if view.tunnel == Tunnel::None {
-            kind
-        } else {
-            view.tunnel
-        };
-        view = inner;
         opened = true;
     }
     if !opened || view.fragment.is_some() || view.transport_state != TransportState::Complete {
@@ -257,7 +243,8 @@ mod tests {
         ethernet(0x0800, &ip)
     }
 
-    /// Decodes `frame` and passes it through `lend`, as the stream does.
+    /// Decodes `frame` with `lend`'s tunnels and passes it through `lend`, as
+    /// the stream does.
     fn lent<'a>(lend: &mut TunnelFragments, frame: &'a [u8]) -> PacketView<'a> {
         lent_cut(lend, frame, frame.len())
     }
@@ -275,7 +262,7 @@ mod tests {
             linktype: 1,
             interface: 0,
         };
-        let mut view = decode(&raw, Tunnels::ALL).unwrap();
+        let mut view = decode(&raw, lend.tunnels).unwrap();
         lend.observe(&mut view, 1);
         view
     }
@@ -388,8 +375,9 @@ mod tests {
     }
 
     /// What is not opened: a first fragment that ends inside the inner
-    /// transport header, a later fragment without its first one, and any
-    /// fragment when no tunnel is decoded. They stay the outer UDP fragments.
+    /// transport header, a later fragment without its first one, any
+    /// fragment when no tunnel is decoded, and a datagram whose packet inside
+    /// is itself a fragment. They stay the outer UDP fragments.
     #[test]
     fn fragments_that_stay_outside() {
         let datagram = gtp_datagram(&[1; 100], 0);
@@ -417,16 +405,18 @@ mod tests {
             fragment(&datagram, 8, 64, 144),
         ];
         for frame in &whole {
-            let raw = RawPacket {
-                ts_ns: 1,
-                wire_len: frame.len() as u32,
-                data: frame,
-                linktype: 1,
-                interface: 0,
-            };
-            let mut view = decode(&raw, Tunnels::NONE).unwrap();
-            none.observe(&mut view, 1);
-            outer(&view);
+            outer(&lent(&mut none, frame));
+        }
+        // A packet inside that is itself a fragment (its IPv4 more-fragments
+        // flag, at byte 6 of the inner header after UDP and GTP-U's 16).
+        let mut fragmented_inside = datagram.clone();
+        fragmented_inside[16 + 6] = 0x20;
+        let inner_fragment = [
+            fragment(&fragmented_inside, 9, 0, 64),
+            fragment(&fragmented_inside, 9, 64, 144),
+        ];
+        for frame in &inner_fragment {
+            outer(&lent(&mut lend, frame));
         }
         // A first fragment seen again that no longer opens forgets its
         // datagram: its later fragments are not lent an old packet inside.
