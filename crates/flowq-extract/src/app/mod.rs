@@ -39,6 +39,7 @@ pub mod openvpn;
 pub mod quic;
 mod reasm;
 pub mod ssh;
+pub mod text;
 pub mod tls;
 mod util;
 

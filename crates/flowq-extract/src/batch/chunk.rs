@@ -7,6 +7,7 @@
 //! stores, instead of two matches and a call (measured in docs/benchmarks.md).
 
 use super::builder::{ColumnBuilder, Scratch};
+use crate::app::text::Items;
 use crate::flow::FinishedFlow;
 
 /// The flows of a chunk and the builder of the column being filled.
@@ -136,6 +137,34 @@ impl<F> Chunk<'_, F> {
     /// Text list cells, null where `get` gives `None`.
     #[inline]
     pub fn opt_text_lists(&mut self, get: impl Fn(&FinishedFlow<F>) -> Option<&[String]>) {
+        let ColumnBuilder::ListText(b) = self.builder else {
+            mismatch()
+        };
+        let mut nulls = 0;
+        for flow in self.flows {
+            match get(flow) {
+                Some(items) => {
+                    if nulls > 0 {
+                        b.append_nulls(nulls);
+                        nulls = 0;
+                    }
+                    for item in items {
+                        b.values().append_value(item);
+                    }
+                    b.append(true);
+                }
+                None => nulls += 1,
+            }
+        }
+        if nulls > 0 {
+            b.append_nulls(nulls);
+        }
+    }
+
+    /// Text list cells, null where `get` gives `None`: a summary's list
+    /// ([`Items`], its values in one string).
+    #[inline]
+    pub fn opt_text_items(&mut self, get: impl Fn(&FinishedFlow<F>) -> Option<Items<'_>>) {
         let ColumnBuilder::ListText(b) = self.builder else {
             mismatch()
         };
