@@ -81,6 +81,13 @@ const CHDLC_MULTICAST: u8 = 0x8f;
 const MAX_LAYERS: usize = 16;
 
 /// Finds the IP header inside a frame of the given link type.
+///
+/// The common case is inlined into the per-packet decoder and the walk of
+/// other links is called out of line, whatever the compiler would choose:
+/// left to its heuristics, an unrelated change elsewhere in the crate once
+/// moved the whole function out of line and cost every packet about 27
+/// instructions (docs/benchmarks.md, "Application metadata columns").
+#[inline(always)]
 pub(super) fn network_layer(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<'_>, SkipReason> {
     // Untagged IPv4/IPv6 over Ethernet, most frames of most captures: what the
     // general path below returns for them, without its walk.
@@ -99,6 +106,13 @@ pub(super) fn network_layer(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<
             mac,
         });
     }
+    walk_link_layers(linktype, frame)
+}
+
+/// [`network_layer`] of any frame: the link type's headers walked down to
+/// the IP header.
+#[inline(never)]
+fn walk_link_layers(linktype: u32, frame: &[u8]) -> Result<NetworkLayer<'_>, SkipReason> {
     let Some(link) = LinkType::from_number(linktype) else {
         return Err(SkipReason::UnsupportedLinkType);
     };
