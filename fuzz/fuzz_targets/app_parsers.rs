@@ -141,7 +141,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         assert!(d.responses == 0 || d.rcode.is_some());
     }
     for h in [http_state.summary(), http_datagrams.summary()] {
-        if let Some(u) = &h.uri {
+        if let Some(u) = h.uri() {
             assert!(u.len() <= 4 * http::MAX_URI_BYTES);
         }
     }

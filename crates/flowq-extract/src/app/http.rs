@@ -19,7 +19,7 @@
 
 use super::reasm::TcpStream;
 use super::tls::{TlsState, TlsSummary};
-use super::util::escape_bytes;
+use super::text::{Span, Texts};
 use super::{Side, TcpSegment};
 
 /// Bytes of one message head kept, at most.
@@ -163,27 +163,122 @@ pub fn host_without_port(host: &str) -> &str {
     }
 }
 
-/// A flow's HTTP metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A flow's HTTP metadata. Its text values are kept in one string
+/// ([`Texts`]: one allocation per flow rather than one per value).
+#[derive(Debug, Clone, Default)]
 pub struct HttpSummary {
+    texts: Texts,
     /// Method of the first request.
-    pub method: Option<String>,
+    method: Option<Span>,
     /// Its request target, as sent, at most [`MAX_URI_BYTES`].
-    pub uri: Option<String>,
+    uri: Option<Span>,
     /// Its HTTP version (`HTTP/1.1`); none for an HTTP/0.9 simple request,
     /// which has no version.
-    pub version: Option<String>,
+    version: Option<Span>,
     /// Its Host header, as sent (see [`host_without_port`]).
-    pub host: Option<String>,
+    host: Option<Span>,
     /// Its User-Agent header (`Some("")` when present and empty).
-    pub user_agent: Option<String>,
+    user_agent: Option<Span>,
     /// Status code of the first response.
     pub status: Option<u16>,
     /// Content-Type of the first response.
-    pub content_type: Option<String>,
+    content_type: Option<Span>,
     /// Request heads seen.
     pub requests: u32,
 }
+
+/// Bytes of a method kept, at most.
+const MAX_METHOD_BYTES: usize = 32;
+/// Bytes of a version kept, at most.
+const MAX_VERSION_BYTES: usize = 16;
+
+/// The first `max` bytes of `v`.
+fn at_most(v: &[u8], max: usize) -> &[u8] {
+    &v[..v.len().min(max)]
+}
+
+impl HttpSummary {
+    /// Method of the first request.
+    pub fn method(&self) -> Option<&str> {
+        self.texts.opt(self.method)
+    }
+
+    /// Its request target, as sent, at most [`MAX_URI_BYTES`].
+    pub fn uri(&self) -> Option<&str> {
+        self.texts.opt(self.uri)
+    }
+
+    /// Its HTTP version (`HTTP/1.1`); none for an HTTP/0.9 simple request,
+    /// which has no version.
+    pub fn version(&self) -> Option<&str> {
+        self.texts.opt(self.version)
+    }
+
+    /// Its Host header, as sent (see [`host_without_port`]).
+    pub fn host(&self) -> Option<&str> {
+        self.texts.opt(self.host)
+    }
+
+    /// Its User-Agent header (`Some("")` when present and empty).
+    pub fn user_agent(&self) -> Option<&str> {
+        self.texts.opt(self.user_agent)
+    }
+
+    /// Content-Type of the first response.
+    pub fn content_type(&self) -> Option<&str> {
+        self.texts.opt(self.content_type)
+    }
+
+    /// Renders the first request's values (each escaped, within its bound):
+    /// one reservation for all of them, with room for a Content-Type.
+    fn set_request(
+        &mut self,
+        method: &[u8],
+        target: &[u8],
+        version: Option<&[u8]>,
+        host: Option<&[u8]>,
+        user_agent: Option<&[u8]>,
+    ) {
+        let method = at_most(method, MAX_METHOD_BYTES);
+        let target = at_most(target, MAX_URI_BYTES);
+        let version = version.map(|v| at_most(v, MAX_VERSION_BYTES));
+        let host = host.map(|v| at_most(v, MAX_VALUE_BYTES));
+        let user_agent = user_agent.map(|v| at_most(v, MAX_VALUE_BYTES));
+        let len = |v: Option<&[u8]>| v.map_or(0, <[u8]>::len);
+        self.texts.reserve(
+            method.len() + target.len() + len(version) + len(host) + len(user_agent) + 32,
+        );
+        let t = &mut self.texts;
+        self.method = Some(t.push_escaped(method));
+        self.uri = Some(t.push_escaped(target));
+        self.version = version.map(|v| t.push_escaped(v));
+        self.host = host.map(|v| t.push_escaped(v));
+        self.user_agent = user_agent.map(|v| t.push_escaped(v));
+    }
+
+    /// Renders the first response's Content-Type (escaped, within its bound).
+    fn set_content_type(&mut self, content_type: &[u8]) {
+        let v = at_most(content_type, MAX_VALUE_BYTES);
+        self.content_type = Some(self.texts.push_escaped(v));
+    }
+}
+
+impl PartialEq for HttpSummary {
+    /// Equal values (the layout of the text may differ: the response's
+    /// values can be rendered before or after the request's).
+    fn eq(&self, other: &Self) -> bool {
+        self.method() == other.method()
+            && self.uri() == other.uri()
+            && self.version() == other.version()
+            && self.host() == other.host()
+            && self.user_agent() == other.user_agent()
+            && self.status == other.status
+            && self.content_type() == other.content_type()
+            && self.requests == other.requests
+    }
+}
+
+impl Eq for HttpSummary {}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 enum Mode {
@@ -462,12 +557,7 @@ impl HttpState {
             self.sum.requests = self.sum.requests.saturating_add(1);
             if self.sum.method.is_none() {
                 self.connect = method == b"CONNECT";
-                self.sum.method = Some(escape_bytes(method, 32));
-                self.sum.uri = Some(escape_bytes(target, MAX_URI_BYTES));
-                self.sum.version = version.map(|v| escape_bytes(v, 16));
-                let render = |v: &[u8]| escape_bytes(v, MAX_VALUE_BYTES);
-                self.sum.host = host.map(render);
-                self.sum.user_agent = ua.map(render);
+                self.sum.set_request(method, target, version, host, ua);
             }
             // A request without Content-Length or Transfer-Encoding has no body.
             match content_length {
@@ -486,7 +576,9 @@ impl HttpState {
             self.dir[i].heads += 1;
             if self.sum.status.is_none() {
                 self.sum.status = Some(code);
-                self.sum.content_type = ctype.map(|v| escape_bytes(v, MAX_VALUE_BYTES));
+                if let Some(v) = ctype {
+                    self.sum.set_content_type(v);
+                }
                 if self.connect && (200..300).contains(&code) {
                     self.tunnel = Some(Box::default());
                 }
@@ -614,17 +706,17 @@ mod tests {
         h.feed(Side::Server, TcpSegment { seq: 50, syn: true }, &[]);
         h.feed(Side::Server, seg(51), resp);
         assert_eq!(
-            (h.summary().method.as_deref(), h.summary().status),
+            (h.summary().method(), h.summary().status),
             (None, None)
         );
         assert!(h.has_pending_head());
         let s = h.into_summary();
-        assert_eq!(s.method.as_deref(), Some("GET"));
-        assert_eq!(s.uri.as_deref(), Some("/a?b=1"));
-        assert_eq!(s.host.as_deref(), Some("example.com:8080"));
-        assert_eq!(s.user_agent.as_deref(), Some("x/1"));
+        assert_eq!(s.method(), Some("GET"));
+        assert_eq!(s.uri(), Some("/a?b=1"));
+        assert_eq!(s.host(), Some("example.com:8080"));
+        assert_eq!(s.user_agent(), Some("x/1"));
         assert_eq!(
-            (s.status, s.content_type.as_deref()),
+            (s.status, s.content_type()),
             (Some(404), Some("text/plain"))
         );
         assert_eq!(s.requests, 1);
@@ -633,7 +725,7 @@ mod tests {
             let mut h = HttpState::new();
             h.feed(Side::Client, seg(1), start);
             let s = h.into_summary();
-            assert_eq!((s.method, s.host, s.requests), (None, None, 0));
+            assert_eq!((s.method(), s.host(), s.requests), (None, None, 0));
         }
     }
 
@@ -649,14 +741,14 @@ mod tests {
         let resp = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 5\r\n\r\nhello";
         h.feed(Side::Server, seg(77), resp);
         let s = h.summary();
-        assert_eq!(s.method.as_deref(), Some("GET"));
-        assert_eq!(s.uri.as_deref(), Some("/index.html?q=1"));
-        assert_eq!(s.version.as_deref(), Some("HTTP/1.1"));
-        assert_eq!(s.host.as_deref(), Some("example.com:8080"));
-        assert_eq!(host_without_port(s.host.as_deref().unwrap()), "example.com");
-        assert_eq!(s.user_agent.as_deref(), Some("curl/8.1.2"));
+        assert_eq!(s.method(), Some("GET"));
+        assert_eq!(s.uri(), Some("/index.html?q=1"));
+        assert_eq!(s.version(), Some("HTTP/1.1"));
+        assert_eq!(s.host(), Some("example.com:8080"));
+        assert_eq!(host_without_port(s.host().unwrap()), "example.com");
+        assert_eq!(s.user_agent(), Some("curl/8.1.2"));
         assert_eq!(s.status, Some(200));
-        assert_eq!(s.content_type.as_deref(), Some("text/html; charset=utf-8"));
+        assert_eq!(s.content_type(), Some("text/html; charset=utf-8"));
         assert_eq!(s.requests, 1);
     }
 
@@ -671,9 +763,9 @@ mod tests {
         h.feed(Side::Client, seg(20), &req[15..27]);
         h.feed(Side::Client, seg(32), &req[27..]);
         let s = h.summary();
-        assert_eq!(s.method.as_deref(), Some("GET"));
-        assert_eq!(s.user_agent.as_deref(), Some(""));
-        assert_eq!(s.host, None);
+        assert_eq!(s.method(), Some("GET"));
+        assert_eq!(s.user_agent(), Some(""));
+        assert_eq!(s.host(), None);
         assert_eq!(s.requests, 1);
     }
 
@@ -697,9 +789,9 @@ mod tests {
         let n = stream.len() as u32 + 15;
         h.feed(Side::Client, seg(1 + n), b"DELETE /c HTTP/1.1\r\n\r\n");
         let s = h.summary();
-        assert_eq!(s.method.as_deref(), Some("POST"));
-        assert_eq!(s.host.as_deref(), Some("unifi:8080"));
-        assert_eq!(s.user_agent.as_deref(), Some("AirControl Agent v1.0"));
+        assert_eq!(s.method(), Some("POST"));
+        assert_eq!(s.host(), Some("unifi:8080"));
+        assert_eq!(s.user_agent(), Some("AirControl Agent v1.0"));
         assert_eq!(s.requests, 4);
     }
 
@@ -719,7 +811,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         );
         let s = h.summary();
-        assert_eq!(s.host.as_deref(), Some("www.icir.org"));
+        assert_eq!(s.host(), Some("www.icir.org"));
         assert_eq!((s.status, s.requests), (Some(200), 1));
     }
 
@@ -733,10 +825,10 @@ mod tests {
         }
         h.feed_datagram(Side::Client, b"not a request\r\n\r\n");
         let s = h.summary();
-        assert_eq!(s.method.as_deref(), Some("M-SEARCH"));
-        assert_eq!(s.uri.as_deref(), Some("*"));
-        assert_eq!(s.host.as_deref(), Some("239.255.255.250:1900"));
-        assert_eq!(s.user_agent.as_deref(), Some("Chromium/58 Windows"));
+        assert_eq!(s.method(), Some("M-SEARCH"));
+        assert_eq!(s.uri(), Some("*"));
+        assert_eq!(s.host(), Some("239.255.255.250:1900"));
+        assert_eq!(s.user_agent(), Some("Chromium/58 Windows"));
         assert_eq!(s.requests, 3);
         // A response without the final empty line; the head is the datagram.
         let mut h = HttpState::new();
@@ -745,7 +837,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nCONTENT-TYPE: text/xml\r\nST: upnp:rootdevice",
         );
         assert_eq!(h.summary().status, Some(200));
-        assert_eq!(h.summary().content_type.as_deref(), Some("text/xml"));
+        assert_eq!(h.summary().content_type(), Some("text/xml"));
         // Not HTTP: the direction is off.
         let mut h = HttpState::new();
         h.feed_datagram(Side::Client, b"\x00\x01binary");
@@ -781,19 +873,19 @@ mod tests {
         h.feed(Side::Client, seg(1), b"GET /\r\n\r\n");
         let s = h.summary();
         assert_eq!(
-            (s.method.as_deref(), s.uri.as_deref()),
+            (s.method(), s.uri()),
             (Some("GET"), Some("/"))
         );
         assert_eq!(
-            (s.version.as_deref(), s.host.as_deref(), s.requests),
+            (s.version(), s.host(), s.requests),
             (None, None, 1)
         );
         // Without the empty line: read when the flow's parsing ends.
         let mut h = HttpState::new();
         h.feed(Side::Client, seg(1), b"GET /index.html\r\n");
-        assert_eq!(h.summary().method, None);
+        assert_eq!(h.summary().method(), None);
         let s = h.into_summary();
-        assert_eq!(s.uri.as_deref(), Some("/index.html"));
+        assert_eq!(s.uri(), Some("/index.html"));
         assert_eq!(s.requests, 1);
         // The response of HTTP/0.9 is the document alone: no status.
         let mut h = HttpState::new();
@@ -822,15 +914,15 @@ mod tests {
         h.feed(Side::Client, seg(1), &req);
         let s = h.summary();
         // The request line never ended within the bound: not counted as HTTP.
-        assert!(s.uri.is_none());
+        assert!(s.uri().is_none());
         for len in [3000, MAX_HEAD_BYTES - 20] {
             let mut req = b"GET /".to_vec();
             req.extend(std::iter::repeat_n(b'a', len));
             req.extend_from_slice(b" HTTP/1.1\r\nX: y\r\n\r\n");
             let mut h = HttpState::new();
             h.feed(Side::Client, seg(1), &req);
-            assert_eq!(h.summary().uri.as_ref().map(|u| u.len()), Some(len + 1));
-            assert_eq!(h.summary().method.as_deref(), Some("GET"));
+            assert_eq!(h.summary().uri().map(str::len), Some(len + 1));
+            assert_eq!(h.summary().method(), Some("GET"));
         }
         assert!(!looks_like_request(b"RTSP/1.0 200 OK\r\n"));
         assert!(!looks_like_response(b"SIP/2.0 200 OK\r\n"));
@@ -848,7 +940,7 @@ mod tests {
             let mut h = HttpState::new();
             h.feed(Side::Client, seg(1), &req[..cut]);
             h.feed(Side::Client, seg(1 + cut as u32), &req[cut..]);
-            assert_eq!(h.summary().host.as_deref(), Some("h"), "cut {cut}");
+            assert_eq!(h.summary().host(), Some("h"), "cut {cut}");
         }
         for b in 0..=255u8 {
             let mut h = HttpState::new();

@@ -448,7 +448,7 @@ impl AppSummary {
         // HTTP first: a CONNECT tunnel's TLS comes after the request, whose
         // Host names the server.
         if let Some(h) = &self.http {
-            h.host.as_deref().map(http::host_without_port)
+            h.host().map(http::host_without_port)
         } else if let Some(t) = &self.tls {
             t.server_name.as_deref()
         } else if let Some(q) = &self.quic {
@@ -531,7 +531,7 @@ mod tests {
         assert_eq!(m.protocol, Some(AppProtocol::Http));
         // The request's Host names the server; the tunnel's hello is read.
         assert_eq!(m.server_name(), Some("example.com"));
-        assert_eq!(m.http.as_ref().unwrap().method.as_deref(), Some("CONNECT"));
+        assert_eq!(m.http.as_ref().unwrap().method(), Some("CONNECT"));
         assert_eq!(m.http.as_ref().unwrap().status, Some(200));
         let t = m.tls.unwrap();
         assert_eq!(t.server_name.as_deref(), Some("example.com"));
@@ -592,7 +592,7 @@ mod tests {
         let m = f.summary();
         let h = m.http.unwrap();
         assert_eq!(
-            (h.status, h.content_type.as_deref()),
+            (h.status, h.content_type()),
             (Some(200), Some("text/plain"))
         );
     }

@@ -125,11 +125,11 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
         }),
         A::DnsAnswers => chunk.opt_text_lists(|f| dns(f)?.answers.as_deref()),
         A::DnsTransactions => chunk.opt_ints(|f| dns(f).map(|d| i64::from(d.transactions()))),
-        A::HttpMethod => chunk.opt_texts(|f, _| http(f)?.method.as_deref()),
-        A::HttpUri => chunk.opt_texts(|f, _| http(f)?.uri.as_deref()),
-        A::HttpUserAgent => chunk.opt_texts(|f, _| http(f)?.user_agent.as_deref()),
+        A::HttpMethod => chunk.opt_texts(|f, _| http(f)?.method()),
+        A::HttpUri => chunk.opt_texts(|f, _| http(f)?.uri()),
+        A::HttpUserAgent => chunk.opt_texts(|f, _| http(f)?.user_agent()),
         A::HttpStatus => chunk.opt_ints(|f| http(f)?.status.map(i64::from)),
-        A::HttpContentType => chunk.opt_texts(|f, _| http(f)?.content_type.as_deref()),
+        A::HttpContentType => chunk.opt_texts(|f, _| http(f)?.content_type()),
         A::HttpRequests => chunk.opt_ints(|f| http(f).map(|h| i64::from(h.requests))),
         A::SshClient => chunk.opt_texts(|f, _| ssh(f)?.client.as_deref()),
         A::SshServer => chunk.opt_texts(|f, _| ssh(f)?.server.as_deref()),
@@ -170,7 +170,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
             })
         }),
         A::NfUserAgent => chunk.opt_texts(|f, buf| {
-            let value = http(f).and_then(|h| h.user_agent.as_deref());
+            let value = http(f).and_then(|h| h.user_agent());
             Some(nfstream_text(
                 value.unwrap_or(""),
                 NFSTREAM_USER_AGENT_SIZE,
@@ -181,7 +181,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
         // the header's parameters (`text/html`, not `text/html; charset=UTF-8`).
         A::NfContentType => chunk.opt_texts(|f, buf| {
             let value = http(f)
-                .and_then(|h| h.content_type.as_deref())
+                .and_then(|h| h.content_type())
                 .and_then(|value| value.split(';').next())
                 .map_or("", str::trim);
             Some(nfstream_text(value, NFSTREAM_CONTENT_TYPE_SIZE, buf))
@@ -226,7 +226,7 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
     };
     // The same protocol order as `AppSummary::server_name`.
     if let Some(h) = &m.http {
-        if name(h.host.as_deref(), &mut bytes) {
+        if name(h.host(), &mut bytes) {
             ndpi_name::http_host(&bytes, buf);
         }
     } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
