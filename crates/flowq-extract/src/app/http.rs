@@ -18,8 +18,8 @@
 //! still counted.
 
 use super::reasm::TcpStream;
-use super::tls::{TlsState, TlsSummary};
 use super::text::{Span, Texts};
+use super::tls::{TlsState, TlsSummary};
 use super::{Side, TcpSegment};
 
 /// Bytes of one message head kept, at most.
@@ -110,15 +110,6 @@ pub fn looks_like_response(data: &[u8]) -> bool {
         && data[7].is_ascii_digit()
         && data[8] == b' '
         && data[9..12].iter().all(u8::is_ascii_digit)
-}
-
-/// The first line of `buf` (without its CR LF or LF) and what follows it.
-#[inline]
-fn split_line(buf: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b'\n', buf) {
-        Some(nl) => (trim_cr(&buf[..nl]), &buf[nl + 1..]),
-        None => (trim_cr(buf), &[]),
-    }
 }
 
 /// A decimal number as `str::parse::<u64>` reads it (an optional `+`, then
@@ -245,9 +236,8 @@ impl HttpSummary {
         let host = host.map(|v| at_most(v, MAX_VALUE_BYTES));
         let user_agent = user_agent.map(|v| at_most(v, MAX_VALUE_BYTES));
         let len = |v: Option<&[u8]>| v.map_or(0, <[u8]>::len);
-        self.texts.reserve(
-            method.len() + target.len() + len(version) + len(host) + len(user_agent) + 32,
-        );
+        self.texts
+            .reserve(method.len() + target.len() + len(version) + len(host) + len(user_agent) + 32);
         let t = &mut self.texts;
         self.method = Some(t.push_escaped(method));
         self.uri = Some(t.push_escaped(target));
@@ -404,18 +394,20 @@ impl HttpState {
                     };
                 }
                 Mode::Head => {
-                    let dir = &mut self.dir[i];
-                    let room = MAX_HEAD_BYTES - dir.buf.len();
+                    let room = MAX_HEAD_BYTES - self.dir[i].buf.len();
                     let take = d.len().min(room);
+                    // Most heads arrive whole in one segment: parsed in
+                    // place, not copied.
+                    if self.dir[i].buf.is_empty()
+                        && let Some((end, next)) =
+                            self.read_head(side, &d[..take], false, true, true)
+                    {
+                        self.dir[i].mode = next;
+                        d = &d[end..];
+                        continue;
+                    }
+                    let dir = &mut self.dir[i];
                     let end = if dir.buf.is_empty() {
-                        // Most heads arrive whole in one segment: parsed in
-                        // place, not copied.
-                        if let Some(end) = find_head_end(&d[..take], 0) {
-                            let next = self.parse_head(side, &d[..end], false, true);
-                            self.dir[i].mode = next;
-                            d = &d[end..];
-                            continue;
-                        }
                         dir.buf.extend_from_slice(&d[..take]);
                         None
                     } else {
@@ -476,44 +468,66 @@ impl HttpState {
         mode
     }
 
-    /// Parses one head; `stream` when it comes from a TCP stream (where an
-    /// HTTP/0.9 simple request is read too), not a datagram.
+    /// Parses one head, all of `buf` (complete, cut at the bound, or the
+    /// complete lines a flow ended with); `stream` when it comes from a TCP
+    /// stream (where an HTTP/0.9 simple request is read too), not a datagram.
     fn parse_head(&mut self, side: Side, buf: &[u8], cut: bool, stream: bool) -> Mode {
+        self.read_head(side, buf, cut, stream, false)
+            .map_or(Mode::Lost, |(_, mode)| mode)
+    }
+
+    /// Reads the head at the start of `buf`, up to its empty line; returns
+    /// the offset just past that line (`buf.len()` without one) and the mode
+    /// for what follows. With `complete_only`, a head whose empty line is not
+    /// in `buf` is not read: `None`, and nothing changes. Finding the head's
+    /// end and reading its lines are one pass over its line ends (looking for
+    /// the end first, then reading the lines, took twice the `memchr` calls).
+    fn read_head(
+        &mut self,
+        side: Side,
+        buf: &[u8],
+        cut: bool,
+        stream: bool,
+        complete_only: bool,
+    ) -> Option<(usize, Mode)> {
         let i = side.index();
         let first_nl = memchr::memchr(b'\n', buf);
-        let (start, mut rest) = match first_nl {
-            Some(nl) => (trim_cr(&buf[..nl]), &buf[nl + 1..]),
-            None => (trim_cr(buf), &[][..]),
+        let (start, mut at) = match first_nl {
+            Some(nl) => (trim_cr(&buf[..nl]), nl + 1),
+            None if complete_only => return None,
+            None => (trim_cr(buf), buf.len()),
         };
         // The request check of the whole head, from its first line.
         let request_ok = |start: &[u8]| match first_nl {
             Some(_) => request_line_ok(start),
             None => looks_like_request(buf),
         };
-        // An HTTP/0.9 simple request: its line is the whole request.
+        // An HTTP/0.9 simple request: its line is the whole request (no
+        // header line after it is read).
         let simple =
             stream && first_nl.is_some() && !version_ends(start) && simple_request_line(start);
-        if simple {
-            rest = &[];
-        }
-        let is_request = match self.dir[i].requests {
-            Some(r) => r,
-            None if simple || request_ok(start) => true,
-            None if looks_like_response(start) => false,
-            None => return Mode::Lost,
-        };
-        self.dir[i].requests = Some(is_request);
         let mut content_length: Option<u64> = None;
         let mut chunked = false;
         let mut host = None;
         let mut ua = None;
         let mut ctype = None;
-        while !rest.is_empty() {
-            let (l, r) = split_line(rest);
-            rest = r;
+        // The head ends just past its first empty line (`\n\n` or `\n\r\n`).
+        let mut end = None;
+        while at < buf.len() {
+            let rest = &buf[at..];
+            let (raw, terminated) = match memchr::memchr(b'\n', rest) {
+                Some(nl) => (&rest[..nl], true),
+                None => (rest, false),
+            };
+            at += raw.len() + usize::from(terminated);
+            let l = trim_cr(raw);
+            if l.is_empty() && terminated {
+                end = Some(at);
+                break;
+            }
             // Only names starting with h, u, c or t are read (Host,
             // User-Agent, Content-*, Transfer-Encoding).
-            if !matches!(l.first().map(|b| b | 0x20), Some(b'h' | b'u' | b'c' | b't')) {
+            if simple || !matches!(l.first().map(|b| b | 0x20), Some(b'h' | b'u' | b'c' | b't')) {
                 continue;
             }
             let Some(colon) = memchr::memchr(b':', l) else {
@@ -536,7 +550,19 @@ impl HttpState {
                 _ => {}
             }
         }
-        if is_request {
+        let end = match end {
+            Some(end) => end,
+            None if complete_only => return None,
+            None => buf.len(),
+        };
+        let is_request = match self.dir[i].requests {
+            Some(r) => r,
+            None if simple || request_ok(start) => true,
+            None if looks_like_response(start) => false,
+            None => return Some((end, Mode::Lost)),
+        };
+        self.dir[i].requests = Some(is_request);
+        let mode = if is_request {
             // `method SP target SP version` (the version is the rest of the
             // line); `GET SP target` for a simple request, without a version.
             let parts = if simple {
@@ -548,10 +574,10 @@ impl HttpState {
                 })
             };
             let Some((method, target, version)) = parts else {
-                return Mode::Lost;
+                return Some((end, Mode::Lost));
             };
             if !simple && !request_ok(start) {
-                return Mode::Lost;
+                return Some((end, Mode::Lost));
             }
             self.dir[i].heads += 1;
             self.sum.requests = self.sum.requests.saturating_add(1);
@@ -567,7 +593,7 @@ impl HttpState {
             }
         } else {
             if !looks_like_response(start) {
-                return Mode::Lost;
+                return Some((end, Mode::Lost));
             }
             let code = std::str::from_utf8(&start[9..12])
                 .ok()
@@ -585,7 +611,8 @@ impl HttpState {
             }
             // Nothing later in a direction of responses is read.
             Mode::Done
-        }
+        };
+        Some((end, mode))
     }
 
     /// The flow's HTTP metadata.
@@ -705,10 +732,7 @@ mod tests {
         h.feed(Side::Client, seg(1), req);
         h.feed(Side::Server, TcpSegment { seq: 50, syn: true }, &[]);
         h.feed(Side::Server, seg(51), resp);
-        assert_eq!(
-            (h.summary().method(), h.summary().status),
-            (None, None)
-        );
+        assert_eq!((h.summary().method(), h.summary().status), (None, None));
         assert!(h.has_pending_head());
         let s = h.into_summary();
         assert_eq!(s.method(), Some("GET"));
@@ -872,14 +896,8 @@ mod tests {
         h.feed(Side::Client, TcpSegment { seq: 0, syn: true }, &[]);
         h.feed(Side::Client, seg(1), b"GET /\r\n\r\n");
         let s = h.summary();
-        assert_eq!(
-            (s.method(), s.uri()),
-            (Some("GET"), Some("/"))
-        );
-        assert_eq!(
-            (s.version(), s.host(), s.requests),
-            (None, None, 1)
-        );
+        assert_eq!((s.method(), s.uri()), (Some("GET"), Some("/")));
+        assert_eq!((s.version(), s.host(), s.requests), (None, None, 1));
         // Without the empty line: read when the flow's parsing ends.
         let mut h = HttpState::new();
         h.feed(Side::Client, seg(1), b"GET /index.html\r\n");
@@ -931,6 +949,42 @@ mod tests {
         assert_eq!(host_without_port("[2001:db8::1]:443"), "2001:db8::1");
         assert_eq!(host_without_port("2001:db8::1"), "2001:db8::1");
         assert_eq!(host_without_port("a.b"), "a.b");
+    }
+
+    #[test]
+    fn a_head_is_read_in_place_only_with_its_empty_line() {
+        // Without its empty line nothing is read or changed; with it, the
+        // offset just past that line, whether it is `\n\n` or `\n\r\n`,
+        // and whatever follows it.
+        let mut h = HttpState::new();
+        let head = b"GET /a HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\n";
+        assert_eq!(h.read_head(Side::Client, head, false, true, true), None);
+        assert_eq!(h.summary(), &HttpSummary::default());
+        assert_eq!(h.dir[0].requests, None);
+        for (end, next) in [
+            (&b"\r\n"[..], &b"POST"[..]),
+            (b"\n", b""),
+            (b"\r\n", b"\r\n"),
+        ] {
+            let mut h = HttpState::new();
+            let whole = [&head[..], end, next].concat();
+            let got = h.read_head(Side::Client, &whole, false, true, true);
+            assert_eq!(got, Some((head.len() + end.len(), Mode::Head)));
+            assert_eq!(
+                (h.summary().host(), h.summary().user_agent()),
+                (Some("h"), Some("u"))
+            );
+        }
+        // A first line that is empty does not end the head.
+        let mut h = HttpState::new();
+        assert_eq!(
+            h.read_head(Side::Client, b"\r\nGET / HTTP/1.1\r\n", false, true, true),
+            None
+        );
+        // A head that is not HTTP is skipped as far as its end.
+        let mut h = HttpState::new();
+        let got = h.read_head(Side::Client, b"NOPE\r\nx: y\r\n\r\nGET", false, true, true);
+        assert_eq!(got, Some((14, Mode::Lost)));
     }
 
     #[test]
