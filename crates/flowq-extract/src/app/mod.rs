@@ -88,6 +88,72 @@ pub const MAX_DETECT_PAYLOADS: u32 = 4;
 /// by the other side's payload).
 pub const MAX_DETECT_HELD_BYTES: usize = 4096;
 
+/// The payloads of one side held before detection, in arrival order, in one
+/// buffer (one allocation per side, not one per payload and one for their
+/// list): each a record of a flags byte (bit 0: a TCP segment, bit 1: its
+/// SYN), the sequence number and the length (4 bytes each, little-endian),
+/// then the bytes.
+#[derive(Debug, Clone, Default)]
+struct Held {
+    records: Vec<u8>,
+}
+
+/// Bytes of a [`Held`] record before its payload.
+const HELD_HEADER: usize = 9;
+
+impl Held {
+    fn push(&mut self, tcp: Option<TcpSegment>, payload: &[u8]) {
+        let flags = match tcp {
+            None => 0u8,
+            Some(t) => 1 | u8::from(t.syn) << 1,
+        };
+        let seq = tcp.map_or(0, |t| t.seq);
+        // Payloads are held within MAX_DETECT_HELD_BYTES per side.
+        let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+        self.records.reserve(HELD_HEADER + payload.len());
+        self.records.push(flags);
+        self.records.extend_from_slice(&seq.to_le_bytes());
+        self.records.extend_from_slice(&len.to_le_bytes());
+        self.records.extend_from_slice(payload);
+    }
+
+    /// The held payloads in arrival order, with their TCP segment fields.
+    fn iter(&self) -> impl Iterator<Item = (Option<TcpSegment>, &[u8])> {
+        let mut rest = self.records.as_slice();
+        std::iter::from_fn(move || {
+            let (header, after) = rest.split_first_chunk::<HELD_HEADER>()?;
+            let seq = u32::from_le_bytes([header[1], header[2], header[3], header[4]]);
+            let len = u32::from_le_bytes([header[5], header[6], header[7], header[8]]);
+            let (payload, next) = after.split_at_checked(len as usize)?;
+            rest = next;
+            let tcp = (header[0] & 1 != 0).then_some(TcpSegment {
+                seq,
+                syn: header[0] & 2 != 0,
+            });
+            Some((tcp, payload))
+        })
+    }
+
+    /// Keeps only the payloads whose TCP segment fields `keep` accepts.
+    fn retain(&mut self, keep: impl Fn(Option<TcpSegment>) -> bool) {
+        let mut kept = Held::default();
+        for (t, payload) in self.iter().filter(|&(t, _)| keep(t)) {
+            kept.push(t, payload);
+        }
+        *self = kept;
+    }
+
+    /// Drops the first `k` payloads.
+    fn drop_first(&mut self, k: usize) {
+        let dropped: usize = self
+            .iter()
+            .take(k)
+            .map(|(_, payload)| HELD_HEADER + payload.len())
+            .sum();
+        self.records.drain(..dropped);
+    }
+}
+
 /// The parser chosen for a flow.
 #[derive(Debug, Clone, Default)]
 enum Parser {
@@ -114,7 +180,7 @@ pub struct AppFlow {
     parser: Parser,
     /// Before detection: per side, the payloads seen and the ones held for replay.
     seen: [u32; 2],
-    held: [Vec<(Option<TcpSegment>, Vec<u8>)>; 2],
+    held: [Held; 2],
     held_bytes: [usize; 2],
     /// The SYN of each side, replayed to the parser (it sets the stream start).
     syn: [Option<u32>; 2],
@@ -133,7 +199,7 @@ impl AppFlow {
             protocol: None,
             parser: Parser::Undecided,
             seen: [0; 2],
-            held: [Vec::new(), Vec::new()],
+            held: [Held::default(), Held::default()],
             held_bytes: [0; 2],
             syn: [None; 2],
             next_seq: [0; 2],
@@ -197,21 +263,24 @@ impl AppFlow {
             // replayed, nor the SYNs that would anchor the streams before it.
             // Held payloads of this side that lie after this one in sequence
             // space are out-of-order parts of the same stream, not a prelude.
-            let before = |t: &Option<TcpSegment>| match (t, tcp) {
+            let before = |t: Option<TcpSegment>| match (t, tcp) {
                 (Some(h), Some(now)) => (h.seq.wrapping_sub(now.seq) as i32) < 0,
                 _ => false,
             };
             if self.transport == Transport::Tcp && self.held[i].iter().any(|(t, _)| before(t)) {
-                self.held[i].retain(|(t, _)| !before(t));
-                let held = std::mem::take(&mut self.held[other]);
+                self.held[i].retain(|t| !before(t));
+                let mut held = std::mem::take(&mut self.held[other]);
                 let from = held.iter().position(|(_, d)| self.detect(d) == Some(p));
                 if from != Some(0) && self.seen[other] > 0 {
                     self.syn[other] = None;
                 }
                 self.syn[i] = None;
                 self.held[other] = match from {
-                    Some(k) => held.into_iter().skip(k).collect(),
-                    None => Vec::new(),
+                    Some(k) => {
+                        held.drop_first(k);
+                        held
+                    }
+                    None => Held::default(),
                 };
             }
             for s in [Side::Client, Side::Server] {
@@ -219,16 +288,18 @@ impl AppFlow {
                     self.forward(s, Some(TcpSegment { seq, syn: true }), &[]);
                 }
             }
-            for (t, data) in std::mem::take(&mut self.held[other]) {
+            let held = std::mem::take(&mut self.held[other]);
+            for (t, data) in held.iter() {
                 let s = if other == 0 {
                     Side::Client
                 } else {
                     Side::Server
                 };
-                self.forward(s, t, &data);
+                self.forward(s, t, data);
             }
-            for (t, data) in std::mem::take(&mut self.held[i]) {
-                self.forward(side, t, &data);
+            let held = std::mem::take(&mut self.held[i]);
+            for (t, data) in held.iter() {
+                self.forward(side, t, data);
             }
             self.held_bytes = [0; 2];
             self.forward(side, tcp, payload);
@@ -238,14 +309,14 @@ impl AppFlow {
             || self.seen[i] > MAX_DETECT_PAYLOADS * 4
         {
             self.parser = Parser::None;
-            self.held = [Vec::new(), Vec::new()];
+            self.held = [Held::default(), Held::default()];
             return;
         }
         if self.held_bytes[i] + payload.len() <= MAX_DETECT_HELD_BYTES
             && self.seen[i] <= MAX_DETECT_PAYLOADS
         {
             self.held_bytes[i] += payload.len();
-            self.held[i].push((tcp, payload.to_vec()));
+            self.held[i].push(tcp, payload);
         }
     }
 
@@ -465,6 +536,31 @@ impl AppSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_payloads_round_trip_in_one_buffer() {
+        let seg = |seq, syn| Some(TcpSegment { seq, syn });
+        let mut h = Held::default();
+        h.push(seg(7, false), b"abc");
+        h.push(None, b"");
+        h.push(seg(u32::MAX, true), b"de");
+        let all = |h: &Held| h.iter().map(|(t, d)| (t, d.to_vec())).collect::<Vec<_>>();
+        assert_eq!(
+            all(&h),
+            [
+                (seg(7, false), b"abc".to_vec()),
+                (None, vec![]),
+                (seg(u32::MAX, true), b"de".to_vec())
+            ]
+        );
+        let mut kept = h.clone();
+        kept.retain(|t| t.is_some());
+        assert_eq!(all(&kept), [all(&h)[0].clone(), all(&h)[2].clone()]);
+        h.drop_first(2);
+        assert_eq!(all(&h), [(seg(u32::MAX, true), b"de".to_vec())]);
+        h.drop_first(5);
+        assert_eq!(h.iter().count(), 0);
+    }
 
     #[test]
     fn ssh_server_speaks_first_then_client() {
