@@ -19,9 +19,9 @@
 //! HelloRetryRequest) is counted only. The ServerHello kept is the first one
 //! that is not a HelloRetryRequest; an HRR sets [`TlsState::hello_retry_request`].
 //!
-//! Values are pooled: a [`ClientHello`] keeps its 16-bit lists in one vector
-//! and its names in another, a [`ServerHello`] its extension types and ALPN
-//! value in one, and a [`TlsSummary`] its rendered values in one string
+//! Values are pooled: a [`ClientHello`] keeps its lists and names in one
+//! vector of bytes, a [`ServerHello`] its extension types and ALPN value in
+//! one, and a [`TlsSummary`] its rendered values in one string
 //! ([`Texts`]). Each TLS or QUIC flow parses its hellos and renders one
 //! summary, and one allocation per list, name and value was the largest
 //! share of the application columns' cost (docs/benchmarks.md).
@@ -124,19 +124,18 @@ impl Run {
 /// What a ClientHello offers (all lists in wire order, GREASE values kept: the
 /// fingerprints remove them).
 ///
-/// The 16-bit lists are kept one after another in one vector and the byte
-/// fields in another, each reserved once from the sizes the extensions'
-/// headers give: two allocations per hello rather than one per list and
-/// per name (one hello is parsed per TLS or QUIC flow).
+/// Its fields are kept one after another in one vector of bytes (16-bit
+/// values big-endian, as on the wire), reserved once from the sizes the
+/// extensions' headers give: one allocation per hello rather than one per
+/// list and per name (one hello is parsed per TLS or QUIC flow), and the
+/// key its fingerprints are remembered by is a few copies of it.
 #[derive(Clone, Default)]
 pub struct ClientHello {
     /// `legacy_version` of the handshake body.
     pub legacy_version: u16,
-    /// The 16-bit lists: the cipher suites, the extension types, then the
-    /// extensions' lists in wire order.
-    values: Vec<u16>,
-    /// The byte fields: SNI, ALPN names, point formats, in wire order.
-    bytes: Vec<u8>,
+    /// The cipher suites, the extension types, then the extensions' fields
+    /// in wire order.
+    pool: Vec<u8>,
     ciphers: Run,
     extensions: Run,
     supported_versions: Run,
@@ -177,6 +176,68 @@ impl<'a> Iterator for AlpnNames<'a> {
 }
 
 impl ExactSizeIterator for AlpnNames<'_> {}
+
+/// A list of 16-bit values of a ClientHello, big-endian as on the wire.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct U16s<'a>(&'a [u8]);
+
+impl<'a> U16s<'a> {
+    /// The number of values.
+    pub fn len(self) -> usize {
+        self.0.len() / 2
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(self) -> bool {
+        self.0.len() < 2
+    }
+
+    /// The values in order.
+    pub fn iter(self) -> U16Iter<'a> {
+        U16Iter(self.0.chunks_exact(2))
+    }
+
+    /// Whether `v` is one of the values.
+    pub fn contains(self, v: u16) -> bool {
+        self.iter().any(|x| x == v)
+    }
+
+    /// The values, in a vector of their own.
+    pub fn to_vec(self) -> Vec<u16> {
+        self.iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for U16s<'a> {
+    type Item = u16;
+    type IntoIter = U16Iter<'a>;
+    fn into_iter(self) -> U16Iter<'a> {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for U16s<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The values of a [`U16s`] in order.
+#[derive(Debug, Clone)]
+pub struct U16Iter<'a>(std::slice::ChunksExact<'a, u8>);
+
+impl Iterator for U16Iter<'_> {
+    type Item = u16;
+    fn next(&mut self) -> Option<u16> {
+        self.0.next().map(|c| u16::from_be_bytes([c[0], c[1]]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for U16Iter<'_> {}
 
 /// Hellos are equal when their fields are, wherever the pools hold them.
 impl PartialEq for ClientHello {
@@ -220,12 +281,11 @@ enum Stop {
     Malformed,
 }
 
-/// What the pools of a ClientHello will hold at most, from the extensions'
-/// headers: extension types, 16-bit list values, bytes.
+/// What the pool of a ClientHello will hold at most, from the extensions'
+/// headers: extension types, and bytes of the extensions' fields.
 #[derive(Debug, Default)]
 struct PoolSizes {
     extensions: usize,
-    values: usize,
     bytes: usize,
 }
 
@@ -252,10 +312,14 @@ impl PoolSizes {
             if exts.take(len).is_none() {
                 break;
             }
-            match ty {
-                EXT_SUPPORTED_VERSIONS | EXT_GROUPS | EXT_SIG_ALGS => sizes.values += len / 2,
-                EXT_SNI | EXT_ALPN | EXT_POINT_FORMATS => sizes.bytes += len,
-                _ => {}
+            if let EXT_SUPPORTED_VERSIONS
+            | EXT_GROUPS
+            | EXT_SIG_ALGS
+            | EXT_SNI
+            | EXT_ALPN
+            | EXT_POINT_FORMATS = ty
+            {
+                sizes.bytes += len;
             }
         }
         sizes
@@ -292,16 +356,15 @@ impl ClientHello {
         if n % 2 != 0 {
             return Err(m);
         }
-        // Both pools at once, never grown. The extension types get their
-        // places after the cipher suites now, since the extensions' lists
+        // The pool at once, never grown. The extension types get their
+        // places after the cipher suites now, since the extensions' fields
         // follow them in the pool as they are read.
         let sizes = PoolSizes::of(c);
-        self.values
-            .reserve_exact(cs.len() / 2 + sizes.extensions + sizes.values);
-        self.bytes.reserve_exact(sizes.bytes);
+        self.pool
+            .reserve_exact(cs.len() + 2 * sizes.extensions + sizes.bytes);
         self.ciphers = self.push_u16s(cs);
-        self.extensions = Run::at_end(&self.values);
-        self.values.resize(self.values.len() + sizes.extensions, 0);
+        self.extensions = Run::at_end(&self.pool);
+        self.pool.resize(self.pool.len() + 2 * sizes.extensions, 0);
         let first_ext = self.extensions.start as usize;
         let n = c.u8().ok_or(m)?;
         c.take(usize::from(n)).ok_or(m)?;
@@ -319,10 +382,13 @@ impl ClientHello {
             let len = exts.u16().ok_or(m)?;
             // The extensions kept are those `PoolSizes` counted, in the
             // same walk: their places are there.
-            if let Some(slot) = self.values.get_mut(first_ext + count) {
-                *slot = ty;
+            if let Some(slot) = self
+                .pool
+                .get_mut(first_ext + 2 * count..first_ext + 2 * count + 2)
+            {
+                slot.copy_from_slice(&ty.to_be_bytes());
                 count += 1;
-                self.extensions.end += 1;
+                self.extensions.end += 2;
             }
             let data = exts.sub(usize::from(len)).ok_or(m)?;
             self.extension(ty, data).ok_or(m)?;
@@ -330,19 +396,16 @@ impl ClientHello {
         Ok(())
     }
 
-    /// The big-endian 16-bit values of `b` appended to the values (an odd
-    /// last byte is ignored, as a reader of whole values stops before it).
+    /// The big-endian 16-bit values of `b` appended to the pool (an odd
+    /// last byte is left out, as a reader of whole values stops before it).
     fn push_u16s(&mut self, b: &[u8]) -> Run {
-        let start = Run::at_end(&self.values);
-        self.values
-            .extend(b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])));
-        Run::to_end(start, &self.values)
+        self.push_bytes(&b[..b.len() & !1])
     }
 
     fn push_bytes(&mut self, b: &[u8]) -> Run {
-        let start = Run::at_end(&self.bytes);
-        self.bytes.extend_from_slice(b);
-        Run::to_end(start, &self.bytes)
+        let start = Run::at_end(&self.pool);
+        self.pool.extend_from_slice(b);
+        Run::to_end(start, &self.pool)
     }
 
     fn extension(&mut self, ty: u16, mut d: Cur<'_>) -> Option<()> {
@@ -362,16 +425,16 @@ impl ClientHello {
             EXT_ALPN if self.alpn_count == 0 => {
                 let n = d.u16()?;
                 let mut list = d.sub(usize::from(n))?;
-                self.alpn = Run::at_end(&self.bytes);
+                self.alpn = Run::at_end(&self.pool);
                 while !list.is_empty() {
                     let n = list.u8()?;
                     let name = list.take(usize::from(n))?;
                     if usize::from(self.alpn_count) < MAX_ALPN {
                         // The names stay contiguous: nothing else is
                         // appended while the list is read.
-                        self.bytes.push(n);
-                        self.bytes.extend_from_slice(name);
-                        self.alpn = Run::to_end(self.alpn, &self.bytes);
+                        self.pool.push(n);
+                        self.pool.extend_from_slice(name);
+                        self.alpn = Run::to_end(self.alpn, &self.pool);
                         self.alpn_count += 1;
                     }
                 }
@@ -402,52 +465,52 @@ impl ClientHello {
     }
 
     /// Cipher suites.
-    pub fn ciphers(&self) -> &[u16] {
-        self.ciphers.of(&self.values)
+    pub fn ciphers(&self) -> U16s<'_> {
+        U16s(self.ciphers.of(&self.pool))
     }
 
     /// Extension types.
-    pub fn extensions(&self) -> &[u16] {
-        self.extensions.of(&self.values)
+    pub fn extensions(&self) -> U16s<'_> {
+        U16s(self.extensions.of(&self.pool))
     }
 
     /// The first `host_name` of the SNI extension, at most [`MAX_NAME_BYTES`] bytes.
     pub fn sni(&self) -> Option<&[u8]> {
-        self.sni.map(|r| r.of(&self.bytes))
+        self.sni.map(|r| r.of(&self.pool))
     }
 
     /// ALPN protocol names offered, at most [`MAX_ALPN`] of at most
     /// [`MAX_NAME_BYTES`] bytes (their length is one byte).
     pub fn alpn(&self) -> AlpnNames<'_> {
         AlpnNames {
-            rest: self.alpn.of(&self.bytes),
+            rest: self.alpn.of(&self.pool),
             left: self.alpn_count,
         }
     }
 
     /// `supported_versions` (extension 43).
-    pub fn supported_versions(&self) -> &[u16] {
-        self.supported_versions.of(&self.values)
+    pub fn supported_versions(&self) -> U16s<'_> {
+        U16s(self.supported_versions.of(&self.pool))
     }
 
     /// `supported_groups` (extension 10).
-    pub fn groups(&self) -> &[u16] {
-        self.groups.of(&self.values)
+    pub fn groups(&self) -> U16s<'_> {
+        U16s(self.groups.of(&self.pool))
     }
 
     /// `ec_point_formats` (extension 11).
     pub fn point_formats(&self) -> &[u8] {
-        self.point_formats.of(&self.bytes)
+        self.point_formats.of(&self.pool)
     }
 
     /// `signature_algorithms` (extension 13) values.
-    pub fn sig_algs(&self) -> &[u16] {
-        self.sig_algs.of(&self.values)
+    pub fn sig_algs(&self) -> U16s<'_> {
+        U16s(self.sig_algs.of(&self.pool))
     }
 
     /// Whether it carries QUIC transport parameters (extension 0x39).
     pub fn has_quic_transport_parameters(&self) -> bool {
-        self.extensions().contains(&EXT_QUIC_TP)
+        self.extensions().contains(EXT_QUIC_TP)
     }
 
     /// The JA3 string (`None` unless complete).
@@ -464,26 +527,29 @@ impl ClientHello {
         if !self.complete {
             return None;
         }
-        fn join<T: Copy + Into<u32>>(out: &mut Vec<u8>, v: &[T], grease: bool) {
+        fn join(out: &mut Vec<u8>, v: impl Iterator<Item = u16>, grease: bool) {
             out.push(b',');
             let mut first = true;
-            for &x in v {
-                let x: u32 = x.into();
-                if grease && is_grease(x as u16) {
+            for x in v {
+                if grease && is_grease(x) {
                     continue;
                 }
                 if !first {
                     out.push(b'-');
                 }
                 first = false;
-                push_dec(out, x);
+                push_dec(out, u32::from(x));
             }
         }
         push_dec(out, u32::from(self.legacy_version));
-        join(out, self.ciphers(), true);
-        join(out, self.extensions(), true);
-        join(out, self.groups(), true);
-        join(out, self.point_formats(), false);
+        join(out, self.ciphers().iter(), true);
+        join(out, self.extensions().iter(), true);
+        join(out, self.groups().iter(), true);
+        join(
+            out,
+            self.point_formats().iter().map(|&p| u16::from(p)),
+            false,
+        );
         Some(())
     }
 
@@ -551,10 +617,8 @@ impl ClientHello {
             self.supported_versions(),
             self.sig_algs(),
         ] {
-            key.extend_from_slice(&(list.len() as u32).to_le_bytes());
-            for v in list {
-                key.extend_from_slice(&v.to_le_bytes());
-            }
+            key.extend_from_slice(&(list.0.len() as u32).to_le_bytes());
+            key.extend_from_slice(list.0);
         }
         let point_formats = self.point_formats();
         key.extend_from_slice(&(point_formats.len() as u32).to_le_bytes());
@@ -603,7 +667,6 @@ impl ClientHello {
         let version = self
             .supported_versions()
             .iter()
-            .copied()
             .filter(|&v| !is_grease(v))
             .max()
             .unwrap_or(self.legacy_version);
@@ -619,13 +682,13 @@ impl ClientHello {
             0xfefc => b"d3",
             _ => b"00",
         };
-        let sni = if self.extensions().contains(&EXT_SNI) {
+        let sni = if self.extensions().contains(EXT_SNI) {
             b'd'
         } else {
             b'i'
         };
-        let n_ciphers = self.ciphers().iter().filter(|&&v| !is_grease(v)).count();
-        let n_exts = self.extensions().iter().filter(|&&v| !is_grease(v)).count();
+        let n_ciphers = self.ciphers().iter().filter(|&v| !is_grease(v)).count();
+        let n_exts = self.extensions().iter().filter(|&v| !is_grease(v)).count();
         let mut proto = [0u8; 4];
         out.extend_from_slice(protocol.encode_utf8(&mut proto).as_bytes());
         out.extend_from_slice(version);
@@ -641,7 +704,7 @@ impl ClientHello {
         out.push(b'_');
         let from = out.len();
         list.clear();
-        list.extend(self.ciphers().iter().copied().filter(|&v| !is_grease(v)));
+        list.extend(self.ciphers().iter().filter(|&v| !is_grease(v)));
         list.sort_unstable();
         hex_list(out, list);
         if hashed {
@@ -655,15 +718,14 @@ impl ClientHello {
         list.extend(
             self.extensions()
                 .iter()
-                .copied()
                 .filter(|&e| !is_grease(e) && e != EXT_SNI && e != EXT_ALPN),
         );
         list.sort_unstable();
         hex_list(out, list);
-        if self.extensions().contains(&EXT_SIG_ALGS) && !list.is_empty() {
+        if self.extensions().contains(EXT_SIG_ALGS) && !list.is_empty() {
             out.push(b'_');
             list.clear();
-            list.extend(self.sig_algs().iter().copied().filter(|&v| !is_grease(v)));
+            list.extend(self.sig_algs().iter().filter(|&v| !is_grease(v)));
             hex_list(out, list);
         }
         if hashed {
@@ -1017,7 +1079,7 @@ impl Hellos {
     fn hrr_possible(&self) -> bool {
         self.client
             .as_ref()
-            .is_some_and(|c| c.supported_versions().contains(&0x0304))
+            .is_some_and(|c| c.supported_versions().contains(0x0304))
     }
 }
 
@@ -1167,10 +1229,14 @@ impl TlsSummary {
             texts.push_item_escaped(&mut list, bounded_name(a));
         }
         let (ja3, ja4) = match &fingerprints {
-            Some(out) => (
-                Some(texts.push_str(std::str::from_utf8(&out[..32]).unwrap_or_default())),
-                Some(texts.push_str(std::str::from_utf8(&out[32..]).unwrap_or_default())),
-            ),
+            Some(out) => {
+                // Hex digits and JA4's characters: ASCII, checked once.
+                let both = std::str::from_utf8(out).unwrap_or_default();
+                (
+                    Some(texts.push_str(both.get(..32).unwrap_or_default())),
+                    Some(texts.push_str(both.get(32..).unwrap_or_default())),
+                )
+            }
             None => (None, None),
         };
         let ja3s = sh.map(|s| texts.push_with(|out| s.push_ja3s(out)));
@@ -1316,7 +1382,7 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         assert!(ch.complete);
         assert_eq!(ch.sni(), Some(&b"www.petalsearch.com"[..]));
         assert_eq!(ch.alpn().len(), 0);
-        assert_eq!(ch.supported_versions(), [0x0304, 0x0303]);
+        assert_eq!(ch.supported_versions().to_vec(), [0x0304, 0x0303]);
         assert_eq!(
             ch.ja3_string().unwrap(),
             "771,4866-4865-4867-49196-49195-52393-49200-49199-52392-255,43-11-10-13-23-5-0-18-51-45-35,29-23-24,0"
@@ -1915,9 +1981,9 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         // The odd hello as read.
         let ch = ClientHello::parse(&hellos[2][4..]);
         assert!(ch.complete);
-        assert_eq!(ch.groups(), [0x001d, 0x2a2a]);
+        assert_eq!(ch.groups().to_vec(), [0x001d, 0x2a2a]);
         assert_eq!(ch.alpn().len(), MAX_ALPN);
-        assert_eq!(ch.supported_versions(), [0x0304, 0x0303]);
+        assert_eq!(ch.supported_versions().to_vec(), [0x0304, 0x0303]);
         assert_eq!(ch.point_formats(), [0, 1, 2]);
         assert_eq!(ch.sni().unwrap().len(), MAX_NAME_BYTES);
         let s = TlsSummary::new(Some(&ch), None, 't', false);
