@@ -55,8 +55,8 @@ fn segments(data: &[u8]) -> Vec<(Side, TcpSegment, &[u8])> {
 }
 
 fn check_tls(s: &tls::TlsSummary) {
-    assert!(s.alpn.len() <= tls::MAX_ALPN);
-    if let Some(n) = &s.server_name {
+    assert!(s.alpn().len() <= tls::MAX_ALPN);
+    if let Some(n) = s.server_name() {
         assert!(n.len() <= 4 * tls::MAX_NAME_BYTES);
     }
 }

@@ -521,9 +521,9 @@ impl AppSummary {
         if let Some(h) = &self.http {
             h.host().map(http::host_without_port)
         } else if let Some(t) = &self.tls {
-            t.server_name.as_deref()
+            t.server_name()
         } else if let Some(q) = &self.quic {
-            q.tls.server_name.as_deref()
+            q.tls.server_name()
         } else if let Some(d) = &self.dns {
             // A NetBIOS name service query names its NetBIOS name.
             d.netbios_name.as_deref().or(d.query.as_deref())
@@ -630,11 +630,8 @@ mod tests {
         assert_eq!(m.http.as_ref().unwrap().method(), Some("CONNECT"));
         assert_eq!(m.http.as_ref().unwrap().status, Some(200));
         let t = m.tls.unwrap();
-        assert_eq!(t.server_name.as_deref(), Some("example.com"));
-        assert_eq!(
-            t.ja4.as_deref(),
-            Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
-        );
+        assert_eq!(t.server_name(), Some("example.com"));
+        assert_eq!(t.ja4(), Some("t13d1516h2_8daaf6152771_e5627efa2ab1"));
         // A refused CONNECT opens no tunnel.
         let mut f = AppFlow::new(Transport::Tcp);
         f.feed(Side::Client, seg(1), req);
@@ -659,7 +656,7 @@ mod tests {
         let m = f.summary();
         assert_eq!(m.protocol, Some(AppProtocol::Tls));
         assert_eq!(
-            m.tls.unwrap().ja4.as_deref(),
+            m.tls.unwrap().ja4(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
         );
     }
@@ -714,7 +711,7 @@ mod tests {
         let m = f.summary();
         assert_eq!(m.server_name(), Some("example.com"));
         assert_eq!(
-            m.tls.unwrap().ja4.as_deref(),
+            m.tls.unwrap().ja4(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
         );
         // Unknown content: undecided, then given up, then nothing.
@@ -829,11 +826,11 @@ mod tests {
             }
             for o in &ov {
                 let t = o.summary();
-                assert_eq!(t.ja3.is_some(), t.ja4.is_some());
+                assert_eq!(t.ja3().is_some(), t.ja4().is_some());
             }
             let sum = f.summary();
             if let Some(tl) = &sum.tls {
-                assert_eq!(tl.ja3.is_some(), tl.ja4.is_some());
+                assert_eq!(tl.ja3().is_some(), tl.ja4().is_some());
             }
             if let Some(ch) = t.client_hello() {
                 assert_eq!(ch.complete, ch.ja4('t').is_some());

@@ -473,12 +473,8 @@ mod tests {
                 }
             }
             let summary = s.summary();
-            assert_eq!(
-                summary.server_name.as_deref(),
-                Some("vpn.example"),
-                "tcp {tcp}"
-            );
-            assert!(summary.ja3.is_some(), "tcp {tcp}");
+            assert_eq!(summary.server_name(), Some("vpn.example"), "tcp {tcp}");
+            assert!(summary.ja3().is_some(), "tcp {tcp}");
             assert!(!s.malformed(), "tcp {tcp}");
         }
     }

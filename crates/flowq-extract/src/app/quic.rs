@@ -566,14 +566,18 @@ impl QuicState {
 
     /// The flow's QUIC metadata, rendered.
     pub fn summary(&self) -> QuicSummary {
+        // The hello as read, not a copy (a partial one is parsed here).
+        let partial;
+        let ch = match &self.hellos.client {
+            Some(ch) => Some(ch),
+            None => {
+                partial = self.client_hello();
+                partial.as_ref()
+            }
+        };
         QuicSummary {
             version: self.version,
-            tls: TlsSummary::new(
-                self.client_hello().as_ref(),
-                self.server_hello(),
-                'q',
-                self.hellos.hrr,
-            ),
+            tls: TlsSummary::new(ch, self.server_hello(), 'q', self.hellos.hrr),
         }
     }
 }
@@ -710,20 +714,14 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
         assert_eq!(ch, ClientHello::parse(&frame[4 + 4..]));
         let s = q.summary();
         assert_eq!(s.version, Some(QUIC_V1));
-        assert_eq!(s.tls.server_name.as_deref(), Some("example.com"));
-        assert_eq!(s.tls.alpn, vec!["alpn"]);
+        assert_eq!(s.tls.server_name(), Some("example.com"));
+        assert_eq!(s.tls.alpn().to_vec(), vec!["alpn"]);
         assert_eq!(
             ch.ja3_string().unwrap(),
             "771,4865-4866,0-65281-10-16-5-51-43-13-45-28-57,29-23-24,"
         );
-        assert_eq!(
-            s.tls.ja3.as_deref(),
-            Some("41bc9ae914d6cb3bd0bd0a5453ab7d7f")
-        );
-        assert_eq!(
-            s.tls.ja4.as_deref(),
-            Some("q13d0211an_62ed6f6ca7ad_4d634acda6c0")
-        );
+        assert_eq!(s.tls.ja3(), Some("41bc9ae914d6cb3bd0bd0a5453ab7d7f"));
+        assert_eq!(s.tls.ja4(), Some("q13d0211an_62ed6f6ca7ad_4d634acda6c0"));
         // A.3: the server's Initial, decrypted with the keys of the client's DCID.
         q.feed(Side::Server, &unhex(SERVER_INITIAL));
         assert_eq!(q.decrypt_counts(), (2, 0));
@@ -879,11 +877,8 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
         q.feed(Side::Client, &v2);
         let s = q.summary();
         assert_eq!(s.version, Some(QUIC_V2));
-        assert_eq!(s.tls.server_name.as_deref(), Some("example.com"));
-        assert_eq!(
-            s.tls.ja4.as_deref(),
-            Some("q13d0211an_62ed6f6ca7ad_4d634acda6c0")
-        );
+        assert_eq!(s.tls.server_name(), Some("example.com"));
+        assert_eq!(s.tls.ja4(), Some("q13d0211an_62ed6f6ca7ad_4d634acda6c0"));
         assert_eq!(quic_version_name(QUIC_V2), "v2");
         assert_eq!(quic_version_name(0xff00_001d), "draft-29");
     }
@@ -948,9 +943,9 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
             q.feed(Side::Client, &d);
         }
         let s = q.summary();
-        assert_eq!(s.tls.server_name.as_deref(), Some("quic.example"));
-        assert_eq!(s.tls.alpn, vec!["h3"]);
-        assert!(s.tls.ja4.as_deref().unwrap().starts_with("q13d0305h3_"));
+        assert_eq!(s.tls.server_name(), Some("quic.example"));
+        assert_eq!(s.tls.alpn().to_vec(), vec!["h3"]);
+        assert!(s.tls.ja4().unwrap().starts_with("q13d0305h3_"));
         assert!(q.side_done[0]);
     }
 
@@ -972,7 +967,7 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
             Side::Client,
             &protect(QUIC_V1, Side::Client, &[9; 8], &[], 1, &payload),
         );
-        assert_eq!(q.summary().tls.server_name.as_deref(), Some("example.com"));
+        assert_eq!(q.summary().tls.server_name(), Some("example.com"));
         assert_eq!(q.decrypt_counts(), (2, 0));
     }
 
@@ -1013,7 +1008,7 @@ dbcba3f6ea46c5b7684df3548e7ddeb9c3bf9c73cc3f3bded74b562bfb19fb84
             // Any change to the header or payload must fail authentication (or
             // parse), never give a wrong ClientHello.
             if let Some(ch) = q.client_hello() {
-                assert_eq!(ch.sni.as_deref(), Some(&b"example.com"[..]));
+                assert_eq!(ch.sni(), Some(&b"example.com"[..]));
             }
         }
         for cut in [0, 1, 5, 6, 7, 20, 22, 40, 1199] {

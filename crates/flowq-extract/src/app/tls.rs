@@ -18,13 +18,22 @@
 //! The first ClientHello is the one fingerprinted; a second one (after a
 //! HelloRetryRequest) is counted only. The ServerHello kept is the first one
 //! that is not a HelloRetryRequest; an HRR sets [`TlsState::hello_retry_request`].
+//!
+//! Values are pooled: a [`ClientHello`] keeps its lists and names in one
+//! vector of bytes, a [`ServerHello`] its extension types and ALPN value in
+//! one, and a [`TlsSummary`] its rendered values in one string
+//! ([`Texts`]). Each TLS or QUIC flow parses its hellos and renders one
+//! summary, and one allocation per list, name and value was the largest
+//! share of the application columns' cost (docs/benchmarks.md).
 
 use super::reasm::TcpStream;
+use super::text::{Items, ListSpan, Span, Texts};
 use super::util::{
-    Cur, DigestKind, ascii, escape_bytes, hash12_tail, is_grease, md5_hex, memo, push_dec,
-    push_hex_u16, with_scratch,
+    Cur, DigestKind, MEMO_OUT, ascii, hash12_tail, is_grease, md5_hex, md5_hex_bytes, memo,
+    push_dec, push_hex_u16, push_md5_hex, with_scratch,
 };
 use super::{Side, TcpSegment};
+use std::cell::RefCell;
 
 /// A handshake message longer than this is not parsed (a ClientHello with
 /// post-quantum key shares is about 1.8 KB, the largest seen in the corpus 11.4 KB).
@@ -37,6 +46,16 @@ pub const MAX_NAME_BYTES: usize = 255;
 /// Payload segments per direction after which a direction still without its hello
 /// stops being parsed.
 pub const MAX_SEGMENTS: u32 = 64;
+
+/// Capacity of the fingerprint key buffer past which it is not kept.
+const MAX_KEY_KEPT: usize = 64 * 1024;
+
+thread_local! {
+    /// The key a hello's fingerprints are remembered by
+    /// ([`ClientHello::fingerprint_bytes`]), reused; its own buffer, so that
+    /// the thread's scratch buffers are free to render them on a miss.
+    static FINGERPRINT_KEY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
 
 /// The SHA-256 of "HelloRetryRequest": the `random` of a HelloRetryRequest.
 pub(crate) const HRR_RANDOM: [u8; 32] = [
@@ -68,32 +87,191 @@ pub fn tls_version_name(v: u16) -> Option<&'static str> {
     })
 }
 
+/// Where one field lies in a hello's pool: `start..end`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Run {
+    start: u32,
+    end: u32,
+}
+
+impl Run {
+    /// An empty run at the end of `pool`.
+    fn at_end<T>(pool: &[T]) -> Run {
+        // A pool holds at most a handshake body's worth of values.
+        let at = u32::try_from(pool.len()).unwrap_or(u32::MAX);
+        Run { start: at, end: at }
+    }
+
+    /// The run from `start` to the end of `pool`.
+    fn to_end<T>(start: Run, pool: &[T]) -> Run {
+        Run {
+            start: start.start,
+            end: Run::at_end(pool).end,
+        }
+    }
+
+    /// The values of the run (empty for a run outside `pool`).
+    fn of<T>(self, pool: &[T]) -> &[T] {
+        pool.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+
+    fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
 /// What a ClientHello offers (all lists in wire order, GREASE values kept: the
 /// fingerprints remove them).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Its fields are kept one after another in one vector of bytes (16-bit
+/// values big-endian, as on the wire), reserved once from the sizes the
+/// extensions' headers give: one allocation per hello rather than one per
+/// list and per name (one hello is parsed per TLS or QUIC flow), and the
+/// key its fingerprints are remembered by is a few copies of it.
+#[derive(Clone, Default)]
 pub struct ClientHello {
     /// `legacy_version` of the handshake body.
     pub legacy_version: u16,
-    /// Cipher suites.
-    pub ciphers: Vec<u16>,
-    /// Extension types.
-    pub extensions: Vec<u16>,
-    /// The first `host_name` of the SNI extension, at most [`MAX_NAME_BYTES`] bytes.
-    pub sni: Option<Vec<u8>>,
-    /// ALPN protocol names offered, at most [`MAX_ALPN`] of [`MAX_NAME_BYTES`] bytes.
-    pub alpn: Vec<Vec<u8>>,
-    /// `supported_versions` (extension 43).
-    pub supported_versions: Vec<u16>,
-    /// `supported_groups` (extension 10).
-    pub groups: Vec<u16>,
-    /// `ec_point_formats` (extension 11).
-    pub point_formats: Vec<u8>,
-    /// `signature_algorithms` (extension 13) values.
-    pub sig_algs: Vec<u16>,
+    /// The cipher suites, the extension types, then the extensions' fields
+    /// in wire order.
+    pool: Vec<u8>,
+    ciphers: Run,
+    extensions: Run,
+    supported_versions: Run,
+    groups: Run,
+    sig_algs: Run,
+    sni: Option<Run>,
+    /// The ALPN names, each after its length byte (as on the wire).
+    alpn: Run,
+    alpn_count: u8,
+    point_formats: Run,
     /// Whether every field was read: `false` for a truncated or malformed hello,
     /// whose fields hold what could be read before the problem and which has no
     /// fingerprints.
     pub complete: bool,
+}
+
+/// The ALPN names a ClientHello offers, in wire order ([`ClientHello::alpn`]).
+#[derive(Debug, Clone)]
+pub struct AlpnNames<'a> {
+    /// Names, each after its length byte.
+    rest: &'a [u8],
+    left: u8,
+}
+
+impl<'a> Iterator for AlpnNames<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (&n, rest) = self.rest.split_first()?;
+        let (name, rest) = rest.split_at_checked(usize::from(n))?;
+        self.rest = rest;
+        self.left = self.left.saturating_sub(1);
+        Some(name)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (usize::from(self.left), Some(usize::from(self.left)))
+    }
+}
+
+impl ExactSizeIterator for AlpnNames<'_> {}
+
+/// A list of 16-bit values of a ClientHello, big-endian as on the wire.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct U16s<'a>(&'a [u8]);
+
+impl<'a> U16s<'a> {
+    /// The number of values.
+    pub fn len(self) -> usize {
+        self.0.len() / 2
+    }
+
+    /// Whether there is no value.
+    pub fn is_empty(self) -> bool {
+        self.0.len() < 2
+    }
+
+    /// The values in order.
+    pub fn iter(self) -> U16Iter<'a> {
+        U16Iter(self.0.chunks_exact(2))
+    }
+
+    /// Whether `v` is one of the values.
+    pub fn contains(self, v: u16) -> bool {
+        self.iter().any(|x| x == v)
+    }
+
+    /// The values, in a vector of their own.
+    pub fn to_vec(self) -> Vec<u16> {
+        self.iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for U16s<'a> {
+    type Item = u16;
+    type IntoIter = U16Iter<'a>;
+    fn into_iter(self) -> U16Iter<'a> {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for U16s<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The values of a [`U16s`] in order.
+#[derive(Debug, Clone)]
+pub struct U16Iter<'a>(std::slice::ChunksExact<'a, u8>);
+
+impl Iterator for U16Iter<'_> {
+    type Item = u16;
+    fn next(&mut self) -> Option<u16> {
+        self.0.next().map(|c| u16::from_be_bytes([c[0], c[1]]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+impl ExactSizeIterator for U16Iter<'_> {}
+
+/// Hellos are equal when their fields are, wherever the pools hold them.
+impl PartialEq for ClientHello {
+    fn eq(&self, other: &Self) -> bool {
+        self.legacy_version == other.legacy_version
+            && self.complete == other.complete
+            && self.ciphers() == other.ciphers()
+            && self.extensions() == other.extensions()
+            && self.sni() == other.sni()
+            && self.alpn().eq(other.alpn())
+            && self.supported_versions() == other.supported_versions()
+            && self.groups() == other.groups()
+            && self.point_formats() == other.point_formats()
+            && self.sig_algs() == other.sig_algs()
+    }
+}
+
+impl Eq for ClientHello {}
+
+impl std::fmt::Debug for ClientHello {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientHello")
+            .field("legacy_version", &self.legacy_version)
+            .field("ciphers", &self.ciphers())
+            .field("extensions", &self.extensions())
+            .field("sni", &self.sni())
+            .field("alpn", &self.alpn().collect::<Vec<_>>())
+            .field("supported_versions", &self.supported_versions())
+            .field("groups", &self.groups())
+            .field("point_formats", &self.point_formats())
+            .field("sig_algs", &self.sig_algs())
+            .field("complete", &self.complete)
+            .finish()
+    }
 }
 
 /// Why a hello could not be read in full.
@@ -101,6 +279,51 @@ pub struct ClientHello {
 enum Stop {
     /// Ran out of bytes or a length field disagreed with its container.
     Malformed,
+}
+
+/// What the pool of a ClientHello will hold at most, from the extensions'
+/// headers: extension types, and bytes of the extensions' fields.
+#[derive(Debug, Default)]
+struct PoolSizes {
+    extensions: usize,
+    bytes: usize,
+}
+
+impl PoolSizes {
+    /// Walks what follows the cipher suites as [`ClientHello::parse_into`]
+    /// does, counting each extension whose type it would keep and adding
+    /// each kept extension's data length (a bound on what is kept of it).
+    fn of(mut c: Cur<'_>) -> PoolSizes {
+        let mut sizes = PoolSizes::default();
+        let Some(mut exts) = (|| {
+            let n = c.u8()?;
+            c.take(usize::from(n))?;
+            if c.remaining() < 2 {
+                return None;
+            }
+            let n = c.u16()?;
+            c.sub(usize::from(n))
+        })() else {
+            return sizes;
+        };
+        while let (Some(ty), Some(len)) = (exts.u16(), exts.u16()) {
+            sizes.extensions += 1;
+            let len = usize::from(len);
+            if exts.take(len).is_none() {
+                break;
+            }
+            if let EXT_SUPPORTED_VERSIONS
+            | EXT_GROUPS
+            | EXT_SIG_ALGS
+            | EXT_SNI
+            | EXT_ALPN
+            | EXT_POINT_FORMATS = ty
+            {
+                sizes.bytes += len;
+            }
+        }
+        sizes
+    }
 }
 
 impl ClientHello {
@@ -133,7 +356,16 @@ impl ClientHello {
         if n % 2 != 0 {
             return Err(m);
         }
-        self.ciphers = u16s(cs);
+        // The pool at once, never grown. The extension types get their
+        // places after the cipher suites now, since the extensions' fields
+        // follow them in the pool as they are read.
+        let sizes = PoolSizes::of(c);
+        self.pool
+            .reserve_exact(cs.len() + 2 * sizes.extensions + sizes.bytes);
+        self.ciphers = self.push_u16s(cs);
+        self.extensions = Run::at_end(&self.pool);
+        self.pool.resize(self.pool.len() + 2 * sizes.extensions, 0);
+        let first_ext = self.extensions.start as usize;
         let n = c.u8().ok_or(m)?;
         c.take(usize::from(n)).ok_or(m)?;
         // No extensions (SSLv3 / early TLS). A single stray byte where the
@@ -144,16 +376,36 @@ impl ClientHello {
         }
         let n = c.u16().ok_or(m)?;
         let mut exts = c.sub(usize::from(n)).ok_or(m)?;
-        // Hellos carry about 10 to 20 extensions.
-        self.extensions.reserve(24);
+        let mut count = 0;
         while !exts.is_empty() {
             let ty = exts.u16().ok_or(m)?;
             let len = exts.u16().ok_or(m)?;
-            self.extensions.push(ty);
+            // The extensions kept are those `PoolSizes` counted, in the
+            // same walk: their places are there.
+            if let Some(slot) = self
+                .pool
+                .get_mut(first_ext + 2 * count..first_ext + 2 * count + 2)
+            {
+                slot.copy_from_slice(&ty.to_be_bytes());
+                count += 1;
+                self.extensions.end += 2;
+            }
             let data = exts.sub(usize::from(len)).ok_or(m)?;
             self.extension(ty, data).ok_or(m)?;
         }
         Ok(())
+    }
+
+    /// The big-endian 16-bit values of `b` appended to the pool (an odd
+    /// last byte is left out, as a reader of whole values stops before it).
+    fn push_u16s(&mut self, b: &[u8]) -> Run {
+        self.push_bytes(&b[..b.len() & !1])
+    }
+
+    fn push_bytes(&mut self, b: &[u8]) -> Run {
+        let start = Run::at_end(&self.pool);
+        self.pool.extend_from_slice(b);
+        Run::to_end(start, &self.pool)
     }
 
     fn extension(&mut self, ty: u16, mut d: Cur<'_>) -> Option<()> {
@@ -166,59 +418,99 @@ impl ClientHello {
                     let n = list.u16()?;
                     let name = list.take(usize::from(n))?;
                     if kind == 0 && self.sni.is_none() {
-                        self.sni = Some(name[..name.len().min(MAX_NAME_BYTES)].to_vec());
+                        self.sni = Some(self.push_bytes(&name[..name.len().min(MAX_NAME_BYTES)]));
                     }
                 }
             }
-            EXT_ALPN if self.alpn.is_empty() => {
+            EXT_ALPN if self.alpn_count == 0 => {
                 let n = d.u16()?;
                 let mut list = d.sub(usize::from(n))?;
+                self.alpn = Run::at_end(&self.pool);
                 while !list.is_empty() {
                     let n = list.u8()?;
                     let name = list.take(usize::from(n))?;
-                    if self.alpn.len() < MAX_ALPN {
-                        self.alpn.push(name.to_vec());
+                    if usize::from(self.alpn_count) < MAX_ALPN {
+                        // The names stay contiguous: nothing else is
+                        // appended while the list is read.
+                        self.pool.push(n);
+                        self.pool.extend_from_slice(name);
+                        self.alpn = Run::to_end(self.alpn, &self.pool);
+                        self.alpn_count += 1;
                     }
                 }
             }
             EXT_SUPPORTED_VERSIONS if self.supported_versions.is_empty() => {
                 let n = d.u8()?;
-                self.supported_versions = u16s(d.take(usize::from(n))?);
+                let list = d.take(usize::from(n))?;
+                self.supported_versions = self.push_u16s(list);
             }
             EXT_GROUPS if self.groups.is_empty() => {
                 let n = d.u16()?;
-                self.groups = u16s(d.take(usize::from(n))?);
+                let list = d.take(usize::from(n))?;
+                self.groups = self.push_u16s(list);
             }
             EXT_POINT_FORMATS if self.point_formats.is_empty() => {
                 let n = d.u8()?;
-                self.point_formats
-                    .extend_from_slice(d.take(usize::from(n))?);
+                let list = d.take(usize::from(n))?;
+                self.point_formats = self.push_bytes(list);
             }
             EXT_SIG_ALGS if self.sig_algs.is_empty() => {
                 let n = d.u16()?;
-                self.sig_algs = u16s(d.take(usize::from(n))?);
+                let list = d.take(usize::from(n))?;
+                self.sig_algs = self.push_u16s(list);
             }
             _ => {}
         }
         Some(())
     }
 
-    /// The SNI as text ([`escape_bytes`]).
-    pub fn server_name(&self) -> Option<String> {
-        self.sni.as_deref().map(|s| escape_bytes(s, MAX_NAME_BYTES))
+    /// Cipher suites.
+    pub fn ciphers(&self) -> U16s<'_> {
+        U16s(self.ciphers.of(&self.pool))
     }
 
-    /// The offered ALPN values as text, in wire order.
-    pub fn alpn_names(&self) -> Vec<String> {
-        self.alpn
-            .iter()
-            .map(|a| escape_bytes(a, MAX_NAME_BYTES))
-            .collect()
+    /// Extension types.
+    pub fn extensions(&self) -> U16s<'_> {
+        U16s(self.extensions.of(&self.pool))
+    }
+
+    /// The first `host_name` of the SNI extension, at most [`MAX_NAME_BYTES`] bytes.
+    pub fn sni(&self) -> Option<&[u8]> {
+        self.sni.map(|r| r.of(&self.pool))
+    }
+
+    /// ALPN protocol names offered, at most [`MAX_ALPN`] of at most
+    /// [`MAX_NAME_BYTES`] bytes (their length is one byte).
+    pub fn alpn(&self) -> AlpnNames<'_> {
+        AlpnNames {
+            rest: self.alpn.of(&self.pool),
+            left: self.alpn_count,
+        }
+    }
+
+    /// `supported_versions` (extension 43).
+    pub fn supported_versions(&self) -> U16s<'_> {
+        U16s(self.supported_versions.of(&self.pool))
+    }
+
+    /// `supported_groups` (extension 10).
+    pub fn groups(&self) -> U16s<'_> {
+        U16s(self.groups.of(&self.pool))
+    }
+
+    /// `ec_point_formats` (extension 11).
+    pub fn point_formats(&self) -> &[u8] {
+        self.point_formats.of(&self.pool)
+    }
+
+    /// `signature_algorithms` (extension 13) values.
+    pub fn sig_algs(&self) -> U16s<'_> {
+        U16s(self.sig_algs.of(&self.pool))
     }
 
     /// Whether it carries QUIC transport parameters (extension 0x39).
     pub fn has_quic_transport_parameters(&self) -> bool {
-        self.extensions.contains(&EXT_QUIC_TP)
+        self.extensions().contains(EXT_QUIC_TP)
     }
 
     /// The JA3 string (`None` unless complete).
@@ -235,46 +527,79 @@ impl ClientHello {
         if !self.complete {
             return None;
         }
-        fn join<T: Copy + Into<u32>>(out: &mut Vec<u8>, v: &[T], grease: bool) {
+        fn join(out: &mut Vec<u8>, v: impl Iterator<Item = u16>, grease: bool) {
             out.push(b',');
             let mut first = true;
-            for &x in v {
-                let x: u32 = x.into();
-                if grease && is_grease(x as u16) {
+            for x in v {
+                if grease && is_grease(x) {
                     continue;
                 }
                 if !first {
                     out.push(b'-');
                 }
                 first = false;
-                push_dec(out, x);
+                push_dec(out, u32::from(x));
             }
         }
         push_dec(out, u32::from(self.legacy_version));
-        join(out, &self.ciphers, true);
-        join(out, &self.extensions, true);
-        join(out, &self.groups, true);
-        join(out, &self.point_formats, false);
+        join(out, self.ciphers().iter(), true);
+        join(out, self.extensions().iter(), true);
+        join(out, self.groups().iter(), true);
+        join(
+            out,
+            self.point_formats().iter().map(|&p| u16::from(p)),
+            false,
+        );
         Some(())
     }
 
     /// [`ja3`](Self::ja3) and [`ja4`](Self::ja4) together, remembered per
     /// thread by the fields they read (repeated hellos cost a lookup).
     pub fn fingerprints(&self, protocol: char) -> (Option<String>, Option<String>) {
-        if !self.complete {
-            return (None, None);
+        match self.fingerprint_bytes(protocol) {
+            Some(out) => (Some(ascii(&out[..32])), Some(ascii(&out[32..]))),
+            None => (None, None),
         }
-        let out = with_scratch(|key, _| {
-            self.fingerprint_key(protocol, key);
-            memo(DigestKind::HelloFingerprints, key, |_, out| {
-                let ja3 = self.ja3().unwrap_or_default();
-                let ja4 = self.ja4(protocol).unwrap_or_default();
-                // Both have fixed lengths (32 and 36 ASCII characters).
-                out[..32].copy_from_slice(&ja3.as_bytes()[..32.min(ja3.len())]);
-                out[32..].copy_from_slice(&ja4.as_bytes()[..36.min(ja4.len())]);
-            })
+    }
+
+    /// JA3 (32 ASCII characters) then JA4 (36), remembered per thread by
+    /// the fields they read; `None` unless complete.
+    fn fingerprint_bytes(&self, protocol: char) -> Option<[u8; MEMO_OUT]> {
+        if !self.complete {
+            return None;
+        }
+        let compute = |_: &[u8], out: &mut [u8; MEMO_OUT]| self.render_fingerprints(protocol, out);
+        Some(FINGERPRINT_KEY.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut key) => {
+                key.clear();
+                self.fingerprint_key(protocol, &mut key);
+                let out = memo(DigestKind::HelloFingerprints, &key, compute);
+                if key.capacity() > MAX_KEY_KEPT {
+                    *key = Vec::new();
+                }
+                out
+            }
+            Err(_) => {
+                let mut key = Vec::new();
+                self.fingerprint_key(protocol, &mut key);
+                memo(DigestKind::HelloFingerprints, &key, compute)
+            }
+        }))
+    }
+
+    /// JA3 and JA4 computed (not remembered) into `out`, which a complete
+    /// hello fills: both have fixed lengths, 32 and 36 ASCII characters.
+    fn render_fingerprints(&self, protocol: char, out: &mut [u8; MEMO_OUT]) {
+        with_scratch(|buf, list| {
+            if self.write_ja3(buf).is_some() {
+                out[..32].copy_from_slice(&md5_hex_bytes(buf));
+            }
+            buf.clear();
+            if self.write_ja4(protocol, true, buf, list).is_some() {
+                let n = buf.len().min(36);
+                out[32..32 + n].copy_from_slice(&buf[..n]);
+            }
         });
-        (Some(ascii(&out[..32])), Some(ascii(&out[32..])))
     }
 
     /// Every field JA3 and JA4 read, length-prefixed: equal keys give equal
@@ -286,20 +611,19 @@ impl ClientHello {
         key.extend_from_slice(p);
         key.extend_from_slice(&self.legacy_version.to_le_bytes());
         for list in [
-            &self.ciphers,
-            &self.extensions,
-            &self.groups,
-            &self.supported_versions,
-            &self.sig_algs,
+            self.ciphers(),
+            self.extensions(),
+            self.groups(),
+            self.supported_versions(),
+            self.sig_algs(),
         ] {
-            key.extend_from_slice(&(list.len() as u32).to_le_bytes());
-            for v in list {
-                key.extend_from_slice(&v.to_le_bytes());
-            }
+            key.extend_from_slice(&(list.0.len() as u32).to_le_bytes());
+            key.extend_from_slice(list.0);
         }
-        key.extend_from_slice(&(self.point_formats.len() as u32).to_le_bytes());
-        key.extend_from_slice(&self.point_formats);
-        let alpn = self.alpn.first().map_or(&[][..], Vec::as_slice);
+        let point_formats = self.point_formats();
+        key.extend_from_slice(&(point_formats.len() as u32).to_le_bytes());
+        key.extend_from_slice(point_formats);
+        let alpn = self.alpn().next().unwrap_or_default();
         key.extend_from_slice(&(alpn.len() as u32).to_le_bytes());
         key.extend_from_slice(alpn);
     }
@@ -341,9 +665,8 @@ impl ClientHello {
             return None;
         }
         let version = self
-            .supported_versions
+            .supported_versions()
             .iter()
-            .copied()
             .filter(|&v| !is_grease(v))
             .max()
             .unwrap_or(self.legacy_version);
@@ -359,13 +682,13 @@ impl ClientHello {
             0xfefc => b"d3",
             _ => b"00",
         };
-        let sni = if self.extensions.contains(&EXT_SNI) {
+        let sni = if self.extensions().contains(EXT_SNI) {
             b'd'
         } else {
             b'i'
         };
-        let n_ciphers = self.ciphers.iter().filter(|&&v| !is_grease(v)).count();
-        let n_exts = self.extensions.iter().filter(|&&v| !is_grease(v)).count();
+        let n_ciphers = self.ciphers().iter().filter(|&v| !is_grease(v)).count();
+        let n_exts = self.extensions().iter().filter(|&v| !is_grease(v)).count();
         let mut proto = [0u8; 4];
         out.extend_from_slice(protocol.encode_utf8(&mut proto).as_bytes());
         out.extend_from_slice(version);
@@ -373,7 +696,7 @@ impl ClientHello {
         for n in [n_ciphers.min(99), n_exts.min(99)] {
             out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
         }
-        match self.alpn.first() {
+        match self.alpn().next() {
             Some(v) if !v.is_empty() => out.extend_from_slice(&ja4_alpn(v)),
             _ => out.extend_from_slice(b"00"),
         }
@@ -381,7 +704,7 @@ impl ClientHello {
         out.push(b'_');
         let from = out.len();
         list.clear();
-        list.extend(self.ciphers.iter().copied().filter(|&v| !is_grease(v)));
+        list.extend(self.ciphers().iter().filter(|&v| !is_grease(v)));
         list.sort_unstable();
         hex_list(out, list);
         if hashed {
@@ -393,17 +716,16 @@ impl ClientHello {
         let from = out.len();
         list.clear();
         list.extend(
-            self.extensions
+            self.extensions()
                 .iter()
-                .copied()
                 .filter(|&e| !is_grease(e) && e != EXT_SNI && e != EXT_ALPN),
         );
         list.sort_unstable();
         hex_list(out, list);
-        if self.extensions.contains(&EXT_SIG_ALGS) && !list.is_empty() {
+        if self.extensions().contains(EXT_SIG_ALGS) && !list.is_empty() {
             out.push(b'_');
             list.clear();
-            list.extend(self.sig_algs.iter().copied().filter(|&v| !is_grease(v)));
+            list.extend(self.sig_algs().iter().filter(|&v| !is_grease(v)));
             hex_list(out, list);
         }
         if hashed {
@@ -411,14 +733,6 @@ impl ClientHello {
         }
         Some(())
     }
-}
-
-/// Big-endian 16-bit values of `b` (an odd last byte is ignored, as a
-/// reader of whole values stops before it).
-fn u16s(b: &[u8]) -> Vec<u16> {
-    b.chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]))
-        .collect()
 }
 
 /// JA4's two ALPN characters for a non-empty first ALPN value: its first and last
@@ -451,12 +765,13 @@ pub struct ServerHello {
     pub legacy_version: u16,
     /// The selected cipher suite.
     pub cipher: u16,
-    /// Extension types in wire order.
-    pub extensions: Vec<u16>,
+    /// The extension types in wire order (big-endian, two bytes each), then
+    /// the chosen ALPN value: one allocation, sized before it is made.
+    pool: Vec<u8>,
+    /// Where the ALPN value starts in `pool`, if one was chosen.
+    alpn_at: Option<u32>,
     /// `supported_versions` (extension 43): the selected version.
     pub selected_version: Option<u16>,
-    /// The ALPN value the server chose (visible up to TLS 1.2 only).
-    pub alpn: Option<Vec<u8>>,
     /// Whether this is a HelloRetryRequest (RFC 8446 §4.1.3).
     pub is_hrr: bool,
 }
@@ -478,12 +793,17 @@ impl ServerHello {
             return Some(sh);
         }
         let n = c.u16()?;
-        let mut exts = c.sub(usize::from(n))?;
+        let block = c.take(usize::from(n))?;
+        // Read once to check the block and size the pool, then once more to
+        // fill it (a malformed block gives no ServerHello at all).
+        let mut count = 0;
+        let mut alpn: Option<&[u8]> = None;
+        let mut exts = Cur::new(block);
         while !exts.is_empty() {
             let ty = exts.u16()?;
             let len = exts.u16()?;
             let mut d = exts.sub(usize::from(len))?;
-            sh.extensions.push(ty);
+            count += 1;
             match ty {
                 EXT_SUPPORTED_VERSIONS if len == 2 => sh.selected_version = d.u16(),
                 EXT_ALPN => {
@@ -491,12 +811,38 @@ impl ServerHello {
                     let mut l = d.sub(usize::from(n))?;
                     let n = l.u8()?;
                     let v = l.take(usize::from(n))?;
-                    sh.alpn = Some(v[..v.len().min(MAX_NAME_BYTES)].to_vec());
+                    alpn = Some(&v[..v.len().min(MAX_NAME_BYTES)]);
                 }
                 _ => {}
             }
         }
+        sh.pool = Vec::with_capacity(2 * count + alpn.map_or(0, <[u8]>::len));
+        let mut exts = Cur::new(block);
+        while let (Some(ty), Some(len)) = (exts.u16(), exts.u16()) {
+            sh.pool.extend_from_slice(&ty.to_be_bytes());
+            exts.take(usize::from(len));
+        }
+        if let Some(v) = alpn {
+            sh.alpn_at = u32::try_from(sh.pool.len()).ok();
+            sh.pool.extend_from_slice(v);
+        }
         Some(sh)
+    }
+
+    /// Extension types in wire order.
+    pub fn extensions(&self) -> impl Iterator<Item = u16> + '_ {
+        let end = self.alpn_at.map_or(self.pool.len(), |at| at as usize);
+        self.pool
+            .get(..end)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|c| u16::from_be_bytes([c[0], c[1]]))
+    }
+
+    /// The ALPN value the server chose (visible up to TLS 1.2 only).
+    pub fn alpn(&self) -> Option<&[u8]> {
+        self.alpn_at
+            .map(|at| self.pool.get(at as usize..).unwrap_or_default())
     }
 
     /// The negotiated version: `supported_versions` if present, else `legacy_version`.
@@ -517,7 +863,7 @@ impl ServerHello {
         push_dec(out, u32::from(self.cipher));
         out.push(b',');
         let mut first = true;
-        for &e in self.extensions.iter().filter(|&&e| !is_grease(e)) {
+        for e in self.extensions().filter(|&e| !is_grease(e)) {
             if !first {
                 out.push(b'-');
             }
@@ -528,9 +874,16 @@ impl ServerHello {
 
     /// JA3S: MD5 of [`ja3s_string`](Self::ja3s_string).
     pub fn ja3s(&self) -> String {
+        let mut s = String::with_capacity(32);
+        self.push_ja3s(&mut s);
+        s
+    }
+
+    /// [`ja3s`](Self::ja3s) appended to `out`.
+    fn push_ja3s(&self, out: &mut String) {
         with_scratch(|buf, _| {
             self.write_ja3s(buf);
-            md5_hex(buf)
+            push_md5_hex(out, buf);
         })
     }
 }
@@ -726,7 +1079,7 @@ impl Hellos {
     fn hrr_possible(&self) -> bool {
         self.client
             .as_ref()
-            .is_some_and(|c| c.supported_versions.contains(&0x0304))
+            .is_some_and(|c| c.supported_versions().contains(0x0304))
     }
 }
 
@@ -831,22 +1184,23 @@ impl TlsState {
 }
 
 /// A flow's TLS (or QUIC) metadata, rendered.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// The rendered values (SNI, ALPN names, fingerprints) are kept in one
+/// [`Texts`], reserved once for all of them: one allocation per summary
+/// instead of one per value (docs/benchmarks.md, "Application metadata
+/// columns").
+#[derive(Clone, Default)]
 pub struct TlsSummary {
-    /// SNI.
-    pub server_name: Option<String>,
-    /// Offered ALPN list.
-    pub alpn: Vec<String>,
+    texts: Texts,
+    server_name: Option<Span>,
+    alpn: ListSpan,
+    ja3: Option<Span>,
+    ja3s: Option<Span>,
+    ja4: Option<Span>,
     /// Negotiated version (ServerHello).
     pub version: Option<u16>,
     /// Chosen cipher suite (ServerHello).
     pub cipher: Option<u16>,
-    /// JA3 of the ClientHello.
-    pub ja3: Option<String>,
-    /// JA3S of the ServerHello.
-    pub ja3s: Option<String>,
-    /// JA4 of the ClientHello.
-    pub ja4: Option<String>,
     /// A HelloRetryRequest was seen.
     pub hello_retry_request: bool,
 }
@@ -858,24 +1212,127 @@ impl TlsSummary {
         proto: char,
         hrr: bool,
     ) -> Self {
-        let (ja3, ja4) = ch.map_or((None, None), |c| c.fingerprints(proto));
+        let fingerprints = ch.and_then(|c| c.fingerprint_bytes(proto));
+        // The values' exact size, so that the one reservation holds them.
+        let sni = ch.and_then(ClientHello::sni).map(bounded_name);
+        let alpn = ch.map(ClientHello::alpn);
+        let size = sni.map_or(0, escaped_len)
+            + alpn.clone().map_or(0, |names| {
+                names.map(|a| escaped_len(bounded_name(a)) + 1).sum()
+            })
+            + fingerprints.map_or(0, |_| 32 + 36)
+            + sh.map_or(0, |_| 32);
+        let mut texts = Texts::with_capacity(size);
+        let server_name = sni.map(|n| texts.push_escaped(n));
+        let mut list = texts.list();
+        for a in alpn.into_iter().flatten() {
+            texts.push_item_escaped(&mut list, bounded_name(a));
+        }
+        let (ja3, ja4) = match &fingerprints {
+            Some(out) => {
+                // Hex digits and JA4's characters: ASCII, checked once.
+                let both = std::str::from_utf8(out).unwrap_or_default();
+                (
+                    Some(texts.push_str(both.get(..32).unwrap_or_default())),
+                    Some(texts.push_str(both.get(32..).unwrap_or_default())),
+                )
+            }
+            None => (None, None),
+        };
+        let ja3s = sh.map(|s| texts.push_with(|out| s.push_ja3s(out)));
         TlsSummary {
-            server_name: ch.and_then(ClientHello::server_name),
-            alpn: ch.map(ClientHello::alpn_names).unwrap_or_default(),
+            texts,
+            server_name,
+            alpn: list,
+            ja3,
+            ja3s,
+            ja4,
             version: sh.map(ServerHello::negotiated_version),
             cipher: sh.map(|s| s.cipher),
-            ja3,
-            ja3s: sh.map(ServerHello::ja3s),
-            ja4,
             hello_retry_request: hrr,
         }
     }
+
+    /// SNI.
+    pub fn server_name(&self) -> Option<&str> {
+        self.texts.opt(self.server_name)
+    }
+
+    /// Offered ALPN list (empty without a ClientHello).
+    pub fn alpn(&self) -> Items<'_> {
+        self.texts.items(self.alpn)
+    }
+
+    /// JA3 of the ClientHello.
+    pub fn ja3(&self) -> Option<&str> {
+        self.texts.opt(self.ja3)
+    }
+
+    /// JA3S of the ServerHello.
+    pub fn ja3s(&self) -> Option<&str> {
+        self.texts.opt(self.ja3s)
+    }
+
+    /// JA4 of the ClientHello.
+    pub fn ja4(&self) -> Option<&str> {
+        self.texts.opt(self.ja4)
+    }
+}
+
+/// Summaries are equal when their values are, wherever their texts hold them.
+impl PartialEq for TlsSummary {
+    fn eq(&self, other: &Self) -> bool {
+        self.server_name() == other.server_name()
+            && self.alpn().iter().eq(other.alpn().iter())
+            && self.version == other.version
+            && self.cipher == other.cipher
+            && self.ja3() == other.ja3()
+            && self.ja3s() == other.ja3s()
+            && self.ja4() == other.ja4()
+            && self.hello_retry_request == other.hello_retry_request
+    }
+}
+
+impl Eq for TlsSummary {}
+
+impl std::fmt::Debug for TlsSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSummary")
+            .field("server_name", &self.server_name())
+            .field("alpn", &self.alpn().iter().collect::<Vec<_>>())
+            .field("version", &self.version)
+            .field("cipher", &self.cipher)
+            .field("ja3", &self.ja3())
+            .field("ja3s", &self.ja3s())
+            .field("ja4", &self.ja4())
+            .field("hello_retry_request", &self.hello_retry_request)
+            .finish()
+    }
+}
+
+/// The bytes of an SNI or ALPN name that are rendered, at most [`MAX_NAME_BYTES`].
+fn bounded_name(name: &[u8]) -> &[u8] {
+    &name[..name.len().min(MAX_NAME_BYTES)]
+}
+
+/// The length of `bytes` as [`escape_into`](super::util::escape_into)
+/// renders them: a backslash doubled, other bytes outside printable ASCII
+/// as `\xNN`.
+fn escaped_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'\\' => 2,
+            0x20..=0x7e => 1,
+            _ => 4,
+        })
+        .sum()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::app::util::sha256_12;
+    use crate::app::util::{escape_bytes, sha256_12};
 
     pub(crate) fn unhex(s: &str) -> Vec<u8> {
         let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
@@ -923,9 +1380,9 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         st.feed(Side::Client, seg(1000), &rec);
         let ch = st.client_hello().unwrap();
         assert!(ch.complete);
-        assert_eq!(ch.server_name().as_deref(), Some("www.petalsearch.com"));
-        assert!(ch.alpn.is_empty());
-        assert_eq!(ch.supported_versions, vec![0x0304, 0x0303]);
+        assert_eq!(ch.sni(), Some(&b"www.petalsearch.com"[..]));
+        assert_eq!(ch.alpn().len(), 0);
+        assert_eq!(ch.supported_versions().to_vec(), [0x0304, 0x0303]);
         assert_eq!(
             ch.ja3_string().unwrap(),
             "771,4866-4865-4867-49196-49195-52393-49200-49199-52392-255,43-11-10-13-23-5-0-18-51-45-35,29-23-24,0"
@@ -1169,12 +1626,12 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
             );
             let s = st.summary();
             assert_eq!(
-                s.ja4.as_deref(),
+                s.ja4(),
                 Some("t13d1516h2_8daaf6152771_e5627efa2ab1"),
                 "{order:?}"
             );
-            assert_eq!(s.server_name.as_deref(), Some("example.com"));
-            assert_eq!(s.alpn, vec!["h2", "http/1.1"]);
+            assert_eq!(s.server_name(), Some("example.com"));
+            assert_eq!(s.alpn().to_vec(), vec!["h2", "http/1.1"]);
             assert_eq!(st.client_hello_count(), 1);
         }
     }
@@ -1191,7 +1648,7 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         let mut st = TlsState::new();
         st.feed(Side::Client, seg(5), &bytes);
         assert_eq!(
-            st.summary().ja4.as_deref(),
+            st.summary().ja4(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
         );
         let rec = record(22, &msg);
@@ -1201,7 +1658,7 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         for (i, b) in rec.iter().enumerate().take(MAX_SEGMENTS as usize) {
             st.feed(Side::Client, seg(1 + i as u32), std::slice::from_ref(b));
         }
-        assert!(st.summary().ja4.is_none());
+        assert!(st.summary().ja4().is_none());
         let ch = st.client_hello().unwrap();
         assert!(!ch.complete);
     }
@@ -1265,10 +1722,7 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         assert_eq!(sum.cipher, Some(0x1302));
         assert!(sum.hello_retry_request);
         assert_eq!(st.server_hello().unwrap().ja3s_string(), "771,4866,51-43");
-        assert_eq!(
-            sum.ja3s.as_deref(),
-            Some(md5_hex(b"771,4866,51-43").as_str())
-        );
+        assert_eq!(sum.ja3s(), Some(md5_hex(b"771,4866,51-43").as_str()));
         assert!(st.is_done());
     }
 
@@ -1302,7 +1756,7 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         st.feed(Side::Server, seg(7), &record(22, &sh));
         let s = st.server_hello().unwrap();
         assert_eq!(s.negotiated_version(), 0x0303);
-        assert_eq!(s.alpn.as_deref(), Some(&b"h2"[..]));
+        assert_eq!(s.alpn(), Some(&b"h2"[..]));
         // tls-alpn-h2.pcap's JA3S string.
         assert_eq!(s.ja3s_string(), "771,52393,0-65281-11-16");
         assert_eq!(s.ja3s(), "7f76f3e952a1bc7d407366fafe1db7ed");
@@ -1319,10 +1773,10 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
             let mut st = TlsState::new();
             st.feed(Side::Client, seg(1), &rec[..cut]);
             let s = st.summary();
-            assert!(s.ja3.is_none() && s.ja4.is_none(), "cut {cut}");
+            assert!(s.ja3().is_none() && s.ja4().is_none(), "cut {cut}");
             if let Some(ch) = st.client_hello() {
                 assert!(!ch.complete);
-                if let Some(n) = ch.sni {
+                if let Some(n) = ch.sni() {
                     assert_eq!(n, b"example.com");
                 }
             }
@@ -1351,5 +1805,188 @@ c425820eba366ddb5f75c7d8336a0a05722d38002d0002010100230000";
         st.feed(Side::Client, seg(1), &[22, 3, 1, 0x40, 0, 1, 1, 0, 0]);
         assert!(st.client_hello().is_none());
         assert!(st.reader[0].hs.capacity() < 1024);
+    }
+
+    /// A ClientHello's fields as one vector each: the parse before the
+    /// fields were pooled, kept as the reference the pooled one must equal
+    /// on any input (fields read before a problem included).
+    #[derive(Debug, Default, PartialEq)]
+    struct Fields {
+        legacy_version: u16,
+        ciphers: Vec<u16>,
+        extensions: Vec<u16>,
+        sni: Option<Vec<u8>>,
+        alpn: Vec<Vec<u8>>,
+        supported_versions: Vec<u16>,
+        groups: Vec<u16>,
+        point_formats: Vec<u8>,
+        sig_algs: Vec<u16>,
+        complete: bool,
+    }
+
+    fn reference_parse(body: &[u8]) -> Fields {
+        fn u16s(b: &[u8]) -> Vec<u16> {
+            b.chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]))
+                .collect()
+        }
+        fn ext(f: &mut Fields, ty: u16, mut d: Cur<'_>) -> Option<()> {
+            match ty {
+                EXT_SNI if f.sni.is_none() => {
+                    let n = d.u16()?;
+                    let mut list = d.sub(usize::from(n))?;
+                    while !list.is_empty() {
+                        let kind = list.u8()?;
+                        let n = list.u16()?;
+                        let name = list.take(usize::from(n))?;
+                        if kind == 0 && f.sni.is_none() {
+                            f.sni = Some(name[..name.len().min(MAX_NAME_BYTES)].to_vec());
+                        }
+                    }
+                }
+                EXT_ALPN if f.alpn.is_empty() => {
+                    let n = d.u16()?;
+                    let mut list = d.sub(usize::from(n))?;
+                    while !list.is_empty() {
+                        let n = list.u8()?;
+                        let name = list.take(usize::from(n))?;
+                        if f.alpn.len() < MAX_ALPN {
+                            f.alpn.push(name.to_vec());
+                        }
+                    }
+                }
+                EXT_SUPPORTED_VERSIONS if f.supported_versions.is_empty() => {
+                    let n = d.u8()?;
+                    f.supported_versions = u16s(d.take(usize::from(n))?);
+                }
+                EXT_GROUPS if f.groups.is_empty() => {
+                    let n = d.u16()?;
+                    f.groups = u16s(d.take(usize::from(n))?);
+                }
+                EXT_POINT_FORMATS if f.point_formats.is_empty() => {
+                    let n = d.u8()?;
+                    f.point_formats.extend_from_slice(d.take(usize::from(n))?);
+                }
+                EXT_SIG_ALGS if f.sig_algs.is_empty() => {
+                    let n = d.u16()?;
+                    f.sig_algs = u16s(d.take(usize::from(n))?);
+                }
+                _ => {}
+            }
+            Some(())
+        }
+        let mut f = Fields::default();
+        let read = |f: &mut Fields| {
+            let mut c = Cur::new(body);
+            f.legacy_version = c.u16()?;
+            c.take(32)?;
+            let sid = c.u8()?;
+            c.take(usize::from(sid))?;
+            let n = c.u16()?;
+            let cs = c.take(usize::from(n))?;
+            if n % 2 != 0 {
+                return None;
+            }
+            f.ciphers = u16s(cs);
+            let n = c.u8()?;
+            c.take(usize::from(n))?;
+            if c.remaining() < 2 {
+                return Some(());
+            }
+            let n = c.u16()?;
+            let mut exts = c.sub(usize::from(n))?;
+            while !exts.is_empty() {
+                let ty = exts.u16()?;
+                let len = exts.u16()?;
+                f.extensions.push(ty);
+                let data = exts.sub(usize::from(len))?;
+                ext(f, ty, data)?;
+            }
+            Some(())
+        };
+        f.complete = read(&mut f).is_some();
+        f
+    }
+
+    fn fields(ch: &ClientHello) -> Fields {
+        Fields {
+            legacy_version: ch.legacy_version,
+            ciphers: ch.ciphers().to_vec(),
+            extensions: ch.extensions().to_vec(),
+            sni: ch.sni().map(<[u8]>::to_vec),
+            alpn: ch.alpn().map(<[u8]>::to_vec).collect(),
+            supported_versions: ch.supported_versions().to_vec(),
+            groups: ch.groups().to_vec(),
+            point_formats: ch.point_formats().to_vec(),
+            sig_algs: ch.sig_algs().to_vec(),
+            complete: ch.complete,
+        }
+    }
+
+    /// The pooled ClientHello reads what one vector per field read, on
+    /// every prefix and every corrupted byte of a few hellos, and its
+    /// summary renders the values as they were rendered one by one.
+    #[test]
+    fn pooled_hello_reads_and_renders_as_one_vector_per_field() {
+        let many_alpn: Vec<&[u8]> = (0..20)
+            .flat_map(|_| [&b"h2"[..], b"", b"x\\y\x01\xff"])
+            .collect();
+        let odd = build_ch(
+            0x0303,
+            &[0x1301, 0x0a0a],
+            &[
+                // An empty groups list, then one that is read.
+                (0x000a, u16s(2, &[])),
+                (0x000a, u16s(2, &[0x001d, 0x2a2a])),
+                (0x0010, alpn_ext(&many_alpn)),
+                (0x0010, alpn_ext(&[b"late"])),
+                (0x0000, sni_ext(&"n\\\x7f".repeat(120))),
+                (0x000b, vec![3, 0, 1, 2]),
+                (0x002b, vec![5, 3, 4, 3, 3, 9]),
+            ],
+        );
+        let hellos = [spec_example_ch(), unhex(PETAL)[5..].to_vec(), odd];
+        let mut checked = 0;
+        for msg in &hellos {
+            let body = &msg[4..];
+            let mut bodies: Vec<Vec<u8>> = (0..=body.len()).map(|n| body[..n].to_vec()).collect();
+            for i in 0..body.len() {
+                for v in [0u8, 1, 0x7f, 0xff] {
+                    let mut b = body.to_vec();
+                    b[i] = v;
+                    bodies.push(b);
+                }
+            }
+            for body in &bodies {
+                let ch = ClientHello::parse(body);
+                let want = reference_parse(body);
+                assert_eq!(fields(&ch), want);
+                let s = TlsSummary::new(Some(&ch), None, 't', false);
+                assert_eq!(
+                    s.server_name().map(str::to_owned),
+                    want.sni.as_deref().map(|n| escape_bytes(n, MAX_NAME_BYTES))
+                );
+                let names: Vec<String> = want
+                    .alpn
+                    .iter()
+                    .map(|a| escape_bytes(a, MAX_NAME_BYTES))
+                    .collect();
+                assert_eq!(s.alpn().to_vec(), names);
+                assert_eq!(s.ja3().map(str::to_owned), ch.ja3());
+                assert_eq!(s.ja4().map(str::to_owned), ch.ja4('t'));
+                checked += 1;
+            }
+        }
+        assert!(checked > 3000, "{checked}");
+        // The odd hello as read.
+        let ch = ClientHello::parse(&hellos[2][4..]);
+        assert!(ch.complete);
+        assert_eq!(ch.groups().to_vec(), [0x001d, 0x2a2a]);
+        assert_eq!(ch.alpn().len(), MAX_ALPN);
+        assert_eq!(ch.supported_versions().to_vec(), [0x0304, 0x0303]);
+        assert_eq!(ch.point_formats(), [0, 1, 2]);
+        assert_eq!(ch.sni().unwrap().len(), MAX_NAME_BYTES);
+        let s = TlsSummary::new(Some(&ch), None, 't', false);
+        assert_eq!(s.alpn().iter().nth(2), Some("x\\\\y\\x01\\xff"));
     }
 }

@@ -108,10 +108,23 @@ pub(crate) fn push_hex_u16(out: &mut Vec<u8>, v: u16) {
 
 /// Lowercase hex MD5 of `s` (JA3, JA3S, HASSH).
 pub fn md5_hex(s: &[u8]) -> String {
+    ascii(&md5_hex_bytes(s))
+}
+
+/// [`md5_hex`] appended to `out` (no string of its own).
+pub(crate) fn push_md5_hex(out: &mut String, s: &[u8]) {
+    // Hex digits are ASCII.
+    out.push_str(std::str::from_utf8(&md5_hex_bytes(s)).unwrap_or_default());
+}
+
+/// The 32 lowercase hex digits of the MD5 of `s`, remembered ([`memo`]).
+pub(crate) fn md5_hex_bytes(s: &[u8]) -> [u8; 32] {
     let out = memo(DigestKind::Md5Hex, s, |s, out| {
         hex_into(out, &Md5::digest(s));
     });
-    ascii(&out[..32])
+    let mut hex = [0u8; 32];
+    hex.copy_from_slice(&out[..32]);
+    hex
 }
 
 /// Replaces `out[from..]` by the first 12 lowercase hex characters of its

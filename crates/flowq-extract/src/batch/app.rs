@@ -93,15 +93,15 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 None => hex_u16(buf, v),
             })
         }),
-        A::TlsAlpn => chunk.opt_text_lists(|f| {
+        A::TlsAlpn => chunk.opt_text_items(|f| {
             // Null unless a ClientHello was read (an empty list: it offered none).
             let t = tls(f)?;
-            t.ja3.is_some().then_some(t.alpn.as_slice())
+            t.ja3().is_some().then(|| t.alpn())
         }),
         A::TlsCipher => chunk.opt_ints(|f| tls(f)?.cipher.map(i64::from)),
-        A::Ja3 => chunk.opt_texts(|f, _| tls(f)?.ja3.as_deref()),
-        A::Ja3s => chunk.opt_texts(|f, _| tls(f)?.ja3s.as_deref()),
-        A::Ja4 => chunk.opt_texts(|f, _| tls(f)?.ja4.as_deref()),
+        A::Ja3 => chunk.opt_texts(|f, _| tls(f)?.ja3()),
+        A::Ja3s => chunk.opt_texts(|f, _| tls(f)?.ja3s()),
+        A::Ja4 => chunk.opt_texts(|f, _| tls(f)?.ja4()),
         A::QuicVersion => chunk.opt_texts(|f, buf| {
             let v = meta(f)?.quic.as_ref()?.version?;
             buf.clear();
@@ -158,14 +158,14 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                     }
                     buf
                 }
-                (None, None) => ndpi_tls(f).and_then(|t| t.ja4.as_deref()).unwrap_or(""),
+                (None, None) => ndpi_tls(f).and_then(TlsSummary::ja4).unwrap_or(""),
             })
         }),
         A::NfServerFingerprint => chunk.opt_texts(|f, buf| {
             Some(match ssh(f) {
                 Some(s) => upper(buf, s.hassh_server.as_deref()),
                 None => ndpi_server_hello(f)
-                    .and_then(|t| t.ja3s.as_deref())
+                    .and_then(TlsSummary::ja3s)
                     .unwrap_or(""),
             })
         }),
@@ -230,7 +230,7 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
             ndpi_name::http_host(&bytes, buf);
         }
     } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
-        if m.protocol != Some(AppProtocol::OpenVpn) && name(t.server_name.as_deref(), &mut bytes) {
+        if m.protocol != Some(AppProtocol::OpenVpn) && name(t.server_name(), &mut bytes) {
             ndpi_name::normalize_all(&bytes, buf);
         }
     } else if let Some(n) = &m.netbios {
