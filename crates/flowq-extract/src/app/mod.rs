@@ -455,7 +455,7 @@ impl AppSummary {
             q.tls.server_name.as_deref()
         } else if let Some(d) = &self.dns {
             // A NetBIOS name service query names its NetBIOS name.
-            d.netbios_name.as_deref().or(d.query.as_deref())
+            d.netbios_name().or(d.query())
         } else {
             None
         }
@@ -748,8 +748,7 @@ mod tests {
             }
             assert!(
                 d.summary()
-                    .answers
-                    .as_ref()
+                    .answers()
                     .is_none_or(|a| a.len() <= dns::MAX_ANSWERS)
             );
             let _ = (h.summary(), s.summary(), qs.summary());
