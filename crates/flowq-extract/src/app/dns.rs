@@ -20,11 +20,26 @@
 //! rendered. Names: at most [`MAX_POINTER_JUMPS`] compression pointers per
 //! name, each pointing strictly before the label that holds it (so loops are
 //! impossible), at most 255 wire bytes; anything else makes the name invalid.
+//!
+//! The rendered values (the query name, its NetBIOS name, a record's owner
+//! name and the answers) are written into one [`Texts`] of the summary, each
+//! a span of it, rather than one `String` each: a DNS flow renders a name and
+//! a few answers, and one allocation per value was most of the DNS path's
+//! cost (docs/benchmarks.md, "Application metadata columns"). Names and
+//! answers are written straight into it (no intermediate string), and only
+//! once they are known to decode, so a value that does not decode leaves no
+//! bytes behind. Each value is written once per flow (the first query's and
+//! the first response's; later messages are only counted), except the query
+//! name a response gave, which a query replaces once; the texts are then
+//! written again without it. So a summary's text stays bounded by the
+//! bounds of its values.
 
+use std::fmt::{self, Write as _};
 use std::net::Ipv6Addr;
 
 use super::reasm::TcpStream;
-use super::util::{Cur, escape_bytes, escape_into, push_dec};
+use super::text::{Items, ListSpan, Span, Texts};
+use super::util::{Cur, escape_bytes, escape_into};
 use super::{Side, TcpSegment};
 
 /// Answers rendered per flow, at most.
@@ -87,14 +102,17 @@ pub fn dns_rcode_name(r: u16) -> Option<&'static str> {
     })
 }
 
-/// Read a (possibly compressed) name starting at `pos` of `msg`, rendering it
-/// into `out` (labels joined by `.`, bytes escaped; the root is `.`). Returns the
-/// position after the name where it started (after the first pointer, if any).
+/// Read a (possibly compressed) name starting at `pos` of `msg`, appending
+/// it to `out` (labels joined by `.`, bytes escaped; the root is `.`); `out`
+/// is left as it was when the name does not decode. Returns the position
+/// after the name where it started (after the first pointer, if any).
 pub(crate) fn read_name(msg: &[u8], pos: usize, out: &mut String) -> Option<usize> {
-    out.clear();
-    // Most names fit: one allocation rather than one per doubling.
-    out.reserve(64);
-    walk_name(msg, pos, Some(out))
+    let start = out.len();
+    let end = walk_name(msg, pos, Some(out));
+    if end.is_none() {
+        out.truncate(start);
+    }
+    end
 }
 
 /// [`read_name`] without rendering: where the name ends, if it decodes.
@@ -119,7 +137,8 @@ fn name_extent(msg: &[u8], mut p: usize) -> Option<usize> {
     }
 }
 
-/// Decodes the name at `pos`, rendering it into `out` if given (empty on entry).
+/// Decodes the name at `pos`, appending it to `out` if given (partly, when
+/// it does not decode).
 fn walk_name(msg: &[u8], pos: usize, mut out: Option<&mut String>) -> Option<usize> {
     let mut labels = 0usize;
     let mut p = pos;
@@ -174,6 +193,19 @@ fn walk_name(msg: &[u8], pos: usize, mut out: Option<&mut String>) -> Option<usi
 /// first 15 bytes without their trailing spaces and NULs (the 16th is the
 /// service suffix), escaped as names are; `None` for any other name.
 pub fn netbios_name(query: &str) -> Option<String> {
+    let (name, len) = netbios_bytes(query)?;
+    Some(escape_bytes(&name[..len], 15))
+}
+
+/// Whether `query` encodes a NetBIOS name ([`netbios_name`]), without
+/// rendering it.
+pub fn is_netbios_name(query: &str) -> bool {
+    netbios_bytes(query).is_some()
+}
+
+/// The bytes of the NetBIOS name `query` encodes ([`netbios_name`]), and
+/// how many of them are the name.
+fn netbios_bytes(query: &str) -> Option<([u8; 16], usize)> {
     let label = query.split('.').next()?.as_bytes();
     if label.len() != 32 || !label.iter().all(|b| (b'A'..=b'P').contains(b)) {
         return None;
@@ -186,7 +218,7 @@ pub fn netbios_name(query: &str) -> Option<String> {
     while end > 0 && matches!(name[end - 1], b' ' | 0) {
         end -= 1;
     }
-    Some(escape_bytes(&name[..end], 15))
+    Some((name, end))
 }
 
 /// A parsed message header.
@@ -254,22 +286,28 @@ pub fn decodes_as_dns(msg: &[u8]) -> bool {
 }
 
 /// A flow's DNS metadata.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Its rendered values live in one string ([`Texts`], see the module
+/// documentation), read with [`query`](Self::query),
+/// [`netbios_name`](Self::netbios_name), [`record_name`](Self::record_name)
+/// and [`answers`](Self::answers). Two summaries are equal when their
+/// values are: where the values lie in the string depends on the order the
+/// messages came in.
+#[derive(Clone, Default)]
 pub struct DnsSummary {
+    /// The rendered values, each a span of it.
+    texts: Texts,
     /// First query name (from the first query, else the first response).
-    pub query: Option<String>,
-    /// The NetBIOS name the query name encodes, when it is a NetBIOS name
-    /// service message ([`netbios_name`]).
-    pub netbios_name: Option<String>,
+    query: Option<Span>,
+    /// The NetBIOS name the query name encodes ([`Self::netbios_name`]).
+    netbios_name: Option<Span>,
     /// Its QTYPE.
     pub qtype: Option<u16>,
     /// Its QCLASS.
     pub qclass: Option<u16>,
     /// The owner name of the first record of the first response without a
-    /// question (an mDNS announcement), when the flow has no question: the
-    /// name such a message is about (NFStream's name of the flow; not a
-    /// query, so not `query`).
-    pub record_name: Option<String>,
+    /// question ([`Self::record_name`]).
+    record_name: Option<Span>,
     /// Transaction id of the first query (else of the first response).
     pub id: Option<u16>,
     /// RCODE of the first response (from its header, whatever follows),
@@ -277,18 +315,8 @@ pub struct DnsSummary {
     pub rcode: Option<u16>,
     /// ANCOUNT of the first response.
     pub answer_count: Option<u16>,
-    /// Rendered answers of the first response (answer section only, at most
-    /// [`MAX_ANSWERS`]): A/AAAA as addresses, CNAME/PTR/NS/DNAME as names, MX and
-    /// SRV as their target name, SOA as its primary server name, TXT as its
-    /// strings joined by spaces, anything else as `TYPE<n>`. Records are read
-    /// in order up to the first whose framing does not decode; a record whose
-    /// data does not decode is left out. `None` without a response, or when
-    /// where a question of the response ends is unknown (a label past the
-    /// message's end, an extended label type) and its header announces
-    /// answers (where they start is unknown). A question whose name does not
-    /// decode but ends where it should (too long, a bad pointer) does not
-    /// hide the records after it.
-    pub answers: Option<Vec<String>>,
+    /// Rendered answers of the first response ([`Self::answers`]).
+    answers: Option<ListSpan>,
     /// Query messages (QR = 0) seen.
     pub queries: u32,
     /// Response messages (QR = 1) seen.
@@ -310,6 +338,154 @@ impl DnsSummary {
         } else {
             self.responses
         }
+    }
+
+    /// First query name (from the first query, else the first response).
+    pub fn query(&self) -> Option<&str> {
+        self.texts.opt(self.query)
+    }
+
+    /// The NetBIOS name the query name encodes, when it is a NetBIOS name
+    /// service message ([`netbios_name`]).
+    pub fn netbios_name(&self) -> Option<&str> {
+        self.texts.opt(self.netbios_name)
+    }
+
+    /// The owner name of the first record of the first response without a
+    /// question (an mDNS announcement), when the flow has no question: the
+    /// name such a message is about (NFStream's name of the flow; not a
+    /// query, so not [`query`](Self::query)).
+    pub fn record_name(&self) -> Option<&str> {
+        self.texts.opt(self.record_name)
+    }
+
+    /// Rendered answers of the first response (answer section only, at most
+    /// [`MAX_ANSWERS`], each at most [`MAX_ANSWER_CHARS`] characters): A/AAAA
+    /// as addresses, CNAME/PTR/NS/DNAME as names, MX and SRV as their target
+    /// name, SOA as its primary server name, TXT as its strings joined by
+    /// spaces, anything else as `TYPE<n>`. Records are read in order up to
+    /// the first whose framing does not decode; a record whose data does not
+    /// decode is left out. `None` without a response, or when where a
+    /// question of the response ends is unknown (a label past the message's
+    /// end, an extended label type) and its header announces answers (where
+    /// they start is unknown); an empty list when the response has none. A
+    /// question whose name does not decode but ends where it should (too
+    /// long, a bad pointer) does not hide the records after it.
+    pub fn answers(&self) -> Option<Items<'_>> {
+        self.answers.map(|a| self.texts.items(a))
+    }
+
+    /// Sets the query name to the name at `name` of `msg`, which decodes (the
+    /// question was read), and the NetBIOS name it encodes. A query name a
+    /// response gave is replaced (once per flow): the texts are written
+    /// again without it, so that no dead bytes stay.
+    fn set_query(&mut self, msg: &[u8], name: std::ops::Range<usize>) {
+        // Room for the name (its wire length: its labels and their length
+        // bytes, as long as it renders unless it has a pointer or an escape),
+        // its NetBIOS name, and the usual answers of the response to come:
+        // the flow's values in one allocation, mostly.
+        let room = name.len() + QUERY_ROOM;
+        if self.query.is_some() {
+            self.drop_query(room);
+        } else {
+            self.texts.reserve(room);
+        }
+        let mut decodes = false;
+        let query = self
+            .texts
+            .push_with(|s| decodes = read_name(msg, name.start, s).is_some());
+        debug_assert!(decodes, "the question's name was decoded first");
+        self.query = Some(query);
+        self.netbios_name = netbios_bytes(self.texts.get(query))
+            .map(|(name, len)| self.texts.push_escaped(&name[..len]));
+    }
+
+    /// The texts without the query name and its NetBIOS name, with room
+    /// for `room` more bytes.
+    fn drop_query(&mut self, room: usize) {
+        let old = &self.texts;
+        let mut texts = Texts::with_capacity(old.len() + room);
+        self.record_name = self.record_name.map(|r| texts.push_str(old.get(r)));
+        self.answers = self.answers.map(|a| {
+            let mut list = texts.list();
+            for item in old.items(a) {
+                texts.push_item_with(&mut list, |s| s.push_str(item));
+            }
+            list
+        });
+        self.texts = texts;
+        self.query = None;
+        self.netbios_name = None;
+    }
+}
+
+impl PartialEq for DnsSummary {
+    fn eq(&self, other: &Self) -> bool {
+        // Every field, so that a new one is not forgotten; the rendered
+        // values by value.
+        let DnsSummary {
+            texts: _,
+            query: _,
+            netbios_name: _,
+            qtype,
+            qclass,
+            record_name: _,
+            id,
+            rcode,
+            answer_count,
+            answers: _,
+            queries,
+            responses,
+            malformed,
+        } = self;
+        let same_answers = match (self.answers(), other.answers()) {
+            (Some(a), Some(b)) => a.len() == b.len() && a.iter().eq(b.iter()),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        (
+            qtype,
+            qclass,
+            id,
+            rcode,
+            answer_count,
+            queries,
+            responses,
+            malformed,
+        ) == (
+            &other.qtype,
+            &other.qclass,
+            &other.id,
+            &other.rcode,
+            &other.answer_count,
+            &other.queries,
+            &other.responses,
+            &other.malformed,
+        ) && self.query() == other.query()
+            && self.netbios_name() == other.netbios_name()
+            && self.record_name() == other.record_name()
+            && same_answers
+    }
+}
+
+impl Eq for DnsSummary {}
+
+impl fmt::Debug for DnsSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The values, not where they lie in the texts.
+        f.debug_struct("DnsSummary")
+            .field("query", &self.query())
+            .field("netbios_name", &self.netbios_name())
+            .field("qtype", &self.qtype)
+            .field("qclass", &self.qclass)
+            .field("record_name", &self.record_name())
+            .field("id", &self.id)
+            .field("rcode", &self.rcode)
+            .field("answer_count", &self.answer_count)
+            .field("answers", &self.answers().map(|a| a.to_vec()))
+            .field("queries", &self.queries)
+            .field("responses", &self.responses)
+            .field("malformed", &self.malformed)
+            .finish()
     }
 }
 
@@ -333,7 +509,6 @@ pub struct DnsState {
     have_response: bool,
     stream: [TcpStream; 2],
     tcp: [TcpMessages; 2],
-    name: String,
 }
 
 impl DnsState {
@@ -429,11 +604,7 @@ impl DnsState {
             // Only the first question's name is kept, when it is wanted: the
             // others are decoded, not rendered.
             let keep = want_question && q == 0;
-            let end = if keep {
-                read_name(msg, pos, &mut self.name)
-            } else {
-                skip_name(msg, pos)
-            };
+            let end = skip_name(msg, pos);
             let decoded = end.and_then(|p| {
                 let mut c = Cur::new(msg.get(p..).unwrap_or_default());
                 Some((p, c.u16()?, c.u16()?))
@@ -457,13 +628,14 @@ impl DnsState {
                 }
             };
             if keep {
-                question = Some((std::mem::take(&mut self.name), qt, qc));
+                question = Some((pos..p, qt, qc));
             }
             pos = p + 4;
         }
+        // The name is rendered once its question decodes, so that one that
+        // does not leaves nothing in the texts.
         if want_question && let Some((name, qt, qc)) = question {
-            self.sum.netbios_name = netbios_name(&name);
-            self.sum.query = Some(name);
+            self.sum.set_query(msg, name);
             self.sum.qtype = Some(qt);
             self.sum.qclass = Some(qc);
             self.sum.id = Some(h.id);
@@ -473,7 +645,7 @@ impl DnsState {
             // Where the records start is unknown: the answers are null,
             // unless the header announces none (an empty section).
             if first_response && h.an == 0 {
-                self.sum.answers = Some(Vec::new());
+                self.sum.answers = Some(self.sum.texts.list());
             }
             return self.bad();
         }
@@ -487,7 +659,14 @@ impl DnsState {
     /// question section): its answers, as far as they decode, and the OPT
     /// record's extended RCODE bits. Whether every record decoded.
     fn records(&mut self, msg: &[u8], h: &Header, mut pos: usize) -> bool {
-        let mut answers = Vec::with_capacity(usize::from(h.an).min(MAX_ANSWERS));
+        let sum = &mut self.sum;
+        // Room for the usual answers (an address, a name), so that the
+        // texts grow at most once more for them.
+        sum.texts
+            .reserve(usize::from(h.an).min(MAX_ANSWERS) * ANSWER_ROOM);
+        // Started after the owner name a record may give, so that the list
+        // is the last value written while its items are.
+        let mut answers: Option<ListSpan> = None;
         let mut all_decode = true;
         let total = u32::from(h.an) + u32::from(h.ns) + u32::from(h.ar);
         for n in 0..total {
@@ -495,15 +674,17 @@ impl DnsState {
             // without a question (when the flow has none); else decoded,
             // not rendered. One that does not decode but ends where it
             // should (a pointer loop) does not hide the record's data.
-            let keep = n == 0 && h.qd == 0 && self.sum.query.is_none();
+            let keep = n == 0 && h.qd == 0 && sum.query.is_none();
             let end = if keep {
-                read_name(msg, pos, &mut self.name)
+                let mut end = None;
+                let name = sum.texts.push_with(|s| end = read_name(msg, pos, s));
+                if end.is_some() {
+                    sum.record_name = Some(name);
+                }
+                end
             } else {
                 skip_name(msg, pos)
             };
-            if keep && end.is_some() {
-                self.sum.record_name = Some(std::mem::take(&mut self.name));
-            }
             let Some(p) = end.or_else(|| {
                 all_decode = false;
                 name_extent(msg, pos)
@@ -524,68 +705,23 @@ impl DnsState {
             };
             pos = rstart + usize::from(rdlen);
             if n < u32::from(h.an) {
-                if answers.len() < MAX_ANSWERS {
-                    // A record whose data does not decode (an A record of
-                    // 3 bytes, a name that does not) is left out; the
-                    // records after it are still read (its length frames it).
-                    match self.render(msg, ty, rstart, rdata) {
-                        Some(a) => answers.push(a),
-                        None => all_decode = false,
-                    }
+                let list = answers.get_or_insert_with(|| sum.texts.list());
+                // A record whose data does not decode (an A record of
+                // 3 bytes, a name that does not) is left out; the records
+                // after it are still read (its length frames it).
+                if list.len() < MAX_ANSWERS
+                    && !push_answer(&mut sum.texts, list, msg, ty, rstart, rdata)
+                {
+                    all_decode = false;
                 }
             } else if ty == 41
-                && let Some(rcode) = &mut self.sum.rcode
+                && let Some(rcode) = &mut sum.rcode
             {
                 *rcode |= u16::from((ttl >> 24) as u8) << 4;
             }
         }
-        self.sum.answers = Some(answers);
+        sum.answers = Some(answers.unwrap_or_else(|| sum.texts.list()));
         all_decode
-    }
-
-    fn render(&mut self, msg: &[u8], ty: u16, rstart: usize, rdata: &[u8]) -> Option<String> {
-        let name_at = |skip: usize, name: &mut String| -> Option<String> {
-            if rdata.len() < skip {
-                return None;
-            }
-            read_name(msg, rstart + skip, name)?;
-            Some(name.clone())
-        };
-        let mut s = match ty {
-            1 => {
-                let a = <[u8; 4]>::try_from(rdata).ok()?;
-                // Dotted decimal, as `Ipv4Addr`'s Display writes it.
-                let mut out = Vec::with_capacity(15);
-                for (k, b) in a.into_iter().enumerate() {
-                    if k > 0 {
-                        out.push(b'.');
-                    }
-                    push_dec(&mut out, u32::from(b));
-                }
-                String::from_utf8(out).unwrap_or_default()
-            }
-            28 => Ipv6Addr::from(<[u8; 16]>::try_from(rdata).ok()?).to_string(),
-            2 | 5 | 12 | 39 | 6 => name_at(0, &mut self.name)?,
-            15 => name_at(2, &mut self.name)?,
-            33 => name_at(6, &mut self.name)?,
-            16 => {
-                let mut c = Cur::new(rdata);
-                let mut parts = Vec::new();
-                while let Some(n) = c.u8() {
-                    parts.push(escape_bytes(c.take(usize::from(n))?, MAX_ANSWER_CHARS));
-                }
-                parts.join(" ")
-            }
-            _ => format!("TYPE{ty}"),
-        };
-        if s.len() > MAX_ANSWER_CHARS {
-            let mut cut = MAX_ANSWER_CHARS;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
-        }
-        Some(s)
     }
 
     /// The flow's DNS metadata.
@@ -597,6 +733,121 @@ impl DnsState {
     pub fn into_summary(self) -> DnsSummary {
         self.sum
     }
+}
+
+/// Bytes reserved per answer: a dotted IPv4 address, or a short name.
+const ANSWER_ROOM: usize = 24;
+/// Bytes reserved with a query name, beyond the name: the answers of a
+/// usual response.
+const QUERY_ROOM: usize = 4 * ANSWER_ROOM;
+
+/// Appends the rendered data of an answer record of type `ty` (its data
+/// `rdata`, at `rstart` of `msg`) to `list`, the last value of `texts`, at
+/// most [`MAX_ANSWER_CHARS`] of it. Whether it decodes; nothing is
+/// appended when it does not (it is checked before it is written).
+fn push_answer(
+    texts: &mut Texts,
+    list: &mut ListSpan,
+    msg: &[u8],
+    ty: u16,
+    rstart: usize,
+    rdata: &[u8],
+) -> bool {
+    match ty {
+        1 => {
+            let Ok(a) = <[u8; 4]>::try_from(rdata) else {
+                return false;
+            };
+            // Dotted decimal, as `Ipv4Addr`'s Display writes it.
+            texts.push_item_with(list, |s| {
+                for (k, b) in a.into_iter().enumerate() {
+                    if k > 0 {
+                        s.push('.');
+                    }
+                    push_u8_dec(s, b);
+                }
+            });
+        }
+        28 => {
+            let Ok(a) = <[u8; 16]>::try_from(rdata) else {
+                return false;
+            };
+            texts.push_item_with(list, |s| {
+                let _ = write!(s, "{}", Ipv6Addr::from(a));
+            });
+        }
+        2 | 5 | 12 | 39 | 6 | 15 | 33 => {
+            // The name's offset in the data: MX's after its preference,
+            // SRV's after its priority, weight and port.
+            let skip = match ty {
+                15 => 2,
+                33 => 6,
+                _ => 0,
+            };
+            if rdata.len() < skip || skip_name(msg, rstart + skip).is_none() {
+                return false;
+            }
+            texts.push_item_with(list, |s| {
+                let start = s.len();
+                let decodes = read_name(msg, rstart + skip, s).is_some();
+                debug_assert!(decodes, "the name was decoded first");
+                bound_answer(s, start);
+            });
+        }
+        16 => {
+            // Every string must fit in the data.
+            let mut c = Cur::new(rdata);
+            while let Some(n) = c.u8() {
+                if c.take(usize::from(n)).is_none() {
+                    return false;
+                }
+            }
+            texts.push_item_with(list, |s| {
+                let start = s.len();
+                let mut c = Cur::new(rdata);
+                let mut first = true;
+                while let Some(part) = c.u8().and_then(|n| c.take(usize::from(n))) {
+                    if !first {
+                        s.push(' ');
+                    }
+                    first = false;
+                    escape_into(s, &part[..part.len().min(MAX_ANSWER_CHARS)]);
+                    // What follows would be cut: not written, so that a
+                    // long record does not grow the texts.
+                    if s.len() - start > MAX_ANSWER_CHARS {
+                        break;
+                    }
+                }
+                bound_answer(s, start);
+            });
+        }
+        _ => texts.push_item_with(list, |s| {
+            let _ = write!(s, "TYPE{ty}");
+        }),
+    }
+    true
+}
+
+/// Cuts the answer written from `start` of `s` to [`MAX_ANSWER_CHARS`].
+fn bound_answer(s: &mut String, start: usize) {
+    if s.len() - start > MAX_ANSWER_CHARS {
+        let mut cut = start + MAX_ANSWER_CHARS;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
+/// The decimal digits of `v` appended to `s`.
+fn push_u8_dec(s: &mut String, v: u8) {
+    if v >= 100 {
+        s.push(char::from(b'0' + v / 100));
+    }
+    if v >= 10 {
+        s.push(char::from(b'0' + v / 10 % 10));
+    }
+    s.push(char::from(b'0' + v % 10));
 }
 
 #[cfg(test)]
@@ -657,13 +908,13 @@ mod tests {
         d.feed_udp(&query());
         d.feed_udp(&response());
         let s = d.summary();
-        assert_eq!(s.query.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(s.query(), Some("www.tcpdump.org"));
         assert_eq!(s.qtype, Some(1));
         assert_eq!(s.id, Some(0x5934));
         assert_eq!(s.rcode, Some(0));
         assert_eq!(s.answer_count, Some(2));
         assert_eq!(
-            s.answers.as_deref(),
+            s.answers().map(|a| a.to_vec()).as_deref(),
             Some(&["192.139.46.66", "198.199.88.104"].map(String::from)[..])
         );
         assert_eq!(
@@ -676,7 +927,107 @@ mod tests {
         q2[13] = b'x';
         d.feed_udp(&q2);
         assert_eq!(d.summary().transactions(), 2);
-        assert_eq!(d.summary().query.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(d.summary().query(), Some("www.tcpdump.org"));
+    }
+
+    /// The bytes of the values `s` holds, as the texts hold them (a list's
+    /// items joined by one byte).
+    fn live_bytes(s: &DnsSummary) -> usize {
+        let name = |v: Option<&str>| v.map_or(0, str::len);
+        let answers = s.answers().map_or(0, |a| {
+            a.iter().map(str::len).sum::<usize>() + a.len().saturating_sub(1)
+        });
+        name(s.query()) + name(s.netbios_name()) + name(s.record_name()) + answers
+    }
+
+    #[test]
+    fn values_are_written_once_and_a_replaced_query_leaves_no_bytes() {
+        // Query first: the texts hold the query name and the answers, and
+        // later messages (counted) add nothing.
+        let mut a = DnsState::new();
+        a.feed_udp(&query());
+        a.feed_udp(&response());
+        let first = a.summary().clone();
+        let len = first.texts.len();
+        assert_eq!(len, live_bytes(&first));
+        for _ in 0..10 {
+            a.feed_udp(&query());
+            a.feed_udp(&response());
+        }
+        assert_eq!(a.summary().transactions(), 11);
+        assert_eq!(a.summary().texts.len(), len);
+
+        // The response first: its question names the flow until the query
+        // comes, whose name replaces it; the texts are written again
+        // without the response's name. Same values, another layout: equal.
+        let mut b = DnsState::new();
+        b.feed_udp(&response());
+        assert_eq!(b.summary().query(), Some("www.tcpdump.org"));
+        b.feed_udp(&query());
+        let s = b.summary();
+        assert_eq!(s.query(), Some("www.tcpdump.org"));
+        assert_eq!(
+            s.answers().map(|x| x.to_vec()).as_deref(),
+            Some(&["192.139.46.66", "198.199.88.104"].map(String::from)[..])
+        );
+        assert_eq!(s.texts.len(), live_bytes(s));
+        assert_eq!(s, &first);
+
+        // A NetBIOS name service query (RFC 1002 §4.2.12) answered first
+        // with an empty answer section, then asked with a query name of
+        // another scope: the NetBIOS name goes with the name replaced.
+        let nb = |flags: u16, name: &[u8]| {
+            let mut m = vec![0, 9];
+            m.extend_from_slice(&flags.to_be_bytes());
+            m.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+            m.extend_from_slice(name);
+            m.extend_from_slice(&[0, 0x20, 0, 1]);
+            m
+        };
+        let mut c = DnsState::new();
+        c.feed_udp(&nb(0x8500, b"\x20FHEPFCELEHFCEPFFFACACACACACACABN\x00"));
+        assert_eq!(c.summary().netbios_name(), Some("WORKGROUP"));
+        c.feed_udp(&nb(
+            0x0110,
+            b"\x20EFEDEJFPEEEPENEBEJEOCACACACACAAA\x01x\x00",
+        ));
+        let s = c.summary();
+        assert_eq!(s.query(), Some("EFEDEJFPEEEPENEBEJEOCACACACACAAA.x"));
+        assert_eq!(
+            s.netbios_name(),
+            netbios_name("EFEDEJFPEEEPENEBEJEOCACACACACAAA").as_deref()
+        );
+        assert_eq!(s.answers().map(|x| x.len()), Some(0));
+        assert_eq!(s.texts.len(), live_bytes(s));
+        // A query that does not decode writes nothing.
+        let mut d = DnsState::new();
+        d.feed_udp(&query()[..20]);
+        assert_eq!((d.summary().query(), d.summary().texts.len()), (None, 0));
+    }
+
+    #[test]
+    fn a_long_txt_record_is_cut_and_not_written_whole() {
+        // Question `a` TXT IN, one TXT record of 40 strings of 200 bytes
+        // (8040 bytes, a UDP datagram): its answer is the first 255
+        // characters, and the texts hold little more.
+        let mut m = vec![0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0];
+        m.extend_from_slice(b"\x01a\x00\x00\x10\x00\x01");
+        m.extend_from_slice(&[0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60]);
+        m.extend_from_slice(&(40u16 * 201).to_be_bytes());
+        for _ in 0..40 {
+            m.push(200);
+            m.extend_from_slice(&[b'z'; 200]);
+        }
+        let mut d = DnsState::new();
+        d.feed_udp(&m);
+        let s = d.summary();
+        let expected = format!("{} {}", "z".repeat(200), "z".repeat(54));
+        assert_eq!(
+            s.answers().map(|x| x.to_vec()).as_deref(),
+            Some(&[expected][..])
+        );
+        assert_eq!(s.texts.len(), 1 + MAX_ANSWER_CHARS);
+        assert_eq!(s.malformed, 0);
     }
 
     #[test]
@@ -718,12 +1069,8 @@ mod tests {
                 },
                 &server[..cut],
             );
-            assert_eq!(
-                e.summary().answers.as_ref().map(Vec::len),
-                Some(2),
-                "cut {cut}"
-            );
-            assert_eq!(e.summary().query.as_deref(), Some("www.tcpdump.org"));
+            assert_eq!(e.summary().answers().map(|a| a.len()), Some(2), "cut {cut}");
+            assert_eq!(e.summary().query(), Some("www.tcpdump.org"));
         }
         d.feed_tcp(
             Side::Server,
@@ -735,7 +1082,7 @@ mod tests {
         );
         let s = d.summary();
         assert_eq!((s.queries, s.responses), (2, 1));
-        assert_eq!(s.answers.as_ref().map(Vec::len), Some(2));
+        assert_eq!(s.answers().map(|a| a.len()), Some(2));
     }
 
     #[test]
@@ -760,10 +1107,10 @@ mod tests {
         assert_eq!(s.rcode, Some(23));
         assert_eq!(dns_rcode_name(23), Some("BADCOOKIE"));
         assert_eq!(
-            s.answers.as_deref(),
+            s.answers().map(|a| a.to_vec()).as_deref(),
             Some(&["b.a", "a", "hi x\\x00", "2001:db8::1"].map(String::from)[..])
         );
-        assert_eq!(s.query.as_deref(), Some("a"));
+        assert_eq!(s.query(), Some("a"));
         assert_eq!(s.queries, 0);
         assert_eq!(s.transactions(), 1);
     }
@@ -779,15 +1126,12 @@ mod tests {
         let mut s = DnsState::new();
         s.feed_udp(m);
         let d = s.summary();
-        assert_eq!(d.query.as_deref(), Some("a.b"));
+        assert_eq!(d.query(), Some("a.b"));
         assert_eq!((d.qtype, d.queries, d.malformed), (Some(1), 1, 1));
         // Nothing decodes: no name, malformed.
         let mut s = DnsState::new();
         s.feed_udp(&m[..15]);
-        assert_eq!(
-            (s.summary().query.as_deref(), s.summary().malformed),
-            (None, 1)
-        );
+        assert_eq!((s.summary().query(), s.summary().malformed), (None, 1));
         assert!(!decodes_as_dns(&m[..15]));
     }
 
@@ -802,10 +1146,10 @@ mod tests {
         let mut s = DnsState::new();
         s.feed_udp(m);
         let d = s.summary();
-        assert_eq!(d.query, None);
-        assert_eq!(d.record_name.as_deref(), Some("_RAOP._tcp.local"));
+        assert_eq!(d.query(), None);
+        assert_eq!(d.record_name(), Some("_RAOP._tcp.local"));
         assert_eq!(
-            d.answers.as_deref(),
+            d.answers().map(|a| a.to_vec()).as_deref(),
             Some(&["Speaker._RAOP._tcp.local".to_string()][..])
         );
         assert_eq!((d.rcode, d.responses, d.malformed), (Some(0), 1, 0));
@@ -813,15 +1157,13 @@ mod tests {
         let mut s = DnsState::new();
         s.feed_udp(b"\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x00\x00\x01\x00\x01");
         s.feed_udp(m);
-        assert_eq!(s.summary().query.as_deref(), Some("a"));
-        assert_eq!(s.summary().record_name, None);
+        assert_eq!(s.summary().query(), Some("a"));
+        assert_eq!(s.summary().record_name(), None);
     }
 
     /// The answers of a summary, as `&str`s.
     fn answers(s: &DnsSummary) -> Option<Vec<&str>> {
-        s.answers
-            .as_ref()
-            .map(|a| a.iter().map(String::as_str).collect())
+        s.answers().map(|a| a.iter().collect())
     }
 
     #[test]
@@ -841,7 +1183,7 @@ mod tests {
             (s.rcode, s.answer_count, answers(s)),
             (Some(3), Some(1), Some(vec!["192.0.2.1"]))
         );
-        assert_eq!((s.query.as_deref(), s.qtype), (None, None));
+        assert_eq!((s.query(), s.qtype), (None, None));
         assert_eq!((s.responses, s.malformed), (1, 1));
         // The question's name an extended label (0x41): where it ends is
         // unknown, so the answer cannot be found: null answers.
@@ -867,17 +1209,14 @@ mod tests {
         let mut d = DnsState::new();
         d.feed_udp(&[0xaa; 44]);
         let s = d.summary();
-        assert_eq!(
-            (s.rcode, answers(s), s.query.as_deref()),
-            (Some(10), None, None)
-        );
+        assert_eq!((s.rcode, answers(s), s.query()), (Some(10), None, None));
         assert_eq!((s.responses, s.queries, s.malformed), (1, 0, 1));
         // A later response that decodes gives its question (the flow had
         // none) but not its RCODE or answers: those are the first
         // response's.
         d.feed_udp(&response());
         let s = d.summary();
-        assert_eq!(s.query.as_deref(), Some("www.tcpdump.org"));
+        assert_eq!(s.query(), Some("www.tcpdump.org"));
         assert_eq!((s.rcode, answers(s)), (Some(10), None));
         assert_eq!((s.responses, s.malformed), (2, 1));
     }
@@ -896,7 +1235,7 @@ mod tests {
         let s = d.summary();
         assert_eq!(answers(s), Some(vec!["192.0.2.1"]));
         assert_eq!(
-            (s.rcode, s.answer_count, s.query.as_deref()),
+            (s.rcode, s.answer_count, s.query()),
             (Some(0), Some(2), Some("a"))
         );
         assert_eq!(s.malformed, 1);
@@ -916,10 +1255,7 @@ mod tests {
         d.feed_udp(&m);
         let s = d.summary();
         assert_eq!(answers(s), Some(vec!["192.0.2.9"]));
-        assert_eq!(
-            (s.query.as_deref(), s.rcode, s.malformed),
-            (None, Some(0), 1)
-        );
+        assert_eq!((s.query(), s.rcode, s.malformed), (None, Some(0), 1));
 
         // An A record of 3 bytes (its data does not decode) is left out, the
         // one after it is read; the OPT record after them (TTL 0x01000000:
@@ -1014,7 +1350,7 @@ mod tests {
         let mut d = DnsState::new();
         d.feed_udp(&q);
         assert_eq!(d.summary().malformed, 1);
-        assert!(d.summary().query.is_none());
+        assert!(d.summary().query().is_none());
         q.truncate(5);
         d.feed_udp(&q);
         assert_eq!(d.summary().malformed, 2);
@@ -1040,12 +1376,7 @@ mod tests {
                 let mut d = DnsState::new();
                 d.feed_udp(&m);
                 let _ = looks_like_dns(&m);
-                assert!(
-                    d.summary()
-                        .answers
-                        .as_ref()
-                        .is_none_or(|a| a.len() <= MAX_ANSWERS)
-                );
+                assert!(d.summary().answers().is_none_or(|a| a.len() <= MAX_ANSWERS));
             }
         }
     }

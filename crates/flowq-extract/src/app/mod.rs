@@ -526,7 +526,7 @@ impl AppSummary {
             q.tls.server_name()
         } else if let Some(d) = &self.dns {
             // A NetBIOS name service query names its NetBIOS name.
-            d.netbios_name.as_deref().or(d.query.as_deref())
+            d.netbios_name().or(d.query())
         } else {
             None
         }
@@ -841,8 +841,7 @@ mod tests {
             }
             assert!(
                 d.summary()
-                    .answers
-                    .as_ref()
+                    .answers()
                     .is_none_or(|a| a.len() <= dns::MAX_ANSWERS)
             );
             let _ = (h.summary(), s.summary(), qs.summary());

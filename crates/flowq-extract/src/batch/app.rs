@@ -6,7 +6,7 @@ use super::chunk::Chunk;
 use super::ndpi_name;
 use super::schema::AppColumn;
 use crate::app::dhcp::DhcpSummary;
-use crate::app::dns::{DnsSummary, netbios_name};
+use crate::app::dns::{DnsSummary, is_netbios_name};
 use crate::app::http::HttpSummary;
 use crate::app::ssh::SshSummary;
 use crate::app::tls::TlsSummary;
@@ -108,7 +108,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
             buf.push_str(&crate::app::quic::quic_version_name(v));
             Some(buf.as_str())
         }),
-        A::DnsQuery => chunk.opt_texts(|f, _| dns(f)?.query.as_deref()),
+        A::DnsQuery => chunk.opt_texts(|f, _| dns(f)?.query()),
         A::DnsQtype => chunk.opt_texts(|f, buf| {
             let t = dns(f)?.qtype?;
             Some(match crate::app::dns::dns_type_name(t) {
@@ -123,7 +123,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
                 None => numbered(buf, "RCODE", r),
             })
         }),
-        A::DnsAnswers => chunk.opt_text_lists(|f| dns(f)?.answers.as_deref()),
+        A::DnsAnswers => chunk.opt_text_items(|f| dns(f)?.answers()),
         A::DnsTransactions => chunk.opt_ints(|f| dns(f).map(|d| i64::from(d.transactions()))),
         A::HttpMethod => chunk.opt_texts(|f, _| http(f)?.method()),
         A::HttpUri => chunk.opt_texts(|f, _| http(f)?.uri()),
@@ -251,7 +251,7 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
         // nDPI reads the name after the header: the first question's, or
         // in a message without one (an mDNS announcement) the first
         // record's.
-        && name(d.query.as_deref().or(d.record_name.as_deref()), &mut bytes)
+        && name(d.query().or(d.record_name()), &mut bytes)
     {
         let (s, t) = f.endpoint_indices();
         let (sport, dport) = (f.key.port[s], f.key.port[t]);
@@ -346,8 +346,7 @@ fn ndpi_application<F: RowFeatures>(f: &FinishedFlow<F>) -> (&'static str, &'sta
         // whose record names a NetBIOS name.
         Some(AppProtocol::Dns)
             if dns(f).is_some_and(|d| {
-                d.netbios_name.is_some()
-                    || d.record_name.as_deref().and_then(netbios_name).is_some()
+                d.netbios_name().is_some() || d.record_name().is_some_and(is_netbios_name)
             }) =>
         {
             ("NetBIOS", "System")
