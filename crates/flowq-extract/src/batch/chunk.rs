@@ -134,33 +134,6 @@ impl<F> Chunk<'_, F> {
         }
     }
 
-    /// Text list cells, null where `get` gives `None`.
-    #[inline]
-    pub fn opt_text_lists(&mut self, get: impl Fn(&FinishedFlow<F>) -> Option<&[String]>) {
-        let ColumnBuilder::ListText(b) = self.builder else {
-            mismatch()
-        };
-        let mut nulls = 0;
-        for flow in self.flows {
-            match get(flow) {
-                Some(items) => {
-                    if nulls > 0 {
-                        b.append_nulls(nulls);
-                        nulls = 0;
-                    }
-                    for item in items {
-                        b.values().append_value(item);
-                    }
-                    b.append(true);
-                }
-                None => nulls += 1,
-            }
-        }
-        if nulls > 0 {
-            b.append_nulls(nulls);
-        }
-    }
-
     /// Text list cells, null where `get` gives `None`: a summary's list
     /// ([`Items`], its values in one string).
     #[inline]
