@@ -163,7 +163,7 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     assert_eq!(dhcp_options.summary().requests as usize, segs.len());
     let _ = (tcp_flow.summary(), udp_flow.summary(), tcp_flow.is_done());
     for f in [&dns_port_udp, &dns_port_tcp] {
-        if let Some(d) = f.summary().dns {
+        if let Some(d) = f.summary().dns() {
             assert!(d.answers().is_none_or(|a| a.len() <= dns::MAX_ANSWERS));
         }
     }

@@ -424,24 +424,19 @@ impl AppFlow {
         match self.parser {
             Parser::Dns(s) => {
                 let malformed = s.summary().malformed > 0;
-                let d = s.into_summary();
                 AppSummary {
                     protocol: self.protocol,
                     malformed,
-                    dns: Some(Box::new(d)),
-                    ..Default::default()
+                    part: Part::Dns(s.into_summary()),
                 }
             }
             Parser::Http(s) => {
                 let tls = s.tunnel_summary().map(Box::new);
                 let malformed = s.tunnel_malformed();
-                let h = s.into_summary();
                 AppSummary {
                     protocol: self.protocol,
                     malformed,
-                    tls,
-                    http: Some(Box::new(h)),
-                    ..Default::default()
+                    part: Part::Http(s.into_summary(), tls),
                 }
             }
             _ => self.summary(),
@@ -450,37 +445,30 @@ impl AppFlow {
 
     /// The flow's metadata, rendered (call once, when the flow's row is written).
     pub fn summary(&self) -> AppSummary {
-        let mut m = AppSummary {
-            protocol: self.protocol,
-            malformed: self.malformed(),
-            ..Default::default()
-        };
-        match &self.parser {
-            Parser::Tls(s) => {
-                m.tls = Some(Box::new(s.summary()));
-            }
-            Parser::Quic(s) => {
-                m.quic = Some(Box::new(s.summary()));
-            }
-            Parser::Dns(s) => {
-                m.dns = Some(Box::new(s.summary().clone()));
-            }
-            Parser::Http(s) => {
-                m.tls = s.tunnel_summary().map(Box::new);
-                m.http = Some(Box::new(if s.has_pending_head() {
+        let part = match &self.parser {
+            Parser::Tls(s) => Part::Tls(s.summary()),
+            Parser::Quic(s) => Part::Quic(s.summary()),
+            Parser::Dns(s) => Part::Dns(s.summary().clone()),
+            Parser::Http(s) => Part::Http(
+                if s.has_pending_head() {
                     // What `into_summary` gives: the pending head read.
                     s.clone().into_summary()
                 } else {
                     s.summary().clone()
-                }));
-            }
-            Parser::Ssh(s) => m.ssh = Some(Box::new(s.summary())),
-            Parser::Dhcp(s) => m.dhcp = Some(Box::new(s.summary().clone())),
-            Parser::Netbios(s) => m.netbios = Some(Box::new(s.summary().clone())),
-            Parser::OpenVpn(s) => m.tls = Some(Box::new(s.summary())),
-            Parser::Undecided | Parser::None => {}
+                },
+                s.tunnel_summary().map(Box::new),
+            ),
+            Parser::Ssh(s) => Part::Ssh(s.summary()),
+            Parser::Dhcp(s) => Part::Dhcp(s.summary().clone()),
+            Parser::Netbios(s) => Part::Netbios(s.summary().clone()),
+            Parser::OpenVpn(s) => Part::Tls(s.summary()),
+            Parser::Undecided | Parser::None => Part::None,
+        };
+        AppSummary {
+            protocol: self.protocol,
+            malformed: self.malformed(),
+            part,
         }
-        m
     }
 }
 
@@ -489,46 +477,106 @@ impl AppFlow {
 pub struct AppSummary {
     /// The detected protocol.
     pub protocol: Option<AppProtocol>,
-    // Each protocol's part is boxed: a flow has one (an HTTP CONNECT
-    // tunnel has HTTP and the tunnel's TLS), and the summary is kept
-    // per open flow once its metadata is final (docs/features.md, Memory).
-    /// TLS over TCP.
-    pub tls: Option<Box<TlsSummary>>,
-    /// QUIC.
-    pub quic: Option<Box<QuicSummary>>,
-    /// DNS.
-    pub dns: Option<Box<DnsSummary>>,
-    /// HTTP/1.x.
-    pub http: Option<Box<HttpSummary>>,
-    /// SSH.
-    pub ssh: Option<Box<SshSummary>>,
-    /// DHCP (its host name is the client's own name, not one it asks for:
-    /// not a `server_name`).
-    pub dhcp: Option<Box<DhcpSummary>>,
-    /// The NetBIOS datagram service (its source name is the sender's own:
-    /// not a `server_name` either).
-    pub netbios: Option<Box<NetbiosSummary>>,
     /// A recognized message was malformed ([`AppFlow::malformed`]).
     pub malformed: bool,
+    /// The protocol's metadata: read with [`tls`](Self::tls),
+    /// [`http`](Self::http), ...
+    part: Part,
+}
+
+/// The metadata of the flow's protocol, in the summary itself: the summary
+/// is kept per open flow once its metadata is final (docs/features.md,
+/// Memory), and one box per protocol part was one allocation per flow more,
+/// for a summary of about the same size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Part {
+    #[default]
+    None,
+    /// TLS over TCP, or the TLS of an OpenVPN control channel.
+    Tls(TlsSummary),
+    Quic(QuicSummary),
+    Dns(DnsSummary),
+    /// HTTP/1.x, and the TLS inside its CONNECT tunnel, if one was opened
+    /// (rare: boxed).
+    Http(HttpSummary, Option<Box<TlsSummary>>),
+    Ssh(SshSummary),
+    Dhcp(DhcpSummary),
+    Netbios(NetbiosSummary),
 }
 
 impl AppSummary {
+    /// TLS over TCP: that of a TLS flow, of an HTTP CONNECT tunnel, or of an
+    /// OpenVPN control channel (not QUIC's: [`quic`](Self::quic)).
+    pub fn tls(&self) -> Option<&TlsSummary> {
+        match &self.part {
+            Part::Tls(t) => Some(t),
+            Part::Http(_, t) => t.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// QUIC.
+    pub fn quic(&self) -> Option<&QuicSummary> {
+        match &self.part {
+            Part::Quic(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// DNS.
+    pub fn dns(&self) -> Option<&DnsSummary> {
+        match &self.part {
+            Part::Dns(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// HTTP/1.x.
+    pub fn http(&self) -> Option<&HttpSummary> {
+        match &self.part {
+            Part::Http(h, _) => Some(h),
+            _ => None,
+        }
+    }
+
+    /// SSH.
+    pub fn ssh(&self) -> Option<&SshSummary> {
+        match &self.part {
+            Part::Ssh(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// DHCP (its host name is the client's own name, not one it asks for:
+    /// not a `server_name`).
+    pub fn dhcp(&self) -> Option<&DhcpSummary> {
+        match &self.part {
+            Part::Dhcp(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// The NetBIOS datagram service (its source name is the sender's own:
+    /// not a `server_name` either).
+    pub fn netbios(&self) -> Option<&NetbiosSummary> {
+        match &self.part {
+            Part::Netbios(n) => Some(n),
+            _ => None,
+        }
+    }
+
     /// The name the client asked for: TLS/QUIC SNI, HTTP Host without port,
     /// DNS query name (read from the protocol's part, not stored twice).
     pub fn server_name(&self) -> Option<&str> {
-        // HTTP first: a CONNECT tunnel's TLS comes after the request, whose
-        // Host names the server.
-        if let Some(h) = &self.http {
-            h.host().map(http::host_without_port)
-        } else if let Some(t) = &self.tls {
-            t.server_name()
-        } else if let Some(q) = &self.quic {
-            q.tls.server_name()
-        } else if let Some(d) = &self.dns {
+        match &self.part {
+            // HTTP's, not its CONNECT tunnel's TLS: the request's Host
+            // names the server.
+            Part::Http(h, _) => h.host().map(http::host_without_port),
+            Part::Tls(t) => t.server_name(),
+            Part::Quic(q) => q.tls.server_name(),
             // A NetBIOS name service query names its NetBIOS name.
-            d.netbios_name().or(d.query())
-        } else {
-            None
+            Part::Dns(d) => d.netbios_name().or(d.query()),
+            Part::None | Part::Ssh(_) | Part::Dhcp(_) | Part::Netbios(_) => None,
         }
     }
 }
@@ -595,7 +643,7 @@ mod tests {
         );
         let m = f.summary();
         assert_eq!(m.protocol, Some(AppProtocol::Ssh));
-        let s = m.ssh.unwrap();
+        let s = m.ssh().unwrap();
         assert_eq!(s.server.as_deref(), Some("SSH-2.0-OpenSSH_8.7"));
         assert_eq!(s.client.as_deref(), Some("SSH-2.0-OpenSSH_7.4"));
     }
@@ -627,9 +675,9 @@ mod tests {
         assert_eq!(m.protocol, Some(AppProtocol::Http));
         // The request's Host names the server; the tunnel's hello is read.
         assert_eq!(m.server_name(), Some("example.com"));
-        assert_eq!(m.http.as_ref().unwrap().method(), Some("CONNECT"));
-        assert_eq!(m.http.as_ref().unwrap().status, Some(200));
-        let t = m.tls.unwrap();
+        assert_eq!(m.http().unwrap().method(), Some("CONNECT"));
+        assert_eq!(m.http().unwrap().status, Some(200));
+        let t = m.tls().unwrap();
         assert_eq!(t.server_name(), Some("example.com"));
         assert_eq!(t.ja4(), Some("t13d1516h2_8daaf6152771_e5627efa2ab1"));
         // A refused CONNECT opens no tunnel.
@@ -641,7 +689,7 @@ mod tests {
             b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n",
         );
         f.feed(Side::Client, seg(1 + req.len() as u32), &ch);
-        assert!(f.summary().tls.is_none());
+        assert!(f.summary().tls().is_none());
     }
 
     #[test]
@@ -656,7 +704,7 @@ mod tests {
         let m = f.summary();
         assert_eq!(m.protocol, Some(AppProtocol::Tls));
         assert_eq!(
-            m.tls.unwrap().ja4(),
+            m.tls().unwrap().ja4(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
         );
     }
@@ -683,7 +731,7 @@ mod tests {
             b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok",
         );
         let m = f.summary();
-        let h = m.http.unwrap();
+        let h = m.http().unwrap();
         assert_eq!(
             (h.status, h.content_type()),
             (Some(200), Some("text/plain"))
@@ -711,7 +759,7 @@ mod tests {
         let m = f.summary();
         assert_eq!(m.server_name(), Some("example.com"));
         assert_eq!(
-            m.tls.unwrap().ja4(),
+            m.tls().unwrap().ja4(),
             Some("t13d1516h2_8daaf6152771_e5627efa2ab1")
         );
         // Unknown content: undecided, then given up, then nothing.
@@ -728,7 +776,7 @@ mod tests {
             b"\x59\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07tcpdump\x03org\x00\x00\x01\x00\x01",
         );
         assert_eq!(d.summary().server_name(), Some("www.tcpdump.org"));
-        assert_eq!(d.summary().dns.unwrap().transactions(), 1);
+        assert_eq!(d.summary().dns().unwrap().transactions(), 1);
     }
 
     /// A deterministic stand-in for the fuzz target (fuzz/fuzz_targets/app_parsers.rs)
@@ -829,7 +877,7 @@ mod tests {
                 assert_eq!(t.ja3().is_some(), t.ja4().is_some());
             }
             let sum = f.summary();
-            if let Some(tl) = &sum.tls {
+            if let Some(tl) = sum.tls() {
                 assert_eq!(tl.ja3().is_some(), tl.ja4().is_some());
             }
             if let Some(ch) = t.client_hello() {

@@ -29,7 +29,7 @@ fn meta<F: RowFeatures>(flow: &FinishedFlow<F>) -> Option<&AppSummary> {
 #[inline]
 fn tls<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&TlsSummary> {
     let m = meta(f)?;
-    m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls))
+    m.tls().or(m.quic().map(|q| &q.tls))
 }
 
 /// TLS metadata as nDPI has it: none for an OpenVPN flow, whose control
@@ -55,28 +55,28 @@ fn ndpi_server_hello<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&TlsSummary>
     let m = meta(f)?;
     match m.protocol {
         Some(AppProtocol::OpenVpn) => None,
-        _ => m.tls.as_deref(),
+        _ => m.tls(),
     }
 }
 
 #[inline]
 fn dns<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DnsSummary> {
-    meta(f)?.dns.as_deref()
+    meta(f)?.dns()
 }
 
 #[inline]
 fn http<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&HttpSummary> {
-    meta(f)?.http.as_deref()
+    meta(f)?.http()
 }
 
 #[inline]
 fn dhcp<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&DhcpSummary> {
-    meta(f)?.dhcp.as_deref()
+    meta(f)?.dhcp()
 }
 
 #[inline]
 fn ssh<F: RowFeatures>(f: &FinishedFlow<F>) -> Option<&SshSummary> {
-    meta(f)?.ssh.as_deref()
+    meta(f)?.ssh()
 }
 
 /// Fills an application column for the chunk's flows.
@@ -103,7 +103,7 @@ pub(super) fn fill<F: RowFeatures>(column: AppColumn, chunk: &mut Chunk<'_, F>, 
         A::Ja3s => chunk.opt_texts(|f, _| tls(f)?.ja3s()),
         A::Ja4 => chunk.opt_texts(|f, _| tls(f)?.ja4()),
         A::QuicVersion => chunk.opt_texts(|f, buf| {
-            let v = meta(f)?.quic.as_ref()?.version?;
+            let v = meta(f)?.quic()?.version?;
             buf.clear();
             buf.push_str(&crate::app::quic::quic_version_name(v));
             Some(buf.as_str())
@@ -225,15 +225,15 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
         rendered.map(|r| ndpi_name::unescape(r, bytes)).is_some()
     };
     // The same protocol order as `AppSummary::server_name`.
-    if let Some(h) = &m.http {
+    if let Some(h) = m.http() {
         if name(h.host(), &mut bytes) {
             ndpi_name::http_host(&bytes, buf);
         }
-    } else if let Some(t) = m.tls.as_deref().or(m.quic.as_ref().map(|q| &q.tls)) {
+    } else if let Some(t) = m.tls().or(m.quic().map(|q| &q.tls)) {
         if m.protocol != Some(AppProtocol::OpenVpn) && name(t.server_name(), &mut bytes) {
             ndpi_name::normalize_all(&bytes, buf);
         }
-    } else if let Some(n) = &m.netbios {
+    } else if let Some(n) = m.netbios() {
         // nDPI reads the source name of a datagram sent to port 138 over
         // IPv4 whose header gives the packet's source address.
         let (s, t) = f.endpoint_indices();
@@ -242,12 +242,12 @@ fn ndpi_server_name<'s, F: RowFeatures>(f: &FinishedFlow<F>, buf: &'s mut String
         if f.key.port[t] == 138 && from_itself && name(n.source_label.as_deref(), &mut bytes) {
             ndpi_name::netbios_name(&bytes, buf);
         }
-    } else if let Some(d) = &m.dhcp {
+    } else if let Some(d) = m.dhcp() {
         // nDPI's name of a DHCP flow is the client's host name (option 12).
         if name(d.host_name.as_deref(), &mut bytes) {
             ndpi_name::normalize_all(&bytes, buf);
         }
-    } else if let Some(d) = &m.dns
+    } else if let Some(d) = m.dns()
         // nDPI reads the name after the header: the first question's, or
         // in a message without one (an mDNS announcement) the first
         // record's.
