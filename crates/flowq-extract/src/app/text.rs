@@ -169,7 +169,14 @@ impl Texts {
         if list.count > 0 {
             self.text.push(SEPARATOR);
         }
+        let item = self.text.len();
         write(&mut self.text);
+        // Items are rendered text (escaped, or digits and addresses): a line
+        // feed inside one would split it in two when the list is read.
+        debug_assert!(
+            !self.text[item..].contains(SEPARATOR),
+            "a list item holds no separator"
+        );
         list.count = list.count.saturating_add(1);
         list.span.end = self.end();
     }
